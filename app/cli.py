@@ -1,0 +1,104 @@
+"""`flask malan …` commands: deploy-time role sync, tree and demo loading, admin accounts, audit purge."""
+
+import json
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import delete, select, text
+
+from app import audit, clock
+from app.extensions import db
+
+malan = AppGroup("malan", help="Malan platform administration.")
+
+
+@malan.command("sync-roles")
+def sync_roles():
+    """Make roles and permissions in the database equal to security/permissions.py."""
+    from security.sync import sync_roles as do_sync
+
+    changed = do_sync(current_app.appbuilder.sm)
+    audit.record(db.session, "sync_roles", summary=f"{changed} role(s) changed")
+    db.session.commit()
+    click.echo(f"roles synced ({changed} changed)")
+
+
+@malan.command("load-tree")
+def load_tree():
+    """Load the provinces and cities of app/data/divisions.csv (idempotent)."""
+    from app.services.tree import load_tree as do_load
+
+    added = do_load()
+    db.session.commit()
+    click.echo(f"{added} org(s) added")
+
+
+@malan.command("load-demo")
+def load_demo():
+    """Sync roles, load the tree and the demo accounts (refused if real accounts exist)."""
+    from app.services.demo import DemoRefused
+    from app.services.demo import load_demo as do_load
+    from security.sync import sync_roles as do_sync
+
+    do_sync(current_app.appbuilder.sm)
+    db.session.commit()
+    try:
+        users = do_load()
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"demo data ready: {len(users)} demo account(s)")
+
+
+@malan.command("demo-accounts")
+def demo_accounts():
+    """Print the demo accounts as JSON (username, password, role, org code, org name)."""
+    from app.services.demo import demo_accounts_json
+
+    click.echo(json.dumps(demo_accounts_json(), ensure_ascii=False, indent=2))
+
+
+@malan.command("create-admin")
+@click.option("--kind", type=click.Choice(["sysadmin", "secadmin", "auditor", "center"]), required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin(kind, name, password):
+    """Create an administrator at the center (use instead of `flask fab create-admin`)."""
+    from app.services import accounts
+    from app.services.tree import CENTER_CODE
+    from models.org import Org
+    from security.passwords import policy_errors
+
+    errors = policy_errors(password)
+    if errors:
+        raise click.ClickException(" ".join(errors))
+    center = db.session.scalar(select(Org).where(Org.code == CENTER_CODE))
+    if center is None:
+        raise click.ClickException("run `flask malan load-tree` first")
+    user, _pw = accounts.create_account(name=name, role_kind=kind, org=center, now=clock.now(),
+                                        password=password)
+    db.session.commit()
+    click.echo(f"created {user.username} (must change the password at first login)")
+
+
+@malan.command("purge-audit")
+@click.option("--older-than-days", type=int, required=True)
+def purge_audit(older_than_days):
+    """Delete audit entries older than N days; refuses N below the retention period (180)."""
+    from models.audit import AuditLog
+
+    minimum = current_app.config["AUDIT_MIN_RETENTION_DAYS"]
+    if older_than_days < minimum:
+        raise click.ClickException(f"refused: audit entries are kept at least {minimum} days")
+    cutoff = clock.now() - timedelta(days=older_than_days)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL malan.audit_purge = 'on'"))
+    result = db.session.execute(delete(AuditLog).where(AuditLog.at < cutoff))
+    audit.record(db.session, "purge_audit", summary=f"{result.rowcount} entries before {cutoff:%Y-%m-%d}")
+    db.session.commit()
+    click.echo(f"{result.rowcount} audit entries purged")
+
+
+def register(app) -> None:
+    app.cli.add_command(malan)

@@ -1,0 +1,72 @@
+"""组织机构: the administrative tree and the training institutions under each city."""
+
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_babel import lazy_gettext as _l
+
+from app.services.tree import next_institution_code
+from models.org import CITY, INSTITUTION, Org
+from security.scope import ScopedSQLAInterface
+from views.base import ScopedModelRestApi, ScopedModelView
+
+KIND_LABELS = {
+    "center": _l("Ministry center"),
+    "province": _l("Province"),
+    "city": _l("City"),
+    "institution": _l("Training institution"),
+}
+
+LABELS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "kind": _l("Level"),
+    "parent": _l("Belongs to"),
+    "credit_code": _l("Unified social credit code"),
+    "address": _l("Address"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "active": _l("Active"),
+}
+
+
+class OrgView(ScopedModelView):
+    datamodel = ScopedSQLAInterface(Org)
+    class_permission_name = "Org"
+    list_title = _l("Organisations")
+    show_title = _l("Organisation")
+    add_title = _l("Add training institution")
+    edit_title = _l("Edit organisation")
+    label_columns = LABELS
+    list_columns = ["code", "name", "kind", "parent", "active"]
+    show_columns = ["code", "name", "kind", "parent", "credit_code", "address",
+                    "contact_name", "contact_phone", "active"]
+    add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]
+    edit_columns = ["name", "credit_code", "address", "contact_name", "contact_phone", "active"]
+    search_columns = ["code", "name", "kind", "parent", "active"]
+    order_columns = ["code", "name"]
+    base_order = ("code", "asc")
+    add_form_query_rel_fields = {"parent": [["kind", FilterEqual, CITY]]}
+    formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
+    base_permissions = ["can_read", "can_write"]
+
+    def pre_add(self, item):
+        # Only institutions are added here; provinces and cities come from the GB/T 2260 file.
+        item.kind = INSTITUTION
+        if item.parent is None or item.parent.kind != CITY:
+            raise ValueError(_l("Choose the city the institution belongs to."))
+        item.code = next_institution_code(item.parent)
+
+
+class OrgApi(ScopedModelRestApi):
+    resource_name = "org"
+    datamodel = ScopedSQLAInterface(Org)
+    class_permission_name = "Org"
+    list_columns = ["id", "code", "name", "kind", "parent_id", "active"]
+    show_columns = list_columns + ["credit_code", "address", "contact_name", "contact_phone"]
+    add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]
+    edit_columns = ["name", "credit_code", "address", "contact_name", "contact_phone", "active"]
+    base_permissions = ["can_read", "can_write"]
+
+    def pre_add(self, item):
+        item.kind = INSTITUTION
+        if item.parent is not None and item.parent.kind == CITY:
+            item.code = next_institution_code(item.parent)

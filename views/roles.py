@@ -1,0 +1,71 @@
+"""角色与权限 (security administrator): the permission matrix as it is, and role assignment.
+
+Permissions themselves are never edited here: they come from `security.permissions` through
+`flask malan sync-roles`. What the security administrator decides is which role an account has,
+including the three administrator roles that the account screens cannot grant.
+"""
+
+from flask import abort, flash, g, redirect, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from app.extensions import db
+from app.services import accounts
+from models.user import ROLE_KINDS, MalanUser
+from security.permissions import ROLE_MATRIX, expanded_matrix
+from security.scope import current_scope, scope_clause
+from views.base import METHOD_PERMISSIONS
+from views.users import ROLE_LABELS, role_label
+
+
+class AssignRoleForm(FlaskForm):
+    username = StringField(validators=[DataRequired(), Length(max=128)])
+    role_kind = SelectField(choices=[(k, k) for k in ROLE_KINDS], validators=[DataRequired()])
+
+
+class RoleMatrixView(BaseView):
+    route_base = "/roles"
+    default_view = "matrix"
+    class_permission_name = "Role"
+    method_permission_name = {**METHOD_PERMISSIONS, "matrix": "read", "assign": "write"}
+
+    @expose("/")
+    @has_access
+    def matrix(self):
+        form = AssignRoleForm()
+        form.role_kind.choices = [(k, str(ROLE_LABELS[k])) for k in ROLE_KINDS]
+        resources = sorted({res for grants in ROLE_MATRIX.values() for _a, res in grants})
+        return self.render_template(
+            "roles/matrix.html", roles=list(ROLE_MATRIX), role_label=role_label,
+            resources=resources, matrix=expanded_matrix(), form=form,
+        )
+
+    @expose("/assign", methods=["POST"])
+    @has_access
+    def assign(self):
+        form = AssignRoleForm()
+        if not form.validate_on_submit():
+            flash(_("Enter a username and a role."), "danger")
+            return redirect(url_for(".matrix"))
+        query = db.session.query(MalanUser).filter(MalanUser.username == form.username.data.strip())
+        clause = scope_clause(MalanUser, current_scope())
+        user = (query if clause is None else query.filter(clause)).one_or_none()
+        if user is None:
+            abort(404)
+        if user.id == g.user.id:
+            flash(_("You cannot change your own role."), "danger")
+            return redirect(url_for(".matrix"))
+        try:
+            accounts.set_role(user, form.role_kind.data)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for(".matrix"))
+        db.session.commit()  # the role change is audited by the session hook
+        flash(_("%(u)s now has the role %(r)s.", u=user.username, r=role_label(form.role_kind.data)),
+              "success")
+        return redirect(url_for(".matrix"))

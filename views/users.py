@@ -1,0 +1,116 @@
+"""用户管理: accounts in the administrator's scope — create, disable, unlock, reset password."""
+
+from flask import flash, g, redirect
+from flask_appbuilder.actions import action
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+from wtforms.validators import DataRequired
+
+from app import clock
+from app.extensions import db
+from app.services import accounts
+from models.user import MalanUser
+from security.scope import ScopedSQLAInterface
+from views.base import METHOD_PERMISSIONS, ScopedModelView
+
+ROLE_LABELS = {
+    "center": _l("Ministry center"),
+    "province": _l("Provincial authority"),
+    "city": _l("City authority"),
+    "institution": _l("Training institution"),
+    "trainer": _l("Trainer"),
+    "trainee": _l("Trainee"),
+    "sysadmin": _l("System administrator"),
+    "secadmin": _l("Security administrator"),
+    "auditor": _l("Auditor"),
+}
+
+
+def role_label(kind) -> str:
+    return str(ROLE_LABELS.get(kind, kind or ""))
+
+
+class UserView(ScopedModelView):
+    datamodel = ScopedSQLAInterface(MalanUser)
+    class_permission_name = "User"
+    method_permission_name = {**METHOD_PERMISSIONS, "disable": "manage", "enable": "manage",
+                              "unlock": "manage", "reset_password": "manage"}
+    base_permissions = ["can_read", "can_write", "can_manage"]
+    list_title = _l("Accounts")
+    show_title = _l("Account")
+    add_title = _l("Create account")
+    edit_title = _l("Edit account")
+    label_columns = {
+        "username": _l("Username"), "first_name": _l("Name"), "role_kind": _l("Role"),
+        "org": _l("Organisation"), "mobile": _l("Mobile"), "email": _l("Email"),
+        "active": _l("Active"), "locked_until": _l("Locked until"), "last_login": _l("Last login"),
+        "must_change_password": _l("Must change password"), "is_demo": _l("Demo account"),
+    }
+    list_columns = ["username", "first_name", "role_kind", "org", "mobile", "active", "locked_until"]
+    show_columns = ["username", "first_name", "role_kind", "org", "mobile", "email", "active",
+                    "locked_until", "last_login", "must_change_password", "is_demo"]
+    add_columns = ["first_name", "role_kind", "org", "mobile"]
+    edit_columns = ["first_name", "org", "mobile"]
+    search_columns = ["username", "first_name", "org", "mobile", "active"]
+    order_columns = ["username", "first_name"]
+    base_order = ("username", "asc")
+    formatters_columns = {"role_kind": role_label}
+    add_form_extra_fields = {
+        "role_kind": SelectField(
+            _l("Role"), validators=[DataRequired()],
+            choices=[(k, ROLE_LABELS[k]) for k in accounts.BUSINESS_KINDS],
+        )
+    }
+
+    def pre_add(self, item):
+        from flask import request
+
+        user, password = accounts.create_account(
+            name=item.first_name, role_kind=request.form.get("role_kind", ""), org=item.org,
+            mobile=item.mobile, now=clock.now(), user=item,
+        )
+        g.initial_password = password
+
+    def post_add(self, item):
+        flash(str(_l("Account %(u)s created. Initial password (shown once): %(p)s",
+                     u=item.username, p=g.pop("initial_password", ""))), "success")
+
+    def pre_update(self, item):
+        accounts.guard_manageable(g.user, item)
+        item.mobile = accounts.normalise_mobile(item.mobile)
+        accounts.check_placement(item.role_kind, item.org)
+
+    def _apply(self, items, operation, message):
+        items = items if isinstance(items, list) else [items]
+        now = clock.now()
+        try:
+            for item in items:
+                accounts.guard_manageable(g.user, item)
+                result = operation(item, now)
+                flash(str(message(item, result)), "success")
+            db.session.commit()
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        return redirect(self.get_redirect())
+
+    @action("disable", _l("Disable"), _l("Disable the selected accounts?"), "fa-ban")
+    def disable(self, items):
+        return self._apply(items, accounts.disable,
+                           lambda u, _r: _l("Account %(u)s disabled.", u=u.username))
+
+    @action("enable", _l("Enable"), _l("Enable the selected accounts?"), "fa-check")
+    def enable(self, items):
+        return self._apply(items, lambda u, _now: accounts.enable(u),
+                           lambda u, _r: _l("Account %(u)s enabled.", u=u.username))
+
+    @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"), "fa-unlock")
+    def unlock(self, items):
+        return self._apply(items, lambda u, _now: accounts.unlock(u),
+                           lambda u, _r: _l("Account %(u)s unlocked.", u=u.username))
+
+    @action("reset_password", _l("Reset password"), _l("Reset the password of the selected accounts?"), "fa-key")
+    def reset_password(self, items):
+        return self._apply(items, accounts.reset_password,
+                           lambda u, pw: _l("New password of %(u)s (shown once, must be changed at first login): %(p)s",
+                                            u=u.username, p=pw))
