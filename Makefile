@@ -1,60 +1,78 @@
-# Malan — every routine task has a target. `make run` and `make test` are the two that matter.
+# Malan — `make run` and `make test` are the two commands; the other targets are the steps they take.
+PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-PIP     := $(VENV)/bin/pip
 FLASK   := FLASK_APP=run.py $(VENV)/bin/flask
-STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
+# An install is redone when pyproject.toml changes (the stamp carries its hash).
+DEPS    := $(shell sha1sum pyproject.toml | cut -c1-12)
+RUN_STAMP  := $(VENV)/.installed-run-$(DEPS)
+TEST_STAMP := $(VENV)/.installed-test-$(DEPS)
 
-.PHONY: run test install lint format translations translations-update migrate demo serve browser-deps bench clean
+.PHONY: run test install install-test translations translations-update migrate demo browser-deps \
+        lint format clean
 
-$(VENV)/bin/python:
-	python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
 
-$(STAMP): $(VENV)/bin/python pyproject.toml
-	$(PIP) install -q -e '.[test]'
-	rm -f $(VENV)/.installed-*; touch $(STAMP)
+$(RUN_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e .
+	rm -f $(VENV)/.installed-run-*; touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $@ $(RUN_STAMP)
 
+install: $(RUN_STAMP)
+install-test: $(TEST_STAMP)
+
+# Compiles every catalog under translations/; fuzzy entries are left out (no -f), as PITFALLS says.
 translations: install
-	$(VENV)/bin/pybabel compile -f -d translations -D messages -l zh >/dev/null 2>&1 || $(VENV)/bin/pybabel compile -d translations -D messages
+	$(VENV)/bin/pybabel compile -d translations -D messages
 
 translations-update: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -o translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
+	  --no-location --sort-output .
 	$(VENV)/bin/pybabel update -N -i translations/messages.pot -d translations -D messages -l zh
 
 migrate: install
 	mkdir -p instance
 	$(FLASK) db upgrade
 
-demo: migrate translations
-	$(FLASK) malan load-demo
+# Loads only into an empty (or demo) database; on one with real accounts it says so and goes on.
+demo: migrate
+	$(FLASK) malan load-demo || echo "make: demo data not loaded (see above)"
 
-run: demo
-	@echo "Demo accounts (flask malan demo-accounts prints them as JSON):"
-	@$(FLASK) malan demo-accounts | $(PY) -c "import json,sys; [print(f\"  {a['username']:<16} {a['password']}  {a['role']:<12} {a['org_name']}\") for a in json.load(sys.stdin)]"
-	@echo "Serving on http://$(HOST):$(PORT)"
+run: demo translations
+	@echo "Demo accounts (all with the same password; \`flask malan demo-accounts\` prints JSON):"
+	@$(FLASK) malan demo-accounts | $(PY) -c 'import json, sys; \
+	  [print("  {username:<14} {password:<16} {role:<12} {org_name} {name}".format(**a)) \
+	   for a in json.load(sys.stdin)]'
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# Debian's chromium and a small CJK font for the browser tests, when root and missing.
+# Debian's chromium and a small CJK font for the browser tests, installed when missing and root.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
-	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
-	      || echo "browser-deps: could not install chromium; browser tests will skip"; \
-	  else echo "browser-deps: not root; browser tests skip unless /usr/bin/chromium exists"; fi; \
+	@if [ -x /usr/bin/chromium ] && command -v fc-list >/dev/null && [ -n "$$(fc-list :lang=zh)" ]; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "browser-deps: installing chromium fonts-wqy-microhei fontconfig"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-wqy-microhei fontconfig >/dev/null \
+	    || echo "browser-deps: install failed; browser tests skip (and fail when CI=true)"; \
+	else \
+	  echo "browser-deps: not root and chromium or a CJK font is missing; browser tests will skip"; \
 	fi
 
-lint: install
-	$(VENV)/bin/ruff check app views models security reports tests run.py
+lint: install-test
+	$(VENV)/bin/ruff check .
 
-format: install
-	$(VENV)/bin/ruff format app views models security reports tests run.py
+format: install-test
+	$(VENV)/bin/ruff format .
 
-test: install translations browser-deps lint
+test: install-test translations browser-deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean:

@@ -38,6 +38,14 @@ def create_app(config: type | dict | None = None) -> Flask:
         appbuilder.post_init()  # FAB_UPDATE_PERMS is off: roles come from `flask malan sync-roles`
         _exempt_apis_from_csrf(appbuilder)
 
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: take the client IP and scheme from the proxy's headers, so the per-IP
+        # login limit, the audit log's IP and the Secure cookie see the real visitor.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     from security import guards
 
     app.before_request(guards.force_password_change)

@@ -7,6 +7,7 @@ back change leaves no entry.
 """
 
 import json
+import re
 from datetime import datetime
 
 from flask import g, has_request_context, request
@@ -30,7 +31,9 @@ NOT_AUDITED = {
 # Bookkeeping columns whose change alone is not an event (a login touches them).
 IGNORED_FIELDS = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on",
                   "changed_by_fk", "created_by_fk"}
-SECRET_FIELDS = {"password", "password_hash"}
+# Values of these never reach the log, only the fact that they changed.
+SECRET = re.compile(r"password|passwd|secret|token|api_key|_hash$", re.IGNORECASE)
+MASK = "******"
 MAX_VALUE = 200
 
 
@@ -50,14 +53,20 @@ def _who(user) -> dict:
                 org_id=getattr(org, "id", None), org_name=getattr(org, "name", None))
 
 
-def _entry(event_name, *, user=None, username=None, now=None, success=True, **fields):
-    if user is None and has_request_context():
-        # Cached per request: the flush hooks must not lazy-load while flushing.
-        if "audit_actor" not in g:
-            g.audit_actor = _who(_actor())
-        who = dict(g.audit_actor)
-    else:
-        who = _who(user)
+def _current_who() -> dict:
+    """Who is acting in this request, cached with the user it was computed for: an app context
+    can outlive a request (tests, CLI jobs) and must not lend one user's name to another."""
+    if not has_request_context():
+        return _who(None)
+    user = _actor()
+    cached = g.get("audit_actor")
+    if cached is None or cached[0] is not user:
+        cached = g.audit_actor = (user, _who(user))
+    return dict(cached[1])
+
+
+def _entry(event_name, *, user=None, username=None, now=None, success=True, who=None, **fields):
+    who = dict(who) if who is not None else _who(user) if user is not None else _current_who()
     if username:
         who["username"] = username
     return dict(
@@ -73,6 +82,9 @@ def _entry(event_name, *, user=None, username=None, now=None, success=True, **fi
 def record(session: Session, event_name: str, *, object_type=None, object_id=None, summary="",
            changes=None, success=True, user=None, username=None, now: datetime | None = None):
     """Add one audit entry to ``session``; it is written with the caller's commit."""
+    if changes:
+        changes = {k: [_show(k, v) for v in pair] if isinstance(pair, (list, tuple)) else _show(k, pair)
+                   for k, pair in changes.items()}
     session.add(AuditLog(**_entry(
         event_name, user=user, username=username, now=now, success=success,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
@@ -81,9 +93,24 @@ def record(session: Session, event_name: str, *, object_type=None, object_id=Non
     )))
 
 
+def record_export(session: Session, object_type: str, rows: int, filters: str = "", *,
+                  now: datetime | None = None) -> None:
+    """Every download of data leaves an entry: what, how many rows, under which filters."""
+    summary = f"{rows} rows" + (f"; {filters}" if filters else "")
+    record(session, "export", object_type=object_type, summary=summary, now=now)
+
+
+def record_import(session: Session, object_type: str, rows: int, *, errors: int = 0,
+                  filename: str = "", now: datetime | None = None) -> None:
+    """Every import leaves an entry, a refused one too: record it after rolling the rows back."""
+    summary = f"{filename}: {rows} rows, {errors} errors" if filename else f"{rows} rows, {errors} errors"
+    record(session, "import", object_type=object_type, summary=summary, success=errors == 0,
+           now=now)
+
+
 def _show(key, value):
-    if key in SECRET_FIELDS:
-        return "******" if value else None
+    if SECRET.search(key):
+        return MASK if value else None
     if isinstance(value, (list, tuple, set)):
         value = [str(v) for v in value]
     text = value if value is None or isinstance(value, (int, float, bool)) else str(value)
@@ -107,7 +134,8 @@ def _changes(obj, kind):
             if hist.has_changes():
                 before = hist.deleted[0] if hist.deleted else None
                 after = hist.added[0] if hist.added else None
-                if before != after:
+                # A form turning an empty NULL into "" is not a change anyone made.
+                if before != after and not (before in (None, "") and after in (None, "")):
                     out[key] = [_show(key, before), _show(key, after)]
     if kind == "update":  # many-to-many collections such as a user's roles
         for rel in state.mapper.relationships:
@@ -128,23 +156,31 @@ def _before_flush(session, _ctx, _instances):
                 continue
             if kind == "update" and not session.is_modified(obj, include_collections=True):
                 continue
-            changes = _changes(obj, kind)
+            # A new row's foreign keys and id are only known after the flush: read it then.
+            changes = None if kind == "create" else _changes(obj, kind)
             if kind == "update" and not changes:
                 continue
             pending.append((kind, obj, changes))
+    if pending and "audit_who" not in session.info:
+        # Resolved here, not while flushing: the actor's org may need a lazy load.
+        session.info["audit_who"] = _current_who()
 
 
 def _after_flush(session, _ctx):
     pending = session.info.pop("audit_pending", [])
+    who = session.info.pop("audit_who", None)
     if not pending:
         return
     rows = []
     for kind, obj, changes in pending:
-        pk = inspect(obj).identity
+        changes = _changes(obj, kind) if changes is None else changes
+        # Not `identity`: a new row gets its identity key only after this hook.
+        pk = inspect(obj).mapper.primary_key_from_instance(obj)
         rows.append(_entry(
             kind,
+            who=who,
             object_type=type(obj).__name__,
-            object_id=None if pk is None else ",".join(str(p) for p in pk),
+            object_id=None if None in pk else ",".join(str(p) for p in pk),
             summary=str(obj)[:512],
             changes=json.dumps(changes, ensure_ascii=False, default=str),
         ))
@@ -153,6 +189,7 @@ def _after_flush(session, _ctx):
 
 def _after_rollback(session):
     session.info.pop("audit_pending", None)
+    session.info.pop("audit_who", None)
 
 
 def install(session_factory) -> None:

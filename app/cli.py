@@ -45,7 +45,7 @@ def load_demo():
     do_sync(current_app.appbuilder.sm)
     db.session.commit()
     try:
-        users = do_load()
+        users = do_load(clock.now())
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"demo data ready: {len(users)} demo account(s)")

@@ -1,6 +1,7 @@
 """Configuration. Every setting can be overridden from the environment (see README)."""
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,15 +13,33 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _fake_hash(method: str) -> str:
+    """A hash of a random secret with the configured method: checking a password against it for
+    an unknown or locked account costs what a real check costs (same response time)."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(os.urandom(16).hex(), method=method)
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once into instance/ (never committed)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     INSTANCE.mkdir(exist_ok=True)
     path = INSTANCE / "secret_key"
-    if not path.exists():
-        path.write_text(os.urandom(32).hex())
-    return path.read_text().strip()
+    try:  # O_EXCL: of several workers starting together, exactly one writes the key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(os.urandom(32).hex())
+    for _attempt in range(50):  # a worker that lost the race waits for the winner's write
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: set SECRET_KEY")
 
 
 class Config:
@@ -66,6 +85,10 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     FAB_PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+    AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
+    # JWT for the REST API: short access tokens; a refresh token cannot outlive the absolute limit.
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=SESSION_ABSOLUTE_HOURS)
 
     # Per-IP limit on the login endpoint; point RATELIMIT_STORAGE_URI at Redis for several workers.
     AUTH_RATE_LIMITED = True
@@ -79,11 +102,18 @@ class Config:
 
     AUDIT_MIN_RETENTION_DAYS = 180
 
+    # Number of reverse proxies (nginx) in front of the app whose X-Forwarded-* headers to trust.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
+    # Annex 1 "N日内": "calendar" days, or "working" days on the official holiday calendar.
+    DEADLINE_MODE = os.environ.get("DEADLINE_MODE", "calendar")
+
 
 class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     # Scrypt costs ~0.1 s per hash; tests use a cheap method (PITFALLS, Time).
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"

@@ -1,7 +1,7 @@
 """The administrative tree: 部中心 → 省 → 市 → 培训机构."""
 
 from flask_babel import gettext as _
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import relationship, validates
 from stdnum.cn import uscc
 
@@ -43,17 +43,28 @@ class Org(Model):
     def _place_under(self, _key, parent):
         """Keep the materialised ancestors in step with the parent, whoever sets it."""
         if parent is not None:
-            self.province_id = parent.id if parent.kind == PROVINCE else parent.province_id
-            self.city_id = parent.id if parent.kind == CITY else parent.city_id
+            self._copy_ancestors(parent)
         return parent
+
+    def _copy_ancestors(self, parent):
+        self.province_id = parent.id if parent.kind == PROVINCE else parent.province_id
+        self.city_id = parent.id if parent.kind == CITY else parent.city_id
 
     @validates("credit_code")
     def _check_credit_code(self, _key, value):
         if value:
             value = uscc.compact(value)
             if not uscc.is_valid(value):
-                raise ValueError(_("Invalid unified social credit code (统一社会信用代码)."))
+                raise ValueError(_("Invalid unified social credit code."))
         return value or None
 
     def __repr__(self):
         return self.name
+
+
+@event.listens_for(Org, "before_insert")
+def _ancestors_of_new_org(_mapper, _connection, org):
+    """A parent added in the same flush has no id when `parent` is set; the flush inserts it
+    first, so its id is known here."""
+    if org.parent is not None:
+        org._copy_ancestors(org.parent)

@@ -1,24 +1,37 @@
 """The one way we write spreadsheets: safe against formula injection, streamed, Chinese headers.
 
-PITFALLS: every default writer turns user text starting with ``=`` into a live formula, so the
-workbook is opened with formulas/URLs off and such text is prefixed with an apostrophe-free
-quote character ("'") that Excel shows as text.
+PITFALLS: every default writer turns user text starting with ``=`` into a live formula. Here the
+workbook is opened with formulas/URLs/numbers conversion off, every text cell is written as a
+string, and text that a spreadsheet would take for a formula (leading ``= + - @``, tab, CR) also
+gets Excel's "quote prefix" style, so it stays text even when a user edits the cell. The value
+itself is kept exactly, so an export read back (or re-imported) is not altered.
 """
 
 import io
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from numbers import Number
 
 import xlsxwriter
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def neutralise(value):
-    """Text that a spreadsheet would run as a formula is kept as plain text."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_START):
-        return "'" + value
-    return value
+def is_dangerous(value) -> bool:
+    """Text that a spreadsheet would run as a formula."""
+    return isinstance(value, str) and value.startswith(DANGEROUS_START)
+
+
+def _is_number(value) -> bool:
+    # numbers.Number covers numpy's ints too; a bool is not a figure.
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+def _is_blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass(frozen=True)
@@ -28,48 +41,59 @@ class Column:
     number: bool = False
 
 
+class _Writer:
+    """Cell writing with the formats of one workbook."""
+
+    def __init__(self, book):
+        self.text = book.add_format({"num_format": "@"})
+        self.quoted = book.add_format({"num_format": "@", "quote_prefix": True})
+        self.header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        self.total = book.add_format({"bold": True})
+        self.title = book.add_format({"bold": True, "font_size": 14})
+
+    def cell(self, ws, r, c, value, number: bool, bold: bool = False):
+        if _is_blank(value):
+            return
+        if number and _is_number(value):
+            value = float(value) if isinstance(value, Decimal) else value
+            ws.write_number(r, c, value, self.total if bold else None)
+            return
+        text = value if isinstance(value, str) else str(value)
+        fmt = self.quoted if is_dangerous(text) else (self.total if bold else self.text)
+        ws.write_string(r, c, text, fmt)
+
+
 def write_table(columns: Sequence[Column], rows: Iterable[Sequence], *, sheet: str = "Sheet1",
                 title: str | None = None, totals: Sequence | None = None) -> bytes:
     """Rows (in order) → xlsx bytes: frozen header, widths, numbers as numbers, optional totals.
     Written in constant_memory mode so 100k rows stay small in memory."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "strings_to_numbers": False})
+                                        "strings_to_urls": False, "strings_to_numbers": False,
+                                        "nan_inf_to_errors": True})
     ws = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    title_fmt = book.add_format({"bold": True, "font_size": 14})
-    text = book.add_format({"num_format": "@"})
+    fmt = _Writer(book)
     first = 0
     if title:
-        ws.write_string(0, 0, title, title_fmt)
+        ws.write_string(0, 0, title, fmt.title)
         first = 1
     for c, col in enumerate(columns):
-        ws.set_column(c, c, col.width, None if col.number else text)
-        ws.write_string(first, c, col.header, bold)
+        ws.set_column(c, c, col.width, None if col.number else fmt.text)
+        ws.write_string(first, c, str(col.header), fmt.header)
     ws.freeze_panes(first + 1, 0)
     r = first
     for r, row in enumerate(rows, start=first + 1):
         for c, value in enumerate(row):
-            if value is None or value == "":
-                continue
-            if columns[c].number and isinstance(value, (int, float)):
-                ws.write_number(r, c, value)
-            else:
-                ws.write_string(r, c, str(neutralise(value if isinstance(value, str) else str(value))))
+            fmt.cell(ws, r, c, value, columns[c].number)
     if totals is not None:
         for c, value in enumerate(totals):
-            if isinstance(value, (int, float)):
-                ws.write_number(r + 1, c, value, bold)
-            elif value is not None:
-                ws.write_string(r + 1, c, str(value), bold)
+            fmt.cell(ws, r + 1, c, value, _is_number(value), bold=True)
     book.close()
     return buffer.getvalue()
 
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 def dataframe_to_xlsx(frame, columns: Sequence[Column], **kwargs) -> bytes:
-    """A pandas report (scoped query → DataFrame) written the safe way."""
+    """A pandas report (scoped query → DataFrame) written the safe way; NaN/NA become blanks."""
+    frame = frame.astype(object).where(frame.notna(), None)
     rows = (list(t) for t in frame.itertuples(index=False, name=None))
     return write_table(columns, rows, **kwargs)

@@ -19,9 +19,7 @@ OPEN_WHILE_FORCED = {
 
 
 def must_change_password(user) -> bool:
-    if user.is_demo:
-        return False
-    return bool(user.must_change_password) or passwords.is_expired(user, clock.now())
+    return passwords.must_change(user, clock.now())
 
 
 def force_password_change():

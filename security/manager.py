@@ -6,27 +6,39 @@ registered: accounts are kept in `views.users`, and roles come from `security.pe
 
 from datetime import timedelta
 
-from flask import current_app
+from flask import abort, current_app, flash, jsonify, make_response
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from werkzeug.security import check_password_hash
+from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, clock
-from security import sessions
-from security.views import ChangePasswordView, MalanAuthDBView
 from models.user import MalanUser
+from security import passwords, sessions
+from security.views import ChangePasswordView, MalanAuthDBView, MalanSecurityApi
 
 
 class MalanSecurityManager(SecurityManager):
     user_model = MalanUser
     authdbview = MalanAuthDBView
+    security_api = MalanSecurityApi
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        app = current_app._get_current_object()
+        sessions.cap_lifetimes(app.config)
+        app.session_interface = sessions.CookieInterface()
+        _align_fake_hash(app.config)
 
     def register_views(self):
-        self.appbuilder.add_api(self.security_api)  # JWT login for the REST APIs
+        api = self.appbuilder.add_api(self.security_api)  # JWT login for the REST APIs
         self.auth_view = self.authdbview()
         self.appbuilder.add_view_no_menu(self.auth_view)
         self.appbuilder.add_view_no_menu(ChangePasswordView())
         if self.is_auth_limited:
-            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+            # Both doors in: the sign-in form and the API login. Counted per client IP in the
+            # RATELIMIT_STORAGE_URI store, so every worker sees the same count.
+            for view in (self.auth_view, api):
+                self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
 
     def _fake_check(self):
         # Unknown, disabled and locked accounts cost the same hash as a real check.
@@ -70,15 +82,29 @@ class MalanSecurityManager(SecurityManager):
     def load_user(self, pk):
         """A browser request is signed in only while its server-side session lives."""
         user = self.get_user_by_id(int(pk))
-        if user is None or not user.is_active or not sessions.validate(user.id, clock.now()):
+        if user is None or not user.is_active:
             return None
-        return user
+        reason = sessions.check(user.id, clock.now())
+        if reason in ("idle", "absolute"):
+            flash(_("Your session has expired. Please sign in again."), "warning")
+        return user if reason is None else None
 
     def load_user_jwt(self, _jwt_header, jwt_data):
         from flask import g
 
         user = self.get_user_by_id(int(jwt_data["sub"]))
-        if user is not None and user.is_active and not user.is_locked(clock.now()):
-            g.user = user
-            return user
-        return None
+        now = clock.now()
+        if user is None or not user.is_active or user.is_locked(now):
+            return None
+        if passwords.must_change(user, now):
+            # A token issued before a reset or expiry stops working until the password is changed.
+            abort(make_response(jsonify(message=_("Please change your password before continuing.")), 403))
+        g.user = user
+        return user
+
+
+def _align_fake_hash(config) -> None:
+    """The fake check for unknown users must cost what a real check costs: same hash method."""
+    real = generate_password_hash("x" * 16, method=config["FAB_PASSWORD_HASH_METHOD"])
+    if config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"].split("$")[0] != real.split("$")[0]:
+        config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = real

@@ -37,16 +37,16 @@ def policy_errors(password: str, user: MalanUser | None = None) -> list[str]:
 
 
 def was_used_before(user: MalanUser, password: str) -> bool:
+    """Is ``password`` one of the user's last PASSWORD_HISTORY passwords (the current included)?"""
     keep = current_app.config["PASSWORD_HISTORY"]
-    hashes = db.session.scalars(
+    hashes = [user.password] if user.password else []
+    hashes += db.session.scalars(
         select(PasswordHistory.password_hash)
         .where(PasswordHistory.user_id == user.id)
         .order_by(PasswordHistory.id.desc())
-        .limit(keep)
+        .limit(max(keep - len(hashes), 0))
     ).all()
-    if user.password:
-        hashes.append(user.password)
-    return any(check_password_hash(h, password) for h in hashes)
+    return any(check_password_hash(h, password) for h in hashes[:keep])
 
 
 def hash_password(password: str) -> str:
@@ -69,6 +69,13 @@ def is_expired(user: MalanUser, now: datetime) -> bool:
         return False
     max_age = timedelta(days=current_app.config["PASSWORD_MAX_AGE_DAYS"])
     return now - user.password_changed_at > max_age
+
+
+def must_change(user: MalanUser, now: datetime) -> bool:
+    """An initial, reset or expired password blocks everything but changing it (demo accounts skip)."""
+    if user.is_demo:
+        return False
+    return bool(user.must_change_password) or is_expired(user, now)
 
 
 def random_password(length: int = 12) -> str:

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from flask_appbuilder.exceptions import DatabaseException
+from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from sqlalchemy import false, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import RelationshipDirection
 
 from app.extensions import db
-from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
+from models.org import CENTER, CITY, PROVINCE, Org
 from models.user import TRAINEE, TRAINER
 
 ALL, NODE, OWNER, NOTHING = "all", "node", "owner", "nothing"
@@ -52,12 +54,19 @@ def scope_of(user) -> Scope:
 
 
 def current_scope() -> Scope:
-    """The scope of the signed-in user; outside a request (CLI) the system sees all."""
+    """The scope of the signed-in user; outside a request (CLI) the system sees all.
+
+    Cached on ``g`` together with the user it was computed for: the JWT API sets ``g.user``
+    only after the before-request hooks ran, and an app context that outlives one request
+    (tests, a CLI job that opens request contexts) must never hand one user's scope to another.
+    """
     if not has_request_context():
         return SYSTEM
-    if "malan_scope" not in g:
-        g.malan_scope = scope_of(getattr(g, "user", None))
-    return g.malan_scope
+    user = getattr(g, "user", None)
+    cached = g.get("malan_scope")
+    if cached is None or cached[0] is not user:
+        cached = g.malan_scope = (user, scope_of(user))
+    return cached[1]
 
 
 def org_subtree(scope: Scope):
@@ -111,13 +120,17 @@ def row_in_scope(obj, scope: Scope, for_write: bool = False) -> bool:
     return False
 
 
-class OutOfScopeError(DatabaseException):
-    """Raised before any write that would leave the user's scope. A DatabaseException so that
-    FAB's views flash it and its REST API answers 422."""
+class WriteRefused(DatabaseException):
+    """A refused write. A DatabaseException so that FAB's views flash it and its REST API answers
+    422; the API prints ``__cause__``, so that carries the user's message, never SQL."""
 
     def __init__(self, message: str):
         super().__init__(message)
         self.__cause__ = ValueError(message)
+
+
+class OutOfScopeError(WriteRefused):
+    """Raised before any write that would leave the user's scope."""
 
 
 def check_write(obj, scope: Scope | None = None) -> None:
@@ -138,12 +151,31 @@ def _check_write(obj, scope: Scope) -> None:
         target = getattr(obj, rel.key)
         if target is not None and is_scoped(type(target)) and not row_in_scope(target, scope):
             raise OutOfScopeError(
-                _("The selected %(field)s is outside your area of responsibility.", field=rel.key)
+                _("A selected related record is outside your area of responsibility.")
             )
+
+
+class ScopedRelationEqual(FilterRelationOneToManyEqual):
+    """"Relation equals X": FAB compares with None when X is not found, which matches every row
+    whose relation is empty. A foreign (hence invisible) X must match nothing."""
+
+    def apply(self, query, value):
+        if value not in (None, "") and self.datamodel.get_related_obj(self.column_name, value) is None:
+            return query.filter(false())
+        return super().apply(query, value)
+
+
+class ScopedFilterConverter(SQLAFilterConverter):
+    conversion_table = tuple(
+        (test, [ScopedRelationEqual if f is FilterRelationOneToManyEqual else f for f in filters])
+        for test, filters in SQLAFilterConverter.conversion_table
+    )
 
 
 class ScopedSQLAInterface(SQLAInterface):
     """FAB's SQLAInterface whose every query starts from the scoped base query."""
+
+    filter_converter_class = ScopedFilterConverter
 
     def _scoped(self, query):
         clause = scope_clause(self.obj, current_scope())
@@ -155,25 +187,31 @@ class ScopedSQLAInterface(SQLAInterface):
     def _get_base_query(self, query, *args, **kwargs):
         return super()._get_base_query(self._scoped(query), *args, **kwargs)
 
+    def get_related_interface(self, col_name):
+        # Dropdowns, `_info` choices and relation filters read the related model through this:
+        # it must be scoped too, whatever FAB's base class does.
+        return ScopedSQLAInterface(self.get_related_model(col_name), self._session)
+
     def get_related_obj(self, col_name, value):
+        # Used by the relation search filters: a foreign id finds nothing.
         return self.get_related_interface(col_name).get(value)
 
     def add(self, item, commit=True):
         self._guard(item)
-        super().add(item, commit)
+        self._write(super().add, item, commit)
 
     def edit(self, item, commit=True):
         self._guard(item)
-        super().edit(item, commit)
+        self._write(super().edit, item, commit)
 
     def delete(self, item, commit=True):
         self._guard(item)
-        super().delete(item, commit)
+        self._write(super().delete, item, commit)
 
     def delete_all(self, items):
         for item in items:
             self._guard(item)
-        super().delete_all(items)
+        self._write(super().delete_all, items)
 
     def _guard(self, item):
         try:
@@ -181,3 +219,14 @@ class ScopedSQLAInterface(SQLAInterface):
         except OutOfScopeError:
             self.session.rollback()  # the form may already have changed the loaded row
             raise
+
+    def _write(self, operation, *args):
+        """FAB lets a raw SQLAlchemyError out of ``add`` (the REST API answers 500) and shows the
+        SQL of a failed edit to the user. Both paths handle a WriteRefused (422 / a flash)."""
+        try:
+            operation(*args)
+        except WriteRefused:
+            raise
+        except (DatabaseException, SQLAlchemyError):
+            self.session.rollback()
+            raise WriteRefused(_("The record conflicts with existing data."))  # noqa: B904

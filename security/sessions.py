@@ -7,7 +7,8 @@ is still valid, so a copied or old cookie is worthless once the row is ended.
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import update
 
 from app.extensions import db
@@ -32,24 +33,29 @@ def _limits():
             timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]))
 
 
-def validate(user_id: int, now: datetime) -> bool:
-    """Is the cookie's session alive for ``user_id``? Ends it when a timeout has passed."""
+def check(user_id: int, now: datetime) -> str | None:
+    """Why the cookie's session is not alive for ``user_id`` (None: it is alive).
+
+    ``idle`` and ``absolute`` end the row, so the same cookie never comes back to life.
+    """
     token = session.get(SESSION_KEY)
     if not token:
-        return False
+        return "missing"
     row = db.session.query(LoginSession).filter_by(token=token).one_or_none()
     if row is None or row.user_id != user_id or row.ended_at is not None:
-        return False
+        session.pop(SESSION_KEY, None)
+        return "ended"
     idle, absolute = _limits()
     reason = "idle" if now - row.last_seen_at > idle else "absolute" if now - row.created_at > absolute else None
     if reason:
         row.ended_at, row.end_reason = now, reason
         db.session.commit()
-        return False
+        session.pop(SESSION_KEY, None)
+        return reason
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         db.session.commit()
-    return True
+    return None
 
 
 def end_current(now: datetime, reason: str = "logout") -> None:
@@ -65,3 +71,33 @@ def end_all(user_id: int, now: datetime, reason: str) -> None:
     db.session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
                                                   LoginSession.ended_at.is_(None))
                        .values(ended_at=now, end_reason=reason))
+
+
+def end_others(user_id: int, now: datetime, reason: str) -> None:
+    """End every session of a user but this one (after a password change); the caller commits."""
+    db.session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                                  LoginSession.ended_at.is_(None),
+                                                  LoginSession.token != session.get(SESSION_KEY, ""))
+                       .values(ended_at=now, end_reason=reason))
+
+
+def cap_lifetimes(config) -> None:
+    """Neither Flask's permanent-session cookie, a remember-me cookie nor an API refresh token
+    may outlive the absolute limit: they expire with it, and remember-me is off."""
+    absolute = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(lifetime, timedelta):  # Flask also accepts seconds
+        lifetime = timedelta(seconds=lifetime)
+    config["PERMANENT_SESSION_LIFETIME"] = min(lifetime, absolute)
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(seconds=0)
+    refresh = config.get("JWT_REFRESH_TOKEN_EXPIRES")
+    if not isinstance(refresh, timedelta) or refresh > absolute:  # the API's refresh token too
+        config["JWT_REFRESH_TOKEN_EXPIRES"] = absolute
+
+
+class CookieInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure when configured so or when the request came over HTTPS
+    (behind a proxy that needs ProxyFix to tell)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))

@@ -2,13 +2,18 @@
 
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
+from flask_appbuilder.api import safe
+from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app import audit, clock
 from app.extensions import db
@@ -16,15 +21,21 @@ from security import passwords, sessions
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)])
+    # Control characters (a NUL byte) are refused here: PostgreSQL would reject the query.
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Length(max=128),
+        Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The username contains characters that are not allowed.")),
+    ])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class MalanAuthDBView(AuthDBView):
     # The same words for an unknown user, a wrong password and a locked account.
-    invalid_login_message = _l(
-        "Wrong username or password. After 5 failed attempts the account is locked for 30 minutes."
-    )
+    @property
+    def invalid_login_message(self):
+        return _l("Wrong username or password. After %(n)d failed attempts the account is locked "
+                  "for %(m)d minutes.", n=current_app.config["LOCKOUT_THRESHOLD"],
+                  m=current_app.config["LOCKOUT_MINUTES"])
 
     @expose("/login/", methods=["GET", "POST"])
     def login(self):
@@ -77,8 +88,6 @@ class ChangePasswordView(BaseView):
     @expose("/change", methods=["GET", "POST"])
     @login_required
     def change(self):
-        from werkzeug.security import check_password_hash
-
         user = g.user
         form = ChangePasswordForm()
         if form.validate_on_submit():
@@ -94,6 +103,7 @@ class ChangePasswordView(BaseView):
             else:
                 now = clock.now()
                 passwords.set_password(user, form.new_password.data, now, must_change=False)
+                sessions.end_others(user.id, now, "password_change")
                 audit.record(db.session, "password_change", user=user, now=now,
                              object_type="MalanUser", object_id=user.id)
                 db.session.commit()
@@ -102,9 +112,39 @@ class ChangePasswordView(BaseView):
         return self.render_template(
             "security/change_password.html", form=form,
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-            forced=user.must_change_password or passwords.is_expired(user, clock.now()),
+            forced=passwords.must_change(user, clock.now()),
         )
 
 
 def redirect_to_change_password():
     return redirect(url_for("ChangePasswordView.change"))
+
+
+class MalanSecurityApi(SecurityApi):
+    """JWT login for the REST API (CSRF-exempt): the same lockout, audit and forced change."""
+
+    @expose("/login", methods=["POST"])
+    @safe
+    def login(self):
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or not isinstance(payload.get("username"), str) \
+                or not isinstance(payload.get("password"), str):
+            return self.response_400(message=_("Send a JSON object with username and password."))
+        form = LoginForm(data=payload, meta={"csrf": False})
+        if not form.validate():  # the same length and character rules as the sign-in page
+            return self.response_400(message=form.errors)
+        user = self.appbuilder.sm.auth_user_db(payload["username"], payload["password"])
+        if user is None:
+            db.session.commit()
+            return self.response_401()
+        now = clock.now()
+        forced = passwords.must_change(user, now)
+        audit.record(db.session, "login", user=user, now=now, success=not forced,
+                     summary="api: password change required" if forced else "api")
+        db.session.commit()
+        if forced:
+            return self.response(403, message=_("Please change your password before continuing."))
+        tokens = {"access_token": create_access_token(identity=str(user.id), fresh=True)}
+        if payload.get("refresh"):
+            tokens["refresh_token"] = create_refresh_token(identity=str(user.id))
+        return self.response(200, **tokens)

@@ -11,6 +11,7 @@ trainee1, sysadmin, secadmin, auditor. ``DATABASE_URL`` selects PostgreSQL, else
 import re
 
 import pytest
+from flask import g
 from flask_appbuilder import Model
 
 from app import clock, create_app
@@ -52,9 +53,17 @@ USERS = [  # key, role kind, org key, name
 ]
 
 
+def _fresh_g():
+    """Production pushes a new app context (so a new ``g``) per request; the tests hold one app
+    context for the whole session, so each request starts by emptying ``g`` the same way."""
+    for key in list(vars(g)):
+        delattr(g, key)
+
+
 @pytest.fixture(scope="session")
 def app():
     application = create_app(TestConfig)
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with application.app_context():
         yield application
 

@@ -10,7 +10,7 @@ from views.users import UserView
 
 def register(appbuilder) -> None:
     appbuilder.add_view(OrgView, "Orgs", label=_l("Organisations"), icon="fa-sitemap",
-                        category="Organisation", category_label=_l("Organisation"),
+                        category="Organisation", category_label=_l("Organisation management"),
                         category_icon="fa-building")
     appbuilder.add_view(UserView, "Users", label=_l("Accounts"), icon="fa-users",
                         category="System", category_label=_l("System"), category_icon="fa-cogs")

@@ -5,14 +5,25 @@ from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from app import audit, clock
 from app.extensions import db
 from models.audit import AuditLog
-from reports.audit import audit_xlsx
+from reports.audit import audit_xlsx, event_label, object_label, yes_no
 from reports.xlsx import XLSX_MIME
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView
+from views.users import role_label
+
+
+def _event(code):
+    # The code stays visible on hover: it is what the list's event filter matches.
+    return Markup('<span title="{}">{}</span>').format(code, event_label(code))
+
+
+def _blank_none(value):
+    return "" if value is None else value
 
 
 class AuditLogView(ScopedModelView):
@@ -33,20 +44,44 @@ class AuditLogView(ScopedModelView):
     search_columns = ["at", "username", "ip", "event", "object_type", "object_id", "success"]
     order_columns = ["at"]
     base_order = ("at", "desc")
+    formatters_columns = {
+        "role": role_label, "event": _event, "object_type": object_label, "success": yes_no,
+        **{c: _blank_none for c in ("username", "ip", "org_name", "object_id", "summary", "changes")},
+    }
     list_template = "audit/list.html"
+
+    # Append-only (等保): ModelView's write endpoints are not routed at all here, whatever the
+    # permission matrix says. Overriding without @expose removes the route.
+    def add(self):
+        raise NotImplementedError
+
+    def edit(self, pk):
+        raise NotImplementedError
+
+    def delete(self, pk):
+        raise NotImplementedError
+
+    def action(self, name, pk):
+        raise NotImplementedError
+
+    def action_post(self):
+        raise NotImplementedError
 
     @expose("/export")
     @has_access
     def export(self):
-        """The current filtered list as xlsx (same filters as the list page)."""
-        get_filter_args(self._filters)
-        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("at", "desc"))
-        query = self.datamodel.apply_all(db.session.query(AuditLog), self._filters,
+        """The current filtered list as xlsx (same filters, order and scope as the list page)."""
+        filters = self.datamodel.get_filters(self.search_columns)  # per request: views are shared
+        get_filter_args(filters)
+        joined = self._base_filters.get_joined_filters(filters)
+        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        query = self.datamodel.apply_all(db.session.query(AuditLog), joined,
                                          order_column or "at", order_direction or "desc")
-        data, count = audit_xlsx(query)
-        audit.record(db.session, "export", object_type="AuditLog",
-                     summary=f"{count} rows", now=clock.now())
+        data, count = audit_xlsx(query, role_label)
+        described = "; ".join(f"{col} {op} {value}" for col, op, value
+                              in filters.get_filters_values_tojson())
+        now = clock.now()
+        audit.record_export(db.session, "AuditLog", count, described, now=now)
         db.session.commit()
-        filename = f"audit-{clock.now():%Y%m%d-%H%M%S}.xlsx"
-        return Response(data, mimetype=XLSX_MIME,
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+        return Response(data, mimetype=XLSX_MIME, headers={
+            "Content-Disposition": f"attachment; filename=audit-{now:%Y%m%d-%H%M%S}.xlsx"})

@@ -2,11 +2,12 @@
 
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField
 
 from app.services.tree import next_institution_code
 from models.org import CITY, INSTITUTION, Org
 from security.scope import ScopedSQLAInterface
-from views.base import ScopedModelRestApi, ScopedModelView
+from views.base import ScopedModelRestApi, ScopedModelView, blank, yes_no
 
 KIND_LABELS = {
     "center": _l("Ministry center"),
@@ -32,7 +33,7 @@ class OrgView(ScopedModelView):
     datamodel = ScopedSQLAInterface(Org)
     class_permission_name = "Org"
     list_title = _l("Organisations")
-    show_title = _l("Organisation")
+    show_title = _l("Organisation details")
     add_title = _l("Add training institution")
     edit_title = _l("Edit organisation")
     label_columns = LABELS
@@ -42,10 +43,14 @@ class OrgView(ScopedModelView):
     add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]
     edit_columns = ["name", "credit_code", "address", "contact_name", "contact_phone", "active"]
     search_columns = ["code", "name", "kind", "parent", "active"]
+    # FAB makes a NOT NULL boolean InputRequired: an unticked box could never be saved.
+    edit_form_extra_fields = {"active": BooleanField(_l("Active"))}
     order_columns = ["code", "name"]
     base_order = ("code", "asc")
     add_form_query_rel_fields = {"parent": [["kind", FilterEqual, CITY]]}
-    formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
+    formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind), "active": yes_no,
+                          "parent": blank, "credit_code": blank, "address": blank,
+                          "contact_name": blank, "contact_phone": blank}
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):
@@ -64,9 +69,8 @@ class OrgApi(ScopedModelRestApi):
     show_columns = list_columns + ["credit_code", "address", "contact_name", "contact_phone"]
     add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]
     edit_columns = ["name", "credit_code", "address", "contact_name", "contact_phone", "active"]
+    add_query_rel_fields = {"parent": [["kind", FilterEqual, CITY]]}
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):
-        item.kind = INSTITUTION
-        if item.parent is not None and item.parent.kind == CITY:
-            item.code = next_institution_code(item.parent)
+        OrgView.pre_add(self, item)

@@ -8,26 +8,11 @@ from wtforms.validators import DataRequired
 
 from app import clock
 from app.extensions import db
+from app.labels import ROLE_LABELS, role_label  # noqa: F401  (re-exported)
 from app.services import accounts
 from models.user import MalanUser
 from security.scope import ScopedSQLAInterface
-from views.base import METHOD_PERMISSIONS, ScopedModelView
-
-ROLE_LABELS = {
-    "center": _l("Ministry center"),
-    "province": _l("Provincial authority"),
-    "city": _l("City authority"),
-    "institution": _l("Training institution"),
-    "trainer": _l("Trainer"),
-    "trainee": _l("Trainee"),
-    "sysadmin": _l("System administrator"),
-    "secadmin": _l("Security administrator"),
-    "auditor": _l("Auditor"),
-}
-
-
-def role_label(kind) -> str:
-    return str(ROLE_LABELS.get(kind, kind or ""))
+from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, yes_no
 
 
 class UserView(ScopedModelView):
@@ -41,7 +26,7 @@ class UserView(ScopedModelView):
     add_title = _l("Create account")
     edit_title = _l("Edit account")
     label_columns = {
-        "username": _l("Username"), "first_name": _l("Name"), "role_kind": _l("Role"),
+        "username": _l("Username"), "first_name": _l("Full name"), "role_kind": _l("Role"),
         "org": _l("Organisation"), "mobile": _l("Mobile"), "email": _l("Email"),
         "active": _l("Active"), "locked_until": _l("Locked until"), "last_login": _l("Last login"),
         "must_change_password": _l("Must change password"), "is_demo": _l("Demo account"),
@@ -54,7 +39,11 @@ class UserView(ScopedModelView):
     search_columns = ["username", "first_name", "org", "mobile", "active"]
     order_columns = ["username", "first_name"]
     base_order = ("username", "asc")
-    formatters_columns = {"role_kind": role_label}
+    formatters_columns = {
+        "role_kind": role_label, "org": blank, "mobile": blank, "email": blank,
+        "active": yes_no, "must_change_password": yes_no, "is_demo": yes_no,
+        "locked_until": blank, "last_login": blank,
+    }
     add_form_extra_fields = {
         "role_kind": SelectField(
             _l("Role"), validators=[DataRequired()],
@@ -62,11 +51,16 @@ class UserView(ScopedModelView):
         )
     }
 
-    def pre_add(self, item):
-        from flask import request
+    def process_form(self, form, is_created):
+        # role_kind is not a column (a user's role is its FAB role): take it out of the form
+        # before FAB copies the form onto the row, and hand it to the account service.
+        if is_created and "role_kind" in form:
+            g.new_role_kind = form.role_kind.data
+            del form["role_kind"]
 
-        user, password = accounts.create_account(
-            name=item.first_name, role_kind=request.form.get("role_kind", ""), org=item.org,
+    def pre_add(self, item):
+        _user, password = accounts.create_account(
+            name=item.first_name, role_kind=g.pop("new_role_kind", ""), org=item.org,
             mobile=item.mobile, now=clock.now(), user=item,
         )
         g.initial_password = password
@@ -78,6 +72,7 @@ class UserView(ScopedModelView):
     def pre_update(self, item):
         accounts.guard_manageable(g.user, item)
         item.mobile = accounts.normalise_mobile(item.mobile)
+        accounts.check_mobile_free(item.mobile, item.id)
         accounts.check_placement(item.role_kind, item.org)
 
     def _apply(self, items, operation, message):

@@ -1,7 +1,7 @@
 """Accounts: the username rule, creation, disabling, unlocking, password resets (第十一条/第十二条).
 
 Username rule (documented in the README): ``<role prefix><org code><3-digit sequence>``, e.g.
-``ds110100001`` for the first city account of 北京市东城区 (code 110100). The sequence is the next
+``ds110101001`` for the first city account of 北京市东城区 (code 110101). The sequence is the next
 free one for that prefix+org, so usernames are deterministic, never reused and collision-free
 (a unique index backs it up).
 """
@@ -83,8 +83,7 @@ def create_account(*, name: str, role_kind: str, org: Org, now: datetime, mobile
         raise AccountError(_("Unknown role."))
     check_placement(role_kind, org)
     mobile = normalise_mobile(mobile)
-    if mobile and db.session.scalar(select(MalanUser.id).where(MalanUser.mobile == mobile)):
-        raise AccountError(_("Mobile number %(m)s already has an account: one account per person.", m=mobile))
+    check_mobile_free(mobile)
     role = _role(role_kind)
     user = user or MalanUser()
     user.first_name, user.last_name = name, ""
@@ -99,6 +98,17 @@ def create_account(*, name: str, role_kind: str, org: Org, now: datetime, mobile
     passwords.set_password(user, password, now, must_change=not is_demo)
     db.session.add(user)
     return user, password
+
+
+def check_mobile_free(mobile: str | None, user_id: int | None = None) -> None:
+    """One account per person: a mobile number belongs to one account, whatever its region
+    (checked unscoped on purpose — the duplicate may sit outside the administrator's scope)."""
+    if not mobile:
+        return
+    with db.session.no_autoflush:
+        other = db.session.scalar(select(MalanUser.id).where(MalanUser.mobile == mobile))
+    if other is not None and other != user_id:
+        raise AccountError(_("Mobile number %(m)s already has an account: one account per person.", m=mobile))
 
 
 def check_placement(role_kind: str, org: Org | None) -> None:

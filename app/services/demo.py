@@ -1,15 +1,26 @@
 """Demo data for `make run`: the tree, two institutions, three trainers, one account per role."""
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import clock
 from app.extensions import db
 from app.services import accounts, tree
 from models.org import INSTITUTION, Org
 from models.user import (
-    AUDITOR, CENTER, CITY, INSTITUTION as INSTITUTION_ROLE, PROVINCE, SECADMIN, SYSADMIN,
-    TRAINEE, TRAINER, MalanUser,
+    AUDITOR,
+    CENTER,
+    CITY,
+    PROVINCE,
+    SECADMIN,
+    SYSADMIN,
+    TRAINEE,
+    TRAINER,
+    MalanUser,
+)
+from models.user import (
+    INSTITUTION as INSTITUTION_ROLE,
 )
 
 DEMO_PASSWORD = "Malan@demo2026"
@@ -41,7 +52,7 @@ class DemoRefused(RuntimeError):
     pass
 
 
-def load_demo() -> list[MalanUser]:
+def load_demo(now: datetime) -> list[MalanUser]:
     """Load the demo once. Refuses a database that holds non-demo users; does nothing when the
     demo is already there."""
     if db.session.scalar(select(MalanUser.id).where(MalanUser.is_demo.is_(False)).limit(1)):
@@ -59,7 +70,6 @@ def load_demo() -> list[MalanUser]:
         db.session.add(inst)
         db.session.flush()
         by_code[f"inst:{city_code}"] = inst
-    now = clock.now()
     for kind, code, name in DEMO_ACCOUNTS:
         accounts.create_account(name=name, role_kind=kind, org=by_code[code], now=now,
                                 password=DEMO_PASSWORD, is_demo=True)

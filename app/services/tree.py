@@ -22,8 +22,7 @@ def read_divisions(path: Path = DIVISIONS) -> list[dict]:
 def load_tree(path: Path = DIVISIONS) -> int:
     """Create the center and every missing province and city. Idempotent; returns rows added.
     Inserted without explicit ids (PITFALLS: PostgreSQL sequences)."""
-    existing = {code: org for code, org in
-                db.session.execute(select(Org.code, Org)).tuples()}
+    existing = {org.code: org for org in db.session.scalars(select(Org))}
     added = 0
     center = existing.get(CENTER_CODE)
     if center is None:

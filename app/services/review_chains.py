@@ -1,0 +1,46 @@
+"""The review chains of Annex 1, as data: who submits, which level reviews after which, by when.
+
+A step names the org *level* that acts; the acting org is resolved from the record (the city of
+this institution, the province above it), never "everyone with the role". ``days`` is the
+"N日内" of Annex 1, counted by `app.services.deadlines`.
+"""
+
+from dataclasses import dataclass
+
+from models.org import CENTER, CITY, INSTITUTION, PROVINCE
+
+
+@dataclass(frozen=True)
+class Step:
+    level: str  # org kind (and role kind) of the reviewer
+    days: int
+    label: str  # what the step is, for lists and history (an English msgid)
+
+
+@dataclass(frozen=True)
+class Chain:
+    name: str
+    submitter: str  # org kind (and role kind) that submits and corrects
+    steps: tuple[Step, ...]
+    resubmit_days: int = 2  # (decision) a returned record is due back within 2 days
+
+
+CHAINS = {
+    # SPEC §7 rows 1–3: the city's trainer-training plan.
+    "plan": Chain("plan", CITY, (
+        Step(PROVINCE, 2, "Provincial review of the city plan"),
+        Step(CENTER, 3, "Center review of the provincial plan"),
+    )),
+    # Rows 4–7, in-plan: the city links the application to a line of its approved plan.
+    "application_in_plan": Chain("application_in_plan", INSTITUTION, (
+        Step(CITY, 2, "City links the plan line and submits"),
+        Step(PROVINCE, 2, "Provincial review"),
+        Step(CENTER, 3, "Center approval"),
+    )),
+    # Rows 4, 5', 6, 7: out-of-plan (计划外), submitted upward as an additional (新增) application.
+    "application_extra": Chain("application_extra", INSTITUTION, (
+        Step(CITY, 2, "City review of the additional application"),
+        Step(PROVINCE, 2, "Provincial review"),
+        Step(CENTER, 3, "Center approval"),
+    )),
+}

@@ -1,0 +1,207 @@
+"""`flask malan` commands: load-tree (issue 2 point 3) and the demo data (point 10).
+
+These tests build their own empty schema: the `world` fixture brings a tree of its own.
+"""
+
+import json
+import re
+
+import pytest
+from flask_appbuilder import Model
+from sqlalchemy import event, func, inspect, select
+
+from app import clock
+from app.extensions import db
+from app.services import accounts
+from app.services.demo import DEMO_PASSWORD
+from app.services.tree import CENTER_CODE, read_divisions
+from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
+from models.user import ADMIN_KINDS, ROLE_KINDS, MalanUser
+from security.scope import NODE, Scope, scope_clause
+from tests.conftest import csrf_token
+
+
+@pytest.fixture()
+def empty_db(app):
+    Model.metadata.drop_all(db.engine)
+    Model.metadata.create_all(db.engine)
+    yield
+    db.session.remove()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+def _count(model, *where):
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# ---------------------------------------------------------------- point 3: the tree
+
+
+def test_point3_load_tree_loads_every_division_once(empty_db, runner):
+    rows = read_divisions()
+    result = runner.invoke(args=["malan", "load-tree"])
+    assert result.exit_code == 0, result.output
+    assert _count(Org, Org.kind == PROVINCE) == 32
+    assert _count(Org, Org.kind == CITY) == sum(r["level"] == "city" for r in rows)
+    assert _count(Org, Org.kind == CENTER) == 1
+    xpcc = db.session.scalar(select(Org).where(Org.code == "660000"))
+    assert xpcc.name == "新疆生产建设兵团" and xpcc.parent.code == CENTER_CODE
+    guangzhou = db.session.scalar(select(Org).where(Org.code == "440100"))
+    assert guangzhou.parent.code == "440000" and guangzhou.province_id == guangzhou.parent_id
+    total = _count(Org)
+
+    again = runner.invoke(args=["malan", "load-tree"])
+    assert again.exit_code == 0 and "0 org(s) added" in again.output
+    assert _count(Org) == total
+
+
+def test_point3_subtree_is_one_indexed_query(empty_db, runner, app):
+    runner.invoke(args=["malan", "load-tree"])
+    indexed = {tuple(ix["column_names"]) for ix in inspect(db.engine).get_indexes("org")}
+    assert {("province_id",), ("city_id",)} <= indexed
+
+    guangdong = db.session.scalar(select(Org).where(Org.code == "440000"))
+    statements = []
+
+    def seen(_conn, _cursor, statement, parameters, *_args):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        ids = db.session.scalars(
+            select(Org.id).where(scope_clause(Org, Scope(NODE, guangdong.id, PROVINCE)))).all()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 1, "this node and below: one query, no walking the tree"
+    assert len(ids) == 1 + _count(Org, Org.parent_id == guangdong.id)
+    if db.engine.dialect.name == "sqlite":
+        statement, parameters = statements[0]
+        plan = " ".join(str(r) for r in db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters))
+        assert "ix_org_province_id" in plan, plan
+
+
+def _danger_flashes(html: str) -> str:
+    return " ".join(re.findall(r'alert-danger">(.*?)</div>', html, re.S))
+
+
+def _org_form(client, url):
+    return {"csrf_token": csrf_token(client, url)}
+
+
+def test_point3_invalid_credit_code_is_refused_and_nothing_written(client, login, world):
+    login("sysadmin")
+    before = _count(Org)
+    data = _org_form(client, "/orgview/add")
+    data.update(parent=world["org"]["C1"], name="无效代码培训学校", credit_code="91110101MA01A2B3CB",
+                address="北京", contact_name="王", contact_phone="010-1")
+    html = client.post("/orgview/add", data=data, follow_redirects=True).get_data(as_text=True)
+    assert "统一社会信用代码" in _danger_flashes(html)
+    assert _count(Org) == before
+
+    data["credit_code"] = "91110101MA01A2B3CA"  # valid check character
+    client.post("/orgview/add", data=data)
+    created = db.session.scalar(select(Org).where(Org.name == "无效代码培训学校"))
+    assert created is not None and created.kind == INSTITUTION and created.code == "1101010003"
+
+
+def test_point3_invalid_credit_code_on_edit_changes_nothing(client, login, world):
+    login("sysadmin")
+    pk = world["org"]["I1"]
+    data = _org_form(client, f"/orgview/edit/{pk}")
+    data.update(name="改名", credit_code="12345", address="", contact_name="", contact_phone="",
+                active="y")
+    client.post(f"/orgview/edit/{pk}", data=data)
+    # The test client shares the app context (and so the session) across requests; a real
+    # request ends with the session removed, which is what happens to a refused form here.
+    db.session.remove()
+    assert "统一社会信用代码" in _danger_flashes(client.get("/").get_data(as_text=True))
+    org = db.session.get(Org, pk)
+    assert org.name == "东城创业学校" and org.credit_code is None
+
+
+# ---------------------------------------------------------------- point 10: demo data
+
+
+def _load_demo(runner):
+    result = runner.invoke(args=["malan", "load-demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_point10_load_demo_builds_everything(empty_db, runner):
+    _load_demo(runner)
+    assert _count(Org, Org.kind == PROVINCE) == 32
+    institutions = db.session.scalars(select(Org).where(Org.kind == INSTITUTION)).all()
+    assert len(institutions) == 2
+    assert len({i.parent_id for i in institutions}) == 2
+    assert len({i.province_id for i in institutions}) == 2
+
+    users = db.session.scalars(select(MalanUser)).all()
+    assert users and all(u.is_demo for u in users)
+    kinds = [u.role_kind for u in users]
+    assert set(kinds) == set(ROLE_KINDS)
+    for kind, n in [("province", 2), ("city", 2), ("institution", 2), ("trainer", 3)]:
+        assert kinds.count(kind) == n, kind
+    for kind in ("center", "trainee", *ADMIN_KINDS):
+        assert kinds.count(kind) == 1, kind
+    # Each business account sits in the part of the tree its role belongs to.
+    for u in users:
+        assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
+    assert not any(u.must_change_password for u in users)
+
+
+def test_point10_rerun_is_a_no_op(empty_db, runner):
+    _load_demo(runner)
+    counts = (_count(Org), _count(MalanUser))
+    _load_demo(runner)
+    assert (_count(Org), _count(MalanUser)) == counts
+
+
+def test_point10_refused_when_real_accounts_exist(empty_db, runner, app):
+    from security.sync import sync_roles
+
+    runner.invoke(args=["malan", "load-tree"])
+    sync_roles(app.appbuilder.sm)
+    center = db.session.scalar(select(Org).where(Org.code == CENTER_CODE))
+    accounts.create_account(name="真实用户", role_kind="center", org=center, now=clock.now(),
+                            password="Real@pass2026")
+    db.session.commit()
+    orgs = _count(Org)
+
+    result = runner.invoke(args=["malan", "load-demo"])
+    assert result.exit_code != 0
+    assert _count(MalanUser) == 1 and _count(MalanUser, MalanUser.is_demo.is_(True)) == 0
+    assert _count(Org) == orgs
+
+
+def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
+    _load_demo(runner)
+    result = runner.invoke(args=["malan", "demo-accounts"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert len(listed) == 14
+    for entry in listed:
+        assert {"username", "password", "role", "org_code", "org_name"} <= set(entry)
+        assert entry["password"] == DEMO_PASSWORD
+    assert {e["role"] for e in listed} == set(ROLE_KINDS)
+    city = next(e for e in listed if e["role"] == "city")
+    assert db.session.scalar(select(Org.name).where(Org.code == city["org_code"])) == city["org_name"]
+
+    for role in ("city", "auditor", "trainee"):
+        entry = next(e for e in listed if e["role"] == role)
+        with app.test_client() as client:
+            token = csrf_token(client)
+            response = client.post("/login/", data={"username": entry["username"],
+                                                    "password": entry["password"],
+                                                    "csrf_token": token})
+            assert response.status_code == 302, role
+            home = client.get("/")
+            assert home.status_code == 200, f"{role}: demo accounts skip the forced change"
+            assert entry["org_name"] in home.get_data(as_text=True)
+

@@ -1,0 +1,443 @@
+"""Point 6 — data scope: a matrix over every registered view and API endpoint that takes an id.
+
+The endpoints are discovered from ``appbuilder.baseviews`` and ``url_map`` (nothing hard-coded
+that could go stale). Users: provinces p1/p2, cities c1/c1b/c2, institutions i1/i2, a trainer, a
+trainee and an account without an org. In "granted" mode each user's role is given every
+permission the view offers, so the scope is the only thing between the user and a foreign row:
+a foreign id must answer 404 and change nothing. In "shipped" mode the permission table of
+`security.permissions` applies as it is (403 where it forbids, else 404).
+The helpers here (one app context per request, sign-in, grants, the oracle) are reused by the
+other point-5/6 test modules.
+"""
+
+import functools
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.baseviews import BaseCRUDView
+from flask_appbuilder.security.sqla.models import Role
+from sqlalchemy import select
+
+from app import audit, clock, create_app
+from app.config import TestConfig
+from app.extensions import db
+from models.audit import AuditLog
+from models.org import Org
+from models.user import MalanUser
+from security import passwords
+from security.permissions import ROLE_MATRIX
+from security.scope import is_scoped
+from tests.conftest import ORGS, PASSWORD, csrf_token
+
+# ---------------------------------------------------------------- helpers (shared)
+
+
+class FreshClient(FlaskClient):
+    """One app context per request, as in production. The session-wide ``app`` fixture keeps an
+    app context pushed; with the stock client ``g`` (Flask-WTF's CSRF token, the cached scope)
+    and the db session would carry over from one request to the next."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def browser(app) -> FreshClient:
+    return FreshClient(app, app.response_class, use_cookies=True)
+
+
+def sign_in(app, username, password=PASSWORD) -> FreshClient:
+    """A browser signed in as ``username``; ``.csrf`` holds a token valid for its session."""
+    app.appbuilder.sm.limiter.reset()  # hundreds of logins per minute here are not an attack
+    client = browser(app)
+    response = client.post("/login/", data={"username": username, "password": password,
+                                            "csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and "/login" not in response.headers["Location"]
+    client.csrf = csrf_token(client, "/password/change")
+    assert client.csrf
+    return client
+
+
+def api_headers(app, username, password=PASSWORD) -> dict:
+    """JWT login through FAB's security API, as a script would."""
+    response = browser(app).post("/api/v1/security/login", json={
+        "username": username, "password": password, "provider": "db"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def grant(app, role_name, resource, permissions) -> None:
+    """Give a role permissions the shipped table does not (for this test's database only)."""
+    sm = app.appbuilder.sm
+    role = sm.find_role(role_name)
+    for permission in permissions:
+        sm.add_permission_role(role, sm.add_permission_view_menu(permission, resource))
+    db.session.commit()
+
+
+def rows(table_or_select) -> list:
+    """Every row as committed, read afresh (not through an identity map)."""
+    db.session.rollback()
+    query = table_or_select if hasattr(table_or_select, "whereclause") else select(table_or_select)
+    return sorted(tuple(r) for r in db.session.execute(query).all())
+
+
+AUDIT_WRITES = ("create", "update", "delete", "password_reset")
+
+
+def snapshot() -> dict:
+    """What a refused request must not change: the scoped tables and the write audit."""
+    state = {"org": rows(Org.__table__)}
+    users = MalanUser.__table__
+    volatile = {"last_login", "login_count", "fail_login_count", "changed_on"}
+    state["ab_user"] = sorted(
+        tuple(v for k, v in r._mapping.items() if k not in volatile)
+        for r in db.session.execute(select(users)).all())
+    state["audit"] = rows(AuditLog.__table__.select().where(AuditLog.event.in_(AUDIT_WRITES)))
+    return state
+
+
+def _children():
+    tree = {}
+    for key, _kind, _code, _name, parent in ORGS:
+        tree.setdefault(parent, []).append(key)
+    return tree
+
+
+def subtree(org_key) -> set:
+    """The org keys at and below ``org_key`` — computed from the fixture tree, not the code."""
+    tree, out, todo = _children(), set(), [org_key]
+    while todo:
+        key = todo.pop()
+        out.add(key)
+        todo += tree.get(key, [])
+    return out
+
+
+# user key -> (role, org key or None); the fixture users plus one without an org.
+PEOPLE = {
+    "center": ("center", "center"), "p1": ("province", "P1"), "p2": ("province", "P2"),
+    "c1": ("city", "C1"), "c1b": ("city", "C1b"), "c2": ("city", "C2"),
+    "i1": ("institution", "I1"), "i2": ("institution", "I2"),
+    "trainer1": ("trainer", "C1"), "trainee1": ("trainee", "I1"), "noorg": ("city", None),
+}
+OWNERS = {"trainer", "trainee"}
+
+
+def visible(world, key, model) -> set:
+    """The ids ``key`` may see of ``model``: the spec's rules, written out independently."""
+    role, org_key = PEOPLE[key]
+    me = world["user"][key]
+    if role == "center":
+        return {r[0] for r in db.session.execute(select(model.id))}
+    if role in OWNERS:
+        return {me} if model is MalanUser else set()
+    if org_key is None:
+        return set()
+    org_ids = {world["org"][k] for k in subtree(org_key)}
+    column = {Org: Org.id, MalanUser: MalanUser.org_id, AuditLog: AuditLog.org_id}[model]
+    return {r[0] for r in db.session.execute(select(model.id).where(column.in_(org_ids)))}
+
+
+@pytest.fixture()
+def people(app, world):
+    """The world, plus a city account without an org (fail-closed) and audit entries written
+    by each user, so the audit log has rows in every region."""
+    now = clock.now()
+    city = db.session.scalar(select(Role).filter_by(name="city"))
+    lost = MalanUser(username="noorg", first_name="无机构", last_name="", active=True,
+                     email="noorg@users.malan.invalid", roles=[city])
+    passwords.set_password(lost, PASSWORD, now, must_change=False)
+    db.session.add(lost)
+    db.session.flush()
+    world["user"]["noorg"], world["username"]["noorg"] = lost.id, "noorg"
+    for user in db.session.scalars(select(MalanUser)):
+        audit.record(db.session, "test", user=user, summary="fixture", now=now)
+    db.session.commit()
+    return world
+
+
+# ---------------------------------------------------------------- discovery
+
+
+@functools.cache
+def discovery_app():
+    return create_app(TestConfig)
+
+
+def scoped_views(app):
+    return [v for v in app.appbuilder.baseviews
+            if isinstance(v, (BaseCRUDView, ModelRestApi)) and is_scoped(v.datamodel.obj)]
+
+
+# How each id-taking endpoint is called: FAB method name -> HTTP methods to try.
+ID_ENDPOINTS = {
+    BaseCRUDView: {"show": ["GET"], "edit": ["GET", "POST"], "delete": ["GET", "POST"],
+                   "action": ["GET", "POST"], "action_post": ["POST"]},
+    ModelRestApi: {"get": ["GET"], "put": ["PUT"], "delete": ["DELETE"]},
+}
+
+
+def _kind(view):
+    return BaseCRUDView if isinstance(view, BaseCRUDView) else ModelRestApi
+
+
+def id_endpoints(app):
+    """(view, FAB method, rule) for every rule of a scoped view that takes an id."""
+    found = []
+    for view in scoped_views(app):
+        for rule in app.url_map.iter_rules():
+            owner, _, method = rule.endpoint.partition(".")
+            if owner == view.endpoint and ("pk" in rule.arguments or method == "action_post"):
+                found.append((view, method, rule))
+    return found
+
+
+def _cases():
+    app = discovery_app()
+    with app.app_context():
+        for view, method, _rule in id_endpoints(app):
+            for verb in ID_ENDPOINTS[_kind(view)].get(method, ["?"]):
+                yield f"{view.endpoint}.{method}", verb
+
+
+CASES = sorted(set(_cases()))
+MATRIX_USERS = ["p1", "p2", "c1", "c1b", "c2", "i1", "i2", "trainer1", "trainee1", "noorg"]
+
+
+def test_point6_every_id_endpoint_is_classified():
+    """A new id-taking endpoint must be taught to the matrix before it can ship."""
+    app = discovery_app()
+    with app.app_context():
+        unknown = [rule.rule for view, method, rule in id_endpoints(app)
+                   if method not in ID_ENDPOINTS[_kind(view)]]
+        names = {v.__class__.__name__ for v in scoped_views(app)}
+    assert not unknown
+    assert {"OrgView", "UserView", "AuditLogView", "OrgApi"} <= names
+    assert ("OrgApi.get", "GET") in CASES and ("UserView.action_post", "POST") in CASES
+
+
+# ---------------------------------------------------------------- the foreign-id matrix
+
+
+def view_by_endpoint(app, endpoint):
+    return next(v for v in scoped_views(app) if v.endpoint == endpoint)
+
+
+def required_permission(view, method) -> str | None:
+    """The permission FAB checks first; None when the endpoint answers 404 before any check
+    (an action request on a view without actions names an action that does not exist)."""
+    if method in ("action", "action_post"):
+        if not view.actions:
+            return None
+        method = next(iter(view.actions.values())).func.__name__
+    return "can_" + view.method_permission_name.get(method, method)
+
+
+def _url(app, endpoint, view, pk):
+    method = endpoint.split(".")[1]
+    with app.test_request_context():
+        from flask import url_for
+
+        if method == "action_post":
+            return url_for(endpoint)
+        if method == "action":
+            return url_for(endpoint, name=next(iter(view.actions), "no-such-action"), pk=pk)
+        return url_for(endpoint, pk=pk)
+
+
+def call(client, app, endpoint, verb, view, pks, headers=None):
+    method = endpoint.split(".")[1]
+    url = _url(app, endpoint, view, pks[0])
+    if isinstance(view, ModelRestApi):
+        return client.open(url, method=verb, headers=headers, json={"name": "越权修改"})
+    data = {"csrf_token": client.csrf}
+    if method == "action_post":
+        data.update(action=next(iter(view.actions), "no-such-action"), rowid=[str(p) for p in pks])
+    elif method == "edit":
+        data.update(name="越权修改", first_name="越权修改")
+    return client.open(url, method=verb, data=data if verb == "POST" else None)
+
+
+def foreign_sample(ids, limit=6):
+    ids = sorted(ids)
+    step = max(1, len(ids) // limit)
+    return ids[::step][:limit]
+
+
+def probe(app, people, endpoint, verb, who, mode) -> list:
+    """Every way ``who`` got through to a foreign row of ``endpoint`` (empty: none)."""
+    view = view_by_endpoint(app, endpoint.split(".")[0])
+    method = endpoint.split(".")[1]
+    role = PEOPLE[who][0]
+    resource = view.class_permission_name
+    if mode == "granted":
+        grant(app, role, resource, view.base_permissions)
+    needed = required_permission(view, method)
+    allowed = needed is None or needed in view.base_permissions and (
+        mode == "granted" or (needed, resource) in set(ROLE_MATRIX[role]))
+    model = view.datamodel.obj
+    own = visible(people, who, model)
+    foreign = set(db.session.scalars(select(model.id))) - own
+    assert foreign, "the fixture must give every user something foreign"
+
+    is_api = isinstance(view, ModelRestApi)
+    client = browser(app) if is_api else sign_in(app, people["username"][who])
+    headers = api_headers(app, people["username"][who]) if is_api else None
+    leaks = []
+    before = snapshot()
+    for pk in foreign_sample(foreign):
+        status = call(client, app, endpoint, verb, view, [pk], headers).status_code
+        if status != (404 if allowed else 403):
+            leaks.append((who, pk, status))
+    if method == "action_post" and own:  # one foreign id among own ones: all refused
+        batch = sorted(own)[:2] + foreign_sample(foreign, 1)
+        status = call(client, app, endpoint, verb, view, batch).status_code
+        if status not in (403, 404):
+            leaks.append((who, batch, status))
+    if snapshot() != before:
+        leaks.append((who, "database changed"))
+    if allowed and own and verb == "GET" and method in ("show", "get"):
+        # The control: the same endpoint does serve the user's own rows.
+        status = call(client, app, endpoint, verb, view, [min(own)], headers).status_code
+        if status != 200:
+            leaks.append((who, "own row not served", status))
+    return leaks
+
+
+@pytest.mark.parametrize("mode", ["granted", "shipped"])
+@pytest.mark.parametrize("endpoint,verb", CASES)
+def test_point6_foreign_id_is_404_and_changes_nothing(app, people, endpoint, verb, mode):
+    """Each user of MATRIX_USERS, for each foreign id: 404 (403 where the role lacks the
+    permission), and the database unchanged. Failures list (user, id, status)."""
+    leaks = [leak for who in MATRIX_USERS for leak in probe(app, people, endpoint, verb, who, mode)]
+    assert not leaks
+
+
+# ---------------------------------------------------------------- lists
+
+
+def listed_ids(client, app, view, url=None) -> set:
+    if url is None:
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(f"{view.endpoint}.list", **{f"psize_{view.__class__.__name__}": 1000})
+    html = client.get(url).get_data(as_text=True)
+    return {int(pk) for pk in re.findall(rf"/{view.route_base.strip('/')}/show/(\d+)", html)}
+
+
+LIST_USERS = ["center", "p1", "p2", "c1", "c1b", "c2", "i1", "i2", "trainer1", "trainee1", "noorg"]
+
+
+def list_views():
+    app = discovery_app()
+    with app.app_context():
+        return sorted(v.endpoint for v in scoped_views(app))
+
+
+@pytest.mark.parametrize("who", LIST_USERS)
+@pytest.mark.parametrize("endpoint", list_views())
+def test_point6_list_shows_exactly_own_subtree(app, people, endpoint, who):
+    view = view_by_endpoint(app, endpoint)
+    grant(app, PEOPLE[who][0], view.class_permission_name, ["can_read"])
+    expected = visible(people, who, view.datamodel.obj)
+    if isinstance(view, ModelRestApi):
+        response = browser(app).get(f"/api/v1/{view.resource_name}/?q=(page_size:100)",
+                                    headers=api_headers(app, people["username"][who]))
+        assert response.status_code == 200
+        assert set(response.json["ids"]) == expected and response.json["count"] == len(expected)
+    else:
+        client = sign_in(app, people["username"][who])
+        expected = visible(people, who, view.datamodel.obj)  # the login itself is audited
+        assert listed_ids(client, app, view) == expected
+    if who == "center":
+        assert len(expected) == db.session.query(view.datamodel.obj).count()
+    if who in ("trainer1", "trainee1") and view.datamodel.obj is MalanUser:
+        assert expected == {people["user"][who]}
+
+
+# ---------------------------------------------------------------- dropdowns, search, _info
+
+
+def select_options(html, name) -> set:
+    """Option values of every <select name=...> on the page (the form and the search widget)."""
+    html = html.replace("\\u003c", "<").replace("\\u003e", ">").replace('\\"', '"')
+    found = set()
+    for body in re.findall(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S):
+        found |= {int(v) for v in re.findall(r'<option[^>]*value="(\d+)"', body)}
+    return found
+
+
+def related_columns(view, columns):
+    return [c for c in columns or [] if view.datamodel.is_relation_many_to_one(c)]
+
+
+DROPDOWN_USERS = ["center", "p2", "c1", "i1", "noorg"]
+
+
+@pytest.mark.parametrize("who", DROPDOWN_USERS)
+@pytest.mark.parametrize("endpoint", [e for e in list_views() if not e.endswith("Api")])
+def test_point6_related_dropdowns_list_only_rows_in_scope(app, people, endpoint, who):
+    view = view_by_endpoint(app, endpoint)
+    grant(app, PEOPLE[who][0], view.class_permission_name, view.base_permissions)
+    client = sign_in(app, people["username"][who])
+    own = sorted(visible(people, who, view.datamodel.obj))
+    pages = {"list": (f"{view.route_base}/list/", view.search_columns)}
+    if "can_write" in view.base_permissions:
+        pages["add"] = (f"{view.route_base}/add", view.add_columns)
+        if own:
+            pages["edit"] = (f"{view.route_base}/edit/{own[0]}", view.edit_columns)
+    checked = 0
+    for page, (url, columns) in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
+        for column in related_columns(view, columns):
+            allowed = visible(people, who, view.datamodel.get_related_model(column))
+            options = select_options(html, column)
+            assert options <= allowed, (page, column, options - allowed)
+            checked += 1
+            if who == "center" and page == "list":
+                assert options, (page, column)  # the control: the dropdown is really parsed
+    assert checked or not related_columns(view, view.search_columns)
+
+
+@pytest.mark.parametrize("who", ["p1", "c1", "c2", "i1", "noorg"])
+def test_point6_api_info_offers_only_rows_in_scope(app, people, who):
+    grant(app, PEOPLE[who][0], "Org", ["can_read", "can_write"])
+    response = browser(app).get("/api/v1/org/_info", headers=api_headers(app, people["username"][who]))
+    assert response.status_code == 200
+    allowed = visible(people, who, Org)
+    offered = {v["id"] for field in response.json["add_columns"] + response.json["edit_columns"]
+               for v in field.get("values", [])}
+    assert offered <= allowed
+    if who == "c1":
+        assert offered == {people["org"]["C1"]}  # an institution goes under a city: its own
+
+
+@pytest.mark.parametrize("who", ["p1", "c1", "i2"])
+@pytest.mark.parametrize("endpoint", list_views())
+def test_point6_search_on_a_foreign_org_finds_nothing(app, people, endpoint, who):
+    view = view_by_endpoint(app, endpoint)
+    grant(app, PEOPLE[who][0], view.class_permission_name, ["can_read"])
+    foreign_orgs = sorted(set(people["org"].values()) - visible(people, who, Org))
+    columns = [c for c in related_columns(view, view.search_columns)
+               if view.datamodel.get_related_model(c) is Org]
+    if isinstance(view, ModelRestApi):
+        columns = [c for c in related_columns(view, view.search_columns or ["parent"])
+                   if view.datamodel.get_related_model(c) is Org]
+        headers = api_headers(app, people["username"][who])
+        for column in columns:
+            for org in foreign_orgs:
+                q = f"(filters:!((col:{column},opr:rel_o_m,value:{org})),page_size:100)"
+                response = browser(app).get(f"/api/v1/{view.resource_name}/?q={q}", headers=headers)
+                assert response.status_code == 200 and response.json["ids"] == [], (column, org)
+        return
+    client = sign_in(app, people["username"][who])
+    for column in columns:
+        for org in foreign_orgs:
+            url = f"{view.route_base}/list/?_flt_0_{column}={org}"
+            assert listed_ids(client, app, view, url) == set(), (column, org)

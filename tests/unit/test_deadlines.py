@@ -1,0 +1,38 @@
+"""[review] point 4: "N日内" in calendar days by default, working days on the official calendar."""
+
+import logging
+from datetime import datetime
+
+from app.services.deadlines import CALENDAR, WORKING, days_left, due_at
+
+
+def test_calendar_days_count_weekends_and_holidays():
+    # Submitted on the eve of National Day 2026: two calendar days later is 2 October.
+    assert due_at(datetime(2026, 9, 30, 10, 0), 2, CALENDAR) == datetime(2026, 10, 2, 23, 59, 59)
+
+
+def test_working_days_skip_the_national_day_holiday():
+    # 2026 National Day: 1–7 October off; 8 and 9 October are the first two working days.
+    assert due_at(datetime(2026, 9, 30, 10, 0), 2, WORKING) == datetime(2026, 10, 9, 23, 59, 59)
+
+
+def test_working_days_skip_the_spring_festival():
+    # Spring Festival 2026: 15–23 February off; 14 February (Saturday) and 28 February are make-up days.
+    assert due_at(datetime(2026, 2, 13, 9, 0), 2, WORKING) == datetime(2026, 2, 24, 23, 59, 59)
+
+
+def test_make_up_saturday_counts_as_a_working_day():
+    assert due_at(datetime(2026, 2, 13, 9, 0), 1, WORKING) == datetime(2026, 2, 14, 23, 59, 59)
+
+
+def test_unknown_year_falls_back_to_calendar_days_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        due = due_at(datetime(2031, 1, 30, 9, 0), 3, WORKING)
+    assert due == datetime(2031, 2, 2, 23, 59, 59)
+    assert "no data for 2031" in caplog.text
+
+
+def test_days_left_is_negative_when_overdue():
+    due = datetime(2026, 3, 2, 23, 59, 59)
+    assert days_left(due, datetime(2026, 3, 1, 8, 0)) == 1
+    assert days_left(due, datetime(2026, 3, 4, 8, 0)) == -2
