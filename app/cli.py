@@ -100,5 +100,32 @@ def purge_audit(older_than_days):
     click.echo(f"{result.rowcount} audit entries purged")
 
 
+@malan.command("overdue")
+@click.option("--now", "at", help="Reference time, ISO format (default: now, Beijing time).")
+def overdue(at):
+    """Print the overdue review steps and audit the run (for a daily cron job)."""
+    from datetime import datetime
+
+    from app.services import review
+    from models.org import Org
+
+    try:
+        now = datetime.fromisoformat(at) if at else clock.now()
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date/time: {at}", param_hint="--now") from exc
+    tasks = review.task_items(db.session.scalars(review.overdue_tasks(now)))
+    for item in tasks:
+        t = item.task
+        org = db.session.get(Org, t.reviewer_org_id)
+        late = (now.date() - t.due_at.date()).days
+        click.echo(f"{org.code if org else t.reviewer_org_id}\t{org.name if org else ''}\t"
+                   f"{t.record_type}#{t.record_id}\t{item.record if item.record is not None else ''}\t"
+                   f"{item.step_label}\tdue {t.due_at:%Y-%m-%d %H:%M}\t{late} day(s) late")
+    audit.record(db.session, "overdue_report", object_type="ReviewTask",
+                 summary=f"{len(tasks)} overdue step(s) at {now:%Y-%m-%d %H:%M}", now=now)
+    db.session.commit()
+    click.echo(f"{len(tasks)} overdue step(s)")
+
+
 def register(app) -> None:
     app.cli.add_command(malan)

@@ -1,6 +1,12 @@
-"""Labels of the role kinds and org levels, shared by views, services and reports."""
+"""Labels shown for stored codes (role kinds, org levels, audit events, object types), shared by
+views, services and reports so a code reads the same everywhere."""
 
 from flask_babel import lazy_gettext as _l
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction where the text is stored and translated later (`_(value)`)."""
+    return msgid
 
 ROLE_LABELS = {
     "center": _l("Ministry center"),
@@ -17,3 +23,50 @@ ROLE_LABELS = {
 
 def role_label(kind) -> str:
     return str(ROLE_LABELS.get(kind, kind or ""))
+
+
+EVENT_LABELS = {
+    "login": _l("Login"),
+    "login_failed": _l("Login failed"),
+    "login_locked": _l("Login while locked"),
+    "lockout": _l("Account locked"),
+    "logout": _l("Logout"),
+    "password_change": _l("Password changed"),
+    "password_reset": _l("Password reset"),
+    "role_change": _l("Role changed"),
+    "sync_roles": _l("Roles synchronised"),
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "export": _l("Export"),
+    "import": _l("Import"),
+    "purge_audit": _l("Audit log purged"),
+    "review_submit": _l("Submitted for review"),
+    "review_resubmit": _l("Resubmitted for review"),
+    "review_approve": _l("Review: approved"),
+    "review_return": _l("Review: returned"),
+    "review_reject": _l("Review: rejected"),
+    "review_correct": _l("Correction started"),
+    "overdue_report": _l("Overdue report"),
+    "application_allow_late": _l("Late application allowed"),
+}
+OBJECT_LABELS = {
+    "Org": _l("Organisation"),
+    "MalanUser": _l("Account"),
+    "Role": _l("Role"),
+    "AuditLog": _l("Audit log"),
+    "PlanRound": _l("Plan round"),
+    "TrainingPlan": _l("Trainer-training plan"),
+    "PlanLine": _l("Plan line"),
+    "ClassApplication": _l("Class application"),
+    "TrainingClass": _l("Trainer-training class"),
+}
+
+
+def event_label(code) -> str:
+    """Known events in the user's language; others (e.g. review_* of later modules) as coded."""
+    return str(EVENT_LABELS.get(code, code or ""))
+
+
+def object_label(name) -> str:
+    return str(OBJECT_LABELS.get(name, name or ""))

@@ -1,5 +1,8 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
+from . import application  # noqa: F401,E402
 from .audit import AuditLog  # noqa: F401
 from .org import Org  # noqa: F401
+from .plan import PlanLine, PlanRound, TrainingPlan  # noqa: F401
+from .review import ReviewEvent, ReviewRevision, ReviewTask  # noqa: F401
 from .user import LoginSession, MalanUser, PasswordHistory  # noqa: F401

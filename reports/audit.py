@@ -1,43 +1,10 @@
-"""Audit-log export (审计日志导出) — streamed, in the auditor's scope — and the labels shared with
-the list page, so both read the same in Chinese."""
+"""Audit-log export (审计日志导出) — streamed, in the auditor's scope (labels: app/labels.py, shared with
+the list page)."""
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from app.labels import event_label, object_label
 from reports.xlsx import Column, write_table
-
-EVENT_LABELS = {
-    "login": _l("Login"),
-    "login_failed": _l("Login failed"),
-    "login_locked": _l("Login while locked"),
-    "lockout": _l("Account locked"),
-    "logout": _l("Logout"),
-    "password_change": _l("Password changed"),
-    "password_reset": _l("Password reset"),
-    "role_change": _l("Role changed"),
-    "sync_roles": _l("Roles synchronised"),
-    "create": _l("Created"),
-    "update": _l("Changed"),
-    "delete": _l("Deleted"),
-    "export": _l("Export"),
-    "import": _l("Import"),
-    "purge_audit": _l("Audit log purged"),
-}
-OBJECT_LABELS = {
-    "Org": _l("Organisation"),
-    "MalanUser": _l("Account"),
-    "Role": _l("Role"),
-    "AuditLog": _l("Audit log"),
-}
-
-
-def event_label(code) -> str:
-    """Known events in the user's language; others (e.g. review_* of later modules) as coded."""
-    return str(EVENT_LABELS.get(code, code or ""))
-
-
-def object_label(name) -> str:
-    return str(OBJECT_LABELS.get(name, name or ""))
 
 
 def yes_no(value) -> str:

@@ -20,6 +20,7 @@ from models.user import (
 
 # Actions
 READ, WRITE, DELETE, EXPORT, MANAGE = "can_read", "can_write", "can_delete", "can_export", "can_manage"
+REVIEW = "can_review"  # bulk review actions; who may act on a step is decided by the review chain
 MENU = "menu_access"
 
 # Resources
@@ -27,22 +28,59 @@ ORG = "Org"  # 组织机构
 USER = "User"  # 用户账号 (create, disable, unlock, reset password)
 ROLE = "Role"  # 角色与权限 (the matrix page; granting administrator roles)
 AUDIT = "AuditLog"  # 审计日志
+TODO = "Todo"  # 我的待办
+OVERDUE = "Overdue"  # 逾期督办 (pending steps of the subordinate orgs)
+PLAN_ROUND = "PlanRound"  # 计划轮次 (opened by the center)
+PLAN = "Plan"  # 讲师培训计划 (a city's plan and its lines)
+PLAN_SUMMARY = "PlanSummary"  # 计划汇总 (provincial and national)
+APPLICATION = "Application"  # 开班申请
+TRAINING_CLASS = "TrainingClass"  # 讲师培训班
 
 # Menu entries (FAB menu names): name -> (category, resource whose READ shows the entry).
 MENU_ITEMS = {
+    "My to-do": ("Workbench", TODO),
+    "Overdue board": ("Workbench", OVERDUE),
+    "Plan rounds": ("Trainer training", PLAN_ROUND),
+    "Plans": ("Trainer training", PLAN),
+    "Plan summary": ("Trainer training", PLAN_SUMMARY),
+    "Applications": ("Trainer training", APPLICATION),
+    "Classes": ("Trainer training", TRAINING_CLASS),
     "Orgs": ("Organisation", ORG),
     "Users": ("System", USER),
     "Roles": ("System", ROLE),
     "Audit log": ("System", AUDIT),
 }
 
+# Built up level by level, as 第七条 lists them.
+_WORKBENCH = [(READ, TODO)]
+_SUPERVISOR = [(READ, OVERDUE), (EXPORT, OVERDUE)]  # the overdue board of the orgs below
+_INSTITUTION = _WORKBENCH + [
+    (READ, ORG), (READ, APPLICATION), (WRITE, APPLICATION), (DELETE, APPLICATION),
+    (READ, TRAINING_CLASS),
+]
+_CITY = _WORKBENCH + [
+    (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (WRITE, PLAN), (DELETE, PLAN),
+    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
+]
+_PROVINCE = _WORKBENCH + _SUPERVISOR + [
+    (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
+    (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
+    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
+]
+_CENTER = _WORKBENCH + _SUPERVISOR + [
+    (READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER),
+    (READ, PLAN_ROUND), (WRITE, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
+    (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
+    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
+]
+
 ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     # 部中心: every business function; accounts are allocated by the center (第十二条).
-    CENTER: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
-    PROVINCE: [(READ, ORG), (READ, USER)],
-    CITY: [(READ, ORG), (READ, USER)],
-    INSTITUTION: [(READ, ORG)],
-    TRAINER: [],
+    CENTER: _CENTER,
+    PROVINCE: _PROVINCE,
+    CITY: _CITY,
+    INSTITUTION: _INSTITUTION,
+    TRAINER: _WORKBENCH,
     TRAINEE: [],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],

@@ -71,6 +71,7 @@ def app():
 @pytest.fixture()
 def world(app):
     """A fresh schema with the tree and users above; returns ids by key."""
+    g.pop("_flask_babel", None)
     Model.metadata.drop_all(db.engine)
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
@@ -96,6 +97,7 @@ def world(app):
            "username": {k: u.username for k, u in users.items()}}
     yield ids
     db.session.remove()
+    g.pop("_flask_babel", None)  # a request's cached locale must not leak into the next test
 
 
 @pytest.fixture()

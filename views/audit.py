@@ -9,8 +9,9 @@ from markupsafe import Markup
 
 from app import audit, clock
 from app.extensions import db
+from app.labels import event_label, object_label
 from models.audit import AuditLog
-from reports.audit import audit_xlsx, event_label, object_label, yes_no
+from reports.audit import audit_xlsx, yes_no
 from reports.xlsx import XLSX_MIME
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView

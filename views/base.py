@@ -57,6 +57,14 @@ class ScopedModelView(ModelView):
         items = self._scoped_rows(pks)
         return self.actions[name].func(items)
 
+    # FAB refuses a GET delete with a redirect before looking at the id: a foreign id must
+    # answer 404 whatever the method, like every other endpoint.
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    def delete(self, pk):
+        self._scoped_rows([pk])
+        return super().delete(pk)
+
     def _check_action(self, name):
         if name not in self.actions:
             abort(404)

@@ -6,7 +6,7 @@ action goes through the same endpoint, scoped like any other read.
 """
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import expose
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -31,6 +31,42 @@ def status_label(status) -> str:
     return str(STATUS_LABELS.get(status, status or ""))
 
 
+def record_pages(appbuilder) -> dict[str, "ReviewableModelView"]:
+    """``__review_type__`` → the registered view whose show page is that record's page.
+
+    Read from the views the app registered, so the to-do list and the overdue board link to any
+    reviewable record without knowing its domain. A second view over the same model (a summary)
+    sets ``record_page = False``."""
+    pages = appbuilder.__dict__.get("_malan_record_pages")
+    if pages is None:
+        pages = {}
+        views = [v for v in appbuilder.baseviews if isinstance(v, ModelView)
+                 and getattr(v, "record_page", True)]
+        # A reviewable record's own page first, then any list of a model with a __task_type__.
+        views.sort(key=lambda v: not isinstance(v, ReviewableModelView))
+        for view in views:
+            kind = review.task_type(view.datamodel.obj)
+            if kind:
+                pages.setdefault(kind, view)
+        appbuilder._malan_record_pages = pages
+    return pages
+
+
+def record_url(appbuilder, record_type: str, record_id) -> str | None:
+    view = record_pages(appbuilder).get(record_type)
+    return url_for(f"{view.endpoint}.show", pk=record_id) if view else None
+
+
+def kind_label(appbuilder, record_type: str) -> str:
+    """What kind of record it is, for lists: the model's ``__review_label__``, else its page's title."""
+    model = review.reviewable_models().get(record_type)
+    label = getattr(model, "__review_label__", None)
+    view = record_pages(appbuilder).get(record_type)
+    if label is None and view is not None:
+        label = view.list_title
+    return str(label or record_type)
+
+
 class ReviewableModelView(ScopedModelView):
     """Base for views over a model with `ReviewableMixin`. Reviewing needs only read access to
     the record plus the review permission; who may act is decided by the review service."""
@@ -38,6 +74,7 @@ class ReviewableModelView(ScopedModelView):
     method_permission_name = {**METHOD_PERMISSIONS, "review_action": "read",
                               "bulk_approve": "review"}
     show_template = "review/show.html"
+    record_page = True  # its show page is where to-do lists link (see record_pages)
     formatters_columns = {"status": status_label}
 
     def _record_or_404(self, pk):
@@ -111,6 +148,15 @@ class ReviewableModelView(ScopedModelView):
         for message in refused:
             flash(message, "danger")
         return redirect(self.get_redirect())
+
+    def prefill_form(self, form, pk):
+        """During a correction the form shows the proposed values, not the ones in force."""
+        record = self.datamodel.get(pk)
+        if record is None or not review.is_correction(record):
+            return
+        for field, value in review.proposed_values(record).items():
+            if field in form and field in type(record).__table__.columns:
+                form[field].data = review.restore_value(record, field, value)
 
     def pre_update(self, item):
         review.stage_edit(item)

@@ -10,19 +10,22 @@ and by SQLAlchemy's version counter for truly simultaneous commits. Services tak
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.extensions import db
-from app.labels import role_label
+from app.labels import N_, role_label
 from app.services.deadlines import CALENDAR, due_at
 from app.services.review_chains import CHAINS, Chain, Step
+from models.base import Model
 from models.org import CENTER, CITY, PROVINCE, Org
 from models.review import (
     APPROVED,
@@ -122,7 +125,9 @@ def current_revision(record) -> ReviewRevision | None:
 
 def is_correction(record) -> bool:
     """A later revision of approved data is being prepared or reviewed."""
-    return record.in_force_revision is not None and record.revision != record.in_force_revision
+    # A rejected correction leaves its revision number behind; it is no longer in progress.
+    return (record.in_force_revision is not None and record.revision != record.in_force_revision
+            and record.status in (DRAFT, PENDING, RETURNED))
 
 
 def proposed_values(record) -> dict:
@@ -239,21 +244,44 @@ def _open_step(record, index: int, now: datetime) -> ReviewTask:
 
 def _close(task: ReviewTask, actor, decision: str, now: datetime, record) -> None:
     """Close an open task exactly once, even against a concurrent transaction."""
-    result = db.session.execute(
-        update(ReviewTask).where(ReviewTask.id == task.id, ReviewTask.done_at.is_(None))
-        .values(done_at=now, decision=decision, done_by_id=actor.id)
-        .execution_options(synchronize_session=False))
+    try:
+        result = db.session.execute(
+            update(ReviewTask).where(ReviewTask.id == task.id, ReviewTask.done_at.is_(None))
+            .values(done_at=now, decision=decision, done_by_id=actor.id)
+            .execution_options(synchronize_session=False))
+    except OperationalError:
+        raise _lost_lock(record, task.id) from None
     if result.rowcount != 1:
         raise _already_handled(record)
 
 
-def _commit(record):
+def _commit(record, task_id: int | None = None):
     try:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         db.session.refresh(record)
         raise _already_handled(record) from None
+    except OperationalError:
+        raise _lost_lock(record, task_id) from None
+
+
+LOCK_WAIT_SECONDS = 5.0
+
+
+def _lost_lock(record, task_id: int | None) -> ReviewError:
+    """SQLite gives up on a write lock another transaction holds ("database is locked") instead
+    of waiting for it like PostgreSQL. The other transaction is then, almost surely, the one
+    handling this very step: wait for it to finish so that the user hears who handled it."""
+    db.session.rollback()
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while task_id is not None and time.monotonic() < deadline:
+        done = db.session.scalar(select(ReviewTask.done_at).where(ReviewTask.id == task_id))
+        db.session.rollback()  # end the read: the next one sees what commits meanwhile
+        if done is not None:
+            return _already_handled(record)
+        time.sleep(0.05)
+    return ReviewError(_("The record is busy; please try again in a moment."))
 
 
 def submit(record, actor, now: datetime, expected_version=None) -> None:
@@ -267,13 +295,15 @@ def submit(record, actor, now: datetime, expected_version=None) -> None:
         raise NotYourStep(_("You may not submit this record."))
     before = record.status
     waiting = open_task(record)
+    if waiting is not None and waiting.step != SUBMITTER_STEP:  # a double click's second submit
+        raise _already_handled(record)
     if waiting is not None:  # the returned record's task for its submitter
         _close(waiting, actor, SUBMIT, now, record)
     rev = current_revision(record)
     if rev is None:
         rev = ReviewRevision(record_type=record_type(record), record_id=record.id,
-                             revision=record.revision, data="{}", created_at=now,
-                             created_by_id=actor.id)
+                             revision=record.revision, status=PENDING, data="{}",
+                             created_at=now, created_by_id=actor.id)
         db.session.add(rev)
     if not is_correction(record):
         rev.data = json.dumps(values_of(record), ensure_ascii=False)
@@ -293,7 +323,10 @@ def decide(record, actor, decision: str, now: datetime, opinion: str | None = No
         raise ReviewError(_("Unknown decision."))
     _check_version(record, expected_version)
     task = open_task(record)
-    if record.status != PENDING or task is None or task.step < 0:
+    # The record as the user loaded it must still be at the step that is open: a reviewer who
+    # lost a race sees the next step's task here, and is told who acted, not "not yours".
+    if (record.status != PENDING or task is None or task.step < 0 or task.step != record.step
+            or task.revision != record.revision):
         raise _already_handled(record)
     if not may_decide(record, actor, task):
         if actor.id == record.submitted_by_id:
@@ -312,7 +345,7 @@ def decide(record, actor, decision: str, now: datetime, opinion: str | None = No
     elif decision == APPROVE:
         if is_correction(record):
             for field, value in json.loads(rev.data).items():
-                setattr(record, field, _restore(record, field, value))
+                setattr(record, field, restore_value(record, field, value))
         record.status, record.step = APPROVED, None
         record.in_force_revision = record.revision
         rev.status = APPROVED
@@ -329,7 +362,7 @@ def decide(record, actor, decision: str, now: datetime, opinion: str | None = No
         record.status = APPROVED if record.in_force_revision is not None else REJECTED
         record.step = None
     _event(record, actor, decision, before, now, opinion=opinion, step=step)
-    _commit(record)
+    _commit(record, task.id)
 
 
 def start_correction(record, actor, now: datetime, expected_version=None) -> None:
@@ -354,23 +387,47 @@ def stage_edit(record) -> None:
     """Called before an edit is saved. Drafts and returned records change in place; a correction's
     new values go into its revision and the row keeps the values in force. Anything else is
     refused: approved or pending data never changes silently."""
-    if record.status not in (DRAFT, RETURNED):
-        raise ReviewError(_("Approved or pending data cannot be edited; use “Correct” to propose a new revision."))
-    if not is_correction(record):
-        return
-    from sqlalchemy import inspect
+    # No autoflush, even to load the state: that would write the form's values to the row first.
+    with db.session.no_autoflush:
+        if record.status not in (DRAFT, RETURNED):
+            raise ReviewError(_("Approved or pending data cannot be edited; use “Correct” to "
+                                "propose a new revision."))
+        if is_correction(record):
+            _stage_correction(record)
 
+
+def _stage_correction(record) -> None:
     state = inspect(record)
-    proposed = json.loads(current_revision(record).data)
+    rev = current_revision(record)
+    proposed = json.loads(rev.data)
+    in_force = None
     for field in review_fields(record):
-        hist = state.attrs[field].history
-        if hist.has_changes():
-            proposed[field] = _jsonable(getattr(record, field))
-            setattr(record, field, hist.deleted[0] if hist.deleted else None)
-    current_revision(record).data = json.dumps(proposed, ensure_ascii=False)
+        if field in state.attrs:  # a column: its history says whether the form changed it
+            hist = state.attrs[field].history
+            if hist.has_changes():
+                proposed[field] = _jsonable(getattr(record, field))
+                if hist.deleted:
+                    setattr(record, field, hist.deleted[0])
+                else:  # never loaded: let the database give the value in force back
+                    db.session.expire(record, [field])
+        else:  # a property over child rows: compare with the values in force, then put them back
+            if in_force is None:
+                in_force = _revision_values(record, record.in_force_revision)
+            value = _jsonable(getattr(record, field))
+            if value != in_force.get(field):
+                proposed[field] = value
+                setattr(record, field, in_force.get(field))
+    rev.data = json.dumps(proposed, ensure_ascii=False)
 
 
-def _restore(record, field, value):
+def _revision_values(record, number) -> dict:
+    rev = db.session.scalar(select(ReviewRevision).where(
+        ReviewRevision.record_type == record_type(record), ReviewRevision.record_id == record.id,
+        ReviewRevision.revision == number))
+    return json.loads(rev.data) if rev is not None else {}
+
+
+def restore_value(record, field, value):
     """JSON value back to the column's Python type (dates)."""
     column = type(record).__table__.columns.get(field)
     if value is not None and column is not None:
@@ -397,3 +454,62 @@ def overdue_tasks(now: datetime):
     return (select(ReviewTask)
             .where(ReviewTask.done_at.is_(None), ReviewTask.due_at < now)
             .order_by(ReviewTask.due_at))
+
+
+def task_type(model) -> str | None:
+    """The ``ReviewTask.record_type`` of a model: a reviewable one's ``__review_type__``, or the
+    ``__task_type__`` of a model that only puts items in to-do lists (e.g. a plan round)."""
+    return getattr(model, "__review_type__", None) or getattr(model, "__task_type__", None)
+
+
+def reviewable_models() -> dict[str, type]:
+    """Task record type → model class, read from the mapped models (no registry to keep)."""
+    found = {}
+    for mapper in Model.registry.mappers:
+        kind = task_type(mapper.class_)
+        if kind:
+            found.setdefault(kind, mapper.class_)
+    return found
+
+
+RESUBMIT_LABEL = N_("Revise and resubmit")  # the submitter's step
+
+
+def step_label(record, task: ReviewTask) -> str:
+    """The step's English msgid (callers translate it)."""
+    own = getattr(record, "todo_label", None)  # a model's own wording of its to-do item
+    if callable(own):
+        return own(task)
+    if task.step == SUBMITTER_STEP:
+        return RESUBMIT_LABEL
+    if record is None or not hasattr(record, "review_chain_name"):
+        return task.level
+    steps = chain_of(record).steps
+    return steps[task.step].label if 0 <= task.step < len(steps) else task.level
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    task: ReviewTask
+    record: object | None
+    step_label: str  # English msgid
+
+
+def task_items(tasks) -> list[TaskItem]:
+    """Tasks with their records, loaded with one query per kind of record (not per task)."""
+    tasks = list(tasks)
+    models = reviewable_models()
+    wanted: dict[str, set[int]] = {}
+    for task in tasks:
+        wanted.setdefault(task.record_type, set()).add(task.record_id)
+    records = {}
+    for kind, ids in wanted.items():
+        model = models.get(kind)
+        if model is not None:
+            for rec in db.session.scalars(select(model).where(model.id.in_(ids))):
+                records[kind, rec.id] = rec
+    items = []
+    for task in tasks:
+        rec = records.get((task.record_type, task.record_id))
+        items.append(TaskItem(task, rec, step_label(rec, task)))
+    return items

@@ -7,6 +7,7 @@ this institution, the province above it), never "everyone with the role". ``days
 
 from dataclasses import dataclass
 
+from app.labels import N_
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE
 
 
@@ -28,19 +29,19 @@ class Chain:
 CHAINS = {
     # SPEC §7 rows 1–3: the city's trainer-training plan.
     "plan": Chain("plan", CITY, (
-        Step(PROVINCE, 2, "Provincial review of the city plan"),
-        Step(CENTER, 3, "Center review of the provincial plan"),
+        Step(PROVINCE, 2, N_("Provincial review of the city plan")),
+        Step(CENTER, 3, N_("Center review of the provincial plan")),
     )),
     # Rows 4–7, in-plan: the city links the application to a line of its approved plan.
     "application_in_plan": Chain("application_in_plan", INSTITUTION, (
-        Step(CITY, 2, "City links the plan line and submits"),
-        Step(PROVINCE, 2, "Provincial review"),
-        Step(CENTER, 3, "Center approval"),
+        Step(CITY, 2, N_("City links the plan line and submits")),
+        Step(PROVINCE, 2, N_("Provincial review")),
+        Step(CENTER, 3, N_("Center approval")),
     )),
     # Rows 4, 5', 6, 7: out-of-plan (计划外), submitted upward as an additional (新增) application.
     "application_extra": Chain("application_extra", INSTITUTION, (
-        Step(CITY, 2, "City review of the additional application"),
-        Step(PROVINCE, 2, "Provincial review"),
-        Step(CENTER, 3, "Center approval"),
+        Step(CITY, 2, N_("City review of the additional application")),
+        Step(PROVINCE, 2, N_("Provincial review")),
+        Step(CENTER, 3, N_("Center approval")),
     )),
 }

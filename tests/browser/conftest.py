@@ -54,7 +54,10 @@ def live_server(live_db_url):
     app = create_app(config)
     runner = app.test_cli_runner()
     for args in (["db", "upgrade"], ["malan", "load-demo"]):
-        result = runner.invoke(args=args)
+        # Push the live app's context: with the `app` fixture's context already pushed (another
+        # test ran first), Flask's CLI would otherwise run against the test app's database.
+        with app.app_context():
+            result = runner.invoke(args=args)
         assert result.exit_code == 0, f"flask {' '.join(args)}: {result.output}{result.exception!r}"
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)

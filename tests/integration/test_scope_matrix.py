@@ -130,15 +130,38 @@ def visible(world, key, model) -> set:
     """The ids ``key`` may see of ``model``: the spec's rules, written out independently."""
     role, org_key = PEOPLE[key]
     me = world["user"][key]
-    if role == "center":
+    spec = getattr(model, "__scope__", None)
+    if role == "center" or spec is None:
         return {r[0] for r in db.session.execute(select(model.id))}
     if role in OWNERS:
-        return {me} if model is MalanUser else set()
-    if org_key is None:
+        if spec.owner is None:
+            return set()
+        owner = getattr(model, spec.owner)
+        return {r[0] for r in db.session.execute(select(model.id).where(owner == me))}
+    if org_key is None or spec.org is None:
         return set()
     org_ids = {world["org"][k] for k in subtree(org_key)}
-    column = {Org: Org.id, MalanUser: MalanUser.org_id, AuditLog: AuditLog.org_id}[model]
+    column = getattr(model, spec.org)  # the declared region column; the subtree is computed above
     return {r[0] for r in db.session.execute(select(model.id).where(column.in_(org_ids)))}
+
+
+def seed_applications(world, now):
+    """One draft application per institution and one class per region, written directly."""
+    from datetime import timedelta
+
+    from models.application import ClassApplication, TrainingClass
+
+    start = now.date() + timedelta(days=30)
+    for n, key in enumerate(("I1", "I1b", "I2"), start=1):
+        app_row = ClassApplication(
+            org_id=world["org"][key], course_type="SYB", start_date=start, end_date=start,
+            venue="教室", expected_trainees=30, contact_name="联系人", contact_phone="010-1")
+        db.session.add(app_row)
+        db.session.flush()
+        db.session.add(TrainingClass(code=f"JS-TEST-{n}", application_id=app_row.id,
+                                     org_id=world["org"][key], course_type="SYB",
+                                     start_date=start, end_date=start, created_at=now))
+    db.session.commit()
 
 
 @pytest.fixture()
@@ -156,6 +179,10 @@ def people(app, world):
     for user in db.session.scalars(select(MalanUser)):
         audit.record(db.session, "test", user=user, summary="fixture", now=now)
     db.session.commit()
+    from tests.integration.test_plans import seed_plans
+
+    seed_plans(world)  # plans and plan lines in every city
+    seed_applications(world, now)
     return world
 
 
@@ -175,7 +202,8 @@ def scoped_views(app):
 # How each id-taking endpoint is called: FAB method name -> HTTP methods to try.
 ID_ENDPOINTS = {
     BaseCRUDView: {"show": ["GET"], "edit": ["GET", "POST"], "delete": ["GET", "POST"],
-                   "action": ["GET", "POST"], "action_post": ["POST"]},
+                   "action": ["GET", "POST"], "action_post": ["POST"], "review_action": ["POST"],
+                   "allow_late_action": ["POST"]},
     ModelRestApi: {"get": ["GET"], "put": ["PUT"], "delete": ["DELETE"]},
 }
 

@@ -36,3 +36,24 @@ def test_days_left_is_negative_when_overdue():
     due = datetime(2026, 3, 2, 23, 59, 59)
     assert days_left(due, datetime(2026, 3, 1, 8, 0)) == 1
     assert days_left(due, datetime(2026, 3, 4, 8, 0)) == -2
+
+
+def test_working_days_national_day_2025_with_make_up_days():
+    # 2025: 1–8 October off; Sunday 28 September and Saturday 11 October are working days.
+    assert due_at(datetime(2025, 9, 30, 10, 0), 2, WORKING) == datetime(2025, 10, 10, 23, 59, 59)
+    assert due_at(datetime(2025, 9, 30, 10, 0), 3, WORKING) == datetime(2025, 10, 11, 23, 59, 59)
+
+
+def test_working_days_spring_festival_2025_make_up_sunday():
+    # 2025: 28 January – 4 February off; Sunday 26 January is a make-up working day.
+    assert due_at(datetime(2025, 1, 24, 10, 0), 1, WORKING) == datetime(2025, 1, 26, 23, 59, 59)
+    assert due_at(datetime(2025, 1, 27, 10, 0), 3, WORKING) == datetime(2025, 2, 7, 23, 59, 59)
+
+
+def test_calendar_mode_ignores_holidays_around_the_spring_festival():
+    assert due_at(datetime(2026, 2, 13, 9, 0), 2, CALENDAR) == datetime(2026, 2, 15, 23, 59, 59)
+
+
+def test_the_time_of_day_does_not_matter_only_the_day_entered():
+    early, late = datetime(2026, 3, 2, 0, 1), datetime(2026, 3, 2, 23, 58)
+    assert due_at(early, 3, WORKING) == due_at(late, 3, WORKING) == datetime(2026, 3, 5, 23, 59, 59)

@@ -1,0 +1,401 @@
+"""讲师培训计划 (Annex 1 rows 1–3): plan rounds (center), city plans and their lines (city enters,
+province and center review), and the provincial / national summaries with their xlsx exports."""
+
+import json
+
+from flask import Response, abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange
+
+from app import audit, clock
+from app.extensions import db
+from app.services import review
+from models.application import used_classes
+from models.org import CITY, PROVINCE, Org
+from models.plan import (
+    COURSE_TYPES,
+    PlanLine,
+    PlanRound,
+    TrainingPlan,
+    check_line,
+    check_new_plan,
+    check_plan_lines,
+    check_round,
+    close_round_task,
+    move_round_deadline,
+    open_round_tasks,
+)
+from models.review import DRAFT, RETURNED
+from reports import plans as report
+from reports.xlsx import XLSX_MIME
+from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
+from views.base import ScopedModelView, blank
+from views.review import ReviewableModelView, status_label
+
+MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
+LABELS = {
+    "year": _l("Year"), "month": _l("Round"), "deadline": _l("Deadline"), "notice": _l("Notice"),
+    "opened_at": _l("Opened at"), "round": _l("Plan round"), "org": _l("City"),
+    "status": _l("Status"), "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"), "note": _l("Note"), "total_classes": _l("Classes"),
+    "total_trainees": _l("Trainees"), "submitted_at": _l("Submitted at"), "plan": _l("Plan"),
+    "course_type": _l("Course type"), "classes": _l("Number of classes"),
+    "trainees_per_class": _l("Trainees per class"), "trainees": _l("Trainees"),
+    "start_from": _l("Earliest start"), "start_to": _l("Latest start"),
+    "venue_city": _l("Venue city"), "venue_city_id": _l("Venue city"),
+    "lines_data": _l("Plan lines"),
+}
+
+
+# ---------------------------------------------------------------- rounds (center)
+
+class PlanRoundView(ScopedModelView):
+    """计划轮次: the center opens the January or June round with a deadline."""
+
+    datamodel = ScopedSQLAInterface(PlanRound)
+    class_permission_name = "PlanRound"
+    base_permissions = ["can_read", "can_write"]
+    list_title = _l("Plan rounds")
+    show_title = _l("Plan round")
+    add_title = _l("Open a plan round")
+    edit_title = _l("Edit plan round")
+    label_columns = LABELS
+    list_columns = ["year", "month", "deadline", "opened_at"]
+    show_columns = ["year", "month", "deadline", "notice", "opened_at"]
+    add_columns = ["year", "month", "deadline", "notice"]
+    edit_columns = ["deadline", "notice"]
+    order_columns = ["year", "deadline"]
+    base_order = ("deadline", "desc")
+    formatters_columns = {"month": lambda m: str(MONTH_LABELS.get(m, m)), "notice": blank}
+    add_form_extra_fields = {"month": SelectField(
+        _l("Round"), coerce=int, validators=[DataRequired()],
+        choices=[(m, label) for m, label in MONTH_LABELS.items()])}
+
+    def pre_add(self, item):
+        now = clock.now()
+        check_round(item, now.date(), db.session)
+        item.opened_at, item.opened_by_id = now, g.user.id
+        db.session.add(item)
+        db.session.flush()  # the to-do items point at the round's id
+        open_round_tasks(item, db.session, now)
+
+    def pre_update(self, item):
+        check_round(item, clock.now().date(), db.session)
+        move_round_deadline(item, db.session)
+
+
+# ---------------------------------------------------------------- lines
+
+def _venue_choices():
+    """Cities of the user's province (the center: every city). Read beside the scope on
+    purpose: a city may hold its classes in a neighbouring city of the same province."""
+    org = getattr(g.user, "org", None)
+    query = select(Org.id, Org.name).where(Org.kind == CITY, Org.active.is_(True))
+    if org is None:
+        return []
+    if org.kind != "center":
+        query = query.where(Org.province_id == (org.id if org.kind == PROVINCE else org.province_id))
+    return [(i, n) for i, n in db.session.execute(query.order_by(Org.code))]
+
+
+def _editable(plan):
+    if plan is None:
+        raise ValueError(_("Plan: choose the plan."))
+    if plan.status not in (DRAFT, RETURNED):
+        raise ValueError(_("Plan: the plan is under review or approved; to change it, use "
+                           "“Correct” on the plan."))
+
+
+class PlanLineInterface(ScopedSQLAInterface):
+    """While a correction of an approved plan is prepared (第十条), line changes go into the
+    correction's revision: the approved lines stay in force until the revision is approved."""
+
+    def add(self, item, commit=True):
+        if review.is_correction(item.plan):
+            return self._stage(item, "add")
+        return super().add(item, commit)
+
+    def edit(self, item, commit=True):
+        if review.is_correction(item.plan):
+            return self._stage(item, "edit")
+        return super().edit(item, commit)
+
+    def delete(self, item, commit=True):
+        if review.is_correction(item.plan):
+            return self._stage(item, "delete")
+        return super().delete(item, commit)
+
+    def _stage(self, item, operation):
+        plan, data = item.plan, item.as_dict()
+        with self.session.no_autoflush:
+            if operation == "add":  # the new row is never written, only its values
+                if item in plan.lines:
+                    plan.lines.remove(item)
+                if item in self.session:
+                    self.session.expunge(item)
+            elif operation == "edit":
+                self.session.expire(item)  # drop the form's values from the row in force
+            revision = review.current_revision(plan)
+        proposed = json.loads(revision.data)
+        lines = proposed.get("lines_data", [])
+        if operation == "add":
+            lines = lines + [data]
+        elif operation == "edit":
+            lines = [data if line["id"] == data["id"] else line for line in lines]
+        else:
+            lines = [line for line in lines if line["id"] != data["id"]]
+        proposed["lines_data"] = lines
+        revision.data = json.dumps(proposed, ensure_ascii=False)
+        self.session.commit()
+        flash(_("Saved in the correction; it takes effect when the revision is approved."), "info")
+
+
+class PlanLineView(ScopedModelView):
+    """A plan's lines, shown on the plan's page; the city adds and edits them there."""
+
+    datamodel = PlanLineInterface(PlanLine)
+    class_permission_name = "Plan"
+    base_permissions = ["can_read", "can_write", "can_delete"]
+    list_title = _l("Plan lines")
+    show_title = _l("Plan line")
+    add_title = _l("Add plan line")
+    edit_title = _l("Edit plan line")
+    label_columns = LABELS
+    list_columns = ["course_type", "classes", "trainees_per_class", "trainees", "start_from",
+                    "start_to", "venue_city", "contact_name", "contact_phone"]
+    show_columns = ["plan"] + list_columns
+    add_columns = ["plan", "course_type", "classes", "trainees_per_class", "start_from",
+                   "start_to", "venue_city_id", "contact_name", "contact_phone"]
+    edit_columns = add_columns[1:]
+    search_columns = ["course_type"]
+    formatters_columns = {"venue_city": blank, "contact_name": blank, "contact_phone": blank}
+    # Choices are checked by `check_line`, whose messages name the field (WTForms' do not).
+    _fields = {
+        "course_type": SelectField(_l("Course type"), validators=[DataRequired()],
+                                   choices=[(c, c) for c in COURSE_TYPES], validate_choice=False),
+        "classes": IntegerField(_l("Number of classes"), validators=[
+            InputRequired(), NumberRange(min=1, message=_l("Number of classes must be at least 1."))]),
+        "trainees_per_class": IntegerField(_l("Trainees per class"), validators=[
+            InputRequired(),
+            NumberRange(min=1, message=_l("Trainees per class must be at least 1."))]),
+        "venue_city_id": SelectField(_l("Venue city"), coerce=int, validators=[DataRequired()],
+                                     choices=_venue_choices, validate_choice=False),
+    }
+    add_form_extra_fields = _fields
+    edit_form_extra_fields = _fields
+
+    def pre_add(self, item):
+        self._check(item)
+
+    def pre_update(self, item):
+        self._check(item)
+
+    def pre_delete(self, item):
+        _editable(item.plan)
+
+    def _check(self, item):
+        _editable(item.plan)
+        item.org_id = item.plan.org_id  # a line belongs to its plan's city, whatever was posted
+        with db.session.no_autoflush:
+            check_line(item.as_dict(), db.session.get(Org, item.plan.org_id),
+                       clock.now().date(), db.session)
+
+
+# ---------------------------------------------------------------- plans
+
+class PlanView(ReviewableModelView):
+    """培训计划: a city's plan for a round; submitted to the province, then the center."""
+
+    datamodel = ScopedSQLAInterface(TrainingPlan)
+    class_permission_name = "Plan"
+    method_permission_name = {**ReviewableModelView.method_permission_name,
+                              "submit_summary": "review"}
+    base_permissions = ["can_read", "can_write", "can_delete", "can_review"]
+    related_views = [PlanLineView]
+    list_title = _l("Plans")
+    show_title = _l("Plan")
+    add_title = _l("Enter plan")
+    edit_title = _l("Edit plan")
+    label_columns = LABELS
+    list_columns = ["round", "org", "status", "total_classes", "total_trainees", "submitted_at"]
+    show_columns = ["round", "org", "status", "contact_name", "contact_phone", "note",
+                    "total_classes", "total_trainees", "submitted_at"]
+    add_columns = ["round", "contact_name", "contact_phone", "note"]
+    edit_columns = ["contact_name", "contact_phone", "note"]
+    search_columns = ["round", "org", "status"]
+    order_columns = ["submitted_at"]
+    base_order = ("id", "desc")
+    formatters_columns = {"status": status_label, "submitted_at": blank, "note": blank,
+                          "contact_name": blank, "contact_phone": blank}
+
+    def pre_add(self, item):
+        check_new_plan(item, g.user.org, db.session)
+        item.org_id = g.user.org_id
+
+    def before_submit(self, record, now):
+        if not review.may_submit(record, g.user):
+            return  # the review service refuses it with its own message
+        lines = review.proposed_values(record)["lines_data"]
+        check_plan_lines(record, lines, now.date(), db.session)
+        self._keep_taken_lines(record, lines)
+        close_round_task(record, g.user, db.session, now)
+
+    @staticmethod
+    def _keep_taken_lines(plan, lines):
+        """A correction may not drop or shrink a line below the classes already applied for."""
+        proposed = {line["id"]: line for line in lines if line.get("id")}
+        for line in plan.lines:
+            taken = used_classes(line)
+            if taken and proposed.get(line.id, {}).get("classes", 0) < taken:
+                raise ValueError(_("Plan line %(line)s: %(n)d classes are already applied for "
+                                   "on it.", line=str(line), n=taken))
+
+    @expose("/submit_summary", methods=["POST"])
+    @has_access
+    def submit_summary(self):
+        """The province submits its provincial summary: every city plan of the round waiting
+        for it is approved (and so goes to the center), each checked like a single approval."""
+        round_id = request.form.get("round_id", type=int)
+        clause = scope_clause(TrainingPlan, current_scope())
+        query = db.session.query(TrainingPlan).filter(TrainingPlan.round_id == round_id)
+        if clause is not None:
+            query = query.filter(clause)
+        waiting = [plan for plan in query if review.may_decide(plan, g.user)]
+        if not waiting:
+            flash(_("No city plan of this round is waiting for your review."), "warning")
+        else:
+            self.bulk_approve(waiting)
+        return redirect(url_for("PlanSummaryView.province", round=round_id))
+
+
+# ---------------------------------------------------------------- summaries
+
+class PlanSummaryView(BaseView):
+    """计划汇总: the provincial summary (a province: its own cities) and the national plan."""
+
+    route_base = "/plansummary"
+    default_view = "province"
+    class_permission_name = "PlanSummary"
+    method_permission_name = {"province": "read", "national": "read",
+                              "province_xlsx": "export", "national_xlsx": "export"}
+
+    @expose("/province")
+    @has_access
+    def province(self):
+        rounds, chosen = self._rounds()
+        province = self._province()
+        frame = self._frame(chosen, province) if province is not None else None
+        return self.render_template(
+            "plans/summary.html", mode="province", rounds=rounds, chosen=chosen,
+            province=province, provinces=self._provinces(), frame=frame, report=report,
+            cities=report.by_city(frame).to_dict("records") if frame is not None else [],
+            can_submit=province is not None and g.user.role_kind == PROVINCE)
+
+    @expose("/national")
+    @has_access
+    def national(self):
+        self._center_only()
+        rounds, chosen = self._rounds()
+        frame = self._frame(chosen, None)
+        return self.render_template(
+            "plans/summary.html", mode="national", rounds=rounds, chosen=chosen, province=None,
+            provinces=[], frame=frame, report=report,
+            rows=report.national(frame) if frame is not None else [])
+
+    @expose("/province.xlsx")
+    @has_access
+    def province_xlsx(self):
+        _rounds, chosen = self._rounds()
+        province = self._province()
+        if chosen is None or province is None:
+            abort(404)
+        frame = self._frame(chosen, province)
+        title = _("Provincial plan summary: %(province)s, %(round)s",
+                  province=province.name, round=str(chosen))
+        return self._download(report.provincial_xlsx(frame, title),
+                              int(frame["line_id"].notna().sum()),
+                              f"round={chosen.id}; province={province.id}",
+                              f"plan-{chosen.year}-{chosen.month:02d}-{province.code}.xlsx")
+
+    @expose("/national.xlsx")
+    @has_access
+    def national_xlsx(self):
+        self._center_only()
+        _rounds, chosen = self._rounds()
+        if chosen is None:
+            abort(404)
+        frame = self._frame(chosen, None)
+        title = _("National trainer-training plan: %(round)s", round=str(chosen))
+        return self._download(report.national_xlsx(frame, title), len(report.national(frame)),
+                              f"round={chosen.id}",
+                              f"plan-{chosen.year}-{chosen.month:02d}-national.xlsx")
+
+    # ------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _center_only():
+        if current_scope().mode != ALL:
+            abort(403)
+
+    @staticmethod
+    def _rounds():
+        rounds = db.session.scalars(select(PlanRound).order_by(
+            PlanRound.year.desc(), PlanRound.month.desc())).all()
+        wanted = request.args.get("round", type=int)
+        chosen = next((r for r in rounds if r.id == wanted), None) if wanted else None
+        if wanted and chosen is None:
+            abort(404)
+        return rounds, chosen or (rounds[0] if rounds else None)
+
+    @staticmethod
+    def _province():
+        """A province user: its own (any other id is not found). The center: the one asked for."""
+        scope, wanted = current_scope(), request.args.get("province", type=int)
+        if scope.mode == ALL:
+            org = db.session.get(Org, wanted) if wanted else None
+            if wanted and (org is None or org.kind != PROVINCE):
+                abort(404)
+            return org
+        if scope.org_kind != PROVINCE:
+            abort(403)
+        if wanted and wanted != scope.org_id:
+            abort(404)
+        return db.session.get(Org, scope.org_id)
+
+    @staticmethod
+    def _provinces():
+        if current_scope().mode != ALL:
+            return []
+        return db.session.scalars(select(Org).where(Org.kind == PROVINCE).order_by(Org.code)).all()
+
+    @staticmethod
+    def _frame(chosen, province):
+        """Lines of the round in the user's scope; ``province`` None: the whole country."""
+        if chosen is None:
+            return None
+        return report.plan_lines(db.session, chosen.id, scope_clause(TrainingPlan, current_scope()),
+                                 province.id if province else None)
+
+    @staticmethod
+    def _download(data, count, filters, filename):
+        audit.record_export(db.session, "PlanSummary", count, filters, now=clock.now())
+        db.session.commit()
+        return Response(data, mimetype=XLSX_MIME,
+                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def register(appbuilder) -> None:
+    """Add this module's views to the menu (called by views.register)."""
+    category = dict(category="Trainer training", category_label=_l("Trainer training"),
+                    category_icon="fa-graduation-cap")
+    appbuilder.add_view(PlanRoundView, "Plan rounds", label=_l("Plan rounds"),
+                        icon="fa-calendar", **category)
+    appbuilder.add_view(PlanView, "Plans", label=_l("Plans"), icon="fa-list-alt", **category)
+    appbuilder.add_view_no_menu(PlanLineView)
+    appbuilder.add_view(PlanSummaryView, "Plan summary", label=_l("Plan summary"),
+                        icon="fa-table", **category)

@@ -1,0 +1,170 @@
+"""工作台: 我的待办 (the steps waiting for the user) and 逾期督办 (overdue steps below a province).
+
+Both read `ReviewTask` rows only, whatever the kind of record: the record's page is found through
+`views.review.record_pages`, its step label through its chain. Nothing here knows a domain.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Response, current_app, g, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app import audit, clock
+from app.extensions import db
+from app.services import review
+from app.services.deadlines import days_left
+from models.org import Org
+from models.review import ReviewTask
+from reports.overdue import overdue_xlsx
+from reports.xlsx import XLSX_MIME
+from security.scope import current_scope, scope_clause
+from views.review import kind_label, record_url
+
+REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
+HOME_TOP = 5  # to-do items on the home page
+
+
+@dataclass(frozen=True)
+class Row:
+    """One pending step as lists show it."""
+
+    task: ReviewTask
+    record: str
+    url: str | None
+    kind: str
+    step: str
+    org: str
+    days_left: int
+    overdue: bool
+
+
+def _rows(items, now: datetime) -> list[Row]:
+    appbuilder = current_app.appbuilder
+    orgs = {}
+    rows = []
+    for item in items:
+        t = item.task
+        org = orgs.get(t.reviewer_org_id)
+        if org is None:
+            org = orgs[t.reviewer_org_id] = db.session.get(Org, t.reviewer_org_id)
+        rows.append(Row(t, str(item.record) if item.record is not None else f"#{t.record_id}",
+                        record_url(appbuilder, t.record_type, t.record_id),
+                        kind_label(appbuilder, t.record_type), _(item.step_label),
+                        org.name if org else "", days_left(t.due_at, now), t.due_at < now))
+    return rows
+
+
+def todo_query(user):
+    """The user's open steps, inside its scope (a moved account never keeps another org's steps)."""
+    query = review.todo_tasks(user)
+    clause = scope_clause(ReviewTask, current_scope())
+    return query if clause is None else query.where(clause)
+
+
+def todo_rows(user, now: datetime, limit: int | None = None) -> list[Row]:
+    if user is None or user.role_kind not in REVIEWING_KINDS:
+        return []
+    query = todo_query(user)
+    if limit:
+        query = query.limit(limit)
+    return _rows(review.task_items(db.session.scalars(query)), now)
+
+
+def todo_count() -> int:
+    """The menu badge: one COUNT per page, remembered for the rest of the request."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    cached = g.get("malan_todo_count")
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    count = 0
+    if user.role_kind in REVIEWING_KINDS:
+        query = todo_query(user).order_by(None)
+        count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    g.malan_todo_count = (user, count)
+    return count
+
+
+class TodoView(BaseView):
+    """我的待办: every step waiting for the user's org and role, soonest due first."""
+
+    route_base = "/todo"
+    default_view = "list"
+    class_permission_name = "Todo"
+    method_permission_name = {"list": "read"}
+    base_permissions = ["can_read"]
+
+    @expose("/")
+    @has_access
+    def list(self):
+        now = clock.now()
+        return self.render_template("todo/list.html", rows=todo_rows(g.user, now), now=now,
+                                    title=_("My to-do"))
+
+
+def overdue_rows(now: datetime, include_pending: bool = False) -> list[Row]:
+    """Open steps of the orgs in the user's scope, grouped by org and kind, oldest first."""
+    query = select(ReviewTask).where(ReviewTask.done_at.is_(None))
+    if not include_pending:
+        query = review.overdue_tasks(now)
+    clause = scope_clause(ReviewTask, current_scope())
+    if clause is not None:
+        query = query.where(clause)
+    rows = _rows(review.task_items(db.session.scalars(query.order_by(None))), now)
+    oldest = {}
+    for row in rows:
+        key = (row.org, row.kind)
+        oldest[key] = min(oldest.get(key, row.task.due_at), row.task.due_at)
+    return sorted(rows, key=lambda r: (oldest[r.org, r.kind], r.org, r.kind, r.task.due_at,
+                                       r.task.id))
+
+
+class OverdueView(BaseView):
+    """逾期督办 (province, center): late steps of the orgs below, exportable to Excel."""
+
+    route_base = "/overdue"
+    default_view = "board"
+    class_permission_name = "Overdue"
+    method_permission_name = {"board": "read", "export": "export"}
+    base_permissions = ["can_read", "can_export"]
+
+    @expose("/")
+    @has_access
+    def board(self):
+        now = clock.now()
+        include_pending = request.args.get("all") == "1"
+        rows = overdue_rows(now, include_pending)
+        groups = {}
+        for row in rows:
+            groups.setdefault((row.org, row.kind), []).append(row)
+        return self.render_template("todo/overdue.html", groups=groups, now=now,
+                                    include_pending=include_pending, title=_("Overdue board"))
+
+    @expose("/export")
+    @has_access
+    def export(self):
+        now = clock.now()
+        include_pending = request.args.get("all") == "1"
+        rows = overdue_rows(now, include_pending)
+        data = overdue_xlsx(rows, now)
+        audit.record_export(db.session, "ReviewTask", len(rows),
+                            "all pending" if include_pending else "overdue", now=now)
+        db.session.commit()
+        return Response(data, mimetype=XLSX_MIME, headers={
+            "Content-Disposition": f"attachment; filename=overdue-{now:%Y%m%d-%H%M%S}.xlsx"})
+
+
+def register(appbuilder) -> None:
+    """Add this module's views to the menu (called by views.register)."""
+    appbuilder.add_view(TodoView, "My to-do", label=_l("My to-do"), icon="fa-tasks",
+                        category="Workbench", category_label=_l("Workbench"),
+                        category_icon="fa-briefcase")
+    appbuilder.add_view(OverdueView, "Overdue board", label=_l("Overdue board"),
+                        icon="fa-exclamation-triangle", category="Workbench")
+    current_app.jinja_env.globals["todo_count"] = todo_count  # the navbar badge
