@@ -1,6 +1,7 @@
 """Configuration. Every setting can be overridden from the environment (see README)."""
 
 import os
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -108,6 +109,18 @@ class Config:
     # Annex 1 "N日内": "calendar" days, or "working" days on the official holiday calendar.
     DEADLINE_MODE = os.environ.get("DEADLINE_MODE", "calendar")
 
+    # Attachments (app.services.files): kept outside the static folder, served only through a view.
+    FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))
+    # Largest accepted file per kind of content, in MB (a video is allowed to be larger).
+    ATTACHMENT_LIMITS = {
+        "image": _env_int("ATTACHMENT_MAX_IMAGE_MB", 10),
+        "document": _env_int("ATTACHMENT_MAX_DOCUMENT_MB", 50),
+        "text": _env_int("ATTACHMENT_MAX_TEXT_MB", 10),
+        "video": _env_int("ATTACHMENT_MAX_VIDEO_MB", 1024),
+    }
+    # No request body larger than the largest attachment (+1 MB of form): refused with 413 early.
+    MAX_CONTENT_LENGTH = (max(ATTACHMENT_LIMITS.values()) + 1) * 1024 * 1024
+
 
 class TestConfig(Config):
     TESTING = True
@@ -117,3 +130,6 @@ class TestConfig(Config):
     AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
+    # Tests never write into instance/: one throw-away folder per test run (a test may override).
+    FILES_DIR = os.environ.get("FILES_DIR") or os.path.join(tempfile.gettempdir(),
+                                                            f"malan-files-{os.getpid()}")

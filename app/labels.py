@@ -48,6 +48,10 @@ EVENT_LABELS = {
     "review_reject": _l("Review: rejected"),
     "review_correct": _l("Correction started"),
     "overdue_report": _l("Overdue report"),
+    "notice_publish": _l("Notice published"),
+    "notice_correct": _l("Notice corrected"),
+    "notice_withdraw": _l("Notice withdrawn"),
+    "download": _l("Download"),
     "application_allow_late": _l("Late application allowed"),
 }
 OBJECT_LABELS = {
@@ -60,6 +64,10 @@ OBJECT_LABELS = {
     "PlanLine": _l("Plan line"),
     "ClassApplication": _l("Class application"),
     "TrainingClass": _l("Trainer-training class"),
+    "Attachment": _l("Attachment"),
+    "Notice": _l("Notice"),
+    "Roster": _l("Liaison roster"),
+    "LoginApplication": _l("Login application"),
 }
 
 

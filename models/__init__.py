@@ -1,6 +1,6 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
-from . import application  # noqa: F401,E402
+from . import application, attachment, login_application, message, notice, roster  # noqa: F401,E402
 from .audit import AuditLog  # noqa: F401
 from .org import Org  # noqa: F401
 from .plan import PlanLine, PlanRound, TrainingPlan  # noqa: F401

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
 from .base import Model, ScopeColumns
@@ -29,6 +29,10 @@ class MalanUser(User):
     password_changed_at = Column(DateTime)
     locked_until = Column(DateTime)
     is_demo = Column(Boolean, nullable=False, default=False)
+    # A trainee's class period, until the class modules exist: notices reach a trainee only while
+    # its class runs (from two days before the start to the end).
+    class_start = Column(Date)
+    class_end = Column(Date)
 
     org = relationship("Org", foreign_keys=[org_id])
 

@@ -29,6 +29,12 @@ class MalanSecurityManager(SecurityManager):
         app.session_interface = sessions.CookieInterface()
         _align_fake_hash(app.config)
 
+    def create_login_manager(self, app):
+        # flask_login's @login_required sends a signed-out visitor to this endpoint.
+        lm = super().create_login_manager(app)
+        lm.login_view = "MalanAuthDBView.login"
+        return lm
+
     def register_views(self):
         api = self.appbuilder.add_api(self.security_api)  # JWT login for the REST APIs
         self.auth_view = self.authdbview()

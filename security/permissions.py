@@ -35,10 +35,18 @@ PLAN = "Plan"  # 讲师培训计划 (a city's plan and its lines)
 PLAN_SUMMARY = "PlanSummary"  # 计划汇总 (provincial and national)
 APPLICATION = "Application"  # 开班申请
 TRAINING_CLASS = "TrainingClass"  # 讲师培训班
+NOTICE = "Notice"  # 通知公告 (read: the audience; write: publishers)
+MESSAGE = "Message"  # 信息沟通交流 (messages between levels; comments on reviewable records)
+ROSTER = "Roster"  # 联络员信息汇总表 (Annex 2): upload, review, allocation, account sheet
+LOGIN_APPLICATION = "LoginApplication"  # 登录申请 (public form; province reviews, center allocates)
 
 # Menu entries (FAB menu names): name -> (category, resource whose READ shows the entry).
 MENU_ITEMS = {
     "My to-do": ("Workbench", TODO),
+    "Notices": ("Basic management", NOTICE),
+    "Messages": ("Basic management", MESSAGE),
+    "Liaison rosters": ("Account allocation", ROSTER),
+    "Login applications": ("Account allocation", LOGIN_APPLICATION),
     "Overdue board": ("Workbench", OVERDUE),
     "Plan rounds": ("Trainer training", PLAN_ROUND),
     "Plans": ("Trainer training", PLAN),
@@ -52,22 +60,26 @@ MENU_ITEMS = {
 }
 
 # Built up level by level, as 第七条 lists them.
-_WORKBENCH = [(READ, TODO)]
+_WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
+_PUBLISHER = [(WRITE, NOTICE), (DELETE, NOTICE)]  # 第七条: center, province, city publish downward
 _SUPERVISOR = [(READ, OVERDUE), (EXPORT, OVERDUE)]  # the overdue board of the orgs below
 _INSTITUTION = _WORKBENCH + [
     (READ, ORG), (READ, APPLICATION), (WRITE, APPLICATION), (DELETE, APPLICATION),
     (READ, TRAINING_CLASS),
 ]
-_CITY = _WORKBENCH + [
+_CITY = _WORKBENCH + _PUBLISHER + [
     (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (WRITE, PLAN), (DELETE, PLAN),
     (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
 ]
-_PROVINCE = _WORKBENCH + _SUPERVISOR + [
+_PROVINCE = _WORKBENCH + _SUPERVISOR + _PUBLISHER + [
+    (READ, ROSTER), (WRITE, ROSTER), (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
     (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
     (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
     (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
 ]
-_CENTER = _WORKBENCH + _SUPERVISOR + [
+_CENTER = _WORKBENCH + _SUPERVISOR + _PUBLISHER + [
+    (READ, ROSTER), (REVIEW, ROSTER), (EXPORT, ROSTER),
+    (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
     (READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER),
     (READ, PLAN_ROUND), (WRITE, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
     (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
@@ -81,11 +93,11 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     CITY: _CITY,
     INSTITUTION: _INSTITUTION,
     TRAINER: _WORKBENCH,
-    TRAINEE: [],
+    TRAINEE: [(READ, NOTICE)],  # only notices addressed to trainees, while their class runs
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
     SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE)],
-    AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT)],
+    AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT), (READ, NOTICE)],  # incl. withdrawn notices
 }
 
 PUBLIC_ROLE = "Public"

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from views import applications, plans, todo
+from views import applications, files, login_applications, messages, notices, plans, rosters, todo
 from views.audit import AuditLogView
 from views.orgs import OrgApi, OrgView
 from views.roles import RoleMatrixView
@@ -11,6 +11,9 @@ from views.users import UserView
 
 def register(appbuilder) -> None:
     todo.register(appbuilder)  # 工作台: 我的待办, 逾期督办
+    notices.register(appbuilder)  # 基础管理: 通知公告
+    messages.register(appbuilder)  # 基础管理: 信息沟通交流
+    files.register(appbuilder)  # attachment downloads (no menu)
     plans.register(appbuilder)  # 讲师培训管理: 计划轮次, 培训计划, 计划汇总
     applications.register(appbuilder)  # 讲师培训管理: 开班申请, 讲师培训班
     appbuilder.add_view(OrgView, "Orgs", label=_l("Organisations"), icon="fa-sitemap",
@@ -22,4 +25,6 @@ def register(appbuilder) -> None:
                         icon="fa-user-shield", category="System")
     appbuilder.add_view(AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-list-alt",
                         category="System")
+    rosters.register(appbuilder)  # 账号分配: 联络员信息汇总表
+    login_applications.register(appbuilder)  # 账号分配: 登录申请 (+ the public form)
     appbuilder.add_api(OrgApi)

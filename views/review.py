@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from app import clock
 from app.extensions import db
 from app.labels import role_label
-from app.services import review
+from app.services import messages, review
 from views.base import METHOD_PERMISSIONS, ScopedModelView
 
 STATUS_LABELS = {
@@ -71,9 +71,22 @@ class ReviewableModelView(ScopedModelView):
     """Base for views over a model with `ReviewableMixin`. Reviewing needs only read access to
     the record plus the review permission; who may act is decided by the review service."""
 
-    method_permission_name = {**METHOD_PERMISSIONS, "review_action": "read",
+    # Commenting needs only read access: whoever sees the record may discuss it.
+    method_permission_name = {**METHOD_PERMISSIONS, "review_action": "read", "comment": "read",
                               "bulk_approve": "review"}
     show_template = "review/show.html"
+
+    # Labels of the ReviewableMixin columns, so every reviewable list reads the same.
+    REVIEW_LABELS = {
+        "status": _l("Status"), "step": _l("Step"), "revision": _l("Revision"),
+        "in_force_revision": _l("Revision in force"), "version": _l("Version"),
+        "submitted_at": _l("Submitted at"), "submitted_by_id": _l("Submitted by"),
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.label_columns = {**cls.REVIEW_LABELS, **cls.__dict__.get("label_columns", {})}
+
     record_page = True  # its show page is where to-do lists link (see record_pages)
     formatters_columns = {"status": status_label}
 
@@ -96,7 +109,23 @@ class ReviewableModelView(ScopedModelView):
             status_label=status_label, revisions=review.revisions_with_changes(record),
             in_correction=review.is_correction(record), task=review.open_task(record),
             label_columns=self.label_columns, now=clock.now(), role_label=role_label,
+            comments=messages.comments_of(record),
         )
+
+    @expose("/comment/<pk>", methods=["POST"])
+    @has_access
+    def comment(self, pk):
+        """Add to the record's comment thread; the record is loaded through the scoped datamodel."""
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        try:
+            messages.add_comment(g.user, record, request.form.get("comment", ""), clock.now())
+            db.session.commit()
+        except messages.MessageError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(str(_l("Comment added.")), "success")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="record-comments"))
 
     @expose("/review/<pk>", methods=["POST"])
     @has_access

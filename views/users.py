@@ -1,7 +1,9 @@
 """用户管理: accounts in the administrator's scope — create, disable, unlock, reset password."""
 
-from flask import flash, g, redirect
+from flask import abort, flash, g, redirect
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import DataRequired
@@ -18,6 +20,7 @@ from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, yes_no
 class UserView(ScopedModelView):
     datamodel = ScopedSQLAInterface(MalanUser)
     class_permission_name = "User"
+    show_template = "users/show.html"
     method_permission_name = {**METHOD_PERMISSIONS, "disable": "manage", "enable": "manage",
                               "unlock": "manage", "reset_password": "manage"}
     base_permissions = ["can_read", "can_write", "can_manage"]
@@ -57,6 +60,24 @@ class UserView(ScopedModelView):
         if is_created and "role_kind" in form:
             g.new_role_kind = form.role_kind.data
             del form["role_kind"]
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The account, with the Annex-2 roster rows that touched this person (issue 6 point 4)."""
+        from app.services.rosters import roster_history
+        from views.review import status_label
+        from views.rosters import CHANGE_LABELS
+
+        pk = self._deserialize_pk_if_composite(pk)
+        if self.datamodel.get(pk) is None:
+            abort(404)
+        may_read_rosters = self.appbuilder.sm.has_access("can_read", "Roster")
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=self._show(pk),
+            related_views=self._related_views, status_label=status_label,
+            change_labels=CHANGE_LABELS,
+            roster_entries=roster_history(pk) if may_read_rosters else None)
 
     def pre_add(self, item):
         _user, password = accounts.create_account(

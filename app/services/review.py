@@ -316,6 +316,28 @@ def submit(record, actor, now: datetime, expected_version=None) -> None:
     _commit(record)
 
 
+def enter_review(record, now: datetime) -> None:
+    """Put a record that nobody signed-in submits (a public login application) straight into
+    step 0: its revision, its task and a history entry whose actor is the applicant. The record
+    must be in the session; the caller commits."""
+    record.status, record.step = PENDING, 0
+    record.submitted_at, record.submitted_by_id = now, None
+    db.session.flush()  # the record's id names its task, revision and event
+    db.session.add(ReviewRevision(record_type=record_type(record), record_id=record.id,
+                                  revision=record.revision, status=PENDING,
+                                  data=json.dumps(values_of(record), ensure_ascii=False),
+                                  created_at=now))
+    _open_step(record, 0, now)
+    name = getattr(record, "review_actor_name", None) or "applicant"
+    db.session.add(ReviewEvent(
+        record_type=record_type(record), record_id=record.id, revision=record.revision, step=0,
+        action=SUBMIT, from_status=DRAFT, to_status=PENDING, actor_name=name[:128],
+        role="applicant", at=now))
+    audit.record(db.session, f"review_{SUBMIT}", object_type=type(record).__name__,
+                 object_id=record.id, username="applicant", now=now,
+                 summary=f"{DRAFT} -> {PENDING} (rev {record.revision})")
+
+
 def decide(record, actor, decision: str, now: datetime, opinion: str | None = None,
            expected_version=None) -> None:
     """Approve, return or reject the pending step. Opinion required to return or reject."""

@@ -44,4 +44,13 @@ CHAINS = {
         Step(PROVINCE, 2, N_("Provincial review")),
         Step(CENTER, 3, N_("Center approval")),
     )),
+    # Annex 2 / 第十二条: a province's liaison roster (first or change roster), recorded by the center.
+    "roster": Chain("roster", PROVINCE, (
+        Step(CENTER, 3, N_("Center records the roster and allocates accounts")),
+    )),
+    # 第六条(二): the province reviews a login application; the center then allocates the account.
+    "login_application": Chain("login_application", PROVINCE, (
+        Step(PROVINCE, 2, N_("Provincial review of the applicant")),
+        Step(CENTER, 3, N_("Center allocates the account")),
+    )),
 }

@@ -129,3 +129,8 @@ def test_point7_flask_lifetime_and_remember_me_cannot_outlive_the_limits(world):
     assert loose.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
     assert loose.config["REMEMBER_COOKIE_DURATION"] == timedelta(0)
     assert loose.config["JWT_REFRESH_TOKEN_EXPIRES"] <= timedelta(hours=2)
+
+
+def test_signed_out_visitor_of_the_password_page_is_sent_to_login(client):
+    response = client.get("/password/change")
+    assert response.status_code == 302 and "/login/" in response.headers["Location"]

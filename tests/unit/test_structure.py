@@ -15,7 +15,9 @@ from security.scope import ScopedSQLAInterface, is_scoped
 # FAB's own views (and our subclasses of them): sign-in, JWT login, menu, locale, the home
 # page and the change-password page every signed-in user needs. They hold no data of ours.
 FAB_INTERNAL = (AuthView, SecurityApi, UtilView, LocaleView, MenuApi, IndexView)
-OPEN_TO_EVERY_USER = {"ChangePasswordView"}
+# Any signed-in (or anonymous, for the public form) user reaches these; the view decides what
+# it serves (FileView: the owner record's visibility).
+OPEN_TO_EVERY_USER = {"ChangePasswordView", "LoginApplicationPublicView", "FileView"}
 
 
 def model_views(app):

@@ -1,0 +1,142 @@
+"""app/services/files.py, the checks that need no database: a file is judged by its content, not
+by its name (issue 4 point 4, issue 5 point 1 attachments). `SAMPLES` are reused by
+tests/integration/test_files.py."""
+
+import io
+import zipfile
+
+import pytest
+
+from app.services import files
+from app.services.files import FileRejected
+
+
+def _zip(entries: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def real_xlsx() -> bytes:
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book.add_worksheet().write(0, 0, "姓名")
+    book.close()
+    return buf.getvalue()
+
+
+CT = "[Content_Types].xml"
+SAMPLES = {
+    "pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n",
+    "png": b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40,
+    "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40,
+    "gif": b"GIF89a" + b"\x00" * 40,
+    "mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100,
+    "webm": b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm" + b"\x00" * 40,
+    "doc": files.OLE_MAGIC + b"\x00" * 600,
+    "docx": _zip({CT: "<Types/>", "word/document.xml": "<w:document/>"}),
+    "xlsx": real_xlsx(),
+    "pptx": _zip({CT: "<Types/>", "ppt/presentation.xml": "<p:presentation/>"}),
+    "txt": "学员名单\r\n张三\t李四\n".encode(),
+    "csv": "姓名,手机\n张三,13800000000\n".encode("gbk"),
+    "exe": b"MZ\x90\x00" + b"\x00" * 200,
+    "zip": _zip({"readme.txt": "hello"}),
+    "html": b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+    "docm": _zip({CT: "<Types/>", "word/document.xml": "<w:document/>",
+                  "word/vbaProject.bin": b"\x00macro"}),
+}
+
+
+@pytest.fixture()
+def check(app, tmp_path):
+    """Runs the content check of `store` on ``data`` claimed to be ``name``."""
+
+    def _check(name, data):
+        path = tmp_path / "upload"
+        path.write_bytes(data)
+        ftype = files.TYPES.get(files.extension(name))
+        if ftype is None:
+            raise FileRejected("not on the allowlist")
+        return files._verify(path, ftype, name)
+
+    return _check
+
+
+@pytest.mark.parametrize("name,sample,mime", [
+    ("通知.pdf", "pdf", "application/pdf"),
+    ("照片.PNG", "png", "image/png"),
+    ("照片.jpeg", "jpg", "image/jpeg"),
+    ("照片.jpg", "jpg", "image/jpeg"),
+    ("动图.gif", "gif", "image/gif"),
+    ("示范课.mp4", "mp4", "video/mp4"),
+    ("示范课.webm", "webm", "video/webm"),
+    ("旧文件.doc", "doc", "application/msword"),
+    ("报名表.docx", "docx", files.TYPES["docx"].mime),
+    ("名单.xlsx", "xlsx", files.TYPES["xlsx"].mime),
+    ("课件.pptx", "pptx", files.TYPES["pptx"].mime),
+    ("说明.txt", "txt", "text/plain; charset=utf-8"),
+    ("名单.csv", "csv", "text/csv; charset=gb18030"),
+])
+def test_point4_allowed_content_is_accepted(check, name, sample, mime):
+    assert check(name, SAMPLES[sample]) == mime
+
+
+@pytest.mark.parametrize("name,sample", [
+    ("通知.pdf", "exe"),  # a program disguised as a PDF
+    ("通知.pdf", "zip"),
+    ("通知.pdf", "html"),  # a page that a browser would run
+    ("名单.xlsx", "zip"),  # a zip that is not a workbook
+    ("名单.xlsx", "docx"),  # a Word file renamed .xlsx
+    ("名单.xlsx", "pdf"),
+    ("报名表.docx", "docm"),  # a macro document renamed .docx
+    ("照片.png", "jpg"),
+    ("照片.jpg", "exe"),
+    ("示范课.mp4", "exe"),
+    ("旧文件.doc", "docx"),
+    ("说明.txt", "html"),
+    ("说明.txt", "exe"),  # binary bytes are not text
+    ("名单.csv", "png"),
+])
+def test_point4_disguised_content_is_refused(check, name, sample):
+    with pytest.raises(FileRejected):
+        check(name, SAMPLES[sample])
+
+
+@pytest.mark.parametrize("name", ["setup.exe", "page.html", "logo.svg", "archive.zip", "script.js",
+                                  "noextension", ".pdf", "macro.docm"])
+def test_point4_types_off_the_allowlist_are_refused(check, name):
+    with pytest.raises(FileRejected):
+        check(name, SAMPLES["pdf"])
+
+
+def test_text_that_is_neither_utf8_nor_gb18030_is_refused(check):
+    with pytest.raises(FileRejected):
+        check("说明.txt", "中文".encode("utf-16"))
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("通知（第1号）.pdf", "通知（第1号）.pdf"),
+    ("C:\\Users\\张三\\桌面\\名单.xlsx", "名单.xlsx"),
+    ("../../etc/passwd", "passwd"),
+    ("report\u202eFDP.exe", "reportFDP.exe"),  # right-to-left override would show "exe.PDF"
+    ("a\x00b.pdf", "ab.pdf"),
+    ("  名单.xlsx  ", "名单.xlsx"),
+    ("", ""),
+    (None, ""),
+])
+def test_filenames_keep_chinese_and_lose_paths_and_invisible_characters(raw, clean):
+    assert files.clean_filename(raw) == clean
+
+
+def test_overlong_filenames_keep_their_extension():
+    name = files.clean_filename("长" * 300 + ".pdf")
+    assert len(name) <= 200 and name.endswith(".pdf")
+
+
+def test_video_limit_is_larger_by_default(app):
+    limits = app.config["ATTACHMENT_LIMITS"]
+    assert limits["video"] > max(v for k, v in limits.items() if k != "video")

@@ -1,0 +1,194 @@
+"""登录申请 (第六条(二)): the public form where a person asks for an account, and the list where
+the province reviews the applicant and the center allocates the account.
+
+The public page tells nobody whether a mobile number already has an account: every accepted
+form gets the same answer, and duplicates are shown to the reviewers and refused at the
+center's approval (第十一条). Its POST is rate-limited per client IP with the app's limiter.
+"""
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from app import clock
+from app.extensions import db
+from app.services import review
+from app.services.accounts import AccountError, normalise_mobile
+from models.login_application import (
+    NAME_MAX,
+    REASON_MAX,
+    REQUESTABLE_ROLES,
+    UNIT_MAX,
+    LoginApplication,
+    check_not_duplicate,
+    cities_by_province,
+)
+from models.org import CITY, Org
+from models.review import APPROVED
+from security.scope import ScopedSQLAInterface
+from views.base import blank, yes_no
+from views.review import ReviewableModelView
+
+DEFAULT_RATE_LIMIT = "5 per hour"  # config LOGIN_APPLICATION_RATE_LIMIT overrides it
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("LOGIN_APPLICATION_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+# ---------------------------------------------------------------- the public form
+
+class ApplicationForm(FlaskForm):
+    applicant_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    mobile = StringField(_l("Mobile"), validators=[DataRequired(), Length(max=32)])
+    unit = StringField(_l("Work unit"), validators=[DataRequired(), Length(max=UNIT_MAX)])
+    role_kind = SelectField(_l("Role requested"), validators=[DataRequired()],
+                            choices=[("", "—")] + list(REQUESTABLE_ROLES.items()))
+    province_id = SelectField(_l("Province"), coerce=int, validate_choice=False)
+    city_id = SelectField(_l("City"), coerce=int, validate_choice=False)
+    reason = TextAreaField(_l("Reason for the application"),
+                           validators=[DataRequired(), Length(max=REASON_MAX)])
+
+    def fill_places(self, groups):
+        """Provinces, and cities grouped under their province (an <optgroup>: no script needed)."""
+        self.province_id.choices = [(0, "—")] + [(p.id, p.name) for p, _cities in groups]
+        self.city_id.choices = {"": [(0, "—")]} | {
+            p.name: [(c.id, c.name) for c in cities] for p, cities in groups}
+
+    def validate_mobile(self, field):
+        try:
+            field.data = normalise_mobile(field.data.strip())
+        except AccountError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_city_id(self, field):
+        city = db.session.get(Org, field.data) if field.data else None
+        if city is None or city.kind != CITY or not city.active:
+            raise ValidationError(_("Choose the city."))
+        if city.province_id != self.province_id.data:
+            raise ValidationError(_("The city does not belong to the chosen province."))
+
+    def validate_role_kind(self, field):
+        if field.data not in REQUESTABLE_ROLES:  # a forged value (admin, center …)
+            raise ValidationError(_("This role cannot be requested."))
+
+
+class LoginApplicationPublicView(BaseView):
+    """No login: a stranger applies. Nothing here reads existing accounts."""
+
+    route_base = "/login-application"
+    default_view = "apply"
+
+    @expose("/", methods=["GET", "POST"])
+    def apply(self):
+        form = ApplicationForm()
+        form.fill_places(cities_by_province())
+        if form.validate_on_submit():
+            now = clock.now()
+            record = LoginApplication(
+                applicant_name=form.applicant_name.data.strip(), mobile=form.mobile.data,
+                unit=form.unit.data.strip(), role_kind=form.role_kind.data,
+                org_id=form.city_id.data, reason=form.reason.data.strip(), created_at=now,
+                ip=(request.remote_addr or "")[:64])
+            db.session.add(record)
+            review.enter_review(record, now)
+            db.session.commit()
+            return redirect(url_for(f"{self.endpoint}.sent"))
+        return self.render_template("login_applications/apply.html", form=form,
+                                    title=_("Apply for an account"))
+
+    @expose("/sent", methods=["GET"])
+    def sent(self):
+        # The same page whoever applied, with whatever mobile: it reveals nothing about accounts.
+        return self.render_template("login_applications/sent.html", title=_("Application received"))
+
+
+# ---------------------------------------------------------------- review (province, center)
+
+LABELS = {
+    "applicant_name": _l("Full name"), "mobile": _l("Mobile"), "unit": _l("Work unit"),
+    "role_kind": _l("Role requested"), "org": _l("City"), "reason": _l("Reason for the application"),
+    "created_at": _l("Applied at"), "status": _l("Status"), "has_account": _l("Already has an account"),
+    "account": _l("Allocated account"),
+}
+
+
+def _role(kind) -> str:
+    return str(REQUESTABLE_ROLES.get(kind, kind or ""))
+
+
+class LoginApplicationView(ReviewableModelView):
+    """The province reviews the applicant (approve or reject with its opinion; nothing is
+    returned: the applicant cannot revise), then the center approves and the account is made."""
+
+    datamodel = ScopedSQLAInterface(LoginApplication)
+    class_permission_name = "LoginApplication"
+    base_permissions = ["can_read"]  # nobody adds or edits: applications come from the public form
+    list_title = _l("Login applications")
+    show_title = _l("Login application")
+    label_columns = LABELS
+    list_columns = ["applicant_name", "mobile", "unit", "role_kind", "org", "created_at", "status",
+                    "has_account"]
+    show_columns = ["applicant_name", "mobile", "unit", "role_kind", "org", "reason", "created_at",
+                    "status", "has_account", "account"]
+    search_columns = ["applicant_name", "mobile", "unit", "status"]
+    order_columns = ["created_at", "applicant_name"]
+    base_order = ("created_at", "desc")
+    formatters_columns = {**ReviewableModelView.formatters_columns, "role_kind": _role,
+                          "has_account": yes_no,
+                          "account": lambda u: u.username if u is not None else "",
+                          "reason": blank}
+
+    @expose("/review/<pk>", methods=["POST"])
+    @has_access
+    def review_action(self, pk):
+        self._record_or_404(self._deserialize_pk_if_composite(pk))
+        if request.form.get("action") == review.RETURN:
+            flash(_("A login application cannot be returned: the applicant has no account to "
+                    "revise it with. Reject it with your opinion instead."), "danger")
+            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        response = super().review_action(pk)
+        record = g.pop("login_application_approving", None)
+        if (record is not None and getattr(record, "allocated_password", None)
+                and record.status == APPROVED and record.account is not None):
+            return self._credentials(record)
+        return response
+
+    def _credentials(self, record):
+        """Shown once, on the answer to the approval itself: the password is stored nowhere
+        (only its hash); afterwards it can only be reset."""
+        page = self.render_template("login_applications/allocated.html", record=record,
+                                    username=record.account.username,
+                                    password=record.allocated_password,
+                                    title=_("Account allocated"))
+        response = current_app.make_response(page)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def before_approve(self, record, now):
+        g.login_application_approving = record
+        if record.step == 1:  # the center's step allocates: a second account is refused here
+            check_not_duplicate(record)
+
+    def render_template(self, template, **kwargs):
+        if "actions" in kwargs:  # no "return for revision": nobody could revise it
+            kwargs["actions"] = [a for a in kwargs["actions"] if a != review.RETURN]
+        return super().render_template(template, **kwargs)
+
+    def bulk_approve(self, items):  # not an action here: each allocation shows its password once
+        raise NotImplementedError
+
+
+def register(appbuilder) -> None:
+    """Add this module's views to the menu (called by views.register)."""
+    public = appbuilder.add_view_no_menu(LoginApplicationPublicView())
+    appbuilder.sm.limiter.limit(_rate_limit, methods=["POST"])(public.blueprint)
+    appbuilder.add_view(LoginApplicationView, "Login applications",
+                        label=_l("Login applications"), icon="fa-id-card",
+                        category="Account allocation", category_label=_l("Account allocation"),
+                        category_icon="fa-user-plus")

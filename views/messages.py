@@ -1,0 +1,129 @@
+"""信息沟通交流: conversations between levels (list, write, thread, reply) and the unread badge.
+
+Thin: the rules (direction, visibility, unread) live in `app.services.messages`; a conversation
+the user may not see answers 404, like any foreign id.
+"""
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app import clock
+from app.extensions import db
+from app.services import files, messages
+from models.org import Org
+
+OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
+
+
+def unread_count() -> int:
+    """The menu badge: one COUNT per page, remembered for the rest of the request."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    cached = g.get("malan_message_unread")
+    if cached is None or cached[0] is not user:
+        cached = g.malan_message_unread = (user, messages.unread_count(user))
+    return cached[1]
+
+
+def _store_uploads(message, now) -> None:
+    """Attach the uploaded files through the shared mechanism (FileRejected reaches the caller)."""
+    uploads = [f for f in request.files.getlist("attachments") if f and f.filename]
+    for upload in uploads:
+        files.store(upload, owner=message, actor=g.user, now=now)
+
+
+def _attachments(message_list) -> dict:
+    return {m.id: files.attachments_of(m) for m in message_list}
+
+
+REFUSED = (messages.MessageError, files.FileRejected)  # errors whose text is for the user
+
+
+class MessageView(BaseView):
+    """信息沟通交流: the user's conversations, a form to write, a thread page with replies."""
+
+    route_base = "/messages"
+    default_view = "list"
+    class_permission_name = "Message"
+    method_permission_name = {"list": "read", "thread": "read", "new": "write", "reply": "write"}
+    base_permissions = ["can_read", "can_write"]
+
+    @expose("/")
+    @has_access
+    def list(self):
+        return self.render_template("messages/list.html", title=_("Messages"),
+                                    rows=messages.conversations(g.user),
+                                    counterpart=lambda c: messages.counterpart(g.user, c),
+                                    can_write=bool(messages.recipients(g.user)))
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def new(self):
+        choices = messages.recipients(g.user)
+        form = {"recipient": request.form.get("recipient", request.args.get("to", "")),
+                "subject": request.form.get("subject", ""), "body": request.form.get("body", "")}
+        if request.method == "POST":
+            now = clock.now()
+            try:
+                recipient_id = int(form["recipient"] or 0)
+            except ValueError:
+                recipient_id = 0
+            recipient = db.session.get(Org, recipient_id) if recipient_id else None
+            try:
+                message = messages.start(g.user, recipient, form["subject"], form["body"], now)
+                _store_uploads(message, now)
+                db.session.commit()
+            except REFUSED as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                flash(_("Message sent."), "success")
+                return redirect(url_for("MessageView.thread", conversation_id=message.conversation_id))
+        return self.render_template("messages/new.html", title=_("Write a message"),
+                                    choices=choices, form=form)
+
+    @expose("/<int:conversation_id>")
+    @has_access
+    def thread(self, conversation_id):
+        conversation = messages.visible_conversation(g.user, conversation_id)
+        if conversation is None:
+            abort(404)
+        messages.mark_read(g.user, conversation)
+        db.session.commit()
+        g.pop("malan_message_unread", None)  # the badge must count this thread as read
+        return self.render_template("messages/thread.html", title=conversation.subject,
+                                    conversation=conversation,
+                                    counterpart=messages.counterpart(g.user, conversation),
+                                    attachments=_attachments(conversation.messages))
+
+    @expose("/<int:conversation_id>/reply", methods=["POST"])
+    @has_access
+    def reply(self, conversation_id):
+        conversation = messages.visible_conversation(g.user, conversation_id)
+        if conversation is None:
+            abort(404)
+        now = clock.now()
+        try:
+            message = messages.reply(g.user, conversation, request.form.get("body", ""), now)
+            _store_uploads(message, now)
+            db.session.commit()
+        except REFUSED as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(_("Reply sent."), "success")
+        return redirect(url_for("MessageView.thread", conversation_id=conversation_id))
+
+
+def register(appbuilder) -> None:
+    """Add this module's views to the menu (called by views.register)."""
+    appbuilder.add_view(MessageView, "Messages", label=_l("Messages"), icon="fa-comments",
+                        category="Basic management", category_label=_l("Basic management"),
+                        category_icon="fa-bullhorn")
+    current_app.jinja_env.globals["message_unread_count"] = unread_count  # the navbar badge
+    # A message's files: only users who see its conversation (the two parties) may download.
+    files.register_owner(OWNER_TYPE, lambda message_id: messages.visible_message(g.user, message_id))

@@ -1,0 +1,227 @@
+"""通知公告: list, page, publish, correct, withdraw, read receipts (+ export).
+
+No FAB ModelView/API is registered over `Notice`: every read here goes through
+`app.services.notices.visible_clause` (the audience rule), so there is no second, unfiltered path
+(actions, REST, dropdowns) to guard. A notice outside the audience answers 404 everywhere.
+"""
+
+from datetime import datetime
+
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_
+
+from app import audit, clock
+from app.extensions import db
+from app.services import files
+from app.services import notices as svc
+from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
+from reports.xlsx import XLSX_MIME, Column, write_table
+
+CATEGORY_LABELS = {NOTICE: _l("Notice"), ANNOUNCEMENT: _l("Announcement"),
+                   DOCUMENT: _l("Document"), OTHER: _l("Other")}
+GROUP_LABELS = {"authorities": _l("Authorities (center, provinces, cities)"),
+                "institutions": _l("Training institutions"), "trainers": _l("Trainers"),
+                "trainees": _l("Trainees")}
+FIELD_LABELS = {"title": _l("Title"), "body": _l("Body"), "category": _l("Category"),
+                "expires_at": _l("Expires at"), "pinned": _l("Pinned")}
+LIST_LIMIT = 200
+
+
+def _when(text: str) -> datetime | None:
+    """A datetime-local field ("2026-03-02T09:00") or empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise svc.NoticeError(_("Invalid date and time: %(v)s", v=text)) from None
+
+
+def _store_uploads(notice, now):
+    for upload in [f for f in request.files.getlist("files") if f and f.filename]:
+        try:
+            files.store(upload, owner=notice, actor=g.user, now=now)
+        except files.FileRejected as exc:
+            raise svc.NoticeError(f"{upload.filename}: {exc}") from None
+
+
+def unread_count() -> int:
+    """The menu/home badge: one COUNT per request."""
+    user = getattr(g, "user", None)
+    cached = g.get("malan_notice_unread")
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    count = svc.unread_count(user, clock.now())
+    g.malan_notice_unread = (user, count)
+    return count
+
+
+class NoticeView(BaseView):
+    route_base = "/notices"
+    default_view = "list"
+    class_permission_name = "Notice"
+    method_permission_name = {"list": "read", "show": "read", "add": "write",
+                              "correct": "write", "withdraw": "write", "receipts": "write",
+                              "export_receipts": "write"}
+    base_permissions = ["can_read", "can_write"]
+
+    def _get(self, pk, now):
+        notice = svc.get_visible(pk, g.user, now)
+        if notice is None:
+            abort(404)
+        return notice
+
+    def _managed(self, pk, now):
+        """A notice the user's org published (others: 404, as if it did not exist)."""
+        notice = self._get(pk, now)
+        if not svc.is_publisher(g.user, notice):
+            abort(404)
+        return notice
+
+    @expose("/")
+    @has_access
+    def list(self):
+        now = clock.now()
+        query = svc.visible_query(g.user, now)
+        q = (request.args.get("q") or "").strip()[:100]
+        if q:
+            like = f"%{q}%"
+            query = query.where(or_(Notice.title.ilike(like), Notice.body.ilike(like)))
+        query = query.order_by(Notice.pinned.desc(), Notice.publish_at.desc(), Notice.id.desc())
+        rows = db.session.scalars(query.limit(LIST_LIMIT)).all()
+        read = svc.read_ids(g.user, [n.id for n in rows])
+        unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)}
+        return self.render_template(
+            "notices/list.html", rows=rows, unread=unread, q=q, now=now,
+            categories=CATEGORY_LABELS, can_publish=g.user.role_kind in svc.PUBLISHER_KINDS
+            and self.appbuilder.sm.has_access("can_write", "Notice"),
+            unread_total=unread_count(), title=_("Notices"))
+
+    @expose("/<int:pk>")
+    @has_access
+    def show(self, pk):
+        now = clock.now()
+        notice = self._get(pk, now)
+        if svc.mark_read(notice, g.user, now):
+            db.session.commit()
+        publisher = svc.is_publisher(g.user, notice)
+        history = svc.revisions_with_changes(notice) if (
+            publisher or g.user.role_kind == "auditor" or notice.version > 1) else []
+        return self.render_template(
+            "notices/show.html", notice=notice, body=svc.sanitise(notice.body),
+            attachments=files.attachments_of(notice), publisher=publisher, history=history,
+            categories=CATEGORY_LABELS, groups=GROUP_LABELS, fields=FIELD_LABELS, now=now,
+            title=notice.title)
+
+    def _form(self, template, notice=None, **extra):
+        orgs = db.session.scalars(svc.addressable_orgs(g.user).order_by("code")).all()
+        return self.render_template(template, notice=notice, orgs=orgs, form=request.form,
+                                    categories=CATEGORY_LABELS, groups=GROUP_LABELS,
+                                    title=_("Publish a notice"), **extra)
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        if g.user.role_kind not in svc.PUBLISHER_KINDS:
+            abort(403)
+        if request.method == "GET":
+            return self._form("notices/form.html")
+        now = clock.now()
+        form = request.form
+        try:
+            draft = svc.Draft(
+                title=form.get("title", ""), body=form.get("body", ""),
+                category=form.get("category", ""), org_ids=form.getlist("org_ids"),
+                groups=[x for x in form.getlist("groups") if x in ROLE_GROUPS],
+                publish_at=_when(form.get("publish_at")), expires_at=_when(form.get("expires_at")),
+                pinned=form.get("pinned") == "y")
+            notice = svc.publish(draft, g.user, now)
+            _store_uploads(notice, now)
+            db.session.commit()
+        except svc.NoticeError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return self._form("notices/form.html"), 422
+        flash(_("The notice was published."), "success")
+        return redirect(url_for("NoticeView.show", pk=notice.id))
+
+    @expose("/<int:pk>/correct", methods=["GET", "POST"])
+    @has_access
+    def correct(self, pk):
+        now = clock.now()
+        notice = self._managed(pk, now)
+        if request.method == "GET":
+            return self._form("notices/correct.html", notice=notice)
+        form = request.form
+        try:
+            svc.correct(notice, g.user, now, note=form.get("note", ""),
+                        title=form.get("title", ""), body=form.get("body", ""),
+                        category=form.get("category", ""),
+                        expires_at=_when(form.get("expires_at")), pinned=form.get("pinned") == "y")
+            _store_uploads(notice, now)
+            db.session.commit()
+        except svc.NoticeError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return self._form("notices/correct.html", notice=notice), 422
+        flash(_("The notice was corrected."), "success")
+        return redirect(url_for("NoticeView.show", pk=pk))
+
+    @expose("/<int:pk>/withdraw", methods=["POST"])
+    @has_access
+    def withdraw(self, pk):
+        now = clock.now()
+        notice = self._managed(pk, now)
+        try:
+            svc.withdraw(notice, g.user, now)
+            db.session.commit()
+        except svc.NoticeError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for("NoticeView.show", pk=pk))
+        flash(_("The notice was withdrawn."), "success")
+        return redirect(url_for("NoticeView.show", pk=pk))
+
+    @expose("/<int:pk>/receipts")
+    @has_access
+    def receipts(self, pk):
+        now = clock.now()
+        notice = self._managed(pk, now)
+        rows = svc.receipts(notice, now)
+        return self.render_template("notices/receipts.html", notice=notice, rows=rows,
+                                    totals=svc.totals(rows), title=_("Read receipts"))
+
+    @expose("/<int:pk>/receipts/export")
+    @has_access
+    def export_receipts(self, pk):
+        now = clock.now()
+        notice = self._managed(pk, now)
+        unread = [(r.org, u) for r in svc.receipts(notice, now) for u in r.unread]
+        columns = [Column(_("Organisation"), 24), Column(_("Organisation code"), 14),
+                   Column(_("Name"), 14), Column(_("Username"), 20)]
+        data = write_table(columns, [(o.name, o.code, u.full_name, u.username) for o, u in unread],
+                           sheet=_("Not read"), title=notice.title)
+        audit.record_export(db.session, "NoticeRead", len(unread), f"notice {notice.id} unread",
+                            now=now)
+        db.session.commit()
+        return Response(data, mimetype=XLSX_MIME, headers={
+            "Content-Disposition": f"attachment; filename=notice-{notice.id}-unread.xlsx"})
+
+
+def _load_visible(owner_id):
+    """Attachments of a notice follow its audience (files.register_owner)."""
+    return svc.get_visible(owner_id, getattr(g, "user", None), clock.now())
+
+
+def register(appbuilder) -> None:
+    """Add this module's views to the menu (called by views.register)."""
+    appbuilder.add_view(NoticeView, "Notices", label=_l("Notices"), icon="fa-bullhorn",
+                        category="Basic management", category_label=_l("Basic management"),
+                        category_icon="fa-th-list")
+    current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
+    files.register_owner(Notice.__tablename__, _load_visible)
