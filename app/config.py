@@ -109,6 +109,9 @@ class Config:
     # Annex 1 "N日内": "calendar" days, or "working" days on the official holiday calendar.
     DEADLINE_MODE = os.environ.get("DEADLINE_MODE", "calendar")
 
+    # Public login-application form (views/login_applications.py): POSTs per IP.
+    LOGIN_APPLICATION_RATE_LIMIT = os.environ.get("LOGIN_APPLICATION_RATE_LIMIT", "5 per hour")
+
     # Attachments (app.services.files): kept outside the static folder, served only through a view.
     FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))
     # Largest accepted file per kind of content, in MB (a video is allowed to be larger).
@@ -118,8 +121,10 @@ class Config:
         "text": _env_int("ATTACHMENT_MAX_TEXT_MB", 10),
         "video": _env_int("ATTACHMENT_MAX_VIDEO_MB", 1024),
     }
-    # No request body larger than the largest attachment (+1 MB of form): refused with 413 early.
-    MAX_CONTENT_LENGTH = (max(ATTACHMENT_LIMITS.values()) + 1) * 1024 * 1024
+    # Request bodies: 16 MB for every page (the public ones included), refused with 413 early;
+    # views marked @accepts_uploads take up to the largest attachment (+1 MB of form).
+    MAX_CONTENT_LENGTH = _env_int("MAX_FORM_MB", 16) * 1024 * 1024
+    MAX_UPLOAD_LENGTH = (max(ATTACHMENT_LIMITS.values()) + 1) * 1024 * 1024
 
 
 class TestConfig(Config):

@@ -25,11 +25,16 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
 
 MAX_BYTES = 2 * 1024 * 1024  # a roster of a few hundred rows is ~30 KB
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100  # deflate of worksheet XML reaches ~10-20; bombs reach 1000+
 MAX_MEMBERS = 200
+# openpyxl makes one object per cell of a merged range: a 5 KB file merging A3:XFD1048576 would
+# take the worker down. Title rows merge a few dozen cells; this is far above any real sheet.
+MAX_MERGED_CELLS = 100_000
+MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]{1,3}\d+(?::[A-Z]{1,3}\d+)?)"')
 HEADER_SCAN_ROWS = 15
 REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 
@@ -139,6 +144,20 @@ def check_file(data: bytes, max_bytes: int = MAX_BYTES) -> None:
     worst = max((m.file_size / max(m.compress_size, 1) for m in members), default=0)
     if total > MAX_UNCOMPRESSED or worst > MAX_RATIO:
         raise ImportRefused(_("The workbook expands to an unreasonable size and is refused."))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        merged = sum(_merged_cells(archive.read(m)) for m in members
+                     if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml"))
+    if merged > MAX_MERGED_CELLS:
+        raise ImportRefused(_("The workbook expands to an unreasonable size and is refused."))
+
+
+def _merged_cells(sheet_xml: bytes) -> int:
+    """How many cells the merged ranges of one worksheet cover."""
+    total = 0
+    for ref in MERGE_REF.findall(sheet_xml):
+        min_col, min_row, max_col, max_row = range_boundaries(ref.decode())
+        total += (max_col - min_col + 1) * (max_row - min_row + 1)
+    return total
 
 
 def _header_key(text: str) -> str:

@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import flash, g, jsonify, request
+from flask import current_app, flash, g, jsonify, request
 from flask_babel import gettext as _
 
 from app import clock
@@ -36,6 +36,20 @@ def force_password_change():
         return jsonify(message=message), 403
     flash(message, "warning")
     return redirect_to_change_password()
+
+
+def accepts_uploads(view_function):
+    """Marks a view that takes attachments: only these get the large request-body limit."""
+    view_function.accepts_uploads = True
+    return view_function
+
+
+def allow_large_uploads():
+    """Runs before every other hook (CSRF reads the form first): a marked view may receive up to
+    MAX_UPLOAD_LENGTH; everything else, the public pages included, stays at MAX_CONTENT_LENGTH."""
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "accepts_uploads", False):
+        request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
 
 
 def csp_nonce() -> str:

@@ -8,7 +8,9 @@ Users (password ``PASSWORD``): center, p1, p2, c1, c1b, c2, i1, i1b, i2, trainer
 trainee1, sysadmin, secadmin, auditor. ``DATABASE_URL`` selects PostgreSQL, else in-memory SQLite.
 """
 
+import os
 import re
+import shutil
 
 import pytest
 from flask import g
@@ -66,6 +68,9 @@ def app():
     application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with application.app_context():
         yield application
+    files_dir = application.config["FILES_DIR"]
+    if os.path.basename(files_dir).startswith("malan-files-"):  # only this run's own temp folder
+        shutil.rmtree(files_dir, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -14,6 +14,7 @@ from app import clock
 from app.extensions import db
 from app.services import files, messages
 from models.org import Org
+from security.guards import accepts_uploads
 
 OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
 
@@ -62,6 +63,7 @@ class MessageView(BaseView):
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
+    @accepts_uploads
     def new(self):
         choices = messages.recipients(g.user)
         form = {"recipient": request.form.get("recipient", request.args.get("to", "")),
@@ -102,6 +104,7 @@ class MessageView(BaseView):
 
     @expose("/<int:conversation_id>/reply", methods=["POST"])
     @has_access
+    @accepts_uploads
     def reply(self, conversation_id):
         conversation = messages.visible_conversation(g.user, conversation_id)
         if conversation is None:

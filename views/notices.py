@@ -20,6 +20,7 @@ from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
 from reports.xlsx import XLSX_MIME, Column, write_table
+from security.guards import accepts_uploads
 
 CATEGORY_LABELS = {NOTICE: _l("Notice"), ANNOUNCEMENT: _l("Announcement"),
                    DOCUMENT: _l("Document"), OTHER: _l("Other")}
@@ -126,6 +127,7 @@ class NoticeView(BaseView):
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
+    @accepts_uploads
     def add(self):
         if g.user.role_kind not in svc.PUBLISHER_KINDS:
             abort(403)
@@ -152,6 +154,7 @@ class NoticeView(BaseView):
 
     @expose("/<int:pk>/correct", methods=["GET", "POST"])
     @has_access
+    @accepts_uploads
     def correct(self, pk):
         now = clock.now()
         notice = self._managed(pk, now)

@@ -295,8 +295,23 @@ def _scoped_model_of(owner_type: str):
     return None
 
 
+def _read_permission_of(model) -> str | None:
+    """The permission (class_permission_name) of the registered view that lists ``model``."""
+    for view in current_app.appbuilder.baseviews:
+        datamodel = getattr(view, "datamodel", None)
+        if datamodel is not None and getattr(datamodel, "obj", None) is model:
+            return view.class_permission_name
+    return None
+
+
 def _scoped_loader(model):
     def load_visible(owner_id):
+        # The file follows its record: the user must be allowed to read that kind of record
+        # (an administrator who sees every region still may not open a roster's files) and
+        # the record must lie in the user's scope.
+        permission = _read_permission_of(model)
+        if permission is None or not current_app.appbuilder.sm.has_access("can_read", permission):
+            return None
         query = select(model).where(model.id == owner_id)
         clause = scope_clause(model, current_scope())
         if clause is not None:

@@ -32,6 +32,7 @@ from models.roster import (
 )
 from models.user import MalanUser
 from reports.imports import PHONE, ImportField, ImportResult, ImportSpec, read_xlsx
+from security.scope import current_scope, scope_clause
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
 ROSTER_SPEC = ImportSpec(fields=(
@@ -160,9 +161,14 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
                      city_name=city.name if city and kind != PROVINCE_LIAISON else None,
                      action=CREATE, change=change)
     existing = db.session.scalar(select(MalanUser).where(MalanUser.mobile == mobile))
-    if change != ADD and (existing is None or province.id not in (
-            existing.org_id, existing.org.province_id if existing.org else None)):
+    if change != ADD and not _of_province(existing, province):
         result.error(raw, "mobile", _("No account of this province has mobile number %(m)s.", m=mobile))
+        return None
+    if existing is not None and not _of_province(existing, province):
+        # An account of another province: refused with the same words as a name mismatch, so a
+        # roster can neither look up nor attach itself to accounts outside its own province.
+        result.error(raw, "mobile", _("Mobile number %(m)s belongs to another person's account.",
+                                      m=mobile))
         return None
     if existing is not None:
         if existing.full_name != name:
@@ -174,6 +180,11 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
     elif kind == INSTITUTION_LIAISON:
         row.new_institution = _institution(city, unit) is None
     return row
+
+
+def _of_province(user: MalanUser | None, province) -> bool:
+    return user is not None and province.id in (
+        user.org_id, user.org.province_id if user.org else None)
 
 
 def _mobile(raw, result) -> str | None:
@@ -257,6 +268,11 @@ def allocate(roster: Roster, actor, now: datetime) -> None:
     province = roster.org
     for entry in roster.entries:
         existing = db.session.scalar(select(MalanUser).where(MalanUser.mobile == entry.mobile))
+        if existing is not None and not _of_province(existing, province):
+            # Created elsewhere since the upload: one account per person, and never another
+            # province's account attached to this roster.
+            raise RosterError(_("Mobile number %(m)s belongs to another person's account.",
+                                m=entry.mobile))
         if existing is not None:  # one account per person, even if created since the upload
             entry.user_id, entry.action = existing.id, MATCH
             if entry.change == DEACTIVATE and existing.active:
@@ -358,6 +374,8 @@ def current_liaisons(scope) -> tuple[list[dict], list[str]]:
 def roster_history(user_id: int) -> list[RosterEntry]:
     """Every roster row that touched this person (created, matched, changed, deactivated),
     newest first, for the person's page (point 4)."""
-    return list(db.session.scalars(
-        select(RosterEntry).join(Roster).where(RosterEntry.user_id == user_id)
-        .order_by(Roster.id.desc())))
+    query = select(RosterEntry).join(Roster).where(RosterEntry.user_id == user_id)
+    clause = scope_clause(Roster, current_scope())  # only rosters the viewer may see
+    if clause is not None:
+        query = query.where(clause)
+    return list(db.session.scalars(query.order_by(Roster.id.desc())))

@@ -139,3 +139,16 @@ def test_bad_input_missing_csrf_token_gets_a_clear_page(client, world):
     response = client.post("/orgview/add", data={"parent": world["org"]["C1"], "name": "机构"})
     assert response.status_code == 400 and 'id="malan-error"' in response.get_data(as_text=True)
     assert rows(Org) == before
+
+
+def test_bad_input_large_bodies_only_reach_views_that_take_attachments(app, client, login):
+    """The public and plain forms refuse a body over MAX_CONTENT_LENGTH with 413 before reading
+    it; the notice form (attachments) accepts bodies up to MAX_UPLOAD_LENGTH."""
+    assert app.config["MAX_UPLOAD_LENGTH"] > app.config["MAX_CONTENT_LENGTH"]
+    big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    assert client.post("/login-application/", data=big,
+                       content_type="application/octet-stream").status_code == 413
+    assert client.post("/login/", data=big, content_type="application/octet-stream").status_code == 413
+    login("p1")
+    response = client.post("/notices/new", data=big, content_type="application/octet-stream")
+    assert response.status_code != 413

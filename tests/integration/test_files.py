@@ -275,11 +275,13 @@ def test_point4_download_only_for_who_sees_the_owner(client, login, world, files
     assert client.get(f"/files/{a.id}").status_code == status
 
 
-@pytest.mark.parametrize("key,status", [("trainer1", 200), ("trainer2", 404), ("c1", 200),
-                                        ("c2", 404)])
+@pytest.mark.parametrize("key,status", [("trainer1", 404), ("trainer2", 404), ("c1", 200),
+                                        ("c2", 404), ("sysadmin", 200), ("auditor", 404)])
 def test_point4_files_of_a_person_follow_the_owner_scope(client, login, world, files_dir, key,
                                                          status):
-    """A trainer's own file (say, a photo): the trainer and its region see it, nobody else."""
+    """A file attached to an account follows the account: whoever may read accounts (the
+    permission) in that region (the scope) — c1 and the sysadmin; not another city, not the
+    auditor (who sees every region but may not read accounts), not trainers (no account screens)."""
     a = files.store(upload("证件照.png", SAMPLES["png"]), owner=user(world, "trainer1"),
                     actor=user(world, "trainer1"), now=clock.now(), purpose="photo")
     db.session.commit()

@@ -20,7 +20,8 @@ from models.org import INSTITUTION, Org
 from models.roster import Roster, RosterEntry
 from models.user import MalanUser
 from reports.imports import read_xlsx
-from tests.conftest import csrf_token
+from security import passwords
+from tests.conftest import PASSWORD, csrf_token
 from tests.unit.test_imports import ANNEX2_HEADER, build_xlsx
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -150,6 +151,17 @@ def test_point2_mobile_of_another_persons_account_is_an_error(world):
     assert i2.username not in str(preview.errors[0])  # reveals nothing about the account
 
 
+def test_point2_an_account_of_another_province_is_neither_revealed_nor_attached(world):
+    """A 广东 roster naming a 北京 account's person and mobile exactly: refused like any other
+    person's mobile, without the username, and so never linked to the roster."""
+    c1 = db.session.get(MalanUser, world["user"]["c1"])
+    c1.mobile = "13900000077"
+    db.session.commit()
+    preview = check([["1", c1.full_name, "广州市就业局", None, None, "13900000077", None, "市级", "广州"]])
+    assert [(e.row, e.column) for e in preview.errors] == [(4, "F")]
+    assert c1.username not in str(preview.errors[0]) and not preview.matching
+
+
 def test_point2_city_of_a_municipality_province_by_district_name(world):
     p1 = db.session.get(Org, world["org"]["P1"])
     rows = [["1", "甲", "东城区就业局", None, None, "13900000021", None, None, "东城区"]]
@@ -180,6 +192,8 @@ def test_point2_file_with_errors_writes_nothing_and_offers_no_confirm(client, lo
     html = response.get_data(as_text=True)
     assert 'id="roster-errors"' in html and confirm_token(html) is None
     assert "12345" in html
+    # The error names the row and the column, in Chinese (the default language).
+    assert re.search(r"第 \d+ 行，F 列（手机号）", html)
     assert counts() == before
 
 
@@ -393,6 +407,14 @@ def test_point4_change_roster_adds_changes_contact_data_and_deactivates(client, 
         ["2", "罗机构", "广州创业学院", None, None, "13900000005", None, "机构", "广州", "停用"],
         ["3", "新机构人", "广州创业学院", None, None, "13900000006", None, "机构", "广州", "新增"],
     ]
+    # The liaison to be deactivated is signed in somewhere else meanwhile.
+    passwords.set_password(db.session.get(MalanUser, luo.id), PASSWORD, app_clock.now(),
+                           must_change=False)
+    db.session.commit()
+    elsewhere = client.application.test_client()
+    elsewhere.post("/login/", data={"username": luo.username, "password": PASSWORD,
+                                    "csrf_token": csrf_token(elsewhere)})
+    assert elsewhere.get("/").status_code == 200
     second = submitted_roster(client, login, change)
     assert [e.change for e in second.entries] == ["change", "deactivate", "add"]
     assert db.session.get(MalanUser, luo.id).active  # nothing applies before approval
@@ -417,6 +439,8 @@ def test_point4_change_roster_adds_changes_contact_data_and_deactivates(client, 
     # The person's page follows the scope: 广东 sees its own liaison, not a 北京 account.
     assert client.get(f"/rosterview/person/{liang.id}").status_code == 200
     assert client.get(f"/rosterview/person/{world['user']['c1']}").status_code == 404
+    # The deactivated liaison's open session has ended too.
+    assert "/login/" in elsewhere.get("/").headers["Location"]
 
 
 def test_point4_change_rows_must_name_an_account_of_this_province(world):

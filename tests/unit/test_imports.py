@@ -177,6 +177,20 @@ def test_bad_input_a_high_ratio_member_is_refused_even_when_small_in_total(never
         read_xlsx(bomb, SPEC)
 
 
+def test_bad_input_a_huge_merged_range_is_refused_before_parsing(never_parse):
+    """A few KB whose merged range covers a million cells (openpyxl would make each one)."""
+    real = build_xlsx([["1", "甲", "单位", None, None, "13900000011"]])
+    with zipfile.ZipFile(io.BytesIO(real)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+    parts[sheet] = parts[sheet].replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A20:J100019"/></mergeCells>', 1)
+    bomb = _zip(parts)
+    assert len(bomb) < 20 * 1024
+    with pytest.raises(ImportRefused):
+        read_xlsx(bomb, SPEC)
+
+
 def test_a_real_workbook_passes_the_pre_parse_checks():
     imports.check_file(build_xlsx([["1", "甲", "单位", None, None, "13900000011"]]))
 
