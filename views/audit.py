@@ -1,6 +1,5 @@
 """审计日志: read-only for the auditor — filterable list and xlsx export; nobody edits or deletes."""
 
-from flask import Response
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
@@ -12,9 +11,8 @@ from app.extensions import db
 from app.labels import event_label, object_label
 from models.audit import AuditLog
 from reports.audit import audit_xlsx, yes_no
-from reports.xlsx import XLSX_MIME
 from security.scope import ScopedSQLAInterface
-from views.base import ScopedModelView
+from views.base import ScopedModelView, xlsx_download
 from views.users import role_label
 
 
@@ -84,5 +82,4 @@ class AuditLogView(ScopedModelView):
         now = clock.now()
         audit.record_export(db.session, "AuditLog", count, described, now=now)
         db.session.commit()
-        return Response(data, mimetype=XLSX_MIME, headers={
-            "Content-Disposition": f"attachment; filename=audit-{now:%Y%m%d-%H%M%S}.xlsx"})
+        return xlsx_download(data, f"audit-{now:%Y%m%d-%H%M%S}.xlsx")

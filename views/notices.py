@@ -7,7 +7,7 @@ No FAB ModelView/API is registered over `Notice`: every read here goes through
 
 from datetime import datetime
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -19,8 +19,9 @@ from app.extensions import db
 from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
-from reports.xlsx import XLSX_MIME, Column, write_table
+from reports.xlsx import Column, write_table
 from security.guards import accepts_uploads
+from views.base import xlsx_download
 
 CATEGORY_LABELS = {NOTICE: _l("Notice"), ANNOUNCEMENT: _l("Announcement"),
                    DOCUMENT: _l("Document"), OTHER: _l("Other")}
@@ -212,8 +213,7 @@ class NoticeView(BaseView):
         audit.record_export(db.session, "NoticeRead", len(unread), f"notice {notice.id} unread",
                             now=now)
         db.session.commit()
-        return Response(data, mimetype=XLSX_MIME, headers={
-            "Content-Disposition": f"attachment; filename=notice-{notice.id}-unread.xlsx"})
+        return xlsx_download(data, f"notice-{notice.id}-unread.xlsx")
 
 
 def _load_visible(owner_id):

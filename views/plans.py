@@ -3,7 +3,7 @@ province and center review), and the provincial / national summaries with their 
 
 import json
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -32,9 +32,8 @@ from models.plan import (
 )
 from models.review import DRAFT, RETURNED
 from reports import plans as report
-from reports.xlsx import XLSX_MIME
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
-from views.base import ScopedModelView, blank
+from views.base import ScopedModelView, blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
 MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
@@ -385,8 +384,7 @@ class PlanSummaryView(BaseView):
     def _download(data, count, filters, filename):
         audit.record_export(db.session, "PlanSummary", count, filters, now=clock.now())
         db.session.commit()
-        return Response(data, mimetype=XLSX_MIME,
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+        return xlsx_download(data, filename)
 
 
 def register(appbuilder) -> None:

@@ -2,9 +2,8 @@
 center's review page (approval allocates the accounts), the one-time account sheet and the
 roster export. Thin: every rule is in `app.services.rosters`."""
 
-from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -18,9 +17,8 @@ from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
 from reports.imports import ImportRefused
-from reports.xlsx import XLSX_MIME
 from security.scope import ScopedSQLAInterface, current_scope
-from views.base import blank
+from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
 PREVIEW_MAX_AGE = 3600  # a preview confirmed after an hour must be uploaded again
@@ -28,11 +26,6 @@ KIND_LABELS = {"province": _l("Provincial liaison"), "city": _l("City liaison"),
                "institution": _l("Institution liaison")}
 CHANGE_LABELS = {"add": _l("Add"), "change": _l("Change contact data"), "deactivate": _l("Deactivate")}
 
-
-def _attachment(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype=XLSX_MIME, headers={
-        "Content-Disposition": f"attachment; filename=roster.xlsx; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
 def _when(value) -> str:
@@ -92,7 +85,7 @@ class RosterView(ReviewableModelView):
     def template(self):
         org = g.user.org
         name = org.name if org is not None and org.kind == PROVINCE else ""
-        return _attachment(report.template_xlsx(name), "联络员信息汇总表.xlsx")
+        return xlsx_download(report.template_xlsx(name), "联络员信息汇总表.xlsx")
 
     def _province(self):
         org = g.user.org
@@ -167,7 +160,7 @@ class RosterView(ReviewableModelView):
         data = report.account_sheet_xlsx(rows, _("Accounts of %(province)s (roster #%(id)d)",
                                                  province=roster.org.name, id=roster.id))
         db.session.commit()
-        return _attachment(data, f"账号-{roster.org.name}-{roster.id}.xlsx")
+        return xlsx_download(data, f"账号-{roster.org.name}-{roster.id}.xlsx")
 
     @expose("/person/<int:user_id>")
     @has_access
@@ -195,7 +188,7 @@ class RosterView(ReviewableModelView):
         audit.record_export(db.session, "Roster", len(records), "provinces=" + ",".join(provinces),
                             now=clock.now())
         db.session.commit()
-        return _attachment(data, "联络员信息汇总表.xlsx")
+        return xlsx_download(data, "联络员信息汇总表.xlsx")
 
 
 def register(appbuilder) -> None:

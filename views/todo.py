@@ -7,7 +7,7 @@ Both read `ReviewTask` rows only, whatever the kind of record: the record's page
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Response, current_app, g, request
+from flask import current_app, g, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -21,8 +21,8 @@ from app.services.deadlines import days_left
 from models.org import Org
 from models.review import ReviewTask
 from reports.overdue import overdue_xlsx
-from reports.xlsx import XLSX_MIME
 from security.scope import current_scope, scope_clause
+from views.base import xlsx_download
 from views.review import kind_label, record_url
 
 REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
@@ -156,8 +156,7 @@ class OverdueView(BaseView):
         audit.record_export(db.session, "ReviewTask", len(rows),
                             "all pending" if include_pending else "overdue", now=now)
         db.session.commit()
-        return Response(data, mimetype=XLSX_MIME, headers={
-            "Content-Disposition": f"attachment; filename=overdue-{now:%Y%m%d-%H%M%S}.xlsx"})
+        return xlsx_download(data, f"overdue-{now:%Y%m%d-%H%M%S}.xlsx")
 
 
 def register(appbuilder) -> None:
