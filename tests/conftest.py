@@ -76,7 +76,9 @@ def app():
 @pytest.fixture()
 def world(app):
     """A fresh schema with the tree and users above; returns ids by key."""
-    g.pop("_flask_babel", None)
+    # A test may leave g.user (a request context, test_request_context) on the shared app
+    # context: FAB's created_by defaults would then point at a user of the previous schema.
+    _fresh_g()
     Model.metadata.drop_all(db.engine)
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
@@ -102,7 +104,7 @@ def world(app):
            "username": {k: u.username for k, u in users.items()}}
     yield ids
     db.session.remove()
-    g.pop("_flask_babel", None)  # a request's cached locale must not leak into the next test
+    _fresh_g()  # a request's user and cached locale must not leak into the next test
 
 
 @pytest.fixture()
