@@ -70,14 +70,15 @@ class UserView(ScopedModelView):
         from views.rosters import CHANGE_LABELS
 
         pk = self._deserialize_pk_if_composite(pk)
-        if self.datamodel.get(pk) is None:
+        account = self.datamodel.get(pk)
+        if account is None:
             abort(404)
         may_read_rosters = self.appbuilder.sm.has_access("can_read", "Roster")
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=self._show(pk),
             related_views=self._related_views, status_label=status_label,
             change_labels=CHANGE_LABELS,
-            roster_entries=roster_history(pk) if may_read_rosters else None)
+            roster_entries=roster_history(account.id) if may_read_rosters else None)
 
     def pre_add(self, item):
         _user, password = accounts.create_account(
