@@ -1,6 +1,9 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
-from . import application, attachment, login_application, message, notice, roster  # noqa: F401,E402
+from . import (  # noqa: F401,E402
+    application, attachment, course, faculty, login_application, mentor, message, notice, roster,
+    vocabulary,
+)
 from .audit import AuditLog  # noqa: F401
 from .org import Org  # noqa: F401
 from .plan import PlanLine, PlanRound, TrainingPlan  # noqa: F401

@@ -39,6 +39,10 @@ NOTICE = "Notice"  # 通知公告 (read: the audience; write: publishers)
 MESSAGE = "Message"  # 信息沟通交流 (messages between levels; comments on reviewable records)
 ROSTER = "Roster"  # 联络员信息汇总表 (Annex 2): upload, review, allocation, account sheet
 LOGIN_APPLICATION = "LoginApplication"  # 登录申请 (public form; province reviews, center allocates)
+VOCABULARY = "Vocabulary"  # 讲师级别、课程类型 (configured by the center)
+FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
+MENTOR = "Mentor"  # 创业导师库
+COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
 
 # Menu entries (FAB menu names): name -> (category, resource whose READ shows the entry).
 MENU_ITEMS = {
@@ -53,6 +57,10 @@ MENU_ITEMS = {
     "Plan summary": ("Trainer training", PLAN_SUMMARY),
     "Applications": ("Trainer training", APPLICATION),
     "Classes": ("Trainer training", TRAINING_CLASS),
+    "Faculty pool": ("Libraries", FACULTY),
+    "Mentor pool": ("Libraries", MENTOR),
+    "Course library": ("Libraries", COURSE),
+    "Levels and course types": ("Libraries", VOCABULARY),
     "Orgs": ("Organisation", ORG),
     "Users": ("System", USER),
     "Roles": ("System", ROLE),
@@ -61,23 +69,33 @@ MENU_ITEMS = {
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
+# The libraries: approved mentors and published course resources are shared with every business
+# user (资源共享); the faculty pool is seen by region (center all, province/city their own).
+_LIBRARY_READER = [(READ, MENTOR), (READ, COURSE)]
+_LIBRARY_UPLOADER = _LIBRARY_READER + [(WRITE, COURSE), (DELETE, COURSE)]
+_MENTOR_KEEPER = [(WRITE, MENTOR), (DELETE, MENTOR), (EXPORT, MENTOR)]
 _PUBLISHER = [(WRITE, NOTICE), (DELETE, NOTICE)]  # 第七条: center, province, city publish downward
 _SUPERVISOR = [(READ, OVERDUE), (EXPORT, OVERDUE)]  # the overdue board of the orgs below
-_INSTITUTION = _WORKBENCH + [
+_INSTITUTION = _WORKBENCH + _LIBRARY_UPLOADER + [
     (READ, ORG), (READ, APPLICATION), (WRITE, APPLICATION), (DELETE, APPLICATION),
     (READ, TRAINING_CLASS),
 ]
-_CITY = _WORKBENCH + _PUBLISHER + [
+_CITY = _WORKBENCH + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
+    (READ, FACULTY), (EXPORT, FACULTY), (REVIEW, COURSE),
     (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (WRITE, PLAN), (DELETE, PLAN),
     (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
 ]
-_PROVINCE = _WORKBENCH + _SUPERVISOR + _PUBLISHER + [
+_PROVINCE = _WORKBENCH + _SUPERVISOR + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
+    (READ, FACULTY), (EXPORT, FACULTY), (REVIEW, MENTOR), (REVIEW, COURSE),
     (READ, ROSTER), (WRITE, ROSTER), (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
     (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
     (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
     (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
 ]
-_CENTER = _WORKBENCH + _SUPERVISOR + _PUBLISHER + [
+_CENTER = _WORKBENCH + _SUPERVISOR + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
+    (READ, FACULTY), (WRITE, FACULTY), (DELETE, FACULTY), (EXPORT, FACULTY), (REVIEW, FACULTY),
+    (MANAGE, FACULTY), (REVIEW, MENTOR), (REVIEW, COURSE), (MANAGE, COURSE), (EXPORT, COURSE),
+    (READ, VOCABULARY), (WRITE, VOCABULARY),
     (READ, ROSTER), (REVIEW, ROSTER), (EXPORT, ROSTER),
     (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
     (READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER),
@@ -92,8 +110,10 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     PROVINCE: _PROVINCE,
     CITY: _CITY,
     INSTITUTION: _INSTITUTION,
-    TRAINER: _WORKBENCH,
-    TRAINEE: [(READ, NOTICE)],  # only notices addressed to trainees, while their class runs
+    # Own profile (edits reviewed by the center), course uploads, the shared libraries.
+    TRAINER: _WORKBENCH + _LIBRARY_UPLOADER + [(READ, FACULTY), (WRITE, FACULTY)],
+    # Only notices addressed to trainees while their class runs, and the resources marked for them.
+    TRAINEE: [(READ, NOTICE), (READ, COURSE)],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
     SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE)],

@@ -19,7 +19,7 @@ from flask_appbuilder import Model
 from app import clock, create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.services import accounts
+from app.services import accounts, vocabulary
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from security.sync import sync_roles
 
@@ -82,6 +82,7 @@ def world(app):
     Model.metadata.drop_all(db.engine)
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
+    vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
     orgs = {}
     for key, kind, code, name, parent in ORGS:
         org = Org(kind=kind, code=code, name=name)

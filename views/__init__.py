@@ -2,7 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 
-from views import applications, files, login_applications, messages, notices, plans, rosters, todo
+from views import (
+    applications, courses, faculty, faculty_import, files, login_applications, mentors, messages, notices,
+    plans, rosters, todo, vocabulary,
+)
 from views.audit import AuditLogView
 from views.orgs import OrgApi, OrgView
 from views.roles import RoleMatrixView
@@ -16,6 +19,12 @@ def register(appbuilder) -> None:
     files.register(appbuilder)  # attachment downloads (no menu)
     plans.register(appbuilder)  # 讲师培训管理: 计划轮次, 培训计划, 计划汇总
     applications.register(appbuilder)  # 讲师培训管理: 开班申请, 讲师培训班
+    # 资源库: 师资库, 创业导师库, 创业培训课程库 (each entry names the category and its label).
+    faculty.register(appbuilder)  # 师资库 (+ its list export and profile page)
+    faculty_import.register(appbuilder)  # 师资库批量导入 (no menu: a button on the pool)
+    mentors.register(appbuilder)  # 创业导师库
+    courses.register(appbuilder)  # 创业培训课程库 (+ preview and download)
+    vocabulary.register(appbuilder)  # 讲师级别、课程类型
     appbuilder.add_view(OrgView, "Orgs", label=_l("Organisations"), icon="fa-sitemap",
                         category="Organisation", category_label=_l("Organisation management"),
                         category_icon="fa-building")

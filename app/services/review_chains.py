@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.labels import N_
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE
+from models.user import TRAINER
 
 
 @dataclass(frozen=True)
@@ -52,5 +53,30 @@ CHAINS = {
     "login_application": Chain("login_application", PROVINCE, (
         Step(PROVINCE, 2, N_("Provincial review of the applicant")),
         Step(CENTER, 3, N_("Center allocates the account")),
+    )),
+    # The libraries (第六条): no Annex-1 deadline applies; (decision) 3 days, like the center's steps.
+    # A trainer's own profile and its later corrections are reviewed by the center.
+    "faculty": Chain("faculty", TRAINER, (
+        Step(CENTER, 3, N_("Center review of the trainer profile")),
+    )),
+    # A mentor entered by a city is reviewed by its province; one entered by a province, by the center.
+    "mentor_city": Chain("mentor_city", CITY, (
+        Step(PROVINCE, 3, N_("Provincial review of the mentor")),
+    )),
+    "mentor_province": Chain("mentor_province", PROVINCE, (
+        Step(CENTER, 3, N_("Center review of the mentor")),
+    )),
+    # Course resources: a trainer's by the center, the others' by the next level up.
+    "course_trainer": Chain("course_trainer", TRAINER, (
+        Step(CENTER, 3, N_("Center review of the course resource")),
+    )),
+    "course_institution": Chain("course_institution", INSTITUTION, (
+        Step(CITY, 3, N_("City review of the course resource")),
+    )),
+    "course_city": Chain("course_city", CITY, (
+        Step(PROVINCE, 3, N_("Provincial review of the course resource")),
+    )),
+    "course_province": Chain("course_province", PROVINCE, (
+        Step(CENTER, 3, N_("Center review of the course resource")),
     )),
 }

@@ -1,0 +1,43 @@
+"""讲师级别与课程类型: the center keeps the vocabularies the libraries offer as choices."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField
+
+from models.vocabulary import KINDS, Term
+from security.scope import ScopedSQLAInterface
+from views.base import ScopedModelView, yes_no
+
+
+class VocabularyView(ScopedModelView):
+    datamodel = ScopedSQLAInterface(Term)
+    class_permission_name = "Vocabulary"
+    list_title = _l("Levels and course types")
+    show_title = _l("Term details")
+    add_title = _l("Add term")
+    edit_title = _l("Edit term")
+    label_columns = {"kind": _l("Vocabulary"), "code": _l("Code"), "label": _l("Name"),
+                     "position": _l("Order"), "active": _l("In use")}
+    list_columns = ["kind", "code", "label", "position", "active"]
+    show_columns = list_columns
+    add_columns = ["kind", "code", "label", "position"]
+    # The code is what records store: it never changes; a term is retired, not deleted.
+    edit_columns = ["label", "position", "active"]
+    search_columns = ["kind", "code", "label", "active"]
+    order_columns = ["kind", "position", "code"]
+    base_order = ("kind", "asc")
+    add_form_extra_fields = {"kind": SelectField(_l("Vocabulary"), choices=list(KINDS.items()))}
+    edit_form_extra_fields = {"active": BooleanField(_l("In use"))}
+    formatters_columns = {"kind": lambda kind: str(KINDS.get(kind, kind)), "active": yes_no}
+    base_permissions = ["can_read", "can_write"]
+
+    def pre_add(self, item):
+        item.code = (item.code or "").strip()
+        item.label = (item.label or "").strip()
+        if not item.code or not item.label:
+            raise ValueError(_l("Code and name are required."))
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(VocabularyView, "Levels and course types",
+                        label=_l("Levels and course types"), icon="fa-tags", category="Libraries",
+                        category_label=_l("Resource libraries"), category_icon="fa-book")
