@@ -68,6 +68,10 @@ OBJECT_LABELS = {
     "Notice": _l("Notice"),
     "Roster": _l("Liaison roster"),
     "LoginApplication": _l("Login application"),
+    "FacultyProfile": _l("Trainer profile"),
+    "MentorProfile": _l("Mentor"),
+    "CourseResource": _l("Course resource"),
+    "Term": _l("Levels and course types"),
 }
 
 

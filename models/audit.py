@@ -29,4 +29,7 @@ class AuditLog(Model):
     success = Column(Boolean, nullable=False, default=True)
 
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),
-                      Index("ix_audit_event_at", "event", "at"))
+                      Index("ix_audit_event_at", "event", "at"),
+                      # "What did this account do?" — the auditor's usual question; without it
+                      # a username filter scans the whole log (bench B1: 6.3 s at 5M entries).
+                      Index("ix_audit_username_at", "username", "at"))

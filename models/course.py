@@ -51,12 +51,20 @@ class CourseResource(ReviewableMixin, Model):
     published_at = Column(DateTime, index=True)
     created_at = Column(DateTime, nullable=False)
 
-    org = relationship("Org", foreign_keys=[org_id])
-    owner = relationship("MalanUser", foreign_keys=[owner_id])
+    # Read-only: the ids are set by the service from the uploader, never from a form (and a
+    # trainer, scoped to its own rows, would otherwise fail the write check on its own org).
+    org = relationship("Org", foreign_keys=[org_id], viewonly=True)
+    owner = relationship("MalanUser", foreign_keys=[owner_id], viewonly=True)
 
     @property
     def review_chain_name(self) -> str:
         return self.chain
+
+    def on_approved(self, actor, now) -> None:
+        """Called by the review service at the final approval: publish, promote replacement files."""
+        from app.services import courses  # the service imports this model
+
+        courses.on_approved(self, actor, now)
 
     def __repr__(self):
         return self.title

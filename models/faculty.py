@@ -17,7 +17,10 @@ from .review import ReviewableMixin
 
 GENDERS = {"M": _l("Male"), "F": _l("Female")}
 ACTIVE, SUSPENDED, RETIRED = "active", "suspended", "retired"
-FACULTY_STATUSES = {ACTIVE: _l("Active"), SUSPENDED: _l("Suspended"), RETIRED: _l("Retired")}
+# The trainer's standing in the pool (在岗/暂停/退出). Not ``status``: that column belongs to the
+# review state of `ReviewableMixin` (draft/pending/approved…), which a column of the same name
+# here would silently replace.
+FACULTY_STATUSES = {ACTIVE: _l("In the pool"), SUSPENDED: _l("Suspended"), RETIRED: _l("Retired")}
 
 
 class FacultyProfile(ReviewableMixin, Model):
@@ -29,7 +32,7 @@ class FacultyProfile(ReviewableMixin, Model):
     __review_fields__ = (
         "name", "gender", "birth_year", "id_number", "mobile", "email", "org_id", "employer",
         "level", "certificate_no", "certificate_date", "certificate_expiry", "course_types",
-        "languages", "years_experience", "biography", "status",
+        "languages", "years_experience", "biography", "service_status",
     )
     review_chain_name = "faculty"
 
@@ -51,15 +54,24 @@ class FacultyProfile(ReviewableMixin, Model):
     languages = Column(String(128))  # teaching languages/dialects, free text
     years_experience = Column(Integer)
     biography = Column(Text)
-    status = Column(String(16), nullable=False, default=ACTIVE, index=True)
+    service_status = Column(String(16), nullable=False, default=ACTIVE, index=True)
     created_at = Column(DateTime, nullable=False)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
-    org = relationship("Org", foreign_keys=[org_id])
-    user = relationship("MalanUser", foreign_keys=[user_id])
+    # Read-only: the columns are what forms and imports set. (A trainer's write is checked on the
+    # row's owner; its region is an org outside an owner scope, which `check_write` would refuse
+    # as a related record if the relationship were writable.)
+    org = relationship("Org", foreign_keys=[org_id], viewonly=True)
+    user = relationship("MalanUser", foreign_keys=[user_id], viewonly=True)
 
     def __repr__(self):
         return self.name
+
+    def on_approved(self, actor, now):
+        """Called by the review service when a revision is approved (a pending photo goes live)."""
+        from app.services import faculty
+
+        faculty.on_approved(self)
 
     @property
     def course_type_codes(self) -> list[str]:

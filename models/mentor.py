@@ -15,7 +15,9 @@ from sqlalchemy.orm import relationship
 from .base import Model, ScopeColumns
 from .review import ReviewableMixin
 
-MENTOR_CHAINS = {"city": "mentor_city", "province": "mentor_province"}  # org kind -> chain
+# Entering org kind -> review chain. The center's own entries are approved at entry
+# (app.services.mentors.approve_center_entry); they carry the chain whose reviewer is the center.
+MENTOR_CHAINS = {"city": "mentor_city", "province": "mentor_province", "center": "mentor_province"}
 
 
 class MentorProfile(ReviewableMixin, Model):

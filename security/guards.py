@@ -61,14 +61,18 @@ def csp_nonce() -> str:
 
 def security_headers(response):
     nonce = csp_nonce()
+    # Nothing of ours may be framed, except a response that says so (the course library's
+    # preview of a PDF, framed by our own resource page).
+    framing = "'self'" if getattr(response, "frame_same_origin", False) else "'none'"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
         "style-src 'self' 'unsafe-inline'; "  # FAB's markup uses style attributes
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        "object-src 'none'; base-uri 'self'; form-action 'self'; "
+        f"frame-ancestors {framing}"
     )
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if framing == "'self'" else "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     if request.is_secure:

@@ -3,8 +3,19 @@
 from flask_babel import lazy_gettext as _l
 
 from views import (
-    applications, courses, faculty, faculty_import, files, login_applications, mentors, messages, notices,
-    plans, rosters, todo, vocabulary,
+    applications,
+    courses,
+    faculty,
+    faculty_import,
+    files,
+    login_applications,
+    mentors,
+    messages,
+    notices,
+    plans,
+    rosters,
+    todo,
+    vocabulary,
 )
 from views.audit import AuditLogView
 from views.orgs import OrgApi, OrgView

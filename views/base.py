@@ -8,6 +8,7 @@ from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED, PERMISSION_PREFIX
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 
@@ -99,6 +100,21 @@ class ScopedModelView(ModelView):
         if self.datamodel.apply_all(query).first() is None:
             abort(404)
         return super().download.__wrapped__(self, filename)
+
+    def list_query(self, query, default_order=("", "")):
+        """``query`` narrowed as the list page shows it to this request: scope, the user's
+        filters and order. Exports use it, so they give exactly what the list shows. Returns
+        the query and the filters in words (for the audit entry)."""
+        filters = self.datamodel.get_filters(self.search_columns)  # per request: views are shared
+        get_filter_args(filters)
+        joined = self._base_filters.get_joined_filters(filters)
+        order_column, direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if not order_column:
+            order_column, direction = default_order
+        query = self.datamodel.apply_all(query, joined, order_column, direction)
+        described = "; ".join(f"{col} {op} {value}" for col, op, value
+                              in filters.get_filters_values_tojson())
+        return query, described
 
     # A refused add or edit (pre_add/pre_update raised, the form already filled the row) must
     # leave nothing behind in the session for a later commit in the same request to write.

@@ -24,6 +24,7 @@ STATUS_LABELS = {
 ACTION_LABELS = {
     "submit": _l("Submit"), "resubmit": _l("Resubmit"), "approve": _l("Approve"),
     "return": _l("Return for revision"), "reject": _l("Reject"), "correct": _l("Correct"),
+    "enter": _l("Entered by the center"), "change": _l("Changed by the center"),
 }
 
 
@@ -105,12 +106,20 @@ class ReviewableModelView(ScopedModelView):
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, record=record,
-            actions=review.allowed_actions(record, g.user), action_labels=ACTION_LABELS,
+            actions=self.review_actions(record), action_labels=ACTION_LABELS,
             status_label=status_label, revisions=review.revisions_with_changes(record),
             in_correction=review.is_correction(record), task=review.open_task(record),
             label_columns=self.label_columns, now=clock.now(), role_label=role_label,
-            comments=messages.comments_of(record),
+            comments=messages.comments_of(record), **self.show_extras(record),
         )
+
+    def review_actions(self, record) -> list[str]:
+        """The buttons the current user gets on the record page."""
+        return review.allowed_actions(record, g.user)
+
+    def show_extras(self, record) -> dict:
+        """What a kind of record adds to its page template (files, links)."""
+        return {}
 
     @expose("/comment/<pk>", methods=["POST"])
     @has_access

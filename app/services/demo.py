@@ -1,4 +1,5 @@
-"""Demo data for `make run`: the tree, two institutions, three trainers, one account per role."""
+"""Demo data for `make run`: the tree, two institutions, three trainers, one account per role,
+and a little content in each library (`demo_libraries`)."""
 
 from datetime import datetime
 
@@ -75,6 +76,9 @@ def load_demo(now: datetime) -> list[MalanUser]:
                                 password=DEMO_PASSWORD, is_demo=True)
         db.session.flush()
     db.session.commit()
+    from app.services import demo_libraries  # the libraries' services import much of the app
+
+    demo_libraries.load(demo_users(), now)
     return demo_users()
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
-from flask import current_app, send_file
+from flask import current_app, g, send_file
 from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -34,9 +34,11 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from models.attachment import Attachment
 from models.base import Model
-from security.scope import current_scope, scope_clause
+from security.scope import ALL, NODE, current_scope, scope_clause
 
 MB = 1024 * 1024
+# Purposes starting with this are replacements waiting for a correction's approval (`promote`).
+PENDING = "pending:"
 CHUNK = 64 * 1024
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office (.doc/.xls/.ppt) compound file
 
@@ -329,7 +331,32 @@ def visible_owner(attachment: Attachment):
         if model is None:
             return None  # an owner nobody declared: fail closed
         loader = _scoped_loader(model)
-    return loader(attachment.owner_id)
+    owner = loader(attachment.owner_id)
+    if owner is not None and attachment.purpose.startswith(PENDING) and not _in_review(owner):
+        return None
+    return owner
+
+
+def _in_review(owner) -> bool:
+    """A replacement under review is seen by those in the review only: its submitter (the owning
+    user, or the submitting org), the reviewer of the open step, and the center (sees all)."""
+    from app.services import review  # review imports models only; files is imported earlier
+
+    user = g.user
+    scope = current_scope()
+    if scope.mode == ALL:
+        return True
+    spec = type(owner).__scope__
+    if spec.owner and getattr(owner, spec.owner) == user.id:
+        return True
+    chain = review.chain_of(owner) if getattr(owner, "review_chain_name", None) else None
+    if chain is None:
+        return False
+    if chain.submitter == user.role_kind and scope.mode == NODE and (
+            getattr(owner, spec.org) == user.org_id):
+        return True
+    task = review.open_task(owner)
+    return task is not None and task.reviewer_org_id == user.org_id and task.level == user.role_kind
 
 
 # --- rows and files in step with the transaction -------------------------------------------

@@ -40,6 +40,8 @@ from models.review import (
 
 APPROVE, RETURN, REJECT = "approve", "return", "reject"
 SUBMIT, CORRECT = "submit", "correct"
+# The center keeping its own library entries: in force at once (`record_in_force`).
+ENTER, CHANGE = "enter", "change"
 SUBMITTER_STEP = -1  # the task of a returned record, waiting for its submitter
 
 
@@ -403,6 +405,28 @@ def start_correction(record, actor, now: datetime, expected_version=None) -> Non
                                   created_at=now, created_by_id=actor.id))
     _event(record, actor, CORRECT, before, now)
     _commit(record)
+
+
+def record_in_force(record, actor, now: datetime, opinion: str | None = None) -> None:
+    """Values the top of the chain keeps itself (the center's own entries and edits in the
+    libraries, 第五条): the row's values become a new approved revision at once, with the same
+    history entry and audit line a reviewer's approval leaves — who, when, what. A new record is
+    "entered", an existing one "changed". The record must be in the session; the caller commits."""
+    before = record.status or DRAFT
+    if record.id is None:
+        db.session.add(record)
+        db.session.flush()  # the revision and the event point at the id
+    earlier = revisions(record)
+    action = CHANGE if earlier else ENTER
+    if earlier:
+        record.revision = max(r.revision for r in earlier) + 1
+    record.status, record.step = APPROVED, None
+    record.in_force_revision = record.revision
+    db.session.add(ReviewRevision(record_type=record_type(record), record_id=record.id,
+                                  revision=record.revision, status=APPROVED,
+                                  data=json.dumps(values_of(record), ensure_ascii=False),
+                                  created_at=now, created_by_id=actor.id))
+    _event(record, actor, action, before, now, opinion=opinion)
 
 
 def stage_edit(record) -> None:

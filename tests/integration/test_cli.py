@@ -148,6 +148,18 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     assert set(kinds) == set(ROLE_KINDS)
     for kind, n in [("province", 2), ("city", 2), ("institution", 2), ("trainer", 3)]:
         assert kinds.count(kind) == n, kind
+    # Each library has something to show, approved through the review chain.
+    from models.course import CourseResource
+    from models.faculty import FacultyProfile
+    from models.mentor import MentorProfile
+
+    profiles = db.session.scalars(select(FacultyProfile)).all()
+    assert sorted(p.user.full_name for p in profiles) == sorted(
+        u.full_name for u in users if u.role_kind == "trainer")
+    assert all(p.status == "approved" for p in profiles)
+    [mentor] = db.session.scalars(select(MentorProfile)).all()
+    [resource] = db.session.scalars(select(CourseResource)).all()
+    assert mentor.status == resource.status == "approved" and resource.published_at is not None
     for kind in ("center", "trainee", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
     # Each business account sits in the part of the tree its role belongs to.

@@ -189,6 +189,13 @@ def people(app, world):
     from tests.integration.test_rosters import seed_rosters
 
     seed_rosters(world)
+    from tests.integration.test_courses import seed_courses
+    from tests.integration.test_faculty import seed_faculty
+    from tests.integration.test_mentors import seed_mentors
+
+    seed_faculty(world)  # approved profiles in every region, and the trainers' own
+    seed_mentors(world)
+    seed_courses(world)  # published resources of every uploader
     return world
 
 

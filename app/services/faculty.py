@@ -1,0 +1,303 @@
+"""The faculty pool (创业培训师资库): rules of a profile, who sees what, the center's direct entries.
+
+- A profile's values are checked here (the form, the bulk import and the API use the same rules);
+  every message names the field, for the user to read.
+- ``pool_clause``: on top of the data scope, the pool shows profiles that are in force (approved
+  once); a trainer always sees its own, the center also the ones waiting for its review.
+- The center maintains the pool: what it enters or edits is in force at once and is written to
+  the review history as the center's act (``enter_approved``, ``center_update``). A trainer's own
+  changes go through the review chain "faculty" (app.services.review).
+- Photos: one image per profile (purpose ``photo``); a trainer's replacement during a correction
+  waits as ``photo_pending`` until the revision is approved (files.promote).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, or_, select, true
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from app.extensions import db
+from app.services import files, review, vocabulary
+from models.faculty import FACULTY_STATUSES, FacultyProfile
+from models.org import CENTER, CITY, PROVINCE, Org
+from models.review import PENDING
+from models.user import TRAINER
+from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
+
+ENTER = review.ENTER  # the history action of a profile entered by the center (import too)
+PHOTO, PHOTO_PENDING = "photo", files.PENDING + "photo"
+PHOTO_TYPES = ("jpg", "jpeg", "png", "webp")
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+OLDEST_BIRTH_YEAR = 1930
+YOUNGEST_AGE = 18
+# Certificate expiry windows of the search form (days ahead; "expired" = before today).
+EXPIRED = "expired"
+EXPIRY_WINDOWS = (30, 90, 180, 365)
+
+
+class FacultyError(ValueError):
+    """A refused profile; the message is for the user."""
+
+
+# ---------------------------------------------------------------- values
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+
+
+def normalize_id_number(raw) -> str:
+    """居民身份证号 as stored: 18 characters, a final x upper-cased. Raises FacultyError."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise FacultyError(_("ID number: required."))
+    if isinstance(raw, float):  # an Excel number: the last digits are already lost
+        raise FacultyError(_("ID number: it was stored as a number and its last digits are lost; "
+                             "enter it as text."))
+    value = re.sub(r"[\s-]", "", str(raw)).translate(_FULLWIDTH).upper()
+    if len(value) != 18:
+        raise FacultyError(_("ID number: must have 18 characters (found %(n)d).", n=len(value)))
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        raise FacultyError(_("ID number: only digits, and X as the last character, are allowed."))
+    try:
+        ric.validate(value)
+    except ValidationError:
+        try:
+            ric.get_birth_date(value)
+        except ValidationError:
+            raise FacultyError(_("ID number: the date of birth in it is not a valid date.")) from None
+        raise FacultyError(_("ID number: the check digit is wrong; please check the number.")) from None
+    return value
+
+
+def normalize_mobile(raw) -> str:
+    value = re.sub(r"[\s-]", "", str(raw or "")).translate(_FULLWIDTH)
+    if value.startswith("+86"):
+        value = value[3:]
+    if not value:
+        raise FacultyError(_("Mobile: required."))
+    if not MOBILE.match(value):
+        raise FacultyError(_("Mobile: must be an 11-digit mainland mobile number."))
+    return value
+
+
+def course_type_codes(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return str(value).split()
+
+
+def check_profile(profile: FacultyProfile, today: date, exclude_id: int | None = None) -> None:
+    """Normalise and check every value of ``profile`` in place; raise FacultyError naming the
+    field. ``exclude_id``: the profile's own id (uniqueness)."""
+    with db.session.no_autoflush:
+        _check(profile, today, exclude_id)
+
+
+def _check(p: FacultyProfile, today: date, exclude_id) -> None:
+    p.name = (p.name or "").strip()
+    if not p.name:
+        raise FacultyError(_("Name: required."))
+    p.id_number = normalize_id_number(p.id_number)
+    born = ric.get_birth_date(p.id_number)
+    if p.birth_year in (None, ""):
+        p.birth_year = born.year
+    try:
+        p.birth_year = int(p.birth_year)
+    except (TypeError, ValueError):
+        raise FacultyError(_("Birth year: must be a year such as 1980.")) from None
+    if not OLDEST_BIRTH_YEAR <= p.birth_year <= today.year - YOUNGEST_AGE:
+        raise FacultyError(_("Birth year: must be between %(low)d and %(high)d.",
+                             low=OLDEST_BIRTH_YEAR, high=today.year - YOUNGEST_AGE))
+    if p.birth_year != born.year:
+        raise FacultyError(_("Birth year: %(year)d does not match the ID number (born %(born)d).",
+                             year=p.birth_year, born=born.year))
+    sex = "M" if int(p.id_number[16]) % 2 else "F"
+    if not p.gender:
+        p.gender = sex
+    elif p.gender != sex:
+        raise FacultyError(_("Gender: does not match the ID number."))
+    p.mobile = normalize_mobile(p.mobile)
+    p.email = (p.email or "").strip() or None
+    if p.email and not EMAIL.match(p.email):
+        raise FacultyError(_("E-mail: not a valid address."))
+    _check_org(p.org_id)
+    levels = {c for c, _label in vocabulary.choices(TRAINER_LEVEL)}
+    if p.level and p.level not in levels and p.level != _in_force(p, "level"):
+        raise FacultyError(_("Level: unknown level %(value)s.", value=p.level))
+    p.level = p.level or None
+    codes = course_type_codes(p.course_types)
+    known = {c for c, _label in vocabulary.choices(COURSE_TYPE)}
+    kept = set(course_type_codes(_in_force(p, "course_types")))  # retired terms already held
+    unknown = [c for c in codes if c not in known and c not in kept]
+    if unknown:
+        raise FacultyError(_("Course types: unknown type %(value)s.", value=", ".join(unknown)))
+    p.course_types = " ".join(dict.fromkeys(codes)) or None
+    if p.certificate_date and p.certificate_date > today:
+        raise FacultyError(_("Certificate date: cannot be in the future."))
+    if p.certificate_date and p.certificate_date.year < p.birth_year + YOUNGEST_AGE - 2:
+        raise FacultyError(_("Certificate date: too early for the birth year."))
+    if p.certificate_expiry and p.certificate_date and p.certificate_expiry <= p.certificate_date:
+        raise FacultyError(_("Certificate expiry: must be after the certificate date."))
+    if (p.certificate_expiry or p.certificate_date) and not p.certificate_no:
+        raise FacultyError(_("Certificate number: required when a certificate date or expiry is given."))
+    if p.years_experience is not None and not 0 <= int(p.years_experience) <= 70:
+        raise FacultyError(_("Years of experience: must be between 0 and 70."))
+    p.service_status = p.service_status or "active"
+    if p.service_status not in FACULTY_STATUSES:
+        raise FacultyError(_("Status: unknown status."))
+    _check_unique(p, exclude_id)
+
+
+def _in_force(p, field):
+    """The value in force of an existing profile (a retired term it already holds stays valid)."""
+    if p.id is None:
+        return None
+    row = db.session.execute(select(getattr(FacultyProfile, field))
+                             .where(FacultyProfile.id == p.id)).first()
+    return row[0] if row else None
+
+
+def _check_org(org_id) -> None:
+    org = db.session.get(Org, org_id) if org_id else None
+    if org is None:
+        raise FacultyError(_("Region: choose a province or city."))
+    if org.kind not in (PROVINCE, CITY):
+        raise FacultyError(_("Region: must be a province or a city."))
+
+
+def _check_unique(p: FacultyProfile, exclude_id) -> None:
+    """Unique among the values in force AND the values waiting in open corrections."""
+    def taken(column, value):
+        query = select(FacultyProfile.id).where(column == value)
+        if exclude_id is not None:
+            query = query.where(FacultyProfile.id != exclude_id)
+        return db.session.scalar(query.limit(1)) is not None
+
+    if taken(FacultyProfile.id_number, p.id_number):
+        raise FacultyError(_("ID number: another profile already has this ID number."))
+    if taken(FacultyProfile.mobile, p.mobile):
+        raise FacultyError(_("Mobile: another profile already has this mobile number."))
+
+
+# ---------------------------------------------------------------- who sees what
+
+def pool_clause(user):
+    """On top of the data scope: in-force profiles; one's own always; for the center, also the
+    profiles waiting for its review (its to-do list links to them)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    conds = [FacultyProfile.in_force_revision.isnot(None), FacultyProfile.user_id == user.id]
+    if user.role_kind == CENTER:
+        conds.append(FacultyProfile.status == PENDING)
+    return or_(*conds)
+
+
+def is_center(user) -> bool:
+    org = getattr(user, "org", None)
+    return getattr(user, "role_kind", None) == CENTER and org is not None and org.kind == CENTER
+
+
+def sees_personal_data(user) -> bool:
+    """The center sees ID numbers and mobiles whole; everybody else masked (a trainer its own)."""
+    return is_center(user)
+
+
+def expiry_clause(window: str, today: date):
+    """Certificate expiry window: "expired", or a number of days ahead ("90": within 90 days)."""
+    column = FacultyProfile.certificate_expiry
+    if window == EXPIRED:
+        return column < today
+    try:
+        days = int(window)
+    except (TypeError, ValueError):
+        return true()
+    return and_(column >= today, column <= today + timedelta(days=days))
+
+
+def region_clause(org_id):
+    """Profiles of a province or city and of everything below it."""
+    below = select(Org.id).where(or_(Org.id == org_id, Org.province_id == org_id, Org.city_id == org_id))
+    return FacultyProfile.org_id.in_(below)
+
+
+def region_choices(scope_clause_for_org) -> list[tuple[str, str]]:
+    """Provinces and cities the user may filter by (its scope)."""
+    query = select(Org.id, Org.name, Org.kind).where(Org.kind.in_((PROVINCE, CITY)))
+    if scope_clause_for_org is not None:
+        query = query.where(scope_clause_for_org)
+    return [(str(i), n) for i, n, _k in db.session.execute(query.order_by(Org.code))]
+
+
+# ---------------------------------------------------------------- the center's own entries
+
+def enter_approved(profile: FacultyProfile, actor, now: datetime, opinion: str | None = None) -> None:
+    """A profile entered by the center is in force at once (`review.record_in_force`)."""
+    if profile.created_at is None:
+        profile.created_at = now
+    profile.created_by_id = profile.created_by_id or getattr(actor, "id", None)
+    review.record_in_force(profile, actor, now, opinion=opinion)
+
+
+def center_update(profile: FacultyProfile, actor, now: datetime) -> None:
+    """The center's edit of a profile in force: in force at once, as a new approved revision
+    with the center's history entry. Refused while the trainer's own change waits."""
+    if profile.status == PENDING or review.is_correction(profile):
+        raise FacultyError(_("The trainer's changes to this profile are under review or being "
+                             "prepared; decide on them first."))
+    if profile.in_force_revision is None and profile.user_id is not None:
+        raise FacultyError(_("This profile is the trainer's draft; it can be edited once approved."))
+    review.record_in_force(profile, actor, now)
+
+
+# ---------------------------------------------------------------- the trainer's own profile
+
+def own_profile(user) -> FacultyProfile | None:
+    return db.session.scalar(select(FacultyProfile).where(FacultyProfile.user_id == user.id))
+
+
+def prepare_own(profile: FacultyProfile, user, now: datetime) -> None:
+    """A trainer's new profile: its own, in its own region, a draft until the center approves."""
+    if own_profile(user) is not None:
+        raise FacultyError(_("You already have a profile; open it to change it."))
+    profile.user_id, profile.org_id = user.id, user.org_id
+    profile.status, profile.revision = "draft", 1
+    profile.created_at, profile.created_by_id = now, user.id
+
+
+def is_trainer(user) -> bool:
+    return getattr(user, "role_kind", None) == TRAINER
+
+
+# ---------------------------------------------------------------- photo
+
+def store_photo(profile: FacultyProfile, upload, actor, now: datetime, pending: bool) -> None:
+    """Keep ``upload`` as the profile's photo. ``pending``: a correction's replacement, shown
+    once the revision is approved (the photo in force stays until then)."""
+    name = files.clean_filename(getattr(upload, "filename", None))
+    if files.extension(name) not in PHOTO_TYPES:
+        raise files.FileRejected(_("Photo: only JPG, PNG or WebP images are accepted."))
+    purpose = PHOTO_PENDING if pending else PHOTO
+    for old in files.attachments_of(profile, purpose):
+        db.session.delete(old)
+    files.store(upload, owner=profile, actor=actor, now=now, purpose=purpose)
+
+
+def photo_of(profile, pending: bool = False):
+    found = files.attachments_of(profile, PHOTO_PENDING if pending else PHOTO)
+    return found[-1] if found else None
+
+
+def on_approved(profile: FacultyProfile) -> None:
+    """The review approved a revision: a replacement photo waiting for it is now in force."""
+    files.promote(profile, pending=PHOTO_PENDING, purpose=PHOTO)
+
+
+def drop_pending_photo(profile: FacultyProfile) -> None:
+    for old in files.attachments_of(profile, PHOTO_PENDING):
+        db.session.delete(old)
