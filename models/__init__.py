@@ -1,7 +1,15 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
 from . import (  # noqa: F401,E402
-    application, attachment, course, faculty, login_application, mentor, message, notice, roster,
+    application,
+    attachment,
+    course,
+    faculty,
+    login_application,
+    mentor,
+    message,
+    notice,
+    roster,
     vocabulary,
 )
 from .audit import AuditLog  # noqa: F401
