@@ -11,7 +11,7 @@ RUN_STAMP  := $(VENV)/.installed-run-$(DEPS)
 TEST_STAMP := $(VENV)/.installed-test-$(DEPS)
 
 .PHONY: run test install install-test translations translations-update migrate demo browser-deps \
-        lint format clean
+        lint format clean bench bench-smoke bench-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -72,8 +72,31 @@ lint: install-test
 format: install-test
 	$(VENV)/bin/ruff format .
 
-test: install-test translations browser-deps lint
+test: install-test translations browser-deps bench-deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The national-scale bench (issue 7, docs/benchmarks.md): builds or reuses bench/data/*.db (0.01
+# and 1.0) and the PostgreSQL database malan_bench (BENCH_PG_URL), runs B1-B5, prints the table
+# and writes bench/results.json. `make bench BENCH_ARGS="--only B1,B2"` runs a part.
+bench: install bench-deps
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: install bench-deps
+	$(PY) -m bench --smoke $(BENCH_ARGS)
+
+# B5's load generator (Debian wrk) and a running PostgreSQL, when root; otherwise B5 says why it skipped.
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "bench-deps: installing wrk"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends wrk >/dev/null || echo "bench-deps: wrk install failed; B5 skips"; \
+	  else echo "bench-deps: not root and wrk is missing; B5 skips"; fi; \
+	fi
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432 \
+	    && [ "$$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then \
+	  pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | sort -V | tail -n1)" main start \
+	    || echo "bench-deps: PostgreSQL did not start; B5 skips"; \
+	fi
 
 clean:
 	rm -rf $(VENV) instance/malan.db tests/artifacts

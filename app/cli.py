@@ -127,5 +127,24 @@ def overdue(at):
     click.echo(f"{len(tasks)} overdue step(s)")
 
 
+@malan.command("generate")
+@click.option("--scale", type=float, default=0.01, show_default=True,
+              help="1.0 = ten times today's national size (issue 7); 0.01 a hundredth of it.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
+def generate(scale, seed):
+    """Fill an EMPTY database with reproducible national data for benchmarks (refused when
+    accounts exist). Every generated account's password is Malan@bench2026."""
+    from app.services.generate import GenerateRefused
+    from app.services.generate import generate as do_generate
+
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
+    try:
+        do_generate(scale, seed, now=clock.now(), files_dir=current_app.config["FILES_DIR"],
+                    echo=click.echo)
+    except GenerateRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def register(app) -> None:
     app.cli.add_command(malan)

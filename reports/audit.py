@@ -4,6 +4,7 @@ the list page)."""
 from flask_babel import gettext as _
 
 from app.labels import event_label, object_label
+from models.audit import AuditLog as a
 from reports.xlsx import Column, write_table
 
 
@@ -20,18 +21,37 @@ def audit_columns():
     ]
 
 
+def _memo(label):
+    """A label function answered once per distinct code: a translated label costs a catalog
+    lookup, and 100,000 rows hold a handful of codes (bench B3: ~2x faster)."""
+    seen = {}
+
+    def cached(code):
+        if code not in seen:
+            seen[code] = label(code)
+        return seen[code]
+
+    return cached
+
+
 def audit_xlsx(query, role_label=str) -> tuple[bytes, int]:
     """``query`` is an already scoped and filtered query of AuditLog rows."""
     count = 0
+    role, event, object_type, success = (_memo(role_label), _memo(event_label),
+                                         _memo(object_label), _memo(yes_no))
+    # Plain columns of the same query (its scope, filters and order), not ORM objects: no
+    # identity map and no per-row object construction for what is only written out (bench B3).
+    rows_query = query.with_entities(a.at, a.username, a.ip, a.role, a.org_name, a.event,
+                                     a.object_type, a.object_id, a.summary, a.changes, a.success)
 
     def rows():
         nonlocal count
-        for e in query.yield_per(2000):
+        for at, username, ip, role_kind, org_name, code, obj, obj_id, summary, changes, ok \
+                in rows_query.yield_per(2000):
             count += 1
-            yield [e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username, e.ip,
-                   role_label(e.role) if e.role else None, e.org_name, event_label(e.event),
-                   object_label(e.object_type), e.object_id, e.summary, e.changes,
-                   yes_no(e.success)]
+            yield [at.strftime("%Y-%m-%d %H:%M:%S"), username, ip,
+                   role(role_kind) if role_kind else None, org_name, event(code),
+                   object_type(obj), obj_id, summary, changes, success(ok)]
 
     data = write_table(audit_columns(), rows(), sheet=_("Audit log"))
     return data, count

@@ -92,22 +92,38 @@ def by_status(frame: pd.DataFrame) -> list[dict]:
     return out + [{"status": None, **_totals(frame)}]
 
 
+def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`_totals` of every group in one vectorised groupby (a Python loop over the groups cost
+    ~1 s for the national plan of 2,000 lines: bench B1), plus each group's first status."""
+    return frame.groupby(keys, sort=True).agg(
+        status=("status", "first"), plans=("plan_id", "nunique"), lines=("line_id", "count"),
+        classes=("classes", "sum"), trainees=("trainees", "sum"), applied=("applied", "sum"),
+        approved_classes=("approved_classes", "sum")).reset_index()
+
+
 def by_city(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per city (one plan per city per round), in tree order."""
-    rows = [{"province": p, "city": c, "status": part["status"].iloc[0], **_totals(part)}
-            for (_code, p, _ccode, c), part in frame.groupby(
-                ["province_code", "province", "city_code", "city"], sort=True)]
-    return pd.DataFrame(rows, columns=["province", "city", "status", *NUMBERS])
+    columns = ["province", "city", "status", *NUMBERS]
+    if frame.empty:
+        return pd.DataFrame([], columns=columns)
+    return _aggregate(frame, ["province_code", "province", "city_code", "city"])[columns]
 
 
 def national(frame: pd.DataFrame) -> list[dict]:
     """By province → city: each province's cities, then its subtotal row (``subtotal`` True)."""
+    if frame.empty:
+        return []
+    cities = _aggregate(frame, ["province_code", "province", "city_code", "city"])
+    provinces = _aggregate(frame, ["province_code", "province"])
+    keep = ("province", "city", "status", *NUMBERS)
+    by_province: dict[str, list[dict]] = {}
+    for row in cities.to_dict("records"):
+        by_province.setdefault(row["province_code"], []).append(
+            {k: row[k] for k in keep} | {"subtotal": False})
     out = []
-    for (_code, name), part in frame.groupby(["province_code", "province"], sort=True):
-        cities = by_city(part)
-        out += [dict(r, subtotal=False) for r in cities.to_dict("records")]
-        out.append({"province": name, "city": None, "status": None, "subtotal": True,
-                    **_totals(part)})
+    for province in provinces.to_dict("records"):
+        out += by_province[province.pop("province_code")]
+        out.append({**province, "city": None, "status": None, "subtotal": True})
     return out
 
 

@@ -64,7 +64,8 @@ def _course_type_field():
 
 
 class ApplicationView(ReviewableModelView):
-    datamodel = ScopedSQLAInterface(ClassApplication)
+    # Listed relationships, loaded once per page (not per row).
+    datamodel = ScopedSQLAInterface(ClassApplication, eager=("org", "plan_line", "training_class"))
     class_permission_name = "Application"
     method_permission_name = {**ReviewableModelView.method_permission_name,
                               "allow_late_action": "review"}
@@ -79,7 +80,9 @@ class ApplicationView(ReviewableModelView):
     show_columns = ["org"] + FORM_COLUMNS + ["plan_line", "is_extra", "late_reason",
                                              "late_allowed_at", "training_class", "status"]
     add_columns = edit_columns = FORM_COLUMNS
-    search_columns = ["org", "course_type", "start_date", "status", "is_extra"]
+    # No institution dropdown: at national scale it lists 10,000 institutions on every page
+    # (bench B1); a city or province narrows by status, course type and dates.
+    search_columns = ["course_type", "start_date", "status", "is_extra"]
     add_form_extra_fields = edit_form_extra_fields = {"course_type": _course_type_field()}
     base_order = ("start_date", "desc")
     formatters_columns = {

@@ -202,7 +202,7 @@ def _form_fields():
 class FacultyView(ReviewableModelView):
     """师资库: the pool within the user's region; a trainer's own profile."""
 
-    datamodel = FacultyInterface(FacultyProfile)
+    datamodel = FacultyInterface(FacultyProfile, eager=("org",))
     class_permission_name = "Faculty"
     base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export"]
     list_title = _l("Faculty pool")

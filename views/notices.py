@@ -13,6 +13,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 
 from app import audit, clock
 from app.extensions import db
@@ -30,7 +31,7 @@ GROUP_LABELS = {"authorities": _l("Authorities (center, provinces, cities)"),
                 "trainees": _l("Trainees")}
 FIELD_LABELS = {"title": _l("Title"), "body": _l("Body"), "category": _l("Category"),
                 "expires_at": _l("Expires at"), "pinned": _l("Pinned")}
-LIST_LIMIT = 200
+PAGE_SIZE = 25  # newest first; older pages by ?page=N (bench B1: a page, not the 200 newest)
 
 
 def _when(text: str) -> datetime | None:
@@ -95,11 +96,17 @@ class NoticeView(BaseView):
             like = f"%{q}%"
             query = query.where(or_(Notice.title.ilike(like), Notice.body.ilike(like)))
         query = query.order_by(Notice.pinned.desc(), Notice.publish_at.desc(), Notice.id.desc())
-        rows = db.session.scalars(query.limit(LIST_LIMIT)).all()
+        # The list shows each publisher: one SELECT for the page, not one per publishing org.
+        query = query.options(selectinload(Notice.publisher_org))
+        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        # One row more than a page tells whether a next page exists, without counting them all.
+        rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+        has_next, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
         read = svc.read_ids(g.user, [n.id for n in rows])
         unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)}
         return self.render_template(
-            "notices/list.html", rows=rows, unread=unread, q=q, now=now,
+            "notices/list.html", rows=rows, unread=unread, q=q, now=now, page=page,
+            has_next=has_next,
             categories=CATEGORY_LABELS, can_publish=g.user.role_kind in svc.PUBLISHER_KINDS
             and self.appbuilder.sm.has_access("can_write", "Notice"),
             unread_total=unread_count(), title=_("Notices"))

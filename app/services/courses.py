@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, false, func, or_, select, true, update
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
@@ -229,8 +230,8 @@ def search(user, q="", course_type="", category="", page=1, per_page=20):
     if category:
         query = query.where(CourseResource.category == category)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(CourseResource.published_at.desc(),
-                                             CourseResource.id.desc())
+    rows = db.session.scalars(query.options(selectinload(CourseResource.org))  # one query, not one a row
+                              .order_by(CourseResource.published_at.desc(), CourseResource.id.desc())
                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return rows, total
 

@@ -1,0 +1,1 @@
+"""The national-scale benchmark of issue 7 (`make bench`, `python -m bench --smoke`)."""
