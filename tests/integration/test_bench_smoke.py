@@ -19,10 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FILES_DIR")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--data", str(out / "data"),
-         "--json", str(out / "results.json")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    # A database of this run's own (the smoke adds "_smoke"): two test runs on one machine
+    # must not regenerate each other's B5 data; dropped afterwards.
+    pg_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/malan_bench_{os.getpid()}"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench", "--smoke", "--data", str(out / "data"),
+             "--json", str(out / "results.json"), "--pg-url", pg_url],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    finally:
+        _drop(pg_url + "_smoke")
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((out / "results.json").read_text())
     data["_table"] = proc.stdout
@@ -77,3 +83,18 @@ def test_b5_load_or_the_reason_it_was_skipped(results):
 
 def test_table_is_printed(results):
     assert "B1/B2 pages" in results["_table"] and "B5 gunicorn" in results["_table"]
+
+
+def _drop(url):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    except Exception:  # noqa: BLE001, S110 - no PostgreSQL here: B5 was skipped, nothing to drop
+        pass
+    finally:
+        admin.dispose()
