@@ -187,8 +187,8 @@ def register(appbuilder) -> None:
     page for every business user, and the keepers' list for those who enter mentors."""
     category = dict(category="Libraries", category_label=_l("Resource libraries"),
                     category_icon="fa-book")
-    sm = appbuilder.sm
-    appbuilder.add_view(MentorView, "Mentor pool", label=_l("Mentor pool"), icon="fa-users",
-                        menu_cond=lambda: sm.has_access("can_write", "Mentor"), **category)
-    appbuilder.add_view(MentorPoolView, "Mentor pool", label=_l("Find mentors"),
-                        icon="fa-search", **category)
+    # One menu entry, the shared pool; keepers reach their own entries from it ("Mentors entered
+    # by my area") and from the to-do list (FAB's navbar would ignore a menu_cond).
+    appbuilder.add_view(MentorPoolView, "Mentor pool", label=_l("Mentor pool"),
+                        icon="fa-users", **category)
+    appbuilder.add_view_no_menu(MentorView)

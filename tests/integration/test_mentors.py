@@ -404,3 +404,13 @@ def test_point6_export_writes_formula_like_text_as_text(client, login, world, se
     cells = {c.value: c for row in ws.iter_rows(min_row=2) for c in row if c.value}
     for text in ("=HYPERLINK(\"http://evil\",\"x\")", "+1-2"):
         assert cells[text].data_type == "s" and cells[text].quotePrefix
+
+
+def test_point2_the_menu_leads_everyone_to_the_shared_pool_and_keepers_to_their_list(
+        now, client, login, world):
+    login("i1")  # an institution finds mentors; it keeps none
+    page = client.get("/mentorpool/").get_data(as_text=True)
+    assert 'href="/mentorpool/' in page and "/mentorview/list/" not in page
+    login("c1")  # a city reaches the entries it keeps from the pool page
+    page = client.get("/mentorpool/").get_data(as_text=True)
+    assert "/mentorview/list/" in page
