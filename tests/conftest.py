@@ -8,6 +8,7 @@ Users (password ``PASSWORD``): center, p1, p2, c1, c1b, c2, i1, i1b, i2, trainer
 trainee1, sysadmin, secadmin, auditor. ``DATABASE_URL`` selects PostgreSQL, else in-memory SQLite.
 """
 
+import copy
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from app.extensions import db
 from app.services import accounts, vocabulary
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from security.sync import sync_roles
+from tests.snapshot import Snapshot
 
 PASSWORD = "Test@pass2026"
 
@@ -73,12 +75,8 @@ def app():
         shutil.rmtree(files_dir, ignore_errors=True)
 
 
-@pytest.fixture()
-def world(app):
+def _build_world(app, now) -> dict:
     """A fresh schema with the tree and users above; returns ids by key."""
-    # A test may leave g.user (a request context, test_request_context) on the shared app
-    # context: FAB's created_by defaults would then point at a user of the previous schema.
-    _fresh_g()
     Model.metadata.drop_all(db.engine)
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
@@ -92,7 +90,6 @@ def world(app):
         db.session.flush()
         orgs[key] = org
     users = {}
-    now = clock.now()
     for key, kind, org_key, name in USERS:
         user, _pw = accounts.create_account(name=name, role_kind=kind, org=orgs[org_key],
                                             now=now, password=PASSWORD)
@@ -100,10 +97,29 @@ def world(app):
         db.session.flush()
         users[key] = user
     db.session.commit()
-    ids = {"org": {k: o.id for k, o in orgs.items()},
-           "user": {k: u.id for k, u in users.items()},
-           "username": {k: u.username for k, u in users.items()}}
-    yield ids
+    return {"org": {k: o.id for k, o in orgs.items()},
+            "user": {k: u.id for k, u in users.items()},
+            "username": {k: u.username for k, u in users.items()}}
+
+
+_saved = {}  # the world built once, as a Snapshot and its ids
+
+
+@pytest.fixture()
+def world(app):
+    """The world above in a database holding nothing else: built once, restored for later tests."""
+    # A test may leave g.user (a request context, test_request_context) on the shared app
+    # context: FAB's created_by defaults would then point at a user of the previous schema.
+    _fresh_g()
+    db.session.remove()
+    now = clock.now()
+    try:
+        _saved["snapshot"].restore(db.engine, now)
+    except Exception:  # nothing saved yet, or a test dropped or changed the tables
+        db.session.rollback()
+        _saved.update(ids=_build_world(app, now))
+        _saved["snapshot"] = Snapshot(db.engine, now)
+    yield copy.deepcopy(_saved["ids"])
     db.session.remove()
     _fresh_g()  # a request's user and cached locale must not leak into the next test
 
