@@ -296,8 +296,12 @@ def test_point3_search_by_keyword_type_and_category_with_paging(world, client, l
     first = client.get("/courselibrary/").get_data(as_text=True)
     assert len(re.findall(r'data-course="\d+"', first)) == 20 and 'id="course-pages"' in first
     assert "160" in first  # the total
-    last = client.get("/courselibrary/?page=8").get_data(as_text=True)
+    # One pager: where you are and the next page, never a link per page (1,000 pages nationally).
+    assert re.findall(r'<a rel="(\w+)" href="[^"]*page=(\d+)', first) == [("next", "2")]
+    last = client.get("/courselibrary/?page=8&category=").get_data(as_text=True)
     assert len(re.findall(r'data-course="\d+"', last)) == 20
+    assert re.findall(r'<a rel="(\w+)" href="[^"]*page=(\d+)', last) == [("prev", "7")]
+    assert "第 8 页，共 8 页" in last
 
 
 # ---------------------------------------------------------------- point 4: files

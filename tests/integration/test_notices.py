@@ -2,6 +2,7 @@
 revisions (5), audit (6), and the audience matrix of point 7."""
 
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import openpyxl
@@ -225,6 +226,18 @@ def test_point2_list_is_pinned_first(world, login, client, frozen):
     login("i1")
     html = client.get("/notices/").get_data(as_text=True)
     assert html.index("置顶通知") < html.index("普通通知")
+
+
+def test_point2_list_pages_newest_first_with_one_pager(world, login, client, frozen):
+    for n in range(26):  # a page holds 25
+        publish(world, "c1", ["I1"], title=f"第{n:02d}号通知", publish_at=NOW - timedelta(hours=n))
+    login("i1")
+    first = client.get("/notices/").get_data(as_text=True)
+    assert "第00号通知" in first and "第25号通知" not in first
+    assert re.findall(r'<a rel="(\w+)" href="[^"]*page=(\d+)', first) == [("next", "2")]
+    second = client.get("/notices/?page=2").get_data(as_text=True)
+    assert "第25号通知" in second and "第00号通知" not in second
+    assert re.findall(r'<a rel="(\w+)" href="[^"]*page=(\d+)', second) == [("prev", "1")]
 
 
 # ---------------------------------------------------------------- point 3: read receipts
