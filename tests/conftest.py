@@ -148,3 +148,19 @@ def login(client, world):
                                             "password": password, "csrf_token": token})
 
     return _login
+
+
+@pytest.fixture()
+def login_en(login, client):
+    """``login`` that then switches the session to English: for tests asserting on flashed and
+    error text, which then does not depend on the zh catalog."""
+
+    def _login(key):
+        response = login(key)
+        client.get("/lang/en")
+        return response
+
+    yield _login
+    # The tests share one app context: the locale our last request cached on ``g`` would be the
+    # locale of the next test's code running outside a request.
+    g.pop("_flask_babel", None)

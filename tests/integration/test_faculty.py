@@ -12,7 +12,6 @@ from datetime import date, datetime
 
 import openpyxl
 import pytest
-from flask import g
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
@@ -49,16 +48,9 @@ def files_dir(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def login(login, client):
-    """Signed in, in English: the assertions on messages do not depend on the zh catalog."""
-
-    def _login(key):
-        response = login(key)
-        client.get("/lang/en")
-        return response
-
-    yield _login
-    g.pop("_flask_babel", None)
+def login(login_en):
+    """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
+    return login_en
 
 
 def flashes(client):

@@ -8,7 +8,6 @@ import re
 from datetime import datetime
 
 import pytest
-from flask import g
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -50,16 +49,9 @@ def seed_mentors(world, now=NOW) -> dict:
 
 
 @pytest.fixture()
-def login(login, client):
-    """Signed in, in English: the assertions on messages do not depend on the zh catalog."""
-
-    def _login(key):
-        response = login(key)
-        client.get("/lang/en")
-        return response
-
-    yield _login
-    g.pop("_flask_babel", None)
+def login(login_en):
+    """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
+    return login_en
 
 
 @pytest.fixture()

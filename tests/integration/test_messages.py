@@ -22,16 +22,9 @@ NOW = datetime(2026, 3, 2, 9, 0)
 
 
 @pytest.fixture()
-def login(login, client):
-    """Signed in, in English: assertions on flashed text do not depend on the zh catalog."""
-
-    def _login(key):
-        response = login(key)
-        client.get("/lang/en")
-        return response
-
-    yield _login
-    g.pop("_flask_babel", None)
+def login(login_en):
+    """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
+    return login_en
 
 
 @pytest.fixture(autouse=True)

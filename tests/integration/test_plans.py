@@ -5,7 +5,6 @@ city gets it in its to-do list, enters its plan lines and submits; the province 
 from datetime import date, datetime
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
 from app import clock
@@ -18,18 +17,9 @@ NOW = datetime(2026, 3, 2, 9, 0)
 
 
 @pytest.fixture()
-def login(login, client):
-    """Signed in, in English: the assertions on messages do not depend on the zh catalog."""
-
-    def _login(key):
-        response = login(key)
-        client.get("/lang/en")
-        return response
-
-    yield _login
-    # The tests share one app context: the locale our last request cached on ``g`` would be the
-    # locale of the next test's code running outside a request.
-    g.pop("_flask_babel", None)
+def login(login_en):
+    """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
+    return login_en
 
 
 @pytest.fixture()
