@@ -75,8 +75,8 @@ def app():
         shutil.rmtree(files_dir, ignore_errors=True)
 
 
-def _build_world(app, now) -> dict:
-    """A fresh schema with the tree and users above; returns ids by key."""
+def build_world(app, now) -> dict:
+    """A fresh schema with the tree and users above in ``app``'s database; returns ids by key."""
     Model.metadata.drop_all(db.engine)
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
@@ -117,7 +117,7 @@ def world(app):
         _saved["snapshot"].restore(db.engine, now)
     except Exception:  # nothing saved yet, or a test dropped or changed the tables
         db.session.rollback()
-        _saved.update(ids=_build_world(app, now))
+        _saved.update(ids=build_world(app, now))
         _saved["snapshot"] = Snapshot(db.engine, now)
     yield copy.deepcopy(_saved["ids"])
     db.session.remove()

@@ -9,7 +9,6 @@ import threading
 from datetime import date, datetime
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import func, select
 
 from app import create_app
@@ -21,31 +20,9 @@ from models.org import Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from security.sync import sync_roles
-from tests.conftest import ORGS, PASSWORD, USERS
+from tests.conftest import PASSWORD, build_world
 
 NOW = datetime(2026, 3, 2, 9, 0)
-
-
-def _build_world(application) -> dict:
-    """The conftest world, on another app's database (the file-backed SQLite one)."""
-    Model.metadata.drop_all(db.engine)
-    Model.metadata.create_all(db.engine)
-    sync_roles(application.appbuilder.sm)
-    orgs = {}
-    for key, kind, code, name, parent in ORGS:
-        org = Org(kind=kind, code=code, name=name, parent=orgs.get(parent))
-        db.session.add(org)
-        db.session.flush()
-        orgs[key] = org
-    users = {}
-    for key, kind, org_key, name in USERS:
-        user, _pw = accounts.create_account(name=name, role_kind=kind, org=orgs[org_key],
-                                            now=NOW, password=PASSWORD)
-        db.session.flush()
-        users[key] = user
-    db.session.commit()
-    return {"org": {k: o.id for k, o in orgs.items()}, "user": {k: u.id for k, u in users.items()}}
 
 
 @pytest.fixture()
@@ -62,7 +39,7 @@ def arena(app, request, tmp_path):
 
     file_app = create_app(FileConfig)
     with file_app.app_context():
-        ids = _build_world(file_app)
+        ids = build_world(file_app, NOW)
     yield file_app, ids
     with file_app.app_context():
         db.session.remove()
