@@ -25,11 +25,20 @@ def test_make_up_saturday_counts_as_a_working_day():
     assert due_at(datetime(2026, 2, 13, 9, 0), 1, WORKING) == datetime(2026, 2, 14, 23, 59, 59)
 
 
-def test_unknown_year_falls_back_to_calendar_days_with_a_warning(caplog):
+def test_unknown_year_counts_monday_to_friday_with_a_warning(caplog):
+    # Thursday 30 January 2031: Friday, then Monday 3 and Tuesday 4 February (weekend skipped).
     with caplog.at_level(logging.WARNING):
         due = due_at(datetime(2031, 1, 30, 9, 0), 3, WORKING)
-    assert due == datetime(2031, 2, 2, 23, 59, 59)
+    assert due == datetime(2031, 2, 4, 23, 59, 59)
     assert "no data for 2031" in caplog.text
+
+
+def test_a_deadline_running_into_an_unknown_year_skips_weekends_and_fixed_holidays():
+    # Wednesday 30 December 2026: 31 December is a working day on the calendar; 2027 is unknown to
+    # it: 1 January (元旦) is off, then the weekend; Monday 4 and Tuesday 5 January count.
+    assert due_at(datetime(2026, 12, 30, 9, 0), 3, WORKING) == datetime(2027, 1, 5, 23, 59, 59)
+    # National Day 2031: 1–3 October off, then the weekend (4–5 October 2031).
+    assert due_at(datetime(2031, 9, 30, 9, 0), 1, WORKING) == datetime(2031, 10, 6, 23, 59, 59)
 
 
 def test_days_left_is_negative_when_overdue():
