@@ -6,12 +6,12 @@ from flask import abort, g, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from app import audit, clock
 from app.extensions import db
+from app.queries import count_rows
 from app.services import mentors as service
 from models.mentor import MentorProfile
 from reports import mentors as report
@@ -127,7 +127,7 @@ class MentorPoolView(BaseView):
     def search(self):
         args = self._args()
         query = service.search(g.user, **args)
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        total = count_rows(query)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(request.args.get("page", 1, type=int), 1), pages)
         rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()

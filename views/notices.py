@@ -103,7 +103,8 @@ class NoticeView(BaseView):
         rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
         has_next, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
         read = svc.read_ids(g.user, [n.id for n in rows])
-        unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)}
+        unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)
+                  and svc.is_audience(g.user)}
         return self.render_template(
             "notices/list.html", rows=rows, unread=unread, q=q, now=now, page=page,
             has_next=has_next,

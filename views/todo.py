@@ -12,10 +12,11 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import audit, clock
 from app.extensions import db
+from app.queries import count_rows
 from app.services import review
 from app.services.deadlines import days_left
 from models.org import Org
@@ -85,8 +86,7 @@ def todo_count() -> int:
         return cached[1]
     count = 0
     if user.role_kind in REVIEWING_KINDS:
-        query = todo_query(user).order_by(None)
-        count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        count = count_rows(todo_query(user))
     g.malan_todo_count = (user, count)
     return count
 

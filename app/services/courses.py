@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
+from app.queries import count_rows
 from app.services import files
 from app.services import review as review_svc
 from app.services.review_chains import CHAINS
@@ -229,7 +230,7 @@ def search(user, q="", course_type="", category="", page=1, per_page=20):
         query = query.where(CourseResource.course_type == course_type)
     if category:
         query = query.where(CourseResource.category == category)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = count_rows(query)
     rows = db.session.scalars(query.options(selectinload(CourseResource.org))  # one query, not one a row
                               .order_by(CourseResource.published_at.desc(), CourseResource.id.desc())
                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()

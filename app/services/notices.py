@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 import nh3
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import and_, exists, false, or_, select, true
 
 from app import audit
 from app.extensions import db
+from app.queries import count_rows
 from models.notice import (
     AUTHORITIES,
     CATEGORIES,
@@ -85,8 +86,10 @@ def visible_clause(user, now: datetime):
     if kind == TRAINEE and not in_class_window(user, now.date()):
         audience = false()
     else:
-        addressed = exists().where(NoticeAudience.notice_id == Notice.id,
-                                   NoticeAudience.org_id.in_(ancestor_ids(user.org)))
+        # IN (the notices addressed to the user's org or an ancestor), not a correlated EXISTS:
+        # the database starts from the audience index instead of testing every notice.
+        addressed = Notice.id.in_(select(NoticeAudience.notice_id).where(
+            NoticeAudience.org_id.in_(ancestor_ids(user.org))))
         audience = and_(getattr(Notice, f"to_{group}").is_(True), is_live(now), addressed)
     if kind in PUBLISHER_KINDS:  # what its org published, in every state
         return or_(Notice.publisher_org_id == user.org_id, audience)
@@ -110,19 +113,27 @@ def is_publisher(user, notice: Notice) -> bool:
             and user.org_id == notice.publisher_org_id)
 
 
+def is_audience(user) -> bool:
+    """Whether notices can be addressed to the user, hence be unread by it: not the auditor, who
+    reads every notice to audit it (a badge of every notice in the country would mean nothing)."""
+    return user.role_kind != AUDITOR
+
+
 def unread_query(user, now: datetime):
     """Notices addressed to the user (not its own org's) that it has not opened."""
     read = exists().where(NoticeRead.notice_id == Notice.id, NoticeRead.user_id == user.id)
     query = visible_query(user, now).where(is_live(now), ~read)
+    if not is_audience(user):
+        return query.where(false())
     if user.org_id is not None:
         query = query.where(Notice.publisher_org_id != user.org_id)
     return query
 
 
 def unread_count(user, now: datetime) -> int:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not getattr(user, "is_authenticated", False) or not is_audience(user):
         return 0
-    return db.session.scalar(select(func.count()).select_from(unread_query(user, now).subquery()))
+    return count_rows(unread_query(user, now))
 
 
 def read_ids(user, notice_ids) -> set[int]:

@@ -370,7 +370,8 @@ def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen):
     publish(world, "p1", ["C1"], ("authorities",))
     publish(world, "p1", ["C1"], ("authorities",), title="第二份")
     template = '{% include "notices/_navbar.html" %}|{% include "notices/_home_panel.html" %}'
-    for key, count in (("c1", 2), ("c2", 0)):
+    # The auditor reads every notice but none is addressed to it: no badge.
+    for key, count in (("c1", 2), ("c2", 0), ("auditor", 0)):
         with app.test_request_context("/"):
             g.user = user(world, key)
             html = render_template_string(template)
