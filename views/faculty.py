@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import current_app, g, has_request_context, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterContains, FilterEqual, FilterStartsWith
@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from sqlalchemy import delete, literal, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 
@@ -204,12 +205,14 @@ class FacultyView(ReviewableModelView):
 
     datamodel = FacultyInterface(FacultyProfile, eager=("org",))
     class_permission_name = "Faculty"
-    base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export"]
+    base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export",
+                        "can_manage"]
     list_title = _l("Faculty pool")
     show_title = _l("Trainer profile")
     add_title = _l("Add trainer profile")
     edit_title = _l("Edit trainer profile")
-    method_permission_name = {**ReviewableModelView.method_permission_name, "mine": "read"}
+    method_permission_name = {**ReviewableModelView.method_permission_name, "mine": "read",
+                              "link_account": "manage"}  # manage: the center's, as the import
     show_template = "faculty/show.html"
     list_template = "faculty/list.html"
     label_columns = LABELS
@@ -354,7 +357,31 @@ class FacultyView(ReviewableModelView):
             "revisions": revisions if whole else [_masked_revision(r) for r in revisions],
             "photo": faculty.photo_of(record),
             "pending_photo": faculty.photo_of(record, pending=True) if own_or_center else None,
+            "links_accounts": faculty.is_center(user),
         }
+
+    # ------------------------------------------------------------ linking a trainer's account
+
+    @expose("/link/<pk>", methods=["POST"])
+    @has_access
+    def link_account(self, pk):
+        """关联讲师账号: an entered or imported profile becomes the trainer's own to keep."""
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        if not faculty.is_center(g.user):
+            abort(404)
+        try:
+            user = faculty.link_account(record, request.form.get("username", ""))
+            db.session.commit()
+        except faculty.FacultyError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        except IntegrityError:  # another center user linked the account a moment before
+            db.session.rollback()
+            flash(_("Account: that account was linked to another profile just now."), "danger")
+        else:
+            flash(_("Linked to the trainer account %(name)s: the trainer now keeps this profile.",
+                    name=user.username), "success")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="faculty-account"))
 
     # ------------------------------------------------------------ the trainer's own profile
 

@@ -26,7 +26,7 @@ from app.services import files, review, vocabulary
 from models.faculty import FACULTY_STATUSES, FacultyProfile
 from models.org import CENTER, CITY, PROVINCE, Org
 from models.review import PENDING
-from models.user import TRAINER
+from models.user import TRAINER, MalanUser
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 
 ENTER = review.ENTER  # the history action of a profile entered by the center (import too)
@@ -173,13 +173,22 @@ def _check_org(org_id) -> None:
 
 def _check_unique(p: FacultyProfile, exclude_id) -> None:
     """Unique among the values in force AND the values waiting in open corrections."""
-    def taken(column, value):
+    def taken(column, value, unlinked=False):
         query = select(FacultyProfile.id).where(column == value)
+        if unlinked:
+            query = query.where(FacultyProfile.user_id.is_(None))
         if exclude_id is not None:
             query = query.where(FacultyProfile.id != exclude_id)
         return db.session.scalar(query.limit(1)) is not None
 
     if taken(FacultyProfile.id_number, p.id_number):
+        if p.id is None and p.user_id is not None and taken(
+                FacultyProfile.id_number, p.id_number, unlinked=True):
+            # A trainer entering the profile the center has already entered or imported.
+            account = db.session.get(MalanUser, p.user_id)
+            raise FacultyError(_("ID number: your profile is already in the pool, entered by the "
+                                 "center. Ask the center to link it to your account %(name)s; "
+                                 "you will then keep it here.", name=account.username))
         raise FacultyError(_("ID number: another profile already has this ID number."))
     if taken(FacultyProfile.mobile, p.mobile):
         raise FacultyError(_("Mobile: another profile already has this mobile number."))
@@ -268,6 +277,31 @@ def prepare_own(profile: FacultyProfile, user, now: datetime) -> None:
     profile.user_id, profile.org_id = user.id, user.org_id
     profile.status, profile.revision = "draft", 1
     profile.created_at, profile.created_by_id = now, user.id
+
+
+def link_account(profile: FacultyProfile, username: str) -> MalanUser:
+    """The center hands an entered or imported profile to its trainer's account: from then on
+    the trainer keeps it (我的师资信息) and its changes go to the center's review. Only a
+    profile in force and not yet anyone's, only a trainer account of the same region without a
+    profile of its own; the audit log keeps who linked which account, and when."""
+    if profile.user_id is not None:
+        raise FacultyError(_("This profile is already linked to a trainer account."))
+    if profile.in_force_revision is None or profile.status == PENDING or review.is_correction(profile):
+        raise FacultyError(_("Only a profile in force, with no change under review, can be linked."))
+    username = (username or "").strip()
+    user = db.session.scalar(select(MalanUser).where(MalanUser.username == username)) if username else None
+    if user is None or user.role_kind != TRAINER:
+        raise FacultyError(_("Account: no trainer account has the username %(name)s.",
+                             name=username or "—"))
+    if own_profile(user) is not None:
+        raise FacultyError(_("Account: %(name)s already has a profile of its own.", name=username))
+    if user.org_id != profile.org_id:
+        raise FacultyError(_("Region: the profile is in %(profile)s, the account in %(account)s; "
+                             "correct the one that is wrong first.",
+                             profile=profile.org.name if profile.org else "—",
+                             account=user.org.name if user.org else "—"))
+    profile.user_id = user.id  # the audit log's update entry keeps who linked it, and when
+    return user
 
 
 def is_trainer(user) -> bool:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from stdnum.cn import ric
 
 from app import clock
@@ -584,3 +584,72 @@ def test_point1_my_profile_leads_a_trainer_to_its_own_profile(client, login, wor
     assert client.get(f"{BASE}/mine").headers["Location"].endswith(f"{BASE}/add")
     profile = trainer_enters(client, login, world)
     assert client.get(f"{BASE}/mine").headers["Location"].endswith(f"{BASE}/show/{profile.id}")
+
+
+# ---------------------------------------------------------------- linking a trainer's account
+
+def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(client, login,
+                                                                              world):
+    seeded = seed_faculty(world)
+    profile_id = seeded["C1"]  # entered by the center, in 东城区, nobody's yet
+    db.session.execute(update(FacultyProfile).where(FacultyProfile.user_id == world["user"]["trainer1"])
+                       .values(user_id=None))  # trainer1 has no profile of its own yet
+    db.session.commit()
+    login("trainer1")
+    assert client.get(f"{BASE}/show/{profile_id}").status_code == 404
+    # Entering it again is refused with the way out.
+    post(client, f"{BASE}/add", **form(world, id_number=make_id(born="19800101", seq=103)))
+    assert any("already in the pool" in f and world["username"]["trainer1"] in f
+               for f in flashes(client))
+    login("center")
+    page = client.get(f"{BASE}/show/{profile_id}").get_data(as_text=True)
+    assert 'id="link-account-form"' in page
+    response = post(client, f"{BASE}/link/{profile_id}", username=world["username"]["trainer1"])
+    assert response.status_code == 302 and any("Linked to" in f for f in flashes(client))
+    assert db.session.get(FacultyProfile, profile_id).user_id == world["user"]["trainer1"]
+    assert 'id="linked-account"' in client.get(f"{BASE}/show/{profile_id}").get_data(as_text=True)
+    entry = db.session.scalars(select(AuditLog).where(
+        AuditLog.object_type == "FacultyProfile", AuditLog.object_id == str(profile_id),
+        AuditLog.event == "update")).all()[-1]
+    assert entry.username == world["username"]["center"] and "user_id" in entry.changes
+    # The trainer now finds it as its own and its changes go to the center's review.
+    login("trainer1")
+    assert client.get(f"{BASE}/mine").headers["Location"].endswith(f"{BASE}/show/{profile_id}")
+    assert act(client, db.session.get(FacultyProfile, profile_id), "correct").status_code == 302
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, profile_id).revision == 2
+
+
+@pytest.mark.parametrize("case,username,message", [
+    ("not a trainer", "c1", "no trainer account"),
+    ("unknown", None, "no trainer account"),
+    ("has its own", "trainer1", "already has a profile"),
+    ("other region", "trainer2", "Region: the profile is in"),
+])
+def test_point1_linking_refuses_the_wrong_account_and_changes_nothing(client, login, world, case,
+                                                                      username, message):
+    seeded = seed_faculty(world)
+    if case == "other region":  # trainer2 (广州市) without a profile, the profile in 东城区
+        db.session.execute(update(FacultyProfile).where(FacultyProfile.id == seeded["trainer2"])
+                           .values(user_id=None))
+        db.session.commit()
+    login("center")
+    name = world["username"][username] if username else "nobody-here"
+    post(client, f"{BASE}/link/{seeded['C1']}", username=name)
+    assert any(message in f for f in flashes(client)), flashes(client)
+    assert db.session.get(FacultyProfile, seeded["C1"]).user_id is None
+
+
+def test_point1_only_the_center_links_and_never_a_linked_profile(client, login, world):
+    seeded = seed_faculty(world)
+    login("p1")  # the province sees the profile but may not link it
+    assert client.post(f"{BASE}/link/{seeded['C1']}", data={
+        "username": world["username"]["trainer1"],
+        "csrf_token": csrf_token(client, "/password/change")}).status_code in (403, 404)
+    assert 'id="link-account-form"' not in client.get(f"{BASE}/show/{seeded['C1']}").get_data(
+        as_text=True)
+    login("center")
+    post(client, f"{BASE}/link/{seeded['trainer1']}", username=world["username"]["trainer2"])
+    assert any("already linked" in f for f in flashes(client))
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["trainer1"]).user_id == world["user"]["trainer1"]

@@ -216,7 +216,7 @@ def scoped_views(app):
 ID_ENDPOINTS = {
     BaseCRUDView: {"show": ["GET"], "edit": ["GET", "POST"], "delete": ["GET", "POST"],
                    "action": ["GET", "POST"], "action_post": ["POST"], "review_action": ["POST"], "account_sheet": ["POST"], "comment": ["POST"],
-                   "allow_late_action": ["POST"]},
+                   "allow_late_action": ["POST"], "link_account": ["POST"]},
     ModelRestApi: {"get": ["GET"], "put": ["PUT"], "delete": ["DELETE"]},
 }
 
