@@ -30,9 +30,8 @@ from app.extensions import db
 
 from .base import Model, ScopeColumns
 from .org import Org
-from .plan import PlanLine, TrainingPlan
+from .plan import COURSE_TYPES, PlanLine, TrainingPlan
 from .review import REJECTED, ReviewableMixin
-from .vocabulary import COURSE_TYPE, active_codes
 
 LEAD_DAYS = 14  # an application reaches the city at least 14 days before the class starts
 CLASS_CODE_PREFIX = "JS"  # 讲师培训班
@@ -124,9 +123,8 @@ class TrainingClass(Model):
 
 def check_dates(app: ClassApplication, today: date) -> None:
     """Bad dates are refused whenever the application is saved or submitted."""
-    types = active_codes(db.session, COURSE_TYPE)  # the center's vocabulary
-    if app.course_type not in types:
-        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+    if app.course_type not in COURSE_TYPES:
+        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(COURSE_TYPES)))
     if app.start_date is None or app.end_date is None:
         raise ValueError(_("Start date and end date are required."))
     if app.start_date < today:

@@ -18,8 +18,8 @@ from app.labels import N_
 from .base import Model, ScopeColumns
 from .org import CITY, Org
 from .review import ReviewableMixin, ReviewTask
-from .vocabulary import COURSE_TYPE, active_codes
 
+COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")  # course types of the trainer classes
 ROUND_MONTHS = (1, 6)  # the January and June rounds
 # What a plan line holds, as snapshotted in a revision (`TrainingPlan.lines_data`).
 LINE_FIELDS = ("course_type", "classes", "trainees_per_class", "start_from", "start_to",
@@ -174,9 +174,8 @@ def check_round(round_: PlanRound, today: date, session) -> None:
 
 def check_line(data: dict, city: Org, today: date, session) -> None:
     """One plan line (as values): refused with a message naming the field."""
-    types = active_codes(session, COURSE_TYPE)  # the center's vocabulary (讲师级别与课程类型)
-    if data.get("course_type") not in types:
-        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+    if data.get("course_type") not in COURSE_TYPES:
+        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(COURSE_TYPES)))
     if not isinstance(data.get("classes"), int) or data["classes"] < 1:
         raise ValueError(_("Number of classes must be at least 1."))
     if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:

@@ -5,7 +5,7 @@ The libraries offer these as choices and validate imports against them. A term i
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint
 
 from .base import Model
 
@@ -36,9 +36,3 @@ class Term(Model):
 
     def __repr__(self):
         return self.label
-
-
-def active_codes(session, kind: str) -> list[str]:
-    """The codes a new or changed record may take: the active terms, in the center's order."""
-    return list(session.scalars(select(Term.code).where(Term.kind == kind, Term.active.is_(True))
-                                .order_by(Term.position, Term.id)))

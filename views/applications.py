@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired
 
 from app import audit, clock
 from app.extensions import db
-from app.services import review, vocabulary
+from app.services import review
 from models.application import (
     ClassApplication,
     TrainingClass,
@@ -28,7 +28,7 @@ from models.application import (
     lines_for,
 )
 from models.org import CENTER, CITY, INSTITUTION
-from models.vocabulary import COURSE_TYPE
+from models.plan import COURSE_TYPES
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, blank, yes_no
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
@@ -59,7 +59,7 @@ FORM_COLUMNS = ["course_type", "start_date", "end_date", "venue", "expected_trai
 
 
 def _course_type_field():
-    return SelectField(_l("Course type"), choices=lambda: vocabulary.choices(COURSE_TYPE),
+    return SelectField(_l("Course type"), choices=[(c, c) for c in COURSE_TYPES],
                        validators=[DataRequired()])
 
 

@@ -14,10 +14,11 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import audit, clock
 from app.extensions import db
-from app.services import review, vocabulary
+from app.services import review
 from models.application import used_classes
 from models.org import CITY, PROVINCE, Org
 from models.plan import (
+    COURSE_TYPES,
     PlanLine,
     PlanRound,
     TrainingPlan,
@@ -30,7 +31,6 @@ from models.plan import (
     open_round_tasks,
 )
 from models.review import DRAFT, RETURNED
-from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import ScopedModelView, blank, xlsx_download
@@ -176,8 +176,7 @@ class PlanLineView(ScopedModelView):
     # Choices are checked by `check_line`, whose messages name the field (WTForms' do not).
     _fields = {
         "course_type": SelectField(_l("Course type"), validators=[DataRequired()],
-                                   choices=lambda: vocabulary.choices(COURSE_TYPE),
-                                   validate_choice=False),
+                                   choices=[(c, c) for c in COURSE_TYPES], validate_choice=False),
         "classes": IntegerField(_l("Number of classes"), validators=[
             InputRequired(), NumberRange(min=1, message=_l("Number of classes must be at least 1."))]),
         "trainees_per_class": IntegerField(_l("Trainees per class"), validators=[

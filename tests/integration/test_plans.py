@@ -5,13 +5,12 @@ city gets it in its to-do list, enters its plan lines and submits; the province 
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
 from models.plan import ROUND_TASK, PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
-from models.vocabulary import COURSE_TYPE, Term
 from tests.conftest import csrf_token
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -289,24 +288,6 @@ def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, wo
     # Either the form shows the error beside the field, or the flash names it.
     assert response.status_code == 200 and field in html or any(
         m.startswith(field) for m in flashes(client)), (response.status_code, flashes(client))
-
-
-def test_plan_lines_take_the_course_types_the_center_configures(now, client, login, world):
-    """The center's vocabulary (讲师级别与课程类型) decides: a type it adds is offered and
-    accepted, a type it retires is refused for new lines."""
-    db.session.add(Term(kind=COURSE_TYPE, code="WCY", label="网创（网络创业培训）", position=9))
-    db.session.execute(update(Term).where(Term.kind == COURSE_TYPE, Term.code == "GYB")
-                       .values(active=False))
-    db.session.commit()
-    open_round(client, login)
-    plan = enter_plan(client, login, world, lines=0)
-    page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
-    assert "网创（网络创业培训）" in page and 'value="GYB"' not in page
-    post(client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="WCY"))
-    post(client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="GYB"))
-    assert any(m.startswith("Course type") for m in flashes(client))
-    db.session.rollback()
-    assert [line.course_type for line in reload(plan).lines] == ["WCY"]
 
 
 def test_point6_venue_city_of_another_province_is_refused(now, client, login, world):
