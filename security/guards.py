@@ -1,8 +1,8 @@
-"""Request guards: forced password change, security headers, CSP nonce."""
+"""Request guards: forced password change, url_for keywords in the query, security headers, CSP nonce."""
 
 import secrets
 
-from flask import current_app, flash, g, jsonify, request
+from flask import abort, current_app, flash, g, jsonify, request
 from flask_babel import gettext as _
 
 from app import clock
@@ -50,6 +50,17 @@ def allow_large_uploads():
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "accepts_uploads", False):
         request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
+
+
+# url_for's own keywords. Templates (FAB's too) pass the query string on to url_for to build the
+# page, sort and export links: an argument with one of these names would make that call fail
+# (a 500) or build absolute links on the request's Host header.
+URL_FOR_KEYWORDS = frozenset({"endpoint", "_external", "_anchor", "_method", "_scheme"})
+
+
+def refuse_url_for_keywords():
+    if URL_FOR_KEYWORDS.intersection(request.args.keys()):
+        abort(400)
 
 
 def csp_nonce() -> str:

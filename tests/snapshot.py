@@ -8,7 +8,7 @@ what a fresh build would leave, including the timestamps, which are moved to "no
 at that moment would write them.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_appbuilder import Model
 from sqlalchemy import Integer, Sequence, inspect, select, text
@@ -25,7 +25,7 @@ class Snapshot:
     def restore(self, engine, now: datetime) -> None:
         """Raises when the schema is not the models' (a test dropped or changed tables): the caller
         then builds the world from scratch."""
-        shift = now - self.taken_at
+        shift = (now - self.taken_at, now.date() - self.taken_at.date())
         tables = Model.metadata.sorted_tables
         with engine.begin() as conn:
             for table in reversed(tables):  # DELETE beats TRUNCATE on small tables
@@ -41,7 +41,16 @@ class Snapshot:
 
 
 def _shifted(row: dict, shift) -> dict:
-    return {k: (v + shift if isinstance(v, datetime) else v) for k, v in row.items()}
+    return {k: _shift(v, shift) for k, v in row.items()}
+
+
+def _shift(value, shift):
+    moment, days = shift
+    if isinstance(value, datetime):
+        return value + moment
+    if isinstance(value, date):
+        return value + days
+    return value
 
 
 def _reset_sequences(conn, tables) -> None:

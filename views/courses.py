@@ -203,7 +203,7 @@ class CourseLibraryView(BaseView):
         q = (args.get("q") or "").strip()[:100]
         course_type, category = args.get("course_type", ""), args.get("category", "")
         page = max(args.get("page", 1, type=int) or 1, 1)
-        rows, total = svc.search(g.user, q, course_type, category, page, PER_PAGE)
+        rows, total, page = svc.search(g.user, q, course_type, category, page, PER_PAGE)
         sm = self.appbuilder.sm
         return self.render_template(
             "courses/library.html", rows=rows, total=total, page=page,

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from sqlalchemy import delete, literal, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 
@@ -365,22 +366,29 @@ class FacultyView(ReviewableModelView):
     @expose("/link/<pk>", methods=["POST"])
     @has_access
     def link_account(self, pk):
-        """关联讲师账号: an entered or imported profile becomes the trainer's own to keep."""
+        """关联讲师账号: an entered or imported profile becomes the trainer's own to keep; or,
+        with ``unlink``, a wrong link is undone."""
         record = self._record_or_404(self._deserialize_pk_if_composite(pk))
         if not faculty.is_center(g.user):
             abort(404)
         try:
-            user = faculty.link_account(record, request.form.get("username", ""))
+            if request.form.get("unlink"):
+                faculty.unlink_account(record)
+                done = _("Unlinked: the center keeps this profile again.")
+            else:
+                user = faculty.link_account(record, request.form.get("username", ""))
+                done = _("Linked to the trainer account %(name)s: the trainer now keeps this "
+                         "profile.", name=user.username)
             db.session.commit()
         except faculty.FacultyError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
-        except IntegrityError:  # another center user linked the account a moment before
+        except (IntegrityError, StaleDataError):  # someone else changed it a moment before
             db.session.rollback()
-            flash(_("Account: that account was linked to another profile just now."), "danger")
+            flash(_("The profile or the account was changed by someone else just now; "
+                    "look again and retry."), "danger")
         else:
-            flash(_("Linked to the trainer account %(name)s: the trainer now keeps this profile.",
-                    name=user.username), "success")
+            flash(done, "success")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="faculty-account"))
 
     # ------------------------------------------------------------ the trainer's own profile

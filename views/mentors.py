@@ -133,6 +133,9 @@ class MentorPoolView(BaseView):
         rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
         return self.render_template(
             "mentors/pool.html", rows=rows, total=total, page=page, pages=pages, args=args,
+            link_args={"province": args["province"], "city": args["city"],
+                       "industry": args["industry"], "expertise": args["expertise"],
+                       "q": args["keyword"]},
             provinces=service.provinces(), cities=service.cities(args["province"]),
             industries=service.INDUSTRIES, contact=lambda m: service.contact_of(g.user, m),
             region=service.region_of, gender=service.gender_label,

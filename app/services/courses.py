@@ -218,7 +218,8 @@ def before_delete(record) -> None:
 
 
 def search(user, q="", course_type="", category="", page=1, per_page=20):
-    """(rows, total) of the library for ``user``: keyword in title, description or tags."""
+    """(rows, total, page) of the library for ``user``: keyword in title, description or tags;
+    a page past the last one shows the last one."""
     query = visible_query(user)
     q = (q or "").strip()[:100]
     if q:
@@ -231,10 +232,11 @@ def search(user, q="", course_type="", category="", page=1, per_page=20):
     if category:
         query = query.where(CourseResource.category == category)
     total = count_rows(query)
+    page = min(max(page, 1), max(-(-total // per_page), 1))
     rows = db.session.scalars(query.options(selectinload(CourseResource.org))  # one query, not one a row
                               .order_by(CourseResource.published_at.desc(), CourseResource.id.desc())
-                              .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
-    return rows, total
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total, page
 
 
 def library_attachment(record, attachment_id) -> Attachment | None:

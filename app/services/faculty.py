@@ -290,8 +290,8 @@ def link_account(profile: FacultyProfile, username: str) -> MalanUser:
         raise FacultyError(_("Only a profile in force, with no change under review, can be linked."))
     username = (username or "").strip()
     user = db.session.scalar(select(MalanUser).where(MalanUser.username == username)) if username else None
-    if user is None or user.role_kind != TRAINER:
-        raise FacultyError(_("Account: no trainer account has the username %(name)s.",
+    if user is None or user.role_kind != TRAINER or not user.active:
+        raise FacultyError(_("Account: no active trainer account has the username %(name)s.",
                              name=username or "—"))
     if own_profile(user) is not None:
         raise FacultyError(_("Account: %(name)s already has a profile of its own.", name=username))
@@ -300,8 +300,24 @@ def link_account(profile: FacultyProfile, username: str) -> MalanUser:
                              "correct the one that is wrong first.",
                              profile=profile.org.name if profile.org else "—",
                              account=user.org.name if user.org else "—"))
+    if user.full_name.replace(" ", "") != (profile.name or "").replace(" ", ""):
+        # The center links a person to its own profile: the names must agree.
+        raise FacultyError(_("Account: %(username)s belongs to %(account)s, the profile to "
+                             "%(profile)s.", username=username, account=user.full_name,
+                             profile=profile.name))
     profile.user_id = user.id  # the audit log's update entry keeps who linked it, and when
     return user
+
+
+def unlink_account(profile: FacultyProfile) -> None:
+    """Undo a wrong link: the profile goes back to the center's keeping. Not while the trainer's
+    own change is under way (decide on it first)."""
+    if profile.user_id is None:
+        raise FacultyError(_("This profile is not linked to a trainer account."))
+    if profile.status == PENDING or review.is_correction(profile) or profile.in_force_revision is None:
+        raise FacultyError(_("The trainer's changes to this profile are under review or being "
+                             "prepared; decide on them first."))
+    profile.user_id = None
 
 
 def is_trainer(user) -> bool:

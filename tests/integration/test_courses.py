@@ -302,6 +302,8 @@ def test_point3_search_by_keyword_type_and_category_with_paging(world, client, l
     assert len(re.findall(r'data-course="\d+"', last)) == 20
     assert re.findall(r'<a rel="(\w+)" href="[^"]*page=(\d+)', last) == [("prev", "7")]
     assert "第 8 页，共 8 页" in last
+    past = client.get("/courselibrary/?page=99").get_data(as_text=True)  # past the end: the last
+    assert len(re.findall(r'data-course="\d+"', past)) == 20 and "第 8 页，共 8 页" in past
 
 
 # ---------------------------------------------------------------- point 4: files

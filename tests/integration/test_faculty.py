@@ -411,6 +411,9 @@ def test_point6_export_takes_the_list_filters(client, login, world):
     assert "广州讲师" in listing(client, query) and "东城讲师" not in listing(client, query)
     _sheet, header, rows = read_export(client.get(f"{BASE}/export{query}"))
     assert {r[0] for r in rows} == {"广东省级讲师", "广州讲师", "陈讲师"}
+    # url_for's own keywords in the address are refused, not a 500 or links to another host.
+    for bad in ("&endpoint=x", "&_external=1"):
+        assert client.get(f"{BASE}/list/{query}{bad}").status_code == 400
 
 
 def test_point6_export_writes_formula_like_text_as_text(client, login, world):
@@ -588,17 +591,23 @@ def test_point1_my_profile_leads_a_trainer_to_its_own_profile(client, login, wor
 
 # ---------------------------------------------------------------- linking a trainer's account
 
+def unlink_seeded(world, seeded, owner):
+    """The seeded profile of ``owner`` as if the center had imported it: nobody's yet."""
+    db.session.execute(update(FacultyProfile).where(FacultyProfile.id == seeded[owner])
+                       .values(user_id=None))
+    db.session.commit()
+
+
 def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(client, login,
                                                                               world):
     seeded = seed_faculty(world)
-    profile_id = seeded["C1"]  # entered by the center, in 东城区, nobody's yet
-    db.session.execute(update(FacultyProfile).where(FacultyProfile.user_id == world["user"]["trainer1"])
-                       .values(user_id=None))  # trainer1 has no profile of its own yet
-    db.session.commit()
+    unlink_seeded(world, seeded, "trainer1")
+    profile_id = seeded["trainer1"]  # 冯讲师 in 东城区, entered by the center
     login("trainer1")
     assert client.get(f"{BASE}/show/{profile_id}").status_code == 404
     # Entering it again is refused with the way out.
-    post(client, f"{BASE}/add", **form(world, id_number=make_id(born="19800101", seq=103)))
+    post(client, f"{BASE}/add", **form(world, name="冯讲师",
+                                       id_number=make_id(born="19800101", seq=106)))
     assert any("already in the pool" in f and world["username"]["trainer1"] in f
                for f in flashes(client))
     login("center")
@@ -618,25 +627,44 @@ def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(c
     assert act(client, db.session.get(FacultyProfile, profile_id), "correct").status_code == 302
     db.session.rollback()
     assert db.session.get(FacultyProfile, profile_id).revision == 2
+    # While that change is under way the center cannot undo the link.
+    login("center")
+    post(client, f"{BASE}/link/{profile_id}", unlink="1")
+    assert any("decide on them first" in f for f in flashes(client))
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, profile_id).user_id == world["user"]["trainer1"]
+
+
+def test_point1_center_undoes_a_wrong_link(client, login, world):
+    seeded = seed_faculty(world)
+    login("center")
+    post(client, f"{BASE}/link/{seeded['trainer1']}", unlink="1")
+    assert any("Unlinked" in f for f in flashes(client))
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["trainer1"]).user_id is None
+    login("trainer1")
+    assert client.get(f"{BASE}/mine").headers["Location"].endswith(f"{BASE}/add")
 
 
 @pytest.mark.parametrize("case,username,message", [
-    ("not a trainer", "c1", "no trainer account"),
-    ("unknown", None, "no trainer account"),
+    ("not a trainer", "c1", "no active trainer account"),
+    ("unknown", None, "no active trainer account"),
     ("has its own", "trainer1", "already has a profile"),
     ("other region", "trainer2", "Region: the profile is in"),
+    ("other person", "trainer1", "belongs to 冯讲师, the profile to 东城讲师"),
 ])
 def test_point1_linking_refuses_the_wrong_account_and_changes_nothing(client, login, world, case,
                                                                       username, message):
     seeded = seed_faculty(world)
     if case == "other region":  # trainer2 (广州市) without a profile, the profile in 东城区
-        db.session.execute(update(FacultyProfile).where(FacultyProfile.id == seeded["trainer2"])
-                           .values(user_id=None))
-        db.session.commit()
+        unlink_seeded(world, seeded, "trainer2")
+    if case == "other person":  # trainer1 without a profile; 东城讲师 is someone else
+        unlink_seeded(world, seeded, "trainer1")
     login("center")
     name = world["username"][username] if username else "nobody-here"
     post(client, f"{BASE}/link/{seeded['C1']}", username=name)
     assert any(message in f for f in flashes(client)), flashes(client)
+    db.session.rollback()
     assert db.session.get(FacultyProfile, seeded["C1"]).user_id is None
 
 

@@ -351,6 +351,10 @@ def test_point2_shared_page_pages_by_twenty(client, login, world, seeded):
     assert len(first) == 20 and len(second) == 10 and not set(first) & set(second)
     assert "30 mentor(s) found." in client.get("/mentorpool/").get_data(as_text=True)
     assert pool(client, "page=99") == second  # past the end: the last page
+    # The pager and the export keep the search and nothing else of the address.
+    html = client.get("/mentorpool/?industry=C&unknown=1").get_data(as_text=True)
+    assert re.findall(r'<a rel="next" href="([^"]+)"', html) == ["/mentorpool/?industry=C&amp;page=2"]
+    assert 'href="/mentorpool/export?industry=C"' in html
 
 
 # ---------------------------------------------------------------- point 6: export
