@@ -3,9 +3,9 @@
 Building the world (drop and create every table, FAB's roles and permissions, fifteen accounts)
 costs ~0.4 s on SQLite and ~1 s on PostgreSQL; a suite of 1,300 tests spent a third of its time
 there. The world is built once, its rows are kept in memory, and each later test gets the same
-rows back: every table emptied, the rows inserted again with their ids, the id counters set after them —
-what a fresh build would leave, including the timestamps, which are moved to "now" as a build
-at that moment would write them.
+rows back: every table emptied, the rows inserted again with their ids, the id counters set
+after them — what a fresh build would leave, timestamps and dates included: they are moved to
+"now" as a build at that moment would write them.
 """
 
 from datetime import date, datetime
