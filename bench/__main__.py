@@ -18,14 +18,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import report
+from bench.worker import spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -34,18 +33,6 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/malan_bench"
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
-
-
-def worker(command, url, files, **extra) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-        out = fh.name
-    args = [sys.executable, "-m", "bench.worker", command, "--url", url, "--files", str(files),
-            "--out", out] + [f"--{k}={v}" for k, v in extra.items()]
-    subprocess.run(args, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    with open(out) as fh:
-        result = json.load(fh)
-    os.unlink(out)
-    return result
 
 
 def measured(name: str, run) -> dict:
@@ -59,7 +46,7 @@ def measured(name: str, run) -> dict:
 
 def ensure_database(url: str, files: Path, scale: float, seed: int) -> dict:
     """Reuse, or (re)generate, the database (bench/worker.py prepare); returns the marker."""
-    result = worker("prepare", url, files, scale=scale, seed=seed)
+    result = spawn("prepare", url, files, scale=scale, seed=seed)
     how = "reused" if result.get("reused") else f"generated in {result.get('wall_seconds')} s"
     log(f"  {url}: {how}" + (f"; indexes added: {', '.join(result['indexes_added'])}"
                              if result.get("indexes_added") else ""))
@@ -133,7 +120,7 @@ def main(argv=None) -> int:
 
     if only & {"B1", "B2"}:
         log(f"B1/B2 at scales {', '.join(f'{s:g}' for s in scales)} (requests alternate)")
-        by_url = worker("pages", ",".join(urls[s][0] for s in scales), urls[large][1],
+        by_url = spawn("pages", ",".join(urls[s][0] for s in scales), urls[large][1],
                         repeat=repeat, warmup=0 if smoke else 2)
         for scale in scales:
             results["B1B2"][f"{scale:g}"] = by_url[urls[scale][0]]
@@ -148,7 +135,7 @@ def main(argv=None) -> int:
                    ["audit", "audit-bare", "faculty", "faculty-bare"] * 2)
         runs: dict[str, list] = {}
         for which in batches:
-            for name, figures in measured(f"B3 {which}", lambda w=which: worker(
+            for name, figures in measured(f"B3 {which}", lambda w=which: spawn(
                     "export", url, files, which=w, rows=rows)).items():
                 runs.setdefault(name, []).append(figures)
         for name, tries in runs.items():
@@ -157,7 +144,7 @@ def main(argv=None) -> int:
             log(f"  {name}: {best}")
     if "B4" in only:
         log(f"B4 faculty import at scale {large:g}")
-        results["B4"] = measured("B4", lambda: worker("import", url, files,
+        results["B4"] = measured("B4", lambda: spawn("import", url, files,
                                                       rows=5_000 if not smoke else 200))
         log(f"  {results['B4']}")
     if "B5" in only:

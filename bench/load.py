@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.worker import spawn
+
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk.lua"
 
@@ -25,18 +27,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _worker(command, url, files, **extra) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-        out = fh.name
-    args = [sys.executable, "-m", "bench.worker", command, "--url", url, "--files", files,
-            "--out", out] + [f"--{k}={v}" for k, v in extra.items()]
-    subprocess.run(args, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    with open(out) as fh:
-        result = json.load(fh)
-    os.unlink(out)
-    return result
 
 
 def _wait(port: int, proc, seconds: float = 60) -> None:
@@ -75,7 +65,7 @@ def run_b5(url: str, files: str, *, workers_list=(1, 2), seconds=30, connections
         try:
             _wait(port, server)
             base = f"http://127.0.0.1:{port}"
-            login = _worker("login-cookie", url, files, base=base,
+            login = spawn("login-cookie", url, files, base=base,
                             username=BENCH_USERS[LOAD_ROLE])
             if "/login" in login["final_url"]:
                 raise RuntimeError(f"B5 login failed: {login}")

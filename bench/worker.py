@@ -12,10 +12,13 @@ import io
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 BENCH_CONFIG = {
     # Measured pages sign in a few times per process: the login rate limit is not under test.
@@ -488,6 +491,20 @@ def cmd_login_cookie(args) -> dict:
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     check = opener.open(f"{args.base}/notices/", timeout=30)
     return {"cookie": cookie, "status": check.status, "final_url": check.geturl(), "urls": urls}
+
+
+def spawn(command: str, url: str, files, **extra) -> dict:
+    """Run ``command`` in a fresh ``python -m bench.worker`` process; returns its JSON result."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = fh.name
+    args = [sys.executable, "-m", "bench.worker", command, "--url", url, "--files", str(files),
+            "--out", out] + [f"--{k}={v}" for k, v in extra.items()]
+    subprocess.run(args, cwd=Path(__file__).resolve().parent.parent, check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(out) as fh:
+        result = json.load(fh)
+    os.unlink(out)
+    return result
 
 
 def main(argv=None):

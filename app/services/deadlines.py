@@ -3,7 +3,8 @@
 Calendar days by default; ``DEADLINE_MODE = "working"`` counts working days on the official
 holiday calendar (chinese-calendar, with its make-up working weekends). The calendar only knows
 years up to its release (the holidays of a year are published late in the year before); for a
-later year we count Monday to Friday minus the fixed-date holidays and log a warning, rather than refuse to compute a due date.
+later year we count Monday to Friday minus the fixed-date holidays and log a warning, rather
+than refuse to compute a due date.
 """
 
 import logging
@@ -42,7 +43,8 @@ def due_at(entered_at: datetime, days: int, mode: str = CALENDAR) -> datetime:
             workday = day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
         counted += workday
     for year in sorted(unknown_years):
-        log.warning("holiday calendar has no data for %s; counting Monday to Friday, fixed holidays off", year)
+        log.warning("holiday calendar has no data for %s; counting Monday to Friday, "
+                    "fixed holidays off", year)
     return datetime.combine(day, END_OF_DAY)
 
 
