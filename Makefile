@@ -68,6 +68,7 @@ browser-deps:
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 format: install-test
 	$(VENV)/bin/ruff format .

@@ -29,8 +29,15 @@ NOT_AUDITED = {
     "ab_register_user",
 }
 # Bookkeeping columns whose change alone is not an event (a login touches them).
-IGNORED_FIELDS = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on",
-                  "changed_by_fk", "created_by_fk"}
+IGNORED_FIELDS = {
+    "last_login",
+    "login_count",
+    "fail_login_count",
+    "changed_on",
+    "created_on",
+    "changed_by_fk",
+    "created_by_fk",
+}
 # Values of these never reach the log, only the fact that they changed.
 SECRET = re.compile(r"password|passwd|secret|token|api_key|_hash$", re.IGNORECASE)
 MASK = "******"
@@ -46,11 +53,21 @@ def _actor():
 
 def _who(user) -> dict:
     if user is None:
-        return dict(user_id=None, username=None if has_request_context() else "system",
-                    role=None, org_id=None, org_name=None)
+        return dict(
+            user_id=None,
+            username=None if has_request_context() else "system",
+            role=None,
+            org_id=None,
+            org_name=None,
+        )
     org = user.org
-    return dict(user_id=user.id, username=user.username, role=user.role_kind,
-                org_id=getattr(org, "id", None), org_name=getattr(org, "name", None))
+    return dict(
+        user_id=user.id,
+        username=user.username,
+        role=user.role_kind,
+        org_id=getattr(org, "id", None),
+        org_name=getattr(org, "name", None),
+    )
 
 
 def _current_who() -> dict:
@@ -79,33 +96,66 @@ def _entry(event_name, *, user=None, username=None, now=None, success=True, who=
     )
 
 
-def record(session: Session, event_name: str, *, object_type=None, object_id=None, summary="",
-           changes=None, success=True, user=None, username=None, now: datetime | None = None):
+def record(
+    session: Session,
+    event_name: str,
+    *,
+    object_type=None,
+    object_id=None,
+    summary="",
+    changes=None,
+    success=True,
+    user=None,
+    username=None,
+    now: datetime | None = None,
+):
     """Add one audit entry to ``session``; it is written with the caller's commit."""
     if changes:
-        changes = {k: [_show(k, v) for v in pair] if isinstance(pair, (list, tuple)) else _show(k, pair)
-                   for k, pair in changes.items()}
-    session.add(AuditLog(**_entry(
-        event_name, user=user, username=username, now=now, success=success,
-        object_type=object_type, object_id=None if object_id is None else str(object_id),
-        summary=(summary or "")[:512],
-        changes=json.dumps(changes, ensure_ascii=False, default=str) if changes else None,
-    )))
+        changes = {
+            k: [_show(k, v) for v in pair] if isinstance(pair, (list, tuple)) else _show(k, pair)
+            for k, pair in changes.items()
+        }
+    session.add(
+        AuditLog(
+            **_entry(
+                event_name,
+                user=user,
+                username=username,
+                now=now,
+                success=success,
+                object_type=object_type,
+                object_id=None if object_id is None else str(object_id),
+                summary=(summary or "")[:512],
+                changes=json.dumps(changes, ensure_ascii=False, default=str) if changes else None,
+            )
+        )
+    )
 
 
-def record_export(session: Session, object_type: str, rows: int, filters: str = "", *,
-                  now: datetime | None = None) -> None:
+def record_export(
+    session: Session, object_type: str, rows: int, filters: str = "", *, now: datetime | None = None
+) -> None:
     """Every download of data leaves an entry: what, how many rows, under which filters."""
     summary = f"{rows} rows" + (f"; {filters}" if filters else "")
     record(session, "export", object_type=object_type, summary=summary, now=now)
 
 
-def record_import(session: Session, object_type: str, rows: int, *, errors: int = 0,
-                  filename: str = "", now: datetime | None = None) -> None:
+def record_import(
+    session: Session,
+    object_type: str,
+    rows: int,
+    *,
+    errors: int = 0,
+    filename: str = "",
+    now: datetime | None = None,
+) -> None:
     """Every import leaves an entry, a refused one too: record it after rolling the rows back."""
-    summary = f"{filename}: {rows} rows, {errors} errors" if filename else f"{rows} rows, {errors} errors"
-    record(session, "import", object_type=object_type, summary=summary, success=errors == 0,
-           now=now)
+    summary = (
+        f"{filename}: {rows} rows, {errors} errors" if filename else f"{rows} rows, {errors} errors"
+    )
+    record(
+        session, "import", object_type=object_type, summary=summary, success=errors == 0, now=now
+    )
 
 
 def _show(key, value):
@@ -149,7 +199,11 @@ def _changes(obj, kind):
 
 def _before_flush(session, _ctx, _instances):
     pending = session.info.setdefault("audit_pending", [])
-    for kind, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+    for kind, objs in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
         for obj in objs:
             table = getattr(obj, "__tablename__", None)
             if table is None or table in NOT_AUDITED:
@@ -176,14 +230,16 @@ def _after_flush(session, _ctx):
         changes = _changes(obj, kind) if changes is None else changes
         # Not `identity`: a new row gets its identity key only after this hook.
         pk = inspect(obj).mapper.primary_key_from_instance(obj)
-        rows.append(_entry(
-            kind,
-            who=who,
-            object_type=type(obj).__name__,
-            object_id=None if None in pk else ",".join(str(p) for p in pk),
-            summary=str(obj)[:512],
-            changes=json.dumps(changes, ensure_ascii=False, default=str),
-        ))
+        rows.append(
+            _entry(
+                kind,
+                who=who,
+                object_type=type(obj).__name__,
+                object_id=None if None in pk else ",".join(str(p) for p in pk),
+                summary=str(obj)[:512],
+                changes=json.dumps(changes, ensure_ascii=False, default=str),
+            )
+        )
     session.connection().execute(AuditLog.__table__.insert(), rows)
 
 

@@ -60,7 +60,9 @@ def demo_accounts():
 
 
 @malan.command("create-admin")
-@click.option("--kind", type=click.Choice(["sysadmin", "secadmin", "auditor", "center"]), required=True)
+@click.option(
+    "--kind", type=click.Choice(["sysadmin", "secadmin", "auditor", "center"]), required=True
+)
 @click.option("--name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_admin(kind, name, password):
@@ -76,8 +78,9 @@ def create_admin(kind, name, password):
     center = db.session.scalar(select(Org).where(Org.code == CENTER_CODE))
     if center is None:
         raise click.ClickException("run `flask malan load-tree` first")
-    user, _pw = accounts.create_account(name=name, role_kind=kind, org=center, now=clock.now(),
-                                        password=password)
+    user, _pw = accounts.create_account(
+        name=name, role_kind=kind, org=center, now=clock.now(), password=password
+    )
     db.session.commit()
     click.echo(f"created {user.username} (must change the password at first login)")
 
@@ -95,7 +98,9 @@ def purge_audit(older_than_days):
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL malan.audit_purge = 'on'"))
     result = db.session.execute(delete(AuditLog).where(AuditLog.at < cutoff))
-    audit.record(db.session, "purge_audit", summary=f"{result.rowcount} entries before {cutoff:%Y-%m-%d}")
+    audit.record(
+        db.session, "purge_audit", summary=f"{result.rowcount} entries before {cutoff:%Y-%m-%d}"
+    )
     db.session.commit()
     click.echo(f"{result.rowcount} audit entries purged")
 
@@ -118,18 +123,30 @@ def overdue(at):
         t = item.task
         org = db.session.get(Org, t.reviewer_org_id)
         late = (now.date() - t.due_at.date()).days
-        click.echo(f"{org.code if org else t.reviewer_org_id}\t{org.name if org else ''}\t"
-                   f"{t.record_type}#{t.record_id}\t{item.record if item.record is not None else ''}\t"
-                   f"{item.step_label}\tdue {t.due_at:%Y-%m-%d %H:%M}\t{late} day(s) late")
-    audit.record(db.session, "overdue_report", object_type="ReviewTask",
-                 summary=f"{len(tasks)} overdue step(s) at {now:%Y-%m-%d %H:%M}", now=now)
+        click.echo(
+            f"{org.code if org else t.reviewer_org_id}\t{org.name if org else ''}\t"
+            f"{t.record_type}#{t.record_id}\t{item.record if item.record is not None else ''}\t"
+            f"{item.step_label}\tdue {t.due_at:%Y-%m-%d %H:%M}\t{late} day(s) late"
+        )
+    audit.record(
+        db.session,
+        "overdue_report",
+        object_type="ReviewTask",
+        summary=f"{len(tasks)} overdue step(s) at {now:%Y-%m-%d %H:%M}",
+        now=now,
+    )
     db.session.commit()
     click.echo(f"{len(tasks)} overdue step(s)")
 
 
 @malan.command("generate")
-@click.option("--scale", type=float, default=0.01, show_default=True,
-              help="1.0 = ten times today's national size (issue 7); 0.01 a hundredth of it.")
+@click.option(
+    "--scale",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="1.0 = ten times today's national size (issue 7); 0.01 a hundredth of it.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
 def generate(scale, seed):
     """Fill an EMPTY database with reproducible national data for benchmarks (refused when
@@ -140,8 +157,9 @@ def generate(scale, seed):
     if scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--scale")
     try:
-        do_generate(scale, seed, now=clock.now(), files_dir=current_app.config["FILES_DIR"],
-                    echo=click.echo)
+        do_generate(
+            scale, seed, now=clock.now(), files_dir=current_app.config["FILES_DIR"], echo=click.echo
+        )
     except GenerateRefused as exc:
         raise click.ClickException(str(exc)) from exc
 

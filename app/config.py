@@ -46,9 +46,7 @@ def _secret_key() -> str:
 class Config:
     APP_NAME = "马兰花创业培训技术服务管理平台"
     SECRET_KEY = _secret_key()
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE / 'malan.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'malan.db'}")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # PITFALLS: tables come from migrations and permissions from `flask malan sync-roles`.
@@ -136,5 +134,6 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
     # Tests never write into instance/: one throw-away folder per test run (a test may override).
-    FILES_DIR = os.environ.get("FILES_DIR") or os.path.join(tempfile.gettempdir(),
-                                                            f"malan-files-{os.getpid()}")
+    FILES_DIR = os.environ.get("FILES_DIR") or os.path.join(
+        tempfile.gettempdir(), f"malan-files-{os.getpid()}"
+    )

@@ -22,8 +22,13 @@ def _page(code, message):
     appbuilder = current_app.appbuilder
     if "user" not in g:  # a CSRF failure stops the request before FAB sets g.user for the navbar
         g.user = current_user
-    return render_template("error.html", code=code, message=message, appbuilder=appbuilder,
-                           base_template=appbuilder.base_template), code
+    return render_template(
+        "error.html",
+        code=code,
+        message=message,
+        appbuilder=appbuilder,
+        base_template=appbuilder.base_template,
+    ), code
 
 
 def _rollback():
@@ -38,10 +43,17 @@ def register(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
-        return _page(400, _("The form has expired or was not sent from this site. Please reload the page and try again."))
+        return _page(
+            400,
+            _(
+                "The form has expired or was not sent from this site. Please reload the page and try again."
+            ),
+        )
 
     @app.errorhandler(DataError)
-    @app.errorhandler(OverflowError)  # SQLite's driver refuses an id beyond 64 bits before the query
+    @app.errorhandler(
+        OverflowError
+    )  # SQLite's driver refuses an id beyond 64 bits before the query
     def data_error(_e):
         # The database refused a value (too long, out of range, malformed id): nothing is kept.
         _rollback()
@@ -50,4 +62,6 @@ def register(app) -> None:
     @app.errorhandler(500)
     def server_error(_e):
         _rollback()
-        return _page(500, _("Something went wrong on our side; nothing was saved. Please try again later."))
+        return _page(
+            500, _("Something went wrong on our side; nothing was saved. Please try again later.")
+        )

@@ -8,6 +8,7 @@ def N_(msgid: str) -> str:
     """Marks a msgid for extraction where the text is stored and translated later (`_(value)`)."""
     return msgid
 
+
 ROLE_LABELS = {
     "center": _l("Ministry center"),
     "province": _l("Provincial authority"),

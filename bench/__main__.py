@@ -48,8 +48,14 @@ def ensure_database(url: str, files: Path, scale: float, seed: int) -> dict:
     """Reuse, or (re)generate, the database (bench/worker.py prepare); returns the marker."""
     result = spawn("prepare", url, files, scale=scale, seed=seed)
     how = "reused" if result.get("reused") else f"generated in {result.get('wall_seconds')} s"
-    log(f"  {url}: {how}" + (f"; indexes added: {', '.join(result['indexes_added'])}"
-                             if result.get("indexes_added") else ""))
+    log(
+        f"  {url}: {how}"
+        + (
+            f"; indexes added: {', '.join(result['indexes_added'])}"
+            if result.get("indexes_added")
+            else ""
+        )
+    )
     return result
 
 
@@ -62,8 +68,9 @@ def pg_database(pg_url: str) -> str | None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                               {"n": target.database}):
+            if not conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ):
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     except Exception as exc:  # noqa: BLE001  (no PostgreSQL here: B5 is skipped, with the reason)
         return str(exc).splitlines()[0]
@@ -79,9 +86,13 @@ def machine() -> dict:
             mem = int(fh.readline().split()[1]) * 1024
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "memory_gb": round(mem / 2**30, 1),
-            "load_average_start": [round(x, 1) for x in os.getloadavg()],
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem / 2**30, 1),
+        "load_average_start": [round(x, 1) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def main(argv=None) -> int:
@@ -98,16 +109,27 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     smoke = args.smoke
-    scales = [float(s) for s in (args.scales or ("0.0005,0.001" if smoke else "0.01,1.0")).split(",")]
+    scales = [
+        float(s) for s in (args.scales or ("0.0005,0.001" if smoke else "0.01,1.0")).split(",")
+    ]
     repeat = args.repeat or (1 if smoke else 15)
     b5_seconds = args.b5_seconds or (2 if smoke else 30)
     only = set(args.only.upper().split(","))
     data = Path(args.data) if args.data else DATA / ("smoke" if smoke else "")
     data.mkdir(parents=True, exist_ok=True)
     large = max(scales)
-    results = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-               "machine": machine(), "smoke": smoke, "seed": args.seed, "scales": scales,
-               "databases": {}, "B1B2": {}, "B3": {}, "B4": {}, "B5": {}}
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "smoke": smoke,
+        "seed": args.seed,
+        "scales": scales,
+        "databases": {},
+        "B1B2": {},
+        "B3": {},
+        "B4": {},
+        "B5": {},
+    }
     started = time.perf_counter()
 
     urls = {}
@@ -120,8 +142,13 @@ def main(argv=None) -> int:
 
     if only & {"B1", "B2"}:
         log(f"B1/B2 at scales {', '.join(f'{s:g}' for s in scales)} (requests alternate)")
-        by_url = spawn("pages", ",".join(urls[s][0] for s in scales), urls[large][1],
-                        repeat=repeat, warmup=0 if smoke else 2)
+        by_url = spawn(
+            "pages",
+            ",".join(urls[s][0] for s in scales),
+            urls[large][1],
+            repeat=repeat,
+            warmup=0 if smoke else 2,
+        )
         for scale in scales:
             results["B1B2"][f"{scale:g}"] = by_url[urls[scale][0]]
 
@@ -131,12 +158,16 @@ def main(argv=None) -> int:
         rows = 100_000 if not smoke else 2_000
         # Full mode: one process per export (peak memory of that export alone), each pair run
         # twice in turn and the faster run kept: a shared machine's noise is not the export's.
-        batches = (["audit,audit-bare,faculty,faculty-bare"] if smoke else
-                   ["audit", "audit-bare", "faculty", "faculty-bare"] * 2)
+        batches = (
+            ["audit,audit-bare,faculty,faculty-bare"]
+            if smoke
+            else ["audit", "audit-bare", "faculty", "faculty-bare"] * 2
+        )
         runs: dict[str, list] = {}
         for which in batches:
-            for name, figures in measured(f"B3 {which}", lambda w=which: spawn(
-                    "export", url, files, which=w, rows=rows)).items():
+            for name, figures in measured(
+                f"B3 {which}", lambda w=which: spawn("export", url, files, which=w, rows=rows)
+            ).items():
                 runs.setdefault(name, []).append(figures)
         for name, tries in runs.items():
             best = max(tries, key=lambda f: f.get("rows_per_s", 0))
@@ -144,8 +175,9 @@ def main(argv=None) -> int:
             log(f"  {name}: {best}")
     if "B4" in only:
         log(f"B4 faculty import at scale {large:g}")
-        results["B4"] = measured("B4", lambda: spawn("import", url, files,
-                                                      rows=5_000 if not smoke else 200))
+        results["B4"] = measured(
+            "B4", lambda: spawn("import", url, files, rows=5_000 if not smoke else 200)
+        )
         log(f"  {results['B4']}")
     if "B5" in only:
         log(f"B5 gunicorn on PostgreSQL at scale {large:g}")
@@ -156,11 +188,13 @@ def main(argv=None) -> int:
         else:
             pg_files = data / f"files-pg-{large:g}"
             results["databases"][f"postgresql {large:g}"] = ensure_database(
-                pg_url, pg_files, large, args.seed)
+                pg_url, pg_files, large, args.seed
+            )
             from bench.load import run_b5
 
-            results["B5"] = measured("B5", lambda: run_b5(pg_url, str(pg_files),
-                                                         seconds=b5_seconds, log=log))
+            results["B5"] = measured(
+                "B5", lambda: run_b5(pg_url, str(pg_files), seconds=b5_seconds, log=log)
+            )
 
     results["seconds"] = round(time.perf_counter() - started, 1)
     # A shared machine's other work shows here (the figures above ran under it).

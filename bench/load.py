@@ -42,49 +42,97 @@ def _wait(port: int, proc, seconds: float = 60) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def run_b5(url: str, files: str, *, workers_list=(1, 2), seconds=30, connections=32,
-           threads=2, log=print) -> dict:
+def run_b5(
+    url: str, files: str, *, workers_list=(1, 2), seconds=30, connections=32, threads=2, log=print
+) -> dict:
     """One wrk run per worker count; returns {workers: figures}."""
     from bench.pages import BENCH_USERS, LOAD_ROLE
 
     if shutil.which("wrk") is None:
-        return {"skipped": "wrk is not installed (Debian package wrk; `make bench` installs it as root)"}
+        return {
+            "skipped": "wrk is not installed (Debian package wrk; `make bench` installs it as root)"
+        }
     results = {}
     secret = os.urandom(16).hex()  # one key for every worker of a run (README: same SECRET_KEY)
     for workers in workers_list:
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "FILES_DIR": files, "SECRET_KEY": secret,
-               "AUTH_RATE_LIMIT": "10000 per minute"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "FILES_DIR": files,
+            "SECRET_KEY": secret,
+            "AUTH_RATE_LIMIT": "10000 per minute",
+        }
         log_path = Path(tempfile.gettempdir()) / f"malan-bench-gunicorn-{port}.log"
         with open(log_path, "w") as log_fh:
             server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                 "--timeout", "120", "run:app"],
-                cwd=ROOT, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    str(workers),
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "--timeout",
+                    "120",
+                    "run:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             _wait(port, server)
             base = f"http://127.0.0.1:{port}"
-            login = spawn("login-cookie", url, files, base=base,
-                            username=BENCH_USERS[LOAD_ROLE])
+            login = spawn("login-cookie", url, files, base=base, username=BENCH_USERS[LOAD_ROLE])
             if "/login" in login["final_url"]:
                 raise RuntimeError(f"B5 login failed: {login}")
             urls = login["urls"]
-            env_wrk = {**os.environ, "MALAN_COOKIE": login["cookie"], "MALAN_PATHS": "\n".join(urls)}
+            env_wrk = {
+                **os.environ,
+                "MALAN_COOKIE": login["cookie"],
+                "MALAN_PATHS": "\n".join(urls),
+            }
             proc = subprocess.run(
-                ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-                 "--timeout", "10s", "-s", str(LUA), base],
-                env=env_wrk, capture_output=True, text=True, timeout=seconds + 60)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("MALAN_JSON ")), None)
+                [
+                    "wrk",
+                    "-t",
+                    str(threads),
+                    "-c",
+                    str(connections),
+                    "-d",
+                    f"{seconds}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    str(LUA),
+                    base,
+                ],
+                env=env_wrk,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+            )
+            line = next(
+                (ln for ln in proc.stdout.splitlines() if ln.startswith("MALAN_JSON ")), None
+            )
             if line is None:
-                raise RuntimeError(f"wrk printed no result: {proc.stdout[-800:]} {proc.stderr[-800:]}")
-            figures = json.loads(line[len("MALAN_JSON "):])
-            figures.update(workers=workers, connections=connections, seconds=seconds,
-                           pages=len(urls))
+                raise RuntimeError(
+                    f"wrk printed no result: {proc.stdout[-800:]} {proc.stderr[-800:]}"
+                )
+            figures = json.loads(line[len("MALAN_JSON ") :])
+            figures.update(
+                workers=workers, connections=connections, seconds=seconds, pages=len(urls)
+            )
             results[str(workers)] = figures
-            log(f"  B5 {workers} worker(s): {figures['requests_per_s']:.1f} req/s, "
+            log(
+                f"  B5 {workers} worker(s): {figures['requests_per_s']:.1f} req/s, "
                 f"p50 {figures['p50_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms, "
-                f"errors {figures['errors']}")
+                f"errors {figures['errors']}"
+            )
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:

@@ -32,24 +32,42 @@ class Page:
 
 
 PAGES = [
-    Page("institutions", "OrgView.list", args={f"_flt_{EQUALS}_kind": "institution"},
-         list_view="OrgView"),
+    Page(
+        "institutions",
+        "OrgView.list",
+        args={f"_flt_{EQUALS}_kind": "institution"},
+        list_view="OrgView",
+    ),
     Page("trainers", "FacultyView.list", list_view="FacultyView"),
-    Page("applications (pending SYB)", "ApplicationView.list",
-         args={f"_flt_{EQUALS}_status": "pending", f"_flt_{EQUALS}_course_type": "SYB"},
-         list_view="ApplicationView"),
+    Page(
+        "applications (pending SYB)",
+        "ApplicationView.list",
+        args={f"_flt_{EQUALS}_status": "pending", f"_flt_{EQUALS}_course_type": "SYB"},
+        list_view="ApplicationView",
+    ),
     Page("mentor pool (shared)", "MentorPoolView.search"),
     Page("course library (shared)", "CourseLibraryView.list"),
     Page("notices", "NoticeView.list"),
     Page("accounts", "UserView.list", list_view="UserView"),
     Page("audit log", "AuditLogView.list", roles=("auditor",), list_view="AuditLogView"),
-    Page("audit log (one user)", "AuditLogView.list", roles=("auditor",),
-         args={f"_flt_{EQUALS}_username": "ds440100001"}, list_view="AuditLogView"),
+    Page(
+        "audit log (one user)",
+        "AuditLogView.list",
+        roles=("auditor",),
+        args={f"_flt_{EQUALS}_username": "ds440100001"},
+        list_view="AuditLogView",
+    ),
     Page("plan summary (national)", "PlanSummaryView.national", roles=("center",)),
     Page("plan summary (province)", "PlanSummaryView.province", roles=("province",)),
 ]
 
 # B5's mixed set: one request of each, for the province user (the median case of scope).
-LOAD_PAGES = ("institutions", "trainers", "applications (pending SYB)", "notices", "accounts",
-              "plan summary (province)")
+LOAD_PAGES = (
+    "institutions",
+    "trainers",
+    "applications (pending SYB)",
+    "notices",
+    "accounts",
+    "plan summary (province)",
+)
 LOAD_ROLE = "province"

@@ -35,6 +35,7 @@ def make_app(url: str, files_dir: str):
 
 # ---------------------------------------------------------------- memory (Linux)
 
+
 def _status(field: str) -> int:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -58,6 +59,7 @@ def peak_memory(out: dict):
 
 # ---------------------------------------------------------------- the database
 
+
 def cmd_prepare(args) -> dict:
     """Tables and any missing index (models are the truth: a reused database gets new indexes
     without being regenerated); then reuse the data when the newest ``generate`` entry names
@@ -77,8 +79,12 @@ def cmd_prepare(args) -> dict:
         Model.metadata.create_all(db.engine)
         added = _add_missing_indexes(db.engine, Model.metadata, inspect)
         found = marker()
-        wanted = {"generator": GENERATOR_VERSION, "seed": args.seed, "scale": args.scale,
-                  "schema": schema_fingerprint()}
+        wanted = {
+            "generator": GENERATOR_VERSION,
+            "seed": args.seed,
+            "scale": args.scale,
+            "schema": schema_fingerprint(),
+        }
         if found and all(found.get(k) == v for k, v in wanted.items()):
             db.session.remove()
             return found | {"reused": True, "indexes_added": added}
@@ -87,16 +93,28 @@ def cmd_prepare(args) -> dict:
         Model.metadata.create_all(db.engine)
         shutil.rmtree(args.files, ignore_errors=True)
         started = time.perf_counter()
-        stats = generate(args.scale, args.seed, now=clock.now(), files_dir=args.files,
-                         echo=lambda line: print(line, file=sys.stderr, flush=True))
-        return marker() | {"reused": False, "wall_seconds": round(time.perf_counter() - started, 1),
-                           "tables": {k: {"rows": v, "seconds": round(stats.seconds.get(k, 0), 2)}
-                                      for k, v in stats.rows.items()}}
+        stats = generate(
+            args.scale,
+            args.seed,
+            now=clock.now(),
+            files_dir=args.files,
+            echo=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        return marker() | {
+            "reused": False,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "tables": {
+                k: {"rows": v, "seconds": round(stats.seconds.get(k, 0), 2)}
+                for k, v in stats.rows.items()
+            },
+        }
 
 
 def _add_missing_indexes(engine, metadata, inspect) -> list[str]:
-    existing = {t: {ix["name"] for ix in inspect(engine).get_indexes(t)}
-                for t in inspect(engine).get_table_names()}
+    existing = {
+        t: {ix["name"] for ix in inspect(engine).get_indexes(t)}
+        for t in inspect(engine).get_table_names()
+    }
     added = []
     with engine.begin() as conn:
         for table in metadata.tables.values():
@@ -111,6 +129,7 @@ def _add_missing_indexes(engine, metadata, inspect) -> list[str]:
 
 # ---------------------------------------------------------------- B1 + B2
 
+
 def _prepare_users(usernames):
     """Bench accounts stay usable whenever the bench runs: password not expired, not locked."""
     from sqlalchemy import update
@@ -119,9 +138,16 @@ def _prepare_users(usernames):
     from app.extensions import db
     from models.user import MalanUser
 
-    db.session.execute(update(MalanUser).where(MalanUser.username.in_(usernames)).values(
-        password_changed_at=clock.now(), locked_until=None, fail_login_count=0,
-        must_change_password=False))
+    db.session.execute(
+        update(MalanUser)
+        .where(MalanUser.username.in_(usernames))
+        .values(
+            password_changed_at=clock.now(),
+            locked_until=None,
+            fail_login_count=0,
+            must_change_password=False,
+        )
+    )
     db.session.commit()
 
 
@@ -133,8 +159,14 @@ def _login(client, username):
     client.get("/logout/")
     html = client.get("/login/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    response = client.post("/login/", data={"username": username, "password": BENCH_PASSWORD,
-                                             "csrf_token": token.group(1) if token else ""})
+    response = client.post(
+        "/login/",
+        data={
+            "username": username,
+            "password": BENCH_PASSWORD,
+            "csrf_token": token.group(1) if token else "",
+        },
+    )
     if response.status_code != 302:
         raise RuntimeError(f"login of {username} failed ({response.status_code})")
 
@@ -208,17 +240,29 @@ def cmd_pages(args) -> dict:
             for i in range(args.warmup + args.repeat):
                 for k in range(len(apps)):
                     response, ms, _n = get(k, entries[k]["url"])
-                    entries[k]["status"], entries[k]["bytes"] = response.status_code, len(response.data)
+                    entries[k]["status"], entries[k]["bytes"] = (
+                        response.status_code,
+                        len(response.data),
+                    )
                     if i >= args.warmup:
                         times[k].append(ms)
             for url, entry, samples in zip(urls, entries, times, strict=True):
-                entry.update(median_ms=round(statistics.median(samples), 2),
-                             p95_ms=round(_percentile(samples, 95), 2), n=len(samples))
+                entry.update(
+                    median_ms=round(statistics.median(samples), 2),
+                    p95_ms=round(_percentile(samples, 95), 2),
+                    n=len(samples),
+                )
                 results[url][key] = entry
-            print(f"  {key:<40}" + "".join(
-                f" {e['median_ms']:>8.1f} ms (p95 {e['p95_ms']:>7.1f}, sql {e['statements_25']}/"
-                f"{e['statements_100']}, {e['status']})" for e in entries),
-                file=sys.stderr, flush=True)
+            print(
+                f"  {key:<40}"
+                + "".join(
+                    f" {e['median_ms']:>8.1f} ms (p95 {e['p95_ms']:>7.1f}, sql {e['statements_25']}/"
+                    f"{e['statements_100']}, {e['status']})"
+                    for e in entries
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
     return results
 
 
@@ -233,6 +277,7 @@ def _percentile(values, pct):
 
 # ---------------------------------------------------------------- B3 exports
 
+
 def cmd_export(args) -> dict:
     """Exports (``--which``, comma-separated) of ``--rows`` rows: time and peak memory of each
     (the full bench runs one per process, so that one's memory does not hide another's)."""
@@ -240,8 +285,12 @@ def cmd_export(args) -> dict:
     results = {}
     with app.app_context():
         for which in args.which.split(","):
-            run = {"audit": _audit_export, "audit-bare": _audit_bare,
-                   "faculty": _faculty_export, "faculty-bare": _faculty_bare}[which]
+            run = {
+                "audit": _audit_export,
+                "audit-bare": _audit_bare,
+                "faculty": _faculty_export,
+                "faculty-bare": _faculty_bare,
+            }[which]
             if run(args.rows, prepare=True) is None:
                 results[which] = {"missing": True}
                 continue
@@ -250,8 +299,11 @@ def cmd_export(args) -> dict:
             with peak_memory(out):
                 data, rows = run(args.rows, prepare=False)
             out["seconds"] = round(time.perf_counter() - started, 3)
-            out.update(rows=rows, bytes=len(data),
-                       rows_per_s=round(rows / out["seconds"]) if out["seconds"] else 0)
+            out.update(
+                rows=rows,
+                bytes=len(data),
+                rows_per_s=round(rows / out["seconds"]) if out["seconds"] else 0,
+            )
             results[which] = out
     return results
 
@@ -284,9 +336,23 @@ def _audit_bare(rows, prepare):
     from models.audit import AuditLog
 
     a = AuditLog
-    stmt = (select(a.at, a.username, a.ip, a.role, a.org_name, a.event, a.object_type,
-                   a.object_id, a.summary, a.changes, a.success)
-            .order_by(a.at.desc()).limit(rows))
+    stmt = (
+        select(
+            a.at,
+            a.username,
+            a.ip,
+            a.role,
+            a.org_name,
+            a.event,
+            a.object_type,
+            a.object_id,
+            a.summary,
+            a.changes,
+            a.success,
+        )
+        .order_by(a.at.desc())
+        .limit(rows)
+    )
     return _bare_xlsx(db.session.execute(stmt.execution_options(yield_per=2000)), 11)
 
 
@@ -322,12 +388,31 @@ def _faculty_bare(rows, prepare):
     from models.faculty import FacultyProfile as p
     from models.org import Org
 
-    stmt = (select(p.name, p.gender, p.birth_year, p.id_number, p.mobile, p.email, Org.name,
-                   Org.name, p.employer, p.level, p.certificate_no, p.certificate_date,
-                   p.certificate_expiry, p.course_types, p.languages, p.years_experience,
-                   p.service_status, p.biography)
-            .join(Org, Org.id == p.org_id).where(p.id.in_(_faculty_ids(rows)))
-            .order_by(Org.code, p.name, p.id))
+    stmt = (
+        select(
+            p.name,
+            p.gender,
+            p.birth_year,
+            p.id_number,
+            p.mobile,
+            p.email,
+            Org.name,
+            Org.name,
+            p.employer,
+            p.level,
+            p.certificate_no,
+            p.certificate_date,
+            p.certificate_expiry,
+            p.course_types,
+            p.languages,
+            p.years_experience,
+            p.service_status,
+            p.biography,
+        )
+        .join(Org, Org.id == p.org_id)
+        .where(p.id.in_(_faculty_ids(rows)))
+        .order_by(Org.code, p.name, p.id)
+    )
     return _bare_xlsx(db.session.execute(stmt.execution_options(yield_per=2000)), 18)
 
 
@@ -358,6 +443,7 @@ def _request_context():
 
 
 # ---------------------------------------------------------------- B4 import
+
 
 def cmd_import(args) -> dict:
     """A 5,000-row faculty import end to end (read, check, insert) against calamine + one Core
@@ -404,11 +490,21 @@ def cmd_import(args) -> dict:
         rows = []
         for raw in body:
             cells = dict(zip(keys, raw, strict=False))
-            rows.append({"name": cells["name"], "gender": "M", "id_number": str(cells["id_number"]),
-                         "mobile": str(cells["mobile"]),
-                         "org_id": org_by_name.get(cells["city"]) or org_by_name[cells["province"]],
-                         "level": "lecturer", "created_at": now, "status": "approved",
-                         "revision": 1, "version": 1, "service_status": "active"})
+            rows.append(
+                {
+                    "name": cells["name"],
+                    "gender": "M",
+                    "id_number": str(cells["id_number"]),
+                    "mobile": str(cells["mobile"]),
+                    "org_id": org_by_name.get(cells["city"]) or org_by_name[cells["province"]],
+                    "level": "lecturer",
+                    "created_at": now,
+                    "status": "approved",
+                    "revision": 1,
+                    "version": 1,
+                    "service_status": "active",
+                }
+            )
         db.session.execute(insert(FacultyProfile), rows)
         db.session.flush()
         out["bare_seconds"] = time.perf_counter() - started
@@ -433,11 +529,14 @@ def _import_file(rows: int, fields) -> bytes:
 
     rng = random.Random(2026)
     cities = db.session.execute(
-        select(Org.name, Org.code, Org.province_id).where(Org.kind == "city")
-        .order_by(Org.code)).all()
-    provinces = dict(db.session.execute(select(Org.id, Org.name).where(Org.kind == "province")).all())
-    late_days = [d for d in (date(1962, 1, 1) + timedelta(days=n) for n in range(35 * 365))
-                 if d.day >= 29]
+        select(Org.name, Org.code, Org.province_id).where(Org.kind == "city").order_by(Org.code)
+    ).all()
+    provinces = dict(
+        db.session.execute(select(Org.id, Org.name).where(Org.kind == "province")).all()
+    )
+    late_days = [
+        d for d in (date(1962, 1, 1) + timedelta(days=n) for n in range(35 * 365)) if d.day >= 29
+    ]
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_numbers": False})
     ws = book.add_worksheet()
@@ -452,12 +551,23 @@ def _import_file(rows: int, fields) -> bytes:
         id_number = body + ric.calc_check_digit(body + "0")
         values = {
             "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-            "gender": "", "birth_year": "", "id_number": id_number,
-            "mobile": f"199{r:08d}", "email": "", "province": provinces[province_id],
-            "city": city, "employer": "创业学院", "level": "讲师", "certificate_no": f"B{r:06d}",
-            "certificate_date": "2024-05-01", "certificate_expiry": "2029-05-01",
-            "course_types": "GYB、SYB", "languages": "普通话", "years_experience": "5",
-            "biography": "从事创业培训。"}
+            "gender": "",
+            "birth_year": "",
+            "id_number": id_number,
+            "mobile": f"199{r:08d}",
+            "email": "",
+            "province": provinces[province_id],
+            "city": city,
+            "employer": "创业学院",
+            "level": "讲师",
+            "certificate_no": f"B{r:06d}",
+            "certificate_date": "2024-05-01",
+            "certificate_expiry": "2029-05-01",
+            "course_types": "GYB、SYB",
+            "languages": "普通话",
+            "years_experience": "5",
+            "biography": "从事创业培训。",
+        }
         for c, field in enumerate(fields):
             ws.write_string(r, c, values.get(field[0], ""))
     book.close()
@@ -465,6 +575,7 @@ def _import_file(rows: int, fields) -> bytes:
 
 
 # ---------------------------------------------------------------- B5 helper
+
 
 def cmd_login_cookie(args) -> dict:
     """Sign in over HTTP (a running server) and return the session cookie for the load tool."""
@@ -479,14 +590,16 @@ def cmd_login_cookie(args) -> dict:
     app = make_app(args.url, args.files)
     with app.app_context():
         _prepare_users([args.username])
-        urls = [_url(app, p) for p in PAGES
-                if p.name in LOAD_PAGES and p.endpoint in app.view_functions]
+        urls = [
+            _url(app, p) for p in PAGES if p.name in LOAD_PAGES and p.endpoint in app.view_functions
+        ]
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(f"{args.base}/login/", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    body = urllib.parse.urlencode({"username": args.username, "password": BENCH_PASSWORD,
-                                   "csrf_token": token}).encode()
+    body = urllib.parse.urlencode(
+        {"username": args.username, "password": BENCH_PASSWORD, "csrf_token": token}
+    ).encode()
     opener.open(f"{args.base}/login/", data=body, timeout=30).read()
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     check = opener.open(f"{args.base}/notices/", timeout=30)
@@ -497,10 +610,21 @@ def spawn(command: str, url: str, files, **extra) -> dict:
     """Run ``command`` in a fresh ``python -m bench.worker`` process; returns its JSON result."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
-    args = [sys.executable, "-m", "bench.worker", command, "--url", url, "--files", str(files),
-            "--out", out] + [f"--{k}={v}" for k, v in extra.items()]
-    subprocess.run(args, cwd=Path(__file__).resolve().parent.parent, check=True,
-                   stdout=subprocess.DEVNULL)
+    args = [
+        sys.executable,
+        "-m",
+        "bench.worker",
+        command,
+        "--url",
+        url,
+        "--files",
+        str(files),
+        "--out",
+        out,
+    ] + [f"--{k}={v}" for k, v in extra.items()]
+    subprocess.run(
+        args, cwd=Path(__file__).resolve().parent.parent, check=True, stdout=subprocess.DEVNULL
+    )
     with open(out) as fh:
         result = json.load(fh)
     os.unlink(out)
@@ -509,8 +633,7 @@ def spawn(command: str, url: str, files, **extra) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
-    parser.add_argument("command", choices=["prepare", "pages", "export", "import",
-                                            "login-cookie"])
+    parser.add_argument("command", choices=["prepare", "pages", "export", "import", "login-cookie"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--files", required=True)
     parser.add_argument("--out", required=True)
@@ -524,8 +647,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     os.environ.setdefault("DATABASE_URL", args.url)
-    command = {"prepare": cmd_prepare, "pages": cmd_pages, "export": cmd_export,
-               "import": cmd_import, "login-cookie": cmd_login_cookie}
+    command = {
+        "prepare": cmd_prepare,
+        "pages": cmd_pages,
+        "export": cmd_export,
+        "import": cmd_import,
+        "login-cookie": cmd_login_cookie,
+    }
     result = command[args.command](args)
     with open(args.out, "w") as fh:
         json.dump(result, fh, ensure_ascii=False, indent=1, default=str)

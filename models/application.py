@@ -43,9 +43,18 @@ class ClassApplication(ReviewableMixin, Model):
     __tablename__ = "class_application"
     __scope__ = ScopeColumns(org="org_id")  # the institution
     __review_type__ = "application"
-    __review_fields__ = ("course_type", "start_date", "end_date", "venue", "expected_trainees",
-                         "contact_name", "contact_phone", "trainer_criteria", "plan_line_id",
-                         "is_extra")
+    __review_fields__ = (
+        "course_type",
+        "start_date",
+        "end_date",
+        "venue",
+        "expected_trainees",
+        "contact_name",
+        "contact_phone",
+        "trainer_criteria",
+        "plan_line_id",
+        "is_extra",
+    )
 
     id = Column(Integer, primary_key=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
@@ -65,8 +74,9 @@ class ClassApplication(ReviewableMixin, Model):
     late_allowed_at = Column(DateTime)
     late_allowed_by_id = Column(Integer, ForeignKey("ab_user.id"))
     # The class created on approval. use_alter: the class points back at its application.
-    class_id = Column(Integer, ForeignKey("training_class.id", use_alter=True,
-                                          name="fk_class_application_class"))
+    class_id = Column(
+        Integer, ForeignKey("training_class.id", use_alter=True, name="fk_class_application_class")
+    )
 
     org = relationship("Org", foreign_keys=[org_id])
     plan_line = relationship("PlanLine", foreign_keys=[plan_line_id])
@@ -99,8 +109,9 @@ class TrainingClass(Model):
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), nullable=False, unique=True)
-    application_id = Column(Integer, ForeignKey("class_application.id"), nullable=False,
-                            unique=True)
+    application_id = Column(
+        Integer, ForeignKey("class_application.id"), nullable=False, unique=True
+    )
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
     course_type = Column(String(16), nullable=False)
     start_date = Column(Date, nullable=False)
@@ -121,6 +132,7 @@ class TrainingClass(Model):
 
 # ---------------------------------------------------------------- rules
 
+
 def check_dates(app: ClassApplication, today: date) -> None:
     """Bad dates are refused whenever the application is saved or submitted."""
     if app.course_type not in COURSE_TYPES:
@@ -130,8 +142,13 @@ def check_dates(app: ClassApplication, today: date) -> None:
     if app.start_date < today:
         raise ValueError(_("Start date %(date)s is in the past.", date=app.start_date.isoformat()))
     if app.end_date < app.start_date:
-        raise ValueError(_("End date %(end)s is before the start date %(start)s.",
-                           end=app.end_date.isoformat(), start=app.start_date.isoformat()))
+        raise ValueError(
+            _(
+                "End date %(end)s is before the start date %(start)s.",
+                end=app.end_date.isoformat(),
+                start=app.start_date.isoformat(),
+            )
+        )
     if app.expected_trainees is None or app.expected_trainees < 1:
         raise ValueError(_("Expected trainees must be at least 1."))
 
@@ -141,10 +158,15 @@ def check_lead_time(app: ClassApplication, today: date) -> None:
     check_dates(app, today)
     latest = app.start_date - timedelta(days=LEAD_DAYS)
     if today > latest and not app.late_reason:
-        raise ValueError(_(
-            "Start date %(start)s is less than %(days)d days away: the application had to be "
-            "submitted by %(latest)s. Only the center can allow a late application.",
-            start=app.start_date.isoformat(), days=LEAD_DAYS, latest=latest.isoformat()))
+        raise ValueError(
+            _(
+                "Start date %(start)s is less than %(days)d days away: the application had to be "
+                "submitted by %(latest)s. Only the center can allow a late application.",
+                start=app.start_date.isoformat(),
+                days=LEAD_DAYS,
+                latest=latest.isoformat(),
+            )
+        )
 
 
 def allow_late(app: ClassApplication, actor, reason: str, now: datetime) -> None:
@@ -162,14 +184,18 @@ def lock_line(line_id: int) -> PlanLine | None:
     """The plan line, locked until commit (PostgreSQL): two approvals filling the last place of a
     line serialise here and the second one recounts after the first committed."""
     return db.session.scalar(
-        select(PlanLine).where(PlanLine.id == line_id).with_for_update().execution_options(
-            populate_existing=True))
+        select(PlanLine)
+        .where(PlanLine.id == line_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def used_classes(line: PlanLine, exclude_id: int | None = None) -> int:
     """Applications holding a place on the line: linked and not rejected."""
     query = select(func.count(ClassApplication.id)).where(
-        ClassApplication.plan_line_id == line.id, ClassApplication.status != REJECTED)
+        ClassApplication.plan_line_id == line.id, ClassApplication.status != REJECTED
+    )
     if exclude_id is not None:
         query = query.where(ClassApplication.id != exclude_id)
     return db.session.scalar(query)
@@ -179,8 +205,13 @@ def check_capacity(app: ClassApplication, line: PlanLine | None) -> None:
     if line is None:
         raise ValueError(_("Plan line: the selected line does not exist."))
     if used_classes(line, exclude_id=app.id) >= line.classes:
-        raise ValueError(_("Plan line %(line)s: no classes left (%(n)d planned, all taken).",
-                           line=str(line), n=line.classes))
+        raise ValueError(
+            _(
+                "Plan line %(line)s: no classes left (%(n)d planned, all taken).",
+                line=str(line),
+                n=line.classes,
+            )
+        )
 
 
 def city_of(app: ClassApplication) -> int | None:
@@ -191,11 +222,16 @@ def city_of(app: ClassApplication) -> int | None:
 def lines_for(app: ClassApplication) -> list[tuple[PlanLine, int]]:
     """Lines of the city's approved plans for this course type, with the classes left on each."""
     lines = db.session.scalars(
-        select(PlanLine).join(TrainingPlan, PlanLine.plan_id == TrainingPlan.id)
-        .where(PlanLine.org_id == city_of(app), TrainingPlan.org_id == city_of(app),
-               TrainingPlan.in_force_revision.is_not(None),
-               PlanLine.course_type == app.course_type)
-        .order_by(PlanLine.start_from, PlanLine.id))
+        select(PlanLine)
+        .join(TrainingPlan, PlanLine.plan_id == TrainingPlan.id)
+        .where(
+            PlanLine.org_id == city_of(app),
+            TrainingPlan.org_id == city_of(app),
+            TrainingPlan.in_force_revision.is_not(None),
+            PlanLine.course_type == app.course_type,
+        )
+        .order_by(PlanLine.start_from, PlanLine.id)
+    )
     return [(line, line.classes - used_classes(line, exclude_id=app.id)) for line in lines]
 
 
@@ -206,8 +242,12 @@ def apply_city_choice(app: ClassApplication, line_id, extra: bool) -> None:
         app.is_extra, app.plan_line_id = True, None
         return
     if line_id in (None, ""):
-        raise ValueError(_("Plan line: choose a line of your approved plan, or mark the "
-                           "application as additional (out of plan)."))
+        raise ValueError(
+            _(
+                "Plan line: choose a line of your approved plan, or mark the "
+                "application as additional (out of plan)."
+            )
+        )
     try:
         line = lock_line(int(line_id))
     except (TypeError, ValueError):
@@ -220,8 +260,13 @@ def apply_city_choice(app: ClassApplication, line_id, extra: bool) -> None:
     if plan.in_force_revision is None:
         raise ValueError(_("Plan line: the plan of this line is not approved."))
     if line.course_type != app.course_type:
-        raise ValueError(_("Plan line: the line is for %(line)s, the application for %(app)s.",
-                           line=line.course_type, app=app.course_type))
+        raise ValueError(
+            _(
+                "Plan line: the line is for %(line)s, the application for %(app)s.",
+                line=line.course_type,
+                app=app.course_type,
+            )
+        )
     check_capacity(app, line)
     app.is_extra, app.plan_line_id = False, line.id
 
@@ -233,22 +278,30 @@ def next_class_code(app: ClassApplication) -> str:
     # Serialise code allocation per province (PostgreSQL row lock; SQLite has one writer).
     db.session.execute(select(Org.id).where(Org.id == province.id).with_for_update())
     prefix = f"{CLASS_CODE_PREFIX}{app.start_date.year}{province.code[:2]}"
-    last = db.session.scalar(select(func.max(TrainingClass.code))
-                               .where(TrainingClass.code.like(f"{prefix}%")))
-    sequence = int(last[len(prefix):]) + 1 if last else 1
+    last = db.session.scalar(
+        select(func.max(TrainingClass.code)).where(TrainingClass.code.like(f"{prefix}%"))
+    )
+    sequence = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{sequence:04d}"
 
 
 def copy_to_class(app: ClassApplication, klass: TrainingClass) -> None:
-    for field in ("course_type", "start_date", "end_date", "venue", "expected_trainees",
-                  "plan_line_id"):
+    for field in (
+        "course_type",
+        "start_date",
+        "end_date",
+        "venue",
+        "expected_trainees",
+        "plan_line_id",
+    ):
         setattr(klass, field, getattr(app, field))
     klass.is_extra = bool(app.is_extra)
 
 
 def create_class(app: ClassApplication, now: datetime) -> TrainingClass:
-    klass = TrainingClass(code=next_class_code(app), application_id=app.id, org_id=app.org_id,
-                          created_at=now)
+    klass = TrainingClass(
+        code=next_class_code(app), application_id=app.id, org_id=app.org_id, created_at=now
+    )
     copy_to_class(app, klass)
     db.session.add(klass)
     db.session.flush()

@@ -28,8 +28,10 @@ class AuditLog(Model):
     changes = Column(Text)  # JSON: {field: [before, after]}
     success = Column(Boolean, nullable=False, default=True)
 
-    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),
-                      Index("ix_audit_event_at", "event", "at"),
-                      # "What did this account do?" — the auditor's usual question; without it
-                      # a username filter scans the whole log (bench B1: 6.3 s at 5M entries).
-                      Index("ix_audit_username_at", "username", "at"))
+    __table_args__ = (
+        Index("ix_audit_object", "object_type", "object_id"),
+        Index("ix_audit_event_at", "event", "at"),
+        # "What did this account do?" — the auditor's usual question; without it
+        # a username filter scans the whole log (bench B1: 6.3 s at 5M entries).
+        Index("ix_audit_username_at", "username", "at"),
+    )

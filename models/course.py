@@ -24,8 +24,12 @@ CATEGORIES = {
     "other": _l("Other"),
 }
 # uploader role kind -> review chain
-COURSE_CHAINS = {"trainer": "course_trainer", "institution": "course_institution",
-                 "city": "course_city", "province": "course_province"}
+COURSE_CHAINS = {
+    "trainer": "course_trainer",
+    "institution": "course_institution",
+    "city": "course_city",
+    "province": "course_province",
+}
 
 
 class CourseResource(ReviewableMixin, Model):

@@ -30,18 +30,36 @@ class FacultyProfile(ReviewableMixin, Model):
     __review_type__ = "faculty"
     __review_label__ = _l("Trainer profile")
     __review_fields__ = (
-        "name", "gender", "birth_year", "id_number", "mobile", "email", "org_id", "employer",
-        "level", "certificate_no", "certificate_date", "certificate_expiry", "course_types",
-        "languages", "years_experience", "biography", "service_status",
+        "name",
+        "gender",
+        "birth_year",
+        "id_number",
+        "mobile",
+        "email",
+        "org_id",
+        "employer",
+        "level",
+        "certificate_no",
+        "certificate_date",
+        "certificate_expiry",
+        "course_types",
+        "languages",
+        "years_experience",
+        "biography",
+        "service_status",
     )
     review_chain_name = "faculty"
 
     id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("ab_user.id"), unique=True)  # the trainer's account, if any
+    user_id = Column(
+        Integer, ForeignKey("ab_user.id"), unique=True
+    )  # the trainer's account, if any
     name = Column(String(64), nullable=False, index=True)
     gender = Column(String(1))
     birth_year = Column(Integer)
-    id_number = Column(String(18), nullable=False, unique=True)  # 居民身份证号, normalised (X upper)
+    id_number = Column(
+        String(18), nullable=False, unique=True
+    )  # 居民身份证号, normalised (X upper)
     mobile = Column(String(20), nullable=False, unique=True)
     email = Column(String(128))
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)  # province or city

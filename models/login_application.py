@@ -84,9 +84,14 @@ def existing_account_id(mobile) -> int | None:
 def check_not_duplicate(record: LoginApplication) -> None:
     """第十一条: a person with an account gets no second one."""
     if existing_account_id(record.mobile) is not None:
-        raise ValueError(_("Mobile number %(m)s already has an account: one account per person. "
-                           "No account was created; reject the application or reset that "
-                           "account's password instead.", m=record.mobile))
+        raise ValueError(
+            _(
+                "Mobile number %(m)s already has an account: one account per person. "
+                "No account was created; reject the application or reset that "
+                "account's password instead.",
+                m=record.mobile,
+            )
+        )
 
 
 def placement(record: LoginApplication, now: datetime) -> Org:
@@ -98,8 +103,9 @@ def placement(record: LoginApplication, now: datetime) -> Org:
     if record.role_kind != INSTITUTION:
         return city
     unit = record.unit.strip()
-    existing = db.session.scalar(select(Org).where(
-        Org.parent_id == city.id, Org.kind == INSTITUTION, Org.name == unit))
+    existing = db.session.scalar(
+        select(Org).where(Org.parent_id == city.id, Org.kind == INSTITUTION, Org.name == unit)
+    )
     if existing is not None:
         return existing
     org = Org(kind=INSTITUTION, code=next_institution_code(city), name=unit, parent=city)
@@ -116,8 +122,12 @@ def allocate(record: LoginApplication, now: datetime) -> str:
     if record.role_kind not in REQUESTABLE_ROLES:
         raise ValueError(_("This role cannot be requested."))
     user, password = accounts.create_account(
-        name=record.applicant_name, role_kind=record.role_kind, org=placement(record, now),
-        now=now, mobile=record.mobile)
+        name=record.applicant_name,
+        role_kind=record.role_kind,
+        org=placement(record, now),
+        now=now,
+        mobile=record.mobile,
+    )
     db.session.flush()
     record.account_id = user.id
     return password
@@ -125,12 +135,19 @@ def allocate(record: LoginApplication, now: datetime) -> str:
 
 def cities_by_province() -> list[tuple[Org, list[Org]]]:
     """Active provinces with their active cities, for the public form."""
-    cities = db.session.scalars(select(Org).where(Org.kind == CITY, Org.active.is_(True))
-                                .order_by(Org.code)).all()
-    provinces = {p.id: p for p in db.session.scalars(select(Org).where(
-        Org.id.in_({c.province_id for c in cities}), Org.active.is_(True)))}
+    cities = db.session.scalars(
+        select(Org).where(Org.kind == CITY, Org.active.is_(True)).order_by(Org.code)
+    ).all()
+    provinces = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Org).where(Org.id.in_({c.province_id for c in cities}), Org.active.is_(True))
+        )
+    }
     grouped: dict[int, list[Org]] = {}
     for city in cities:
         if city.province_id in provinces:
             grouped.setdefault(city.province_id, []).append(city)
-    return [(provinces[pid], grouped[pid]) for pid in sorted(grouped, key=lambda i: provinces[i].code)]
+    return [
+        (provinces[pid], grouped[pid]) for pid in sorted(grouped, key=lambda i: provinces[i].code)
+    ]

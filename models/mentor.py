@@ -25,12 +25,24 @@ class MentorProfile(ReviewableMixin, Model):
     __scope__ = ScopeColumns(org="org_id")
     __review_type__ = "mentor"
     __review_label__ = _l("Mentor")
-    __review_fields__ = ("name", "gender", "employer", "title", "industry", "expertise", "mobile",
-                         "email", "biography", "availability")
+    __review_fields__ = (
+        "name",
+        "gender",
+        "employer",
+        "title",
+        "industry",
+        "expertise",
+        "mobile",
+        "email",
+        "biography",
+        "availability",
+    )
 
     id = Column(Integer, primary_key=True)
     chain = Column(String(32), nullable=False)  # review chain name (MENTOR_CHAINS)
-    org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)  # entering city/province
+    org_id = Column(
+        Integer, ForeignKey("org.id"), nullable=False, index=True
+    )  # entering city/province
     name = Column(String(64), nullable=False, index=True)
     gender = Column(String(1))
     employer = Column(String(128))

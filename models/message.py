@@ -33,8 +33,12 @@ class Conversation(Model):
     sender_org = relationship("Org", foreign_keys=[sender_org_id])
     sender_user = relationship("MalanUser", foreign_keys=[sender_user_id])
     recipient_org = relationship("Org", foreign_keys=[recipient_org_id])
-    messages = relationship("Message", back_populates="conversation", order_by="Message.id",
-                            cascade="all, delete-orphan")
+    messages = relationship(
+        "Message",
+        back_populates="conversation",
+        order_by="Message.id",
+        cascade="all, delete-orphan",
+    )
 
     def __repr__(self):
         return self.subject

@@ -23,7 +23,12 @@ NOTICE, ANNOUNCEMENT, DOCUMENT, OTHER = "notice", "announcement", "document", "o
 CATEGORIES = (NOTICE, ANNOUNCEMENT, DOCUMENT, OTHER)  # 通知, 公告, 文件, 其他
 
 # Role groups of the audience -> the role kinds they hold.
-AUTHORITIES, INSTITUTIONS, TRAINERS, TRAINEES = "authorities", "institutions", "trainers", "trainees"
+AUTHORITIES, INSTITUTIONS, TRAINERS, TRAINEES = (
+    "authorities",
+    "institutions",
+    "trainers",
+    "trainees",
+)
 ROLE_GROUPS = {
     AUTHORITIES: ("center", "province", "city"),
     INSTITUTIONS: ("institution",),
@@ -57,10 +62,12 @@ class Notice(Model):
 
     publisher_org = relationship("Org", foreign_keys=[publisher_org_id])
     created_by = relationship("MalanUser", foreign_keys=[created_by_id])
-    audience = relationship("NoticeAudience", cascade="all, delete-orphan",
-                            order_by="NoticeAudience.org_id")
-    revisions = relationship("NoticeRevision", cascade="all, delete-orphan",
-                             order_by="NoticeRevision.version")
+    audience = relationship(
+        "NoticeAudience", cascade="all, delete-orphan", order_by="NoticeAudience.org_id"
+    )
+    revisions = relationship(
+        "NoticeRevision", cascade="all, delete-orphan", order_by="NoticeRevision.version"
+    )
 
     @property
     def groups(self) -> list[str]:
@@ -91,8 +98,9 @@ class NoticeRevision(Model):
     __table_args__ = (UniqueConstraint("notice_id", "version"),)
 
     id = Column(Integer, primary_key=True)
-    notice_id = Column(Integer, ForeignKey("notice.id", ondelete="CASCADE"), nullable=False,
-                       index=True)
+    notice_id = Column(
+        Integer, ForeignKey("notice.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     version = Column(Integer, nullable=False)
     title = Column(String(200), nullable=False)
     body = Column(Text, nullable=False, default="")
@@ -116,8 +124,9 @@ class NoticeRead(Model):
     __table_args__ = (UniqueConstraint("notice_id", "user_id"),)
 
     id = Column(Integer, primary_key=True)
-    notice_id = Column(Integer, ForeignKey("notice.id", ondelete="CASCADE"), nullable=False,
-                       index=True)
+    notice_id = Column(
+        Integer, ForeignKey("notice.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
     read_at = Column(DateTime, nullable=False)
 

@@ -22,7 +22,9 @@ class Org(Model):
 
     id = Column(Integer, primary_key=True)
     kind = Column(String(16), nullable=False)
-    code = Column(String(32), nullable=False, unique=True)  # GB/T 2260 code; institutions: city code + seq
+    code = Column(
+        String(32), nullable=False, unique=True
+    )  # GB/T 2260 code; institutions: city code + seq
     name = Column(String(128), nullable=False)
     parent_id = Column(Integer, ForeignKey("org.id"), index=True)
     province_id = Column(Integer, ForeignKey("org.id"), index=True)

@@ -22,8 +22,16 @@ from .review import ReviewableMixin, ReviewTask
 COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")  # course types of the trainer classes
 ROUND_MONTHS = (1, 6)  # the January and June rounds
 # What a plan line holds, as snapshotted in a revision (`TrainingPlan.lines_data`).
-LINE_FIELDS = ("course_type", "classes", "trainees_per_class", "start_from", "start_to",
-               "venue_city_id", "contact_name", "contact_phone")
+LINE_FIELDS = (
+    "course_type",
+    "classes",
+    "trainees_per_class",
+    "start_from",
+    "start_to",
+    "venue_city_id",
+    "contact_name",
+    "contact_phone",
+)
 _DATE_FIELDS = ("start_from", "start_to")
 ROUND_TASK = "plan_round"  # = PlanRound.__review_type__; ReviewTask.record_type of a city's "submit your plan" to-do item
 SUBMITTER_STEP = -1  # as in app.services.review: a task waiting for the submitter, not a reviewer
@@ -73,8 +81,9 @@ class TrainingPlan(ReviewableMixin, Model):
 
     round = relationship("PlanRound")
     org = relationship("Org")
-    lines = relationship("PlanLine", back_populates="plan", cascade="all, delete-orphan",
-                         order_by="PlanLine.id")
+    lines = relationship(
+        "PlanLine", back_populates="plan", cascade="all, delete-orphan", order_by="PlanLine.id"
+    )
 
     __table_args__ = (UniqueConstraint("round_id", "org_id", name="ux_plan_round_org"),)
 
@@ -153,23 +162,41 @@ class PlanLine(Model):
 
 # ---------------------------------------------------------------- rules
 
+
 def check_round(round_: PlanRound, today: date, session) -> None:
     """A round is a year, January or June, once; its deadline lies in the future."""
     if round_.year is None or not today.year - 1 <= round_.year <= today.year + 5:
-        raise ValueError(_("Year: enter a year between %(low)d and %(high)d.",
-                           low=today.year - 1, high=today.year + 5))
+        raise ValueError(
+            _(
+                "Year: enter a year between %(low)d and %(high)d.",
+                low=today.year - 1,
+                high=today.year + 5,
+            )
+        )
     if round_.month not in ROUND_MONTHS:
         raise ValueError(_("Round: choose the January or the June round."))
     if round_.deadline is None or round_.deadline <= today:
-        raise ValueError(_("Deadline: choose a date after today (%(today)s).",
-                           today=today.isoformat()))
+        raise ValueError(
+            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat())
+        )
     with session.no_autoflush:
-        taken = session.query(PlanRound.id).filter(
-            PlanRound.year == round_.year, PlanRound.month == round_.month,
-            PlanRound.id != (round_.id or 0)).first()
+        taken = (
+            session.query(PlanRound.id)
+            .filter(
+                PlanRound.year == round_.year,
+                PlanRound.month == round_.month,
+                PlanRound.id != (round_.id or 0),
+            )
+            .first()
+        )
     if taken:
-        raise ValueError(_("Round: the %(year)d round of month %(month)d is already open.",
-                           year=round_.year, month=round_.month))
+        raise ValueError(
+            _(
+                "Round: the %(year)d round of month %(month)d is already open.",
+                year=round_.year,
+                month=round_.month,
+            )
+        )
 
 
 def check_line(data: dict, city: Org, today: date, session) -> None:
@@ -186,8 +213,13 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
     if start_from < today:
         raise ValueError(_("Earliest start %(date)s is in the past.", date=start_from.isoformat()))
     if start_to < start_from:
-        raise ValueError(_("Latest start %(end)s is before the earliest start %(start)s.",
-                           end=start_to.isoformat(), start=start_from.isoformat()))
+        raise ValueError(
+            _(
+                "Latest start %(end)s is before the earliest start %(start)s.",
+                end=start_to.isoformat(),
+                start=start_from.isoformat(),
+            )
+        )
     venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
     if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
         raise ValueError(_("Venue city: choose a city of your own province."))
@@ -213,8 +245,11 @@ def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
         raise ValueError(_("Plan round: choose the round."))
     round_id = plan.round_id or plan.round.id
     with session.no_autoflush:
-        taken = session.query(TrainingPlan.id).filter(
-            TrainingPlan.round_id == round_id, TrainingPlan.org_id == city.id).first()
+        taken = (
+            session.query(TrainingPlan.id)
+            .filter(TrainingPlan.round_id == round_id, TrainingPlan.org_id == city.id)
+            .first()
+        )
     if taken:
         raise ValueError(_("Plan round: your city already has a plan for this round."))
 
@@ -229,14 +264,25 @@ def _as_date(value):
 
 # ---------------------------------------------------------------- the cities' to-do items
 
+
 def open_round_tasks(round_: PlanRound, session, now: datetime) -> int:
     """Opening a round puts "submit your plan" into every active city's to-do list, due at the
     end of the deadline day (Annex 1 row 1: the round's notice sets the deadline)."""
     due = datetime.combine(round_.deadline, time(23, 59, 59))
     cities = session.query(Org.id).filter(Org.kind == CITY, Org.active.is_(True)).all()
-    session.add_all(ReviewTask(record_type=ROUND_TASK, record_id=round_.id, revision=1,
-                               step=SUBMITTER_STEP, level=CITY, reviewer_org_id=city_id,
-                               entered_at=now, due_at=due) for (city_id,) in cities)
+    session.add_all(
+        ReviewTask(
+            record_type=ROUND_TASK,
+            record_id=round_.id,
+            revision=1,
+            step=SUBMITTER_STEP,
+            level=CITY,
+            reviewer_org_id=city_id,
+            entered_at=now,
+            due_at=due,
+        )
+        for (city_id,) in cities
+    )
     return len(cities)
 
 
@@ -244,14 +290,19 @@ def move_round_deadline(round_: PlanRound, session) -> None:
     """A changed deadline moves the open to-do items with it."""
     due = datetime.combine(round_.deadline, time(23, 59, 59))
     session.query(ReviewTask).filter(
-        ReviewTask.record_type == ROUND_TASK, ReviewTask.record_id == round_.id,
-        ReviewTask.done_at.is_(None)).update({"due_at": due}, synchronize_session=False)
+        ReviewTask.record_type == ROUND_TASK,
+        ReviewTask.record_id == round_.id,
+        ReviewTask.done_at.is_(None),
+    ).update({"due_at": due}, synchronize_session=False)
 
 
 def close_round_task(plan: TrainingPlan, actor, session, now: datetime) -> None:
     """The city submitted its plan for the round: its to-do item is done."""
     session.query(ReviewTask).filter(
-        ReviewTask.record_type == ROUND_TASK, ReviewTask.record_id == plan.round_id,
-        ReviewTask.reviewer_org_id == plan.org_id, ReviewTask.done_at.is_(None),
-    ).update({"done_at": now, "decision": "submit", "done_by_id": actor.id},
-             synchronize_session=False)
+        ReviewTask.record_type == ROUND_TASK,
+        ReviewTask.record_id == plan.round_id,
+        ReviewTask.reviewer_org_id == plan.org_id,
+        ReviewTask.done_at.is_(None),
+    ).update(
+        {"done_at": now, "decision": "submit", "done_by_id": actor.id}, synchronize_session=False
+    )

@@ -10,7 +10,13 @@ from sqlalchemy.orm import declared_attr
 
 from .base import Model, ScopeColumns
 
-DRAFT, PENDING, RETURNED, APPROVED, REJECTED = "draft", "pending", "returned", "approved", "rejected"
+DRAFT, PENDING, RETURNED, APPROVED, REJECTED = (
+    "draft",
+    "pending",
+    "returned",
+    "approved",
+    "rejected",
+)
 STATUSES = (DRAFT, PENDING, RETURNED, APPROVED, REJECTED)
 
 
@@ -104,4 +110,6 @@ class ReviewRevision(Model):
     created_at = Column(DateTime, nullable=False)
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
-    __table_args__ = (Index("ux_review_revision", "record_type", "record_id", "revision", unique=True),)
+    __table_args__ = (
+        Index("ux_review_revision", "record_type", "record_id", "revision", unique=True),
+    )

@@ -45,8 +45,12 @@ class Roster(ReviewableMixin, Model):
     sheet_downloaded_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
     org = relationship("Org")
-    entries = relationship("RosterEntry", back_populates="roster", cascade="all, delete-orphan",
-                           order_by="RosterEntry.seq")
+    entries = relationship(
+        "RosterEntry",
+        back_populates="roster",
+        cascade="all, delete-orphan",
+        order_by="RosterEntry.seq",
+    )
 
     def __repr__(self):
         return f"{self.org.name if self.org else ''} #{self.id}"
@@ -64,8 +68,9 @@ class RosterEntry(Model):
     __tablename__ = "roster_entry"
 
     id = Column(Integer, primary_key=True)
-    roster_id = Column(Integer, ForeignKey("roster.id", ondelete="CASCADE"), nullable=False,
-                       index=True)
+    roster_id = Column(
+        Integer, ForeignKey("roster.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     seq = Column(Integer, nullable=False)  # order in the file
     source_row = Column(Integer)  # row number in the uploaded file
     kind = Column(String(16), nullable=False)  # LIAISON_KINDS

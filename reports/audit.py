@@ -14,10 +14,17 @@ def yes_no(value) -> str:
 
 def audit_columns():
     return [
-        Column(_("Time"), 20), Column(_("Username"), 16), Column(_("IP"), 16),
-        Column(_("Role"), 12), Column(_("Organisation"), 24), Column(_("Event"), 16),
-        Column(_("Object type"), 14), Column(_("Object id"), 10), Column(_("Summary"), 40),
-        Column(_("Changes"), 60), Column(_("Success"), 8),
+        Column(_("Time"), 20),
+        Column(_("Username"), 16),
+        Column(_("IP"), 16),
+        Column(_("Role"), 12),
+        Column(_("Organisation"), 24),
+        Column(_("Event"), 16),
+        Column(_("Object type"), 14),
+        Column(_("Object id"), 10),
+        Column(_("Summary"), 40),
+        Column(_("Changes"), 60),
+        Column(_("Success"), 8),
     ]
 
 
@@ -37,21 +44,57 @@ def _memo(label):
 def audit_xlsx(query, role_label=str) -> tuple[bytes, int]:
     """``query`` is an already scoped and filtered query of AuditLog rows."""
     count = 0
-    role, event, object_type, success = (_memo(role_label), _memo(event_label),
-                                         _memo(object_label), _memo(yes_no))
+    role, event, object_type, success = (
+        _memo(role_label),
+        _memo(event_label),
+        _memo(object_label),
+        _memo(yes_no),
+    )
     # Plain columns of the same query (its scope, filters and order), not ORM objects: no
     # identity map and no per-row object construction for what is only written out (bench B3).
-    rows_query = query.with_entities(a.at, a.username, a.ip, a.role, a.org_name, a.event,
-                                     a.object_type, a.object_id, a.summary, a.changes, a.success)
+    rows_query = query.with_entities(
+        a.at,
+        a.username,
+        a.ip,
+        a.role,
+        a.org_name,
+        a.event,
+        a.object_type,
+        a.object_id,
+        a.summary,
+        a.changes,
+        a.success,
+    )
 
     def rows():
         nonlocal count
-        for at, username, ip, role_kind, org_name, code, obj, obj_id, summary, changes, ok \
-                in rows_query.yield_per(2000):
+        for (
+            at,
+            username,
+            ip,
+            role_kind,
+            org_name,
+            code,
+            obj,
+            obj_id,
+            summary,
+            changes,
+            ok,
+        ) in rows_query.yield_per(2000):
             count += 1
-            yield [at.strftime("%Y-%m-%d %H:%M:%S"), username, ip,
-                   role(role_kind) if role_kind else None, org_name, event(code),
-                   object_type(obj), obj_id, summary, changes, success(ok)]
+            yield [
+                at.strftime("%Y-%m-%d %H:%M:%S"),
+                username,
+                ip,
+                role(role_kind) if role_kind else None,
+                org_name,
+                event(code),
+                object_type(obj),
+                obj_id,
+                summary,
+                changes,
+                success(ok),
+            ]
 
     data = write_table(audit_columns(), rows(), sheet=_("Audit log"))
     return data, count

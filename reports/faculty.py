@@ -54,11 +54,26 @@ def pool_query(ids):
     parent = aliased(Org)
     p = FacultyProfile
     stmt = (
-        select(p.name, p.gender, p.birth_year, p.id_number, p.mobile, p.email,
-               case((region.kind == PROVINCE, region.name), else_=parent.name).label("province"),
-               case((region.kind == CITY, region.name), else_=None).label("city"),
-               p.employer, p.level, p.certificate_no, p.certificate_date, p.certificate_expiry,
-               p.course_types, p.languages, p.years_experience, p.service_status, p.biography)
+        select(
+            p.name,
+            p.gender,
+            p.birth_year,
+            p.id_number,
+            p.mobile,
+            p.email,
+            case((region.kind == PROVINCE, region.name), else_=parent.name).label("province"),
+            case((region.kind == CITY, region.name), else_=None).label("city"),
+            p.employer,
+            p.level,
+            p.certificate_no,
+            p.certificate_date,
+            p.certificate_expiry,
+            p.course_types,
+            p.languages,
+            p.years_experience,
+            p.service_status,
+            p.biography,
+        )
         .join(region, region.id == p.org_id)
         .outerjoin(parent, parent.id == region.province_id)
         .where(p.id.in_(ids))
@@ -93,7 +108,8 @@ def prepare(frame: pd.DataFrame, mask: bool) -> pd.DataFrame:
     out["gender"] = out["gender"].map(lambda v: genders.get(v, v))
     out["level"] = out["level"].map(lambda v: levels.get(v, v) if v else v)
     out["course_types"] = out["course_types"].map(
-        lambda v: "、".join(courses.get(c, c) for c in v.split()) if v else v)
+        lambda v: "、".join(courses.get(c, c) for c in v.split()) if v else v
+    )
     out["service_status"] = out["service_status"].map(lambda v: statuses.get(v, v))
     for col in ("certificate_date", "certificate_expiry"):
         out[col] = out[col].map(lambda d: d.isoformat() if isinstance(d, date) else d)
@@ -108,8 +124,9 @@ def columns() -> list[Column]:
     return [Column(_(header), width, number) for _key, header, width, number in FIELDS]
 
 
-def export_xlsx(session, ids, *, mask: bool, title: str | None = None,
-                today: date | None = None) -> tuple[bytes, int]:
+def export_xlsx(
+    session, ids, *, mask: bool, title: str | None = None, today: date | None = None
+) -> tuple[bytes, int]:
     """xlsx bytes and the number of rows."""
     keys = [key for key, *_rest in FIELDS]
     count = 0

@@ -68,31 +68,100 @@ FIELDS = (
     ("name", "姓名", (), True, TEXT, 64, 10, "必填"),
     ("gender", "性别", (), False, TEXT, 8, 6, "男/女；可不填（按身份证号）"),
     ("birth_year", "出生年份", ("出生年",), False, TEXT, 8, 9, "如 1980；可不填（按身份证号）"),
-    ("id_number", "身份证号", ("身份证号码", "公民身份号码", "居民身份证号"), True, CODE, 32, 21,
-     "必填，18 位，以文本填写（勿用数字格式）"),
+    (
+        "id_number",
+        "身份证号",
+        ("身份证号码", "公民身份号码", "居民身份证号"),
+        True,
+        CODE,
+        32,
+        21,
+        "必填，18 位，以文本填写（勿用数字格式）",
+    ),
     ("mobile", "手机号", ("手机", "手机号码"), True, PHONE, 20, 13, "必填，11 位大陆手机号"),
     ("email", "邮箱", ("电子邮箱", "电子邮件"), False, TEXT, 128, 20, ""),
-    ("province", "省份", ("省", "所在省份"), True, TEXT, 64, 10, "必填，名称或区划代码，如 广东省 或 440000"),
+    (
+        "province",
+        "省份",
+        ("省", "所在省份"),
+        True,
+        TEXT,
+        64,
+        10,
+        "必填，名称或区划代码，如 广东省 或 440000",
+    ),
     ("city", "城市", ("地市", "所在城市"), False, TEXT, 64, 10, "可不填（属省级）；须属于所填省份"),
     ("employer", "工作单位", ("单位",), False, TEXT, 128, 24, ""),
     ("level", "级别", ("讲师级别",), True, TEXT, 64, 10, "必填，如 讲师、培训师"),
     ("certificate_no", "证书编号", (), False, TEXT, 64, 16, "填发证日期或有效期时必填"),
     ("certificate_date", "发证日期", (), False, TEXT, 32, 12, "如 2024-05-01"),
-    ("certificate_expiry", "证书有效期至", ("有效期至", "证书有效期"), False, TEXT, 32, 13,
-     "如 2027-05-01，须晚于发证日期"),
-    ("course_types", "可授课程类型", ("课程类型", "授课课程类型"), False, TEXT, 255, 18,
-     "可填多个，用顿号分隔，如 GYB、SYB"),
-    ("languages", "授课语言/方言", ("授课语言", "语言/方言"), False, TEXT, 128, 14, "如 普通话、粤语"),
+    (
+        "certificate_expiry",
+        "证书有效期至",
+        ("有效期至", "证书有效期"),
+        False,
+        TEXT,
+        32,
+        13,
+        "如 2027-05-01，须晚于发证日期",
+    ),
+    (
+        "course_types",
+        "可授课程类型",
+        ("课程类型", "授课课程类型"),
+        False,
+        TEXT,
+        255,
+        18,
+        "可填多个，用顿号分隔，如 GYB、SYB",
+    ),
+    (
+        "languages",
+        "授课语言/方言",
+        ("授课语言", "语言/方言"),
+        False,
+        TEXT,
+        128,
+        14,
+        "如 普通话、粤语",
+    ),
     ("years_experience", "从业年限", (), False, TEXT, 8, 9, "整数，0–70"),
     ("biography", "个人简介", ("简介",), False, TEXT, 2000, 40, "不超过 2000 字"),
 )
-SPEC = ImportSpec(fields=tuple(
-    ImportField(key, (header, *aliases), required=required, kind=kind, max_length=length, squash_spaces=key in ("name", "gender", "province", "city"))
-    for key, header, aliases, required, kind, length, _w, _n in FIELDS), max_rows=MAX_ROWS,
-    max_bytes=MAX_BYTES)
-EXAMPLE = ("张三", "男", "1980", "11010119800101007X", "13800138000", "zhangsan@example.cn",
-           "北京市", "东城区", "某某大学创业学院", "讲师", "GYB-2024-0001", "2024-05-01", "2027-05-01",
-           "GYB、SYB", "普通话", "10", "从事创业培训十年。")
+SPEC = ImportSpec(
+    fields=tuple(
+        ImportField(
+            key,
+            (header, *aliases),
+            required=required,
+            kind=kind,
+            max_length=length,
+            squash_spaces=key in ("name", "gender", "province", "city"),
+        )
+        for key, header, aliases, required, kind, length, _w, _n in FIELDS
+    ),
+    max_rows=MAX_ROWS,
+    max_bytes=MAX_BYTES,
+)
+EXAMPLE = (
+    "张三",
+    "男",
+    "1980",
+    "11010119800101007X",
+    "13800138000",
+    "zhangsan@example.cn",
+    "北京市",
+    "东城区",
+    "某某大学创业学院",
+    "讲师",
+    "GYB-2024-0001",
+    "2024-05-01",
+    "2027-05-01",
+    "GYB、SYB",
+    "普通话",
+    "10",
+    "从事创业培训十年。",
+)
 
 GENDER_WORDS = {"男": "M", "女": "F", "M": "M", "F": "F", "MALE": "M", "FEMALE": "F"}
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
@@ -106,16 +175,21 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 # ---------------------------------------------------------------- the template
 
+
 def template_xlsx() -> bytes:
     """The empty template: every column text-formatted (an 18-digit ID stays exact), a note on
     each header, drop-downs for gender, province and level, and an instructions sheet holding
     one example row (kept off the data sheet so that it is never imported)."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(
+        buffer,
+        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
     text = book.add_format({"num_format": "@"})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "num_format": "@"})
-    required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1, "num_format": "@"})
+    required = book.add_format(
+        {"bold": True, "bg_color": "#FCE4D6", "border": 1, "num_format": "@"}
+    )
     sheet = book.add_worksheet("师资信息")
     for c, (_k, header, _a, req, _kind, _len, width, note) in enumerate(FIELDS):
         sheet.set_column(c, c, width, text)
@@ -124,9 +198,11 @@ def template_xlsx() -> bytes:
             sheet.write_comment(0, c, note, {"x_scale": 1.6})
     sheet.freeze_panes(1, 0)
     options = book.add_worksheet("选项")
-    lists = {"gender": ["男", "女"],
-             "province": [o.name for o in _orgs(PROVINCE)],
-             "level": [label for _c, label in vocabulary.choices(TRAINER_LEVEL)]}
+    lists = {
+        "gender": ["男", "女"],
+        "province": [o.name for o in _orgs(PROVINCE)],
+        "level": [label for _c, label in vocabulary.choices(TRAINER_LEVEL)],
+    }
     keys = [f[0] for f in FIELDS]
     for c, (key, values) in enumerate(lists.items()):
         for r, value in enumerate(values):
@@ -134,26 +210,46 @@ def template_xlsx() -> bytes:
         if values:
             col = keys.index(key)
             letter = chr(ord("A") + c)
-            sheet.data_validation(1, col, MAX_ROWS, col, {
-                "validate": "list", "source": f"='选项'!${letter}$1:${letter}${len(values)}",
-                "error_type": "warning", "error_title": "请从列表选择",
-                "error_message": "不在列表中的值导入时会被拒绝。"})
+            sheet.data_validation(
+                1,
+                col,
+                MAX_ROWS,
+                col,
+                {
+                    "validate": "list",
+                    "source": f"='选项'!${letter}$1:${letter}${len(values)}",
+                    "error_type": "warning",
+                    "error_title": "请从列表选择",
+                    "error_message": "不在列表中的值导入时会被拒绝。",
+                },
+            )
     options.hide()
     guide = book.add_worksheet("填写说明")
     guide.set_column(0, len(FIELDS), 16, text)
-    guide.write_string(0, 0, "填写说明：在“师资信息”表第 2 行起每行填一名讲师；橙色列为必填；"
-                             "所有列均为文本格式，身份证号请勿改为数字格式。下行为示例（不会被导入）。")
+    guide.write_string(
+        0,
+        0,
+        "填写说明：在“师资信息”表第 2 行起每行填一名讲师；橙色列为必填；"
+        "所有列均为文本格式，身份证号请勿改为数字格式。下行为示例（不会被导入）。",
+    )
     for c, (_k, header, *_rest) in enumerate(FIELDS):
         guide.write_string(2, c, header, head)
         guide.write_string(3, c, EXAMPLE[c])
-    guide.write_string(5, 0, "可授课程类型：" + "、".join(
-        f"{code}（{label}）" if label != code else code
-        for code, label in vocabulary.choices(COURSE_TYPE)))
+    guide.write_string(
+        5,
+        0,
+        "可授课程类型："
+        + "、".join(
+            f"{code}（{label}）" if label != code else code
+            for code, label in vocabulary.choices(COURSE_TYPE)
+        ),
+    )
     book.close()
     return buffer.getvalue()
 
 
 # ---------------------------------------------------------------- checking
+
 
 @dataclass
 class Checked:
@@ -185,8 +281,11 @@ class _Lookups:
 
 
 def _orgs(kind: str) -> list[Org]:
-    return list(db.session.scalars(select(Org).where(Org.kind == kind, Org.active.is_(True))
-                                   .order_by(Org.code)))
+    return list(
+        db.session.scalars(
+            select(Org).where(Org.kind == kind, Org.active.is_(True)).order_by(Org.code)
+        )
+    )
 
 
 def _short(name: str) -> str:
@@ -215,8 +314,13 @@ def check(data: bytes, today: date) -> Checked:
     result = read_xlsx(data, SPEC)
     missing = [header for key, header, *_r in FIELDS if key not in result.columns]
     if missing:
-        raise ImportRefused(_("The file lacks the column(s) %(cols)s. Download the template and "
-                              "copy the data into it.", cols="、".join(missing)))
+        raise ImportRefused(
+            _(
+                "The file lacks the column(s) %(cols)s. Download the template and "
+                "copy the data into it.",
+                cols="、".join(missing),
+            )
+        )
     if not result.rows:
         raise ImportRefused(_("The file has no data rows below the header."))
     lookups = _Lookups()
@@ -225,6 +329,7 @@ def check(data: bytes, today: date) -> Checked:
     seen_mobiles: dict[str, int] = {}
     checked = []
     for raw in result.rows:
+
         def error(key, message, raw=raw):
             result.error(raw, key, message)
 
@@ -239,8 +344,12 @@ def check(data: bytes, today: date) -> Checked:
                     error(key, _("%(v)s already appears in row %(r)d.", v=row[key], r=first))
         checked.append(row)
     _check_pool(checked, result)
-    out = Checked(errors=sorted(result.errors, key=lambda e: (e.row, e.column)),
-                  total=len(result.rows), sheet=result.sheet, header_row=result.header_row)
+    out = Checked(
+        errors=sorted(result.errors, key=lambda e: (e.row, e.column)),
+        total=len(result.rows),
+        sheet=result.sheet,
+        header_row=result.header_row,
+    )
     if not out.errors:
         out.rows = checked
     return out
@@ -264,8 +373,14 @@ def _check_row(raw, value, error, lk: _Lookups, today: date) -> dict:
     level = value("level")
     row["level"] = lk.levels.get(_key(level)) if level else None
     if level and row["level"] is None:
-        error("level", _("Unknown level %(v)s. Use one of: %(known)s", v=level,
-                         known="、".join(lk.level_labels[c] for c in dict.fromkeys(lk.levels.values()))))
+        error(
+            "level",
+            _(
+                "Unknown level %(v)s. Use one of: %(known)s",
+                v=level,
+                known="、".join(lk.level_labels[c] for c in dict.fromkeys(lk.levels.values())),
+            ),
+        )
     row["course_types"] = _course_types(value("course_types"), lk, error)
     row["certificate_no"] = value("certificate_no")
     row["certificate_date"] = _date(value("certificate_date"), "certificate_date", error)
@@ -281,13 +396,24 @@ def _id_number(text, error) -> str | None:
         return None
     number = re.sub(r"[\s-]", "", text).upper()
     if SCIENTIFIC.match(number) or re.fullmatch(r"\d+\.\d+", number):
-        error("id_number", _("%(v)s is an ID number turned into a number by the spreadsheet: its "
-                             "last digits are lost. Format the column as text and type the ID "
-                             "number again.", v=text))
+        error(
+            "id_number",
+            _(
+                "%(v)s is an ID number turned into a number by the spreadsheet: its "
+                "last digits are lost. Format the column as text and type the ID "
+                "number again.",
+                v=text,
+            ),
+        )
         return None
     if len(number) != 18 or not re.fullmatch(r"\d{17}[\dX]", number):
-        error("id_number", _("An ID number has 18 characters: 17 digits, then a digit or X "
-                             "(found %(v)s)." , v=text))
+        error(
+            "id_number",
+            _(
+                "An ID number has 18 characters: 17 digits, then a digit or X (found %(v)s).",
+                v=text,
+            ),
+        )
         return None
     if number[-1] != ric.calc_check_digit(number):
         error("id_number", _("The check digit of ID number %(v)s is wrong.", v=number))
@@ -297,8 +423,9 @@ def _id_number(text, error) -> str | None:
     except ValueError:
         year = None
     if year is None or not _known_place(number[:6], year):
-        error("id_number", _("ID number %(v)s holds no valid date of birth or region code.",
-                             v=number))
+        error(
+            "id_number", _("ID number %(v)s holds no valid date of birth or region code.", v=number)
+        )
         return None
     return number
 
@@ -319,12 +446,16 @@ def _birth_year(text, born: date | None, error, today: date) -> int | None:
         return born.year if born else None
     low, high = faculty.OLDEST_BIRTH_YEAR, today.year - faculty.YOUNGEST_AGE
     if not re.fullmatch(r"\d{4}", text) or not low <= int(text) <= high:
-        error("birth_year", _("The birth year must be a year from %(low)d to %(high)d.", low=low,
-                              high=high))
+        error(
+            "birth_year",
+            _("The birth year must be a year from %(low)d to %(high)d.", low=low, high=high),
+        )
         return None
     if born and int(text) != born.year:
-        error("birth_year", _("%(year)s does not match the ID number (born %(born)d).", year=text,
-                              born=born.year))
+        error(
+            "birth_year",
+            _("%(year)s does not match the ID number (born %(born)d).", year=text, born=born.year),
+        )
     return int(text)
 
 
@@ -345,16 +476,23 @@ def _region(province_text, city_text, lk: _Lookups, error) -> int | None:
         return None
     province = lk.provinces.get(province_text) or lk.provinces.get(_short(province_text))
     if province is None:
-        error("province", _("Unknown province %(v)s: use its name or code, e.g. 广东省 or 440000.",
-                            v=province_text))
+        error(
+            "province",
+            _(
+                "Unknown province %(v)s: use its name or code, e.g. 广东省 or 440000.",
+                v=province_text,
+            ),
+        )
         return None
     if not city_text or city_text in (province.name, province.code, _short(province.name)):
         return province.id
     cities = lk.cities.get(province.id, {})
     city = cities.get(city_text) or cities.get(city_text.removesuffix("市"))
     if city is None:
-        error("city", _("%(city)s is not a city of %(province)s.", city=city_text,
-                        province=province.name))
+        error(
+            "city",
+            _("%(city)s is not a city of %(province)s.", city=city_text, province=province.name),
+        )
         return None
     return city.id
 
@@ -367,8 +505,14 @@ def _course_types(text, lk: _Lookups, error) -> str | None:
         code = lk.course_types.get(_key(word))
         (codes if code else unknown).append(code or word)
     if unknown:
-        error("course_types", _("Unknown course type(s) %(v)s. Use: %(known)s",
-                                v="、".join(unknown), known="、".join(dict.fromkeys(lk.course_types.values()))))
+        error(
+            "course_types",
+            _(
+                "Unknown course type(s) %(v)s. Use: %(known)s",
+                v="、".join(unknown),
+                known="、".join(dict.fromkeys(lk.course_types.values())),
+            ),
+        )
         return None
     return " ".join(dict.fromkeys(codes)) or None
 
@@ -395,8 +539,10 @@ def _check_certificate(row, error, today: date) -> None:
     if issued and expiry and expiry <= issued:
         error("certificate_expiry", _("The expiry must be after the certificate date."))
     if (issued or expiry) and not row["certificate_no"]:
-        error("certificate_no", _("The certificate number is required when a certificate date "
-                                  "or expiry is given."))
+        error(
+            "certificate_no",
+            _("The certificate number is required when a certificate date or expiry is given."),
+        )
 
 
 def _years(text, error) -> int | None:
@@ -415,39 +561,79 @@ def _check_pool(rows: list[dict], result) -> None:
         wanted = {r[key]: r for r in rows if r.get(key)}
         values = list(wanted)
         for start in range(0, len(values), CHUNK):
-            query = select(column, FacultyProfile.name).where(column.in_(values[start:start + CHUNK]))
+            query = select(column, FacultyProfile.name).where(
+                column.in_(values[start : start + CHUNK])
+            )
             for found, name in db.session.execute(query):
-                result.error(wanted[found], key, _("%(v)s is already in the faculty pool (%(name)s).",
-                                                   v=found, name=name))
+                result.error(
+                    wanted[found],
+                    key,
+                    _("%(v)s is already in the faculty pool (%(name)s).", v=found, name=name),
+                )
 
 
 def preview_rows(checked: Checked, limit: int = PREVIEW_ROWS) -> list[dict]:
     """The first rows as the center will read them (labels; region as 省·市)."""
     levels, courses = vocabulary.labels(TRAINER_LEVEL), vocabulary.labels(COURSE_TYPE)
     rows = checked.rows[:limit]
-    orgs = {o.id: o for o in db.session.scalars(select(Org).where(
-        Org.id.in_({r["org_id"] for r in rows})))} if rows else {}
-    provinces = dict(db.session.execute(select(Org.id, Org.name).where(
-        Org.id.in_({o.province_id for o in orgs.values() if o.province_id}))).all()) if orgs else {}
+    orgs = (
+        {
+            o.id: o
+            for o in db.session.scalars(select(Org).where(Org.id.in_({r["org_id"] for r in rows})))
+        }
+        if rows
+        else {}
+    )
+    provinces = (
+        dict(
+            db.session.execute(
+                select(Org.id, Org.name).where(
+                    Org.id.in_({o.province_id for o in orgs.values() if o.province_id})
+                )
+            ).all()
+        )
+        if orgs
+        else {}
+    )
 
     def region(org):
         return "·".join(filter(None, (provinces.get(org.province_id), org.name)))
 
-    return [{**r, "region": region(orgs[r["org_id"]]),
-             "level_label": levels.get(r["level"], r["level"] or ""),
-             "course_labels": "、".join(courses.get(c, c) for c in (r["course_types"] or "").split())}
-            for r in rows]
+    return [
+        {
+            **r,
+            "region": region(orgs[r["org_id"]]),
+            "level_label": levels.get(r["level"], r["level"] or ""),
+            "course_labels": "、".join(
+                courses.get(c, c) for c in (r["course_types"] or "").split()
+            ),
+        }
+        for r in rows
+    ]
 
 
 # ---------------------------------------------------------------- writing
 
+
 def create_profiles(rows: list[dict], actor, now: datetime, filename: str) -> int:
     """Insert checked rows as approved profiles entered by the center, in the caller's
     transaction (commit or roll back there): three bulk INSERTs and one audit entry."""
-    values = [{k: v for k, v in r.items() if k != "_row"} | {
-        "status": APPROVED, "step": None, "revision": 1, "in_force_revision": 1, "version": 1,
-        "submitted_at": now, "submitted_by_id": actor.id, "created_at": now,
-        "created_by_id": actor.id, "service_status": ACTIVE} for r in rows]
+    values = [
+        {k: v for k, v in r.items() if k != "_row"}
+        | {
+            "status": APPROVED,
+            "step": None,
+            "revision": 1,
+            "in_force_revision": 1,
+            "version": 1,
+            "submitted_at": now,
+            "submitted_by_id": actor.id,
+            "created_at": now,
+            "created_by_id": actor.id,
+            "service_status": ACTIVE,
+        }
+        for r in rows
+    ]
     # Core INSERTs without RETURNING: the driver's own executemany. (The ORM's bulk path costs
     # twice as much per row; RETURNING makes SQLAlchemy inline every row's 30 parameters into one
     # statement, which psycopg then re-parses in Python: ~8 s for 5,000 rows on PostgreSQL.)
@@ -455,18 +641,45 @@ def create_profiles(rows: list[dict], actor, now: datetime, filename: str) -> in
     ids = _ids_by_id_number([v["id_number"] for v in values])
     record_type = FacultyProfile.__review_type__
     fields = FacultyProfile.__review_fields__
-    db.session.execute(ReviewRevision.__table__.insert(), [
-        {"record_type": record_type, "record_id": pk, "revision": 1, "status": APPROVED,
-         "data": json.dumps({f: _jsonable(v.get(f)) for f in fields}, ensure_ascii=False),
-         "created_at": now, "created_by_id": actor.id} for pk, v in zip(ids, values, strict=True)])
+    db.session.execute(
+        ReviewRevision.__table__.insert(),
+        [
+            {
+                "record_type": record_type,
+                "record_id": pk,
+                "revision": 1,
+                "status": APPROVED,
+                "data": json.dumps({f: _jsonable(v.get(f)) for f in fields}, ensure_ascii=False),
+                "created_at": now,
+                "created_by_id": actor.id,
+            }
+            for pk, v in zip(ids, values, strict=True)
+        ],
+    )
     org = actor.org
     opinion = _("Bulk import: %(file)s", file=filename)[:500]
-    db.session.execute(ReviewEvent.__table__.insert(), [
-        {"record_type": record_type, "record_id": pk, "revision": 1, "step": None,
-         "action": faculty.ENTER, "from_status": None, "to_status": APPROVED, "actor_id": actor.id,
-         "actor_name": f"{actor.full_name}（{actor.username}）", "role": actor.role_kind,
-         "org_id": org.id if org else None, "org_name": org.name if org else None, "at": now,
-         "opinion": opinion} for pk in ids])
+    db.session.execute(
+        ReviewEvent.__table__.insert(),
+        [
+            {
+                "record_type": record_type,
+                "record_id": pk,
+                "revision": 1,
+                "step": None,
+                "action": faculty.ENTER,
+                "from_status": None,
+                "to_status": APPROVED,
+                "actor_id": actor.id,
+                "actor_name": f"{actor.full_name}（{actor.username}）",
+                "role": actor.role_kind,
+                "org_id": org.id if org else None,
+                "org_name": org.name if org else None,
+                "at": now,
+                "opinion": opinion,
+            }
+            for pk in ids
+        ],
+    )
     audit.record_import(db.session, "FacultyProfile", len(ids), filename=filename, now=now)
     return len(ids)
 
@@ -475,8 +688,13 @@ def _ids_by_id_number(numbers: list[str]) -> list[int]:
     """The new rows' ids, in the order of ``numbers`` (the ID number is unique)."""
     found = {}
     for start in range(0, len(numbers), CHUNK):
-        found.update(db.session.execute(select(FacultyProfile.id_number, FacultyProfile.id).where(
-            FacultyProfile.id_number.in_(numbers[start:start + CHUNK]))).all())
+        found.update(
+            db.session.execute(
+                select(FacultyProfile.id_number, FacultyProfile.id).where(
+                    FacultyProfile.id_number.in_(numbers[start : start + CHUNK])
+                )
+            ).all()
+        )
     return [found[n] for n in numbers]
 
 
@@ -486,14 +704,18 @@ def _jsonable(value):
 
 # ---------------------------------------------------------------- the error file
 
+
 def error_workbook(data: bytes, errors: list[RowError], sheet: str, header_row: int) -> bytes:
     """The uploaded file back, unchanged but for a 错误说明 column (reused if the file already
     has one from an earlier round) holding every message of each row, those rows highlighted."""
     try:
         book = load_workbook(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - a file only calamine can read: a list of the errors instead
-        return write_table([Column(_("Row"), 8), Column(_("Column"), 8), Column(ERROR_HEADER, 80)],
-                           ([e.row, e.header, e.message] for e in errors), sheet="错误说明")
+        return write_table(
+            [Column(_("Row"), 8), Column(_("Column"), 8), Column(ERROR_HEADER, 80)],
+            ([e.row, e.header, e.message] for e in errors),
+            sheet="错误说明",
+        )
     ws = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
     column = next((c.column for c in ws[header_row] if c.value == ERROR_HEADER), None)
     if column is None:
@@ -519,6 +741,7 @@ def error_workbook(data: bytes, errors: list[RowError], sheet: str, header_row: 
 
 # ---------------------------------------------------------------- the file between preview and confirm
 
+
 def _staging() -> Path:
     path = files.files_dir() / "import-staging"
     path.mkdir(mode=0o750, exist_ok=True)
@@ -538,8 +761,9 @@ def stage(data: bytes, meta: dict, now_ts: float | None = None) -> str:
             pass
     token = secrets.token_urlsafe(32)
     (folder / f"{token}.xlsx").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({**meta, "ts": now_ts}, ensure_ascii=False,
-                                                     default=str), encoding="utf-8")
+    (folder / f"{token}.json").write_text(
+        json.dumps({**meta, "ts": now_ts}, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     return token
 
 

@@ -87,8 +87,13 @@ class RowError:
     def __str__(self) -> str:
         if not self.column:
             return _("Row %(row)d: %(message)s", row=self.row, message=self.message)
-        return _("Row %(row)d, column %(col)s (%(header)s): %(message)s", row=self.row,
-                 col=self.column, header=self.header, message=self.message)
+        return _(
+            "Row %(row)d, column %(col)s (%(header)s): %(message)s",
+            row=self.row,
+            col=self.column,
+            header=self.header,
+            message=self.message,
+        )
 
 
 @dataclass
@@ -102,8 +107,9 @@ class ImportResult:
     def error(self, row: dict | int, key: str, message: str) -> None:
         """Record an error at a row (dict from `rows`, or a row number) and a spec field."""
         number = row["_row"] if isinstance(row, dict) else row
-        self.errors.append(RowError(number, self.columns.get(key, ""), self._headers.get(key, key),
-                                    message))
+        self.errors.append(
+            RowError(number, self.columns.get(key, ""), self._headers.get(key, key), message)
+        )
 
     _headers: dict = field(default_factory=dict)
 
@@ -123,8 +129,11 @@ def cell_text(value, kind: str = TEXT) -> str | None:
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
     elif isinstance(value, datetime):
-        text = value.strftime("%Y-%m-%d %H:%M") if value.time() != datetime.min.time() \
+        text = (
+            value.strftime("%Y-%m-%d %H:%M")
+            if value.time() != datetime.min.time()
             else value.strftime("%Y-%m-%d")
+        )
     elif isinstance(value, date):
         text = value.isoformat()
     else:
@@ -185,8 +194,11 @@ def _grid_cells(sheet_xml: bytes) -> int:
         return 0
     cells = CELL_REF.findall(sheet_xml)
     max_row = max((int(r) for r in ROW_REF.findall(sheet_xml)), default=0)
-    max_row = max(max_row, max((int(r) for _c, r in cells), default=0),
-                  sheet_xml.count(b"<row") + sheet_xml.count(b":row"))
+    max_row = max(
+        max_row,
+        max((int(r) for _c, r in cells), default=0),
+        sheet_xml.count(b"<row") + sheet_xml.count(b":row"),
+    )
     max_col = max((column_index_from_string(c.decode()) for c in {c for c, _r in cells}), default=0)
     max_col = max(max_col, sheet_xml.count(b"<c") + sheet_xml.count(b":c") - len(cells))
     return max_row * max_col
@@ -229,8 +241,16 @@ def _missing_columns(grids, spec: ImportSpec) -> str | None:
     if best is None:
         return None
     missing = [f.headers[0] for f in spec.fields if f.required and f.key not in best[1]]
-    return _("Row %(row)d looks like the header but lacks the required column(s): %(cols)s. "
-             "Use the template.", row=best[0] + 1, cols="、".join(missing)) if missing else None
+    return (
+        _(
+            "Row %(row)d looks like the header but lacks the required column(s): %(cols)s. "
+            "Use the template.",
+            row=best[0] + 1,
+            cols="、".join(missing),
+        )
+        if missing
+        else None
+    )
 
 
 def load_workbook(stream) -> CalamineWorkbook:
@@ -265,14 +285,21 @@ def read_xlsx(data: bytes, spec: ImportSpec) -> ImportResult:
         book = load_workbook(io.BytesIO(data))
         grids = [(sheet.name, _grid(sheet)) for sheet in _worksheets(book)]
     except Exception as exc:  # the parser raises many kinds for a damaged file
-        raise ImportRefused(_("The workbook could not be read: %(e)s", e=type(exc).__name__)) from exc
+        raise ImportRefused(
+            _("The workbook could not be read: %(e)s", e=type(exc).__name__)
+        ) from exc
     for title, grid in grids:
         header = _find_header(grid, spec)
         if header is not None:
             return _rows(grid, header, spec, title)
     missing = _missing_columns(grids, spec)
-    raise ImportRefused(missing or _("No header row found. Expected columns: %(cols)s",
-                                     cols="、".join(f.headers[0] for f in spec.fields)))
+    raise ImportRefused(
+        missing
+        or _(
+            "No header row found. Expected columns: %(cols)s",
+            cols="、".join(f.headers[0] for f in spec.fields),
+        )
+    )
 
 
 def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
@@ -282,7 +309,7 @@ def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
     result._headers = {f.key: f.headers[0] for f in spec.fields}
     result.header_row = header_row + 1
     fields = [f for f in spec.fields if f.key in found]
-    data_rows = [(r, row) for r, row in enumerate(grid[header_row + 1:], start=header_row + 2)]
+    data_rows = [(r, row) for r, row in enumerate(grid[header_row + 1 :], start=header_row + 2)]
     kept = 0
     for number, row in data_rows:
         values = {"_row": number}
@@ -308,10 +335,15 @@ def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
             elif values[f.key] and len(values[f.key]) > f.max_length:
                 result.error(values, f.key, _("At most %(n)d characters.", n=f.max_length))
         for key in lost:
-            result.error(values, key, _(
-                "Typed as a number (%(v)s): a spreadsheet keeps only 15 digits, so the last "
-                "digits are lost. Format the column as text and type the value again.",
-                v=values[key]))
+            result.error(
+                values,
+                key,
+                _(
+                    "Typed as a number (%(v)s): a spreadsheet keeps only 15 digits, so the last "
+                    "digits are lost. Format the column as text and type the value again.",
+                    v=values[key],
+                ),
+            )
         result.rows.append(values)
     return result
 
@@ -320,4 +352,4 @@ def _lost_digits(value) -> bool:
     """A numeric cell too long for a spreadsheet number to hold exactly."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    return abs(value) >= 10 ** EXACT_DIGITS
+    return abs(value) >= 10**EXACT_DIGITS

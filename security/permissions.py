@@ -19,7 +19,13 @@ from models.user import (
 )
 
 # Actions
-READ, WRITE, DELETE, EXPORT, MANAGE = "can_read", "can_write", "can_delete", "can_export", "can_manage"
+READ, WRITE, DELETE, EXPORT, MANAGE = (
+    "can_read",
+    "can_write",
+    "can_delete",
+    "can_export",
+    "can_manage",
+)
 REVIEW = "can_review"  # bulk review actions; who may act on a step is decided by the review chain
 MENU = "menu_access"
 
@@ -76,33 +82,103 @@ _LIBRARY_UPLOADER = _LIBRARY_READER + [(WRITE, COURSE), (DELETE, COURSE)]
 _MENTOR_KEEPER = [(WRITE, MENTOR), (DELETE, MENTOR), (EXPORT, MENTOR)]
 _PUBLISHER = [(WRITE, NOTICE), (DELETE, NOTICE)]  # 第七条: center, province, city publish downward
 _SUPERVISOR = [(READ, OVERDUE), (EXPORT, OVERDUE)]  # the overdue board of the orgs below
-_INSTITUTION = _WORKBENCH + _LIBRARY_UPLOADER + [
-    (READ, ORG), (READ, APPLICATION), (WRITE, APPLICATION), (DELETE, APPLICATION),
-    (READ, TRAINING_CLASS),
-]
-_CITY = _WORKBENCH + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
-    (READ, FACULTY), (EXPORT, FACULTY), (REVIEW, COURSE),
-    (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (WRITE, PLAN), (DELETE, PLAN),
-    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
-]
-_PROVINCE = _WORKBENCH + _SUPERVISOR + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
-    (READ, FACULTY), (EXPORT, FACULTY), (REVIEW, MENTOR), (REVIEW, COURSE),
-    (READ, ROSTER), (WRITE, ROSTER), (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
-    (READ, ORG), (READ, USER), (READ, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
-    (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
-    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
-]
-_CENTER = _WORKBENCH + _SUPERVISOR + _PUBLISHER + _LIBRARY_UPLOADER + _MENTOR_KEEPER + [
-    (READ, FACULTY), (WRITE, FACULTY), (DELETE, FACULTY), (EXPORT, FACULTY), (REVIEW, FACULTY),
-    (MANAGE, FACULTY), (REVIEW, MENTOR), (REVIEW, COURSE), (MANAGE, COURSE),
-    (READ, VOCABULARY), (WRITE, VOCABULARY),
-    (READ, ROSTER), (REVIEW, ROSTER), (EXPORT, ROSTER),
-    (READ, LOGIN_APPLICATION), (REVIEW, LOGIN_APPLICATION),
-    (READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER),
-    (READ, PLAN_ROUND), (WRITE, PLAN_ROUND), (READ, PLAN), (REVIEW, PLAN),
-    (READ, PLAN_SUMMARY), (EXPORT, PLAN_SUMMARY),
-    (READ, APPLICATION), (REVIEW, APPLICATION), (READ, TRAINING_CLASS),
-]
+_INSTITUTION = (
+    _WORKBENCH
+    + _LIBRARY_UPLOADER
+    + [
+        (READ, ORG),
+        (READ, APPLICATION),
+        (WRITE, APPLICATION),
+        (DELETE, APPLICATION),
+        (READ, TRAINING_CLASS),
+    ]
+)
+_CITY = (
+    _WORKBENCH
+    + _PUBLISHER
+    + _LIBRARY_UPLOADER
+    + _MENTOR_KEEPER
+    + [
+        (READ, FACULTY),
+        (EXPORT, FACULTY),
+        (REVIEW, COURSE),
+        (READ, ORG),
+        (READ, USER),
+        (READ, PLAN_ROUND),
+        (READ, PLAN),
+        (WRITE, PLAN),
+        (DELETE, PLAN),
+        (READ, APPLICATION),
+        (REVIEW, APPLICATION),
+        (READ, TRAINING_CLASS),
+    ]
+)
+_PROVINCE = (
+    _WORKBENCH
+    + _SUPERVISOR
+    + _PUBLISHER
+    + _LIBRARY_UPLOADER
+    + _MENTOR_KEEPER
+    + [
+        (READ, FACULTY),
+        (EXPORT, FACULTY),
+        (REVIEW, MENTOR),
+        (REVIEW, COURSE),
+        (READ, ROSTER),
+        (WRITE, ROSTER),
+        (READ, LOGIN_APPLICATION),
+        (REVIEW, LOGIN_APPLICATION),
+        (READ, ORG),
+        (READ, USER),
+        (READ, PLAN_ROUND),
+        (READ, PLAN),
+        (REVIEW, PLAN),
+        (READ, PLAN_SUMMARY),
+        (EXPORT, PLAN_SUMMARY),
+        (READ, APPLICATION),
+        (REVIEW, APPLICATION),
+        (READ, TRAINING_CLASS),
+    ]
+)
+_CENTER = (
+    _WORKBENCH
+    + _SUPERVISOR
+    + _PUBLISHER
+    + _LIBRARY_UPLOADER
+    + _MENTOR_KEEPER
+    + [
+        (READ, FACULTY),
+        (WRITE, FACULTY),
+        (DELETE, FACULTY),
+        (EXPORT, FACULTY),
+        (REVIEW, FACULTY),
+        (MANAGE, FACULTY),
+        (REVIEW, MENTOR),
+        (REVIEW, COURSE),
+        (MANAGE, COURSE),
+        (READ, VOCABULARY),
+        (WRITE, VOCABULARY),
+        (READ, ROSTER),
+        (REVIEW, ROSTER),
+        (EXPORT, ROSTER),
+        (READ, LOGIN_APPLICATION),
+        (REVIEW, LOGIN_APPLICATION),
+        (READ, ORG),
+        (WRITE, ORG),
+        (READ, USER),
+        (WRITE, USER),
+        (MANAGE, USER),
+        (READ, PLAN_ROUND),
+        (WRITE, PLAN_ROUND),
+        (READ, PLAN),
+        (REVIEW, PLAN),
+        (READ, PLAN_SUMMARY),
+        (EXPORT, PLAN_SUMMARY),
+        (READ, APPLICATION),
+        (REVIEW, APPLICATION),
+        (READ, TRAINING_CLASS),
+    ]
+)
 
 ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     # 部中心: every business function; accounts are allocated by the center (第十二条).

@@ -156,11 +156,14 @@ def _check_write(obj, scope: Scope) -> None:
 
 
 class ScopedRelationEqual(FilterRelationOneToManyEqual):
-    """"Relation equals X": FAB compares with None when X is not found, which matches every row
+    """ "Relation equals X": FAB compares with None when X is not found, which matches every row
     whose relation is empty. A foreign (hence invisible) X must match nothing."""
 
     def apply(self, query, value):
-        if value not in (None, "") and self.datamodel.get_related_obj(self.column_name, value) is None:
+        if (
+            value not in (None, "")
+            and self.datamodel.get_related_obj(self.column_name, value) is None
+        ):
             return query.filter(false())
         return super().apply(query, value)
 
@@ -184,8 +187,9 @@ class ScopedSQLAInterface(SQLAInterface):
 
     filter_converter_class = ScopedFilterConverter
 
-    def __init__(self, obj, session=None, *, eager: tuple[str, ...] = (),
-                 count_cap: int | None = None):
+    def __init__(
+        self, obj, session=None, *, eager: tuple[str, ...] = (), count_cap: int | None = None
+    ):
         """``eager``: relationships a list page shows (or a listed property reads), loaded for
         the whole page in one SELECT each instead of one per row (bench B2: no N+1).
         ``count_cap``: a list of millions of rows counts at most this many (bench B1)."""
@@ -198,8 +202,9 @@ class ScopedSQLAInterface(SQLAInterface):
         that is a full scan on every page. Capped, the count stops at the cap (shown "N+")."""
         if not self.count_cap:
             return super().query_count(query, filters, select_columns)
-        inner = self._apply_inner_all(query, filters, select_columns=select_columns,
-                                      aliases_mapping={})
+        inner = self._apply_inner_all(
+            query, filters, select_columns=select_columns, aliases_mapping={}
+        )
         count = inner.limit(self.count_cap + 1).count()
         return AtLeast(count) if count > self.count_cap else count
 
@@ -223,8 +228,7 @@ class ScopedSQLAInterface(SQLAInterface):
         # The scope is applied when a query runs, so one interface serves every user.
         related = self.__dict__.setdefault("_related_interfaces", {})
         if col_name not in related:
-            related[col_name] = ScopedSQLAInterface(self.get_related_model(col_name),
-                                                    self._session)
+            related[col_name] = ScopedSQLAInterface(self.get_related_model(col_name), self._session)
         return related[col_name]
 
     def get_related_obj(self, col_name, value):

@@ -21,16 +21,21 @@ TOUCH_EVERY = timedelta(seconds=60)  # write last_seen at most once a minute
 def start(user, now: datetime) -> None:
     session.clear()  # a fresh session at login: no fixation
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token=token, user_id=user.id, created_at=now, last_seen_at=now,
-                                ip=request.remote_addr))
+    db.session.add(
+        LoginSession(
+            token=token, user_id=user.id, created_at=now, last_seen_at=now, ip=request.remote_addr
+        )
+    )
     session[SESSION_KEY] = token
     session.permanent = True
 
 
 def _limits():
     cfg = current_app.config
-    return (timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
-            timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]))
+    return (
+        timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+        timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]),
+    )
 
 
 def check(user_id: int, now: datetime) -> str | None:
@@ -46,7 +51,13 @@ def check(user_id: int, now: datetime) -> str | None:
         session.pop(SESSION_KEY, None)
         return "ended"
     idle, absolute = _limits()
-    reason = "idle" if now - row.last_seen_at > idle else "absolute" if now - row.created_at > absolute else None
+    reason = (
+        "idle"
+        if now - row.last_seen_at > idle
+        else "absolute"
+        if now - row.created_at > absolute
+        else None
+    )
     if reason:
         row.ended_at, row.end_reason = now, reason
         db.session.commit()
@@ -61,24 +72,33 @@ def check(user_id: int, now: datetime) -> str | None:
 def end_current(now: datetime, reason: str = "logout") -> None:
     token = session.pop(SESSION_KEY, None)
     if token:
-        db.session.execute(update(LoginSession).where(LoginSession.token == token,
-                                                      LoginSession.ended_at.is_(None))
-                           .values(ended_at=now, end_reason=reason))
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token == token, LoginSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+        )
 
 
 def end_all(user_id: int, now: datetime, reason: str) -> None:
     """End every open session of a user (disabled, password reset); the caller commits."""
-    db.session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
-                                                  LoginSession.ended_at.is_(None))
-                       .values(ended_at=now, end_reason=reason))
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
 
 
 def end_others(user_id: int, now: datetime, reason: str) -> None:
     """End every session of a user but this one (after a password change); the caller commits."""
-    db.session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
-                                                  LoginSession.ended_at.is_(None),
-                                                  LoginSession.token != session.get(SESSION_KEY, ""))
-                       .values(ended_at=now, end_reason=reason))
+    db.session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.user_id == user_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.token != session.get(SESSION_KEY, ""),
+        )
+        .values(ended_at=now, end_reason=reason)
+    )
 
 
 def cap_lifetimes(config) -> None:
@@ -100,4 +120,6 @@ class CookieInterface(SecureCookieSessionInterface):
     (behind a proxy that needs ProxyFix to tell)."""
 
     def get_cookie_secure(self, app) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+        return bool(
+            app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure)
+        )

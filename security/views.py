@@ -22,10 +22,17 @@ from security import passwords, sessions
 
 class LoginForm(FlaskForm):
     # Control characters (a NUL byte) are refused here: PostgreSQL would reject the query.
-    username = StringField(_l("Username"), validators=[
-        DataRequired(), Length(max=128),
-        Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The username contains characters that are not allowed.")),
-    ])
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(),
+            Length(max=128),
+            Regexp(
+                r"^[^\x00-\x1f\x7f]*$",
+                message=_l("The username contains characters that are not allowed."),
+            ),
+        ],
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
@@ -33,9 +40,12 @@ class MalanAuthDBView(AuthDBView):
     # The same words for an unknown user, a wrong password and a locked account.
     @property
     def invalid_login_message(self):
-        return _l("Wrong username or password. After %(n)d failed attempts the account is locked "
-                  "for %(m)d minutes.", n=current_app.config["LOCKOUT_THRESHOLD"],
-                  m=current_app.config["LOCKOUT_MINUTES"])
+        return _l(
+            "Wrong username or password. After %(n)d failed attempts the account is locked "
+            "for %(m)d minutes.",
+            n=current_app.config["LOCKOUT_THRESHOLD"],
+            m=current_app.config["LOCKOUT_MINUTES"],
+        )
 
     @expose("/login/", methods=["GET", "POST"])
     def login(self):
@@ -54,9 +64,12 @@ class MalanAuthDBView(AuthDBView):
             audit.record(db.session, "login", user=user, now=now)
             db.session.commit()
             next_url = request.args.get("next")
-            return redirect(get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index)
-        return self.render_template(self.login_template, title=self.title, form=form,
-                                    appbuilder=self.appbuilder)
+            return redirect(
+                get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index
+            )
+        return self.render_template(
+            self.login_template, title=self.title, form=form, appbuilder=self.appbuilder
+        )
 
     @expose("/logout/")
     def logout(self):
@@ -71,11 +84,16 @@ class MalanAuthDBView(AuthDBView):
 
 
 class ChangePasswordForm(FlaskForm):
-    old_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    old_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=256)]
+    )
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two passwords differ.")),
+        ],
     )
 
 
@@ -104,13 +122,20 @@ class ChangePasswordView(BaseView):
                 now = clock.now()
                 passwords.set_password(user, form.new_password.data, now, must_change=False)
                 sessions.end_others(user.id, now, "password_change")
-                audit.record(db.session, "password_change", user=user, now=now,
-                             object_type="MalanUser", object_id=user.id)
+                audit.record(
+                    db.session,
+                    "password_change",
+                    user=user,
+                    now=now,
+                    object_type="MalanUser",
+                    object_id=user.id,
+                )
                 db.session.commit()
                 flash(str(_l("Your password has been changed.")), "success")
                 return redirect(self.appbuilder.get_url_for_index)
         return self.render_template(
-            "security/change_password.html", form=form,
+            "security/change_password.html",
+            form=form,
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
             forced=passwords.must_change(user, clock.now()),
         )
@@ -127,8 +152,11 @@ class MalanSecurityApi(SecurityApi):
     @safe
     def login(self):
         payload = request.get_json(silent=True)
-        if not isinstance(payload, dict) or not isinstance(payload.get("username"), str) \
-                or not isinstance(payload.get("password"), str):
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("username"), str)
+            or not isinstance(payload.get("password"), str)
+        ):
             return self.response_400(message=_("Send a JSON object with username and password."))
         form = LoginForm(data=payload, meta={"csrf": False})
         if not form.validate():  # the same length and character rules as the sign-in page
@@ -139,8 +167,14 @@ class MalanSecurityApi(SecurityApi):
             return self.response_401()
         now = clock.now()
         forced = passwords.must_change(user, now)
-        audit.record(db.session, "login", user=user, now=now, success=not forced,
-                     summary="api: password change required" if forced else "api")
+        audit.record(
+            db.session,
+            "login",
+            user=user,
+            now=now,
+            success=not forced,
+            summary="api: password change required" if forced else "api",
+        )
         db.session.commit()
         if forced:
             return self.response(403, message=_("Please change your password before continuing."))

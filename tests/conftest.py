@@ -92,15 +92,18 @@ def build_world(app, now) -> dict:
         orgs[key] = org
     users = {}
     for key, kind, org_key, name in USERS:
-        user, _pw = accounts.create_account(name=name, role_kind=kind, org=orgs[org_key],
-                                            now=now, password=PASSWORD)
+        user, _pw = accounts.create_account(
+            name=name, role_kind=kind, org=orgs[org_key], now=now, password=PASSWORD
+        )
         user.must_change_password = False
         db.session.flush()
         users[key] = user
     db.session.commit()
-    return {"org": {k: o.id for k, o in orgs.items()},
-            "user": {k: u.id for k, u in users.items()},
-            "username": {k: u.username for k, u in users.items()}}
+    return {
+        "org": {k: o.id for k, o in orgs.items()},
+        "user": {k: u.id for k, u in users.items()},
+        "username": {k: u.username for k, u in users.items()},
+    }
 
 
 _saved = {}  # the world built once, as a Snapshot and its ids
@@ -124,7 +127,9 @@ def world(app):
         if "snapshot" in _saved:
             _saved["rebuilds"] = _saved.get("rebuilds", 0) + 1
             if _saved["rebuilds"] > 20:  # a few tests drop the tables; not every test
-                warnings.warn(f"world snapshot not restorable, rebuilt again: {exc!r}", stacklevel=1)
+                warnings.warn(
+                    f"world snapshot not restorable, rebuilt again: {exc!r}", stacklevel=1
+                )
         _saved.update(ids=build_world(app, now))
         _saved["snapshot"] = Snapshot(db.engine, now)
     yield copy.deepcopy(_saved["ids"])
@@ -141,7 +146,8 @@ def client(app, world):
 def csrf_token(client, url="/login/") -> str:
     html = client.get(url).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html
+    )
     return match.group(1) if match else ""
 
 
@@ -152,8 +158,10 @@ def login(client, world):
     def _login(key, password=PASSWORD):
         client.get("/logout/")
         token = csrf_token(client)
-        return client.post("/login/", data={"username": world["username"][key],
-                                            "password": password, "csrf_token": token})
+        return client.post(
+            "/login/",
+            data={"username": world["username"][key], "password": password, "csrf_token": token},
+        )
 
     return _login
 

@@ -65,8 +65,15 @@ def _reset_sequences(conn, tables) -> None:
         if isinstance(column.default, Sequence):
             sequence = column.default.name
         else:
-            sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                   {"t": quote(table.name), "c": column.name})
+            sequence = conn.scalar(
+                text("SELECT pg_get_serial_sequence(:t, :c)"),
+                {"t": quote(table.name), "c": column.name},
+            )
         if sequence:
-            conn.execute(text(f"SELECT setval(:s, COALESCE((SELECT MAX({quote(column.name)}) "
-                              f"FROM {quote(table.name)}), 0) + 1, false)"), {"s": sequence})
+            conn.execute(
+                text(
+                    f"SELECT setval(:s, COALESCE((SELECT MAX({quote(column.name)}) "
+                    f"FROM {quote(table.name)}), 0) + 1, false)"
+                ),
+                {"s": sequence},
+            )

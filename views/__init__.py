@@ -36,15 +36,34 @@ def register(appbuilder) -> None:
     mentors.register(appbuilder)  # 创业导师库
     courses.register(appbuilder)  # 创业培训课程库 (+ preview and download)
     vocabulary.register(appbuilder)  # 讲师级别、课程类型
-    appbuilder.add_view(OrgView, "Orgs", label=_l("Organisations"), icon="fa-sitemap",
-                        category="Organisation", category_label=_l("Organisation management"),
-                        category_icon="fa-building")
-    appbuilder.add_view(UserView, "Users", label=_l("Accounts"), icon="fa-users",
-                        category="System", category_label=_l("System"), category_icon="fa-cogs")
-    appbuilder.add_view(RoleMatrixView, "Roles", label=_l("Roles and permissions"),
-                        icon="fa-user-shield", category="System")
-    appbuilder.add_view(AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-list-alt",
-                        category="System")
+    appbuilder.add_view(
+        OrgView,
+        "Orgs",
+        label=_l("Organisations"),
+        icon="fa-sitemap",
+        category="Organisation",
+        category_label=_l("Organisation management"),
+        category_icon="fa-building",
+    )
+    appbuilder.add_view(
+        UserView,
+        "Users",
+        label=_l("Accounts"),
+        icon="fa-users",
+        category="System",
+        category_label=_l("System"),
+        category_icon="fa-cogs",
+    )
+    appbuilder.add_view(
+        RoleMatrixView,
+        "Roles",
+        label=_l("Roles and permissions"),
+        icon="fa-user-shield",
+        category="System",
+    )
+    appbuilder.add_view(
+        AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-list-alt", category="System"
+    )
     rosters.register(appbuilder)  # 账号分配: 联络员信息汇总表
     login_applications.register(appbuilder)  # 账号分配: 登录申请 (+ the public form)
     appbuilder.add_api(OrgApi)

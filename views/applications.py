@@ -54,31 +54,54 @@ LABELS = {
     "application": _l("Application"),
     "created_at": _l("Created at"),
 }
-FORM_COLUMNS = ["course_type", "start_date", "end_date", "venue", "expected_trainees",
-                "contact_name", "contact_phone", "trainer_criteria"]
+FORM_COLUMNS = [
+    "course_type",
+    "start_date",
+    "end_date",
+    "venue",
+    "expected_trainees",
+    "contact_name",
+    "contact_phone",
+    "trainer_criteria",
+]
 
 
 def _course_type_field():
-    return SelectField(_l("Course type"), choices=[(c, c) for c in COURSE_TYPES],
-                       validators=[DataRequired()])
+    return SelectField(
+        _l("Course type"), choices=[(c, c) for c in COURSE_TYPES], validators=[DataRequired()]
+    )
 
 
 class ApplicationView(ReviewableModelView):
     # Listed relationships, loaded once per page (not per row).
     datamodel = ScopedSQLAInterface(ClassApplication, eager=("org", "plan_line", "training_class"))
     class_permission_name = "Application"
-    method_permission_name = {**ReviewableModelView.method_permission_name,
-                              "allow_late_action": "review"}
+    method_permission_name = {
+        **ReviewableModelView.method_permission_name,
+        "allow_late_action": "review",
+    }
     list_title = _l("Class applications")
     show_title = _l("Class application")
     add_title = _l("New class application")
     edit_title = _l("Edit class application")
     show_template = "applications/show.html"
     label_columns = LABELS
-    list_columns = ["org", "course_type", "start_date", "end_date", "expected_trainees",
-                    "is_extra", "plan_line", "status", "training_class"]
-    show_columns = ["org"] + FORM_COLUMNS + ["plan_line", "is_extra", "late_reason",
-                                             "late_allowed_at", "training_class", "status"]
+    list_columns = [
+        "org",
+        "course_type",
+        "start_date",
+        "end_date",
+        "expected_trainees",
+        "is_extra",
+        "plan_line",
+        "status",
+        "training_class",
+    ]
+    show_columns = (
+        ["org"]
+        + FORM_COLUMNS
+        + ["plan_line", "is_extra", "late_reason", "late_allowed_at", "training_class", "status"]
+    )
     add_columns = edit_columns = FORM_COLUMNS
     # No institution dropdown: at national scale it lists 10,000 institutions on every page
     # (bench B1); a city or province narrows by status, course type and dates.
@@ -86,8 +109,12 @@ class ApplicationView(ReviewableModelView):
     add_form_extra_fields = edit_form_extra_fields = {"course_type": _course_type_field()}
     base_order = ("start_date", "desc")
     formatters_columns = {
-        **ReviewableModelView.formatters_columns, "is_extra": yes_no, "plan_line": blank,
-        "late_reason": blank, "late_allowed_at": blank, "training_class": blank,
+        **ReviewableModelView.formatters_columns,
+        "is_extra": yes_no,
+        "plan_line": blank,
+        "late_reason": blank,
+        "late_allowed_at": blank,
+        "training_class": blank,
         "trainer_criteria": blank,
     }
 
@@ -137,10 +164,19 @@ class ApplicationView(ReviewableModelView):
         now = clock.now()
         try:
             if request.form.get("version") not in (None, str(record.version)):
-                raise ValueError(_l("This record has changed since you opened it. Reload the page."))
+                raise ValueError(
+                    _l("This record has changed since you opened it. Reload the page.")
+                )
             allow_late(record, g.user, request.form.get("late_reason", ""), now)
-            audit.record(db.session, "application_allow_late", object_type="ClassApplication",
-                         object_id=record.id, user=g.user, now=now, summary=record.late_reason)
+            audit.record(
+                db.session,
+                "application_allow_late",
+                object_type="ClassApplication",
+                object_id=record.id,
+                user=g.user,
+                now=now,
+                summary=record.late_reason,
+            )
             db.session.commit()
         except (ValueError, review.ReviewError) as exc:
             db.session.rollback()
@@ -157,12 +193,14 @@ class ApplicationView(ReviewableModelView):
 
     def _page_extras(self, record) -> dict:
         task = review.open_task(record)
-        city_step = (task is not None and task.level == CITY
-                     and review.may_decide(record, g.user, task))
+        city_step = (
+            task is not None and task.level == CITY and review.may_decide(record, g.user, task)
+        )
         return {
             "city_lines": lines_for(record) if city_step else None,
-            "may_allow_late": (g.user.role_kind == CENTER
-                               and record.status in ("draft", "returned")),
+            "may_allow_late": (
+                g.user.role_kind == CENTER and record.status in ("draft", "returned")
+            ),
         }
 
 
@@ -176,10 +214,28 @@ class TrainingClassView(ScopedModelView):
     show_title = _l("Trainer-training class")
     show_template = "applications/class_show.html"
     label_columns = LABELS
-    list_columns = ["code", "org", "course_type", "start_date", "end_date", "expected_trainees",
-                    "is_extra"]
-    show_columns = ["code", "org", "course_type", "start_date", "end_date", "venue",
-                    "expected_trainees", "plan_line", "is_extra", "application", "created_at"]
+    list_columns = [
+        "code",
+        "org",
+        "course_type",
+        "start_date",
+        "end_date",
+        "expected_trainees",
+        "is_extra",
+    ]
+    show_columns = [
+        "code",
+        "org",
+        "course_type",
+        "start_date",
+        "end_date",
+        "venue",
+        "expected_trainees",
+        "plan_line",
+        "is_extra",
+        "application",
+        "created_at",
+    ]
     search_columns = ["code", "org", "course_type", "start_date"]
     base_order = ("code", "asc")
     formatters_columns = {"is_extra": yes_no, "plan_line": blank, "venue": blank}
@@ -188,16 +244,30 @@ class TrainingClassView(ScopedModelView):
         if template == self.show_template and "pk" in kwargs:
             klass = self.datamodel.get(kwargs["pk"])
             if klass is not None:
-                kwargs.update(history=review.history(klass.application), status_label=status_label,
-                              action_labels=ACTION_LABELS)
+                kwargs.update(
+                    history=review.history(klass.application),
+                    status_label=status_label,
+                    action_labels=ACTION_LABELS,
+                )
         return super().render_template(template, **kwargs)
 
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(ApplicationView, "Applications", label=_l("Class applications"),
-                        icon="fa-file-signature", category="Trainer training",
-                        category_label=_l("Trainer training"), category_icon="fa-chalkboard-teacher")
-    appbuilder.add_view(TrainingClassView, "Classes", label=_l("Trainer-training classes"),
-                        icon="fa-chalkboard", category="Trainer training",
-                        category_label=_l("Trainer training"))
+    appbuilder.add_view(
+        ApplicationView,
+        "Applications",
+        label=_l("Class applications"),
+        icon="fa-file-signature",
+        category="Trainer training",
+        category_label=_l("Trainer training"),
+        category_icon="fa-chalkboard-teacher",
+    )
+    appbuilder.add_view(
+        TrainingClassView,
+        "Classes",
+        label=_l("Trainer-training classes"),
+        icon="fa-chalkboard",
+        category="Trainer training",
+        category_label=_l("Trainer training"),
+    )

@@ -33,20 +33,43 @@ class AuditLogView(ScopedModelView):
     list_title = _l("Audit log")
     show_title = _l("Audit entry")
     label_columns = {
-        "at": _l("Time"), "username": _l("Username"), "ip": _l("IP"), "role": _l("Role"),
-        "org_name": _l("Organisation"), "event": _l("Event"), "object_type": _l("Object type"),
-        "object_id": _l("Object id"), "summary": _l("Summary"), "changes": _l("Changes"),
+        "at": _l("Time"),
+        "username": _l("Username"),
+        "ip": _l("IP"),
+        "role": _l("Role"),
+        "org_name": _l("Organisation"),
+        "event": _l("Event"),
+        "object_type": _l("Object type"),
+        "object_id": _l("Object id"),
+        "summary": _l("Summary"),
+        "changes": _l("Changes"),
         "success": _l("Success"),
     }
-    list_columns = ["at", "username", "ip", "role", "org_name", "event", "object_type",
-                    "object_id", "summary", "success"]
+    list_columns = [
+        "at",
+        "username",
+        "ip",
+        "role",
+        "org_name",
+        "event",
+        "object_type",
+        "object_id",
+        "summary",
+        "success",
+    ]
     show_columns = list_columns + ["changes"]
     search_columns = ["at", "username", "ip", "event", "object_type", "object_id", "success"]
     order_columns = ["at"]
     base_order = ("at", "desc")
     formatters_columns = {
-        "role": role_label, "event": _event, "object_type": object_label, "success": yes_no,
-        **{c: _blank_none for c in ("username", "ip", "org_name", "object_id", "summary", "changes")},
+        "role": role_label,
+        "event": _event,
+        "object_type": object_label,
+        "success": yes_no,
+        **{
+            c: _blank_none
+            for c in ("username", "ip", "org_name", "object_id", "summary", "changes")
+        },
     }
     list_template = "audit/list.html"
 

@@ -16,13 +16,22 @@ from reports.xlsx import XLSX_MIME
 
 # FAB method/action names -> the action of `security.permissions` they require.
 METHOD_PERMISSIONS = {
-    "list": "read", "show": "read", "download": "read", "api_read": "read",
-    "add": "write", "edit": "write", "action": "write", "action_post": "write",
+    "list": "read",
+    "show": "read",
+    "download": "read",
+    "api_read": "read",
+    "add": "write",
+    "edit": "write",
+    "action": "write",
+    "action_post": "write",
     "delete": "delete",
-    "get_list": "read", "get": "read", "info": "read", "post": "write", "put": "write",
+    "get_list": "read",
+    "get": "read",
+    "info": "read",
+    "post": "write",
+    "put": "write",
     "export": "export",
 }
-
 
 
 def yes_no(value) -> str:
@@ -96,7 +105,8 @@ class ScopedModelView(ModelView):
         if not columns or not filename or "UPLOAD_FOLDER" not in current_app.config:
             abort(404)
         query = self.datamodel.session.query(self.datamodel.obj).filter(
-            or_(*[column == filename for column in columns]))
+            or_(*[column == filename for column in columns])
+        )
         if self.datamodel.apply_all(query).first() is None:
             abort(404)
         return super().download.__wrapped__(self, filename)
@@ -112,8 +122,9 @@ class ScopedModelView(ModelView):
         if not order_column:
             order_column, direction = default_order
         query = self.datamodel.apply_all(query, joined, order_column, direction)
-        described = "; ".join(f"{col} {op} {value}" for col, op, value
-                              in filters.get_filters_values_tojson())
+        described = "; ".join(
+            f"{col} {op} {value}" for col, op, value in filters.get_filters_values_tojson()
+        )
         return query, described
 
     # A refused add or edit (pre_add/pre_update raised, the form already filled the row) must
@@ -155,14 +166,26 @@ class ScopedModelRestApi(ModelRestApi):
             return self.response_422(message=str(exc))
 
 
-__all__ = ["ScopedModelView", "ScopedModelRestApi", "has_access", "METHOD_PERMISSIONS", "yes_no",
-           "blank"]
+__all__ = [
+    "ScopedModelView",
+    "ScopedModelRestApi",
+    "has_access",
+    "METHOD_PERMISSIONS",
+    "yes_no",
+    "blank",
+]
 
 
 def xlsx_download(data: bytes, filename: str) -> Response:
     """Every spreadsheet the platform hands out: the (Chinese) name per RFC 5987 with an ASCII
     fallback, never cached (exports hold personal data)."""
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-    return Response(data, mimetype=XLSX_MIME, headers={
-        "Content-Disposition": f"attachment; filename={fallback}; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype=XLSX_MIME,
+        headers={
+            "Content-Disposition": f"attachment; filename={fallback}; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )

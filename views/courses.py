@@ -30,12 +30,20 @@ PER_PAGE = 20
 FILE_FIELD = "upload_files"
 REMOVE_FIELD = "remove_files"
 LABELS = {
-    "title": _l("Title"), "course_type": _l("Course type"), "category": _l("Category"),
-    "description": _l("Description"), "tags": _l("Tags"), "author": _l("Author"),
-    "org": _l("Uploading organisation"), "owner": _l("Uploaded by"),
-    "for_trainees": _l("For trainees"), "download_count": _l("Downloads"),
-    "published_at": _l("Published at"), "created_at": _l("Uploaded at"),
-    FILE_FIELD: _l("Files"), REMOVE_FIELD: _l("Remove files"),
+    "title": _l("Title"),
+    "course_type": _l("Course type"),
+    "category": _l("Category"),
+    "description": _l("Description"),
+    "tags": _l("Tags"),
+    "author": _l("Author"),
+    "org": _l("Uploading organisation"),
+    "owner": _l("Uploaded by"),
+    "for_trainees": _l("For trainees"),
+    "download_count": _l("Downloads"),
+    "published_at": _l("Published at"),
+    "created_at": _l("Uploaded at"),
+    FILE_FIELD: _l("Files"),
+    REMOVE_FIELD: _l("Remove files"),
 }
 
 
@@ -70,38 +78,76 @@ class CourseResourceView(ReviewableModelView):
     add_title = _l("Upload a course resource")
     edit_title = _l("Edit course resource")
     label_columns = LABELS
-    list_columns = ["title", "course_type", "category", "org", "status", "published_at",
-                    "download_count"]
-    show_columns = ["title", "course_type", "category", "description", "tags", "author", "org",
-                    "owner", "status", "published_at", "for_trainees", "download_count",
-                    "created_at"]
-    add_columns = ["title", "course_type", "category", "description", "tags", "author",
-                   FILE_FIELD]
+    list_columns = [
+        "title",
+        "course_type",
+        "category",
+        "org",
+        "status",
+        "published_at",
+        "download_count",
+    ]
+    show_columns = [
+        "title",
+        "course_type",
+        "category",
+        "description",
+        "tags",
+        "author",
+        "org",
+        "owner",
+        "status",
+        "published_at",
+        "for_trainees",
+        "download_count",
+        "created_at",
+    ]
+    add_columns = ["title", "course_type", "category", "description", "tags", "author", FILE_FIELD]
     edit_columns = add_columns + [REMOVE_FIELD]
     search_columns = ["title", "course_type", "category", "tags", "status"]
     order_columns = ["title", "published_at", "download_count"]
     base_order = ("id", "desc")
-    formatters_columns = {"status": status_label, "category": category_label,
-                          "course_type": course_type_label, "for_trainees": yes_no,
-                          "published_at": _when, "created_at": _when, "description": blank,
-                          "tags": blank, "author": blank, "owner": blank}
+    formatters_columns = {
+        "status": status_label,
+        "category": category_label,
+        "course_type": course_type_label,
+        "for_trainees": yes_no,
+        "published_at": _when,
+        "created_at": _when,
+        "description": blank,
+        "tags": blank,
+        "author": blank,
+        "owner": blank,
+    }
     description_columns = {
-        FILE_FIELD: _l("PDF, Office documents, images, MP4/WebM video. While a correction is "
-                       "prepared, the files uploaded replace all current files once the "
-                       "revision is approved."),
+        FILE_FIELD: _l(
+            "PDF, Office documents, images, MP4/WebM video. While a correction is "
+            "prepared, the files uploaded replace all current files once the "
+            "revision is approved."
+        ),
     }
     _fields = {
-        "course_type": SelectField(_l("Course type"), validators=[DataRequired()],
-                                   choices=lambda: vocabulary.choices("course_type"),
-                                   validate_choice=False),
-        "category": SelectField(_l("Category"), validators=[DataRequired()],
-                                choices=[(k, v) for k, v in CATEGORIES.items()],
-                                validate_choice=False),
+        "course_type": SelectField(
+            _l("Course type"),
+            validators=[DataRequired()],
+            choices=lambda: vocabulary.choices("course_type"),
+            validate_choice=False,
+        ),
+        "category": SelectField(
+            _l("Category"),
+            validators=[DataRequired()],
+            choices=[(k, v) for k, v in CATEGORIES.items()],
+            validate_choice=False,
+        ),
         FILE_FIELD: MultipleFileField(_l("Files")),
     }
     add_form_extra_fields = _fields
-    edit_form_extra_fields = {**_fields, REMOVE_FIELD: SelectMultipleField(
-        _l("Remove files"), coerce=int, choices=[], validate_choice=False)}
+    edit_form_extra_fields = {
+        **_fields,
+        REMOVE_FIELD: SelectMultipleField(
+            _l("Remove files"), coerce=int, choices=[], validate_choice=False
+        ),
+    }
 
     # -------------------------------------------------------- add, edit, delete
 
@@ -131,8 +177,9 @@ class CourseResourceView(ReviewableModelView):
         super().prefill_form(form, pk)
         record = self.datamodel.get(pk)
         if record is not None and record.in_force_revision is None:
-            form[REMOVE_FIELD].choices = [(a.id, a.filename)
-                                          for a in files.attachments_of(record, svc.IN_FORCE)]
+            form[REMOVE_FIELD].choices = [
+                (a.id, a.filename) for a in files.attachments_of(record, svc.IN_FORCE)
+            ]
 
     def pre_update(self, item):
         if not svc.may_edit(item, g.user):
@@ -158,9 +205,11 @@ class CourseResourceView(ReviewableModelView):
         return svc.review_actions(record, g.user)
 
     def show_extras(self, record) -> dict:
-        return {"attachments": files.attachments_of(record, svc.IN_FORCE),
-                "pending": svc.pending_attachments(record),
-                "in_library": svc.get_visible(record.id, g.user) is not None}
+        return {
+            "attachments": files.attachments_of(record, svc.IN_FORCE),
+            "pending": svc.pending_attachments(record),
+            "in_library": svc.get_visible(record.id, g.user) is not None,
+        }
 
     @expose("/review/<pk>", methods=["POST"])
     @has_access
@@ -179,8 +228,13 @@ class CourseLibraryView(BaseView):
     route_base = "/courselibrary"
     default_view = "list"
     class_permission_name = "Course"
-    method_permission_name = {"list": "read", "show": "read", "download": "read",
-                              "inline": "read", "trainees": "manage"}
+    method_permission_name = {
+        "list": "read",
+        "show": "read",
+        "download": "read",
+        "inline": "read",
+        "trainees": "manage",
+    }
     base_permissions = ["can_read", "can_manage"]
 
     def _get(self, pk):
@@ -206,13 +260,21 @@ class CourseLibraryView(BaseView):
         rows, total, page = svc.search(g.user, q, course_type, category, page, PER_PAGE)
         sm = self.appbuilder.sm
         return self.render_template(
-            "courses/library.html", rows=rows, total=total, page=page,
-            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q, course_type=course_type,
-            category=category, course_types=vocabulary.choices("course_type"),
-            type_labels=vocabulary.labels("course_type"), categories=CATEGORIES,
+            "courses/library.html",
+            rows=rows,
+            total=total,
+            page=page,
+            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+            q=q,
+            course_type=course_type,
+            category=category,
+            course_types=vocabulary.choices("course_type"),
+            type_labels=vocabulary.labels("course_type"),
+            categories=CATEGORIES,
             can_upload=sm.has_access("can_write", "Course"),
             can_keep=sm.has_access("can_write", "Course") or sm.has_access("can_review", "Course"),
-            title=_("Course library"))
+            title=_("Course library"),
+        )
 
     @expose("/<int:pk>")
     @has_access
@@ -220,20 +282,29 @@ class CourseLibraryView(BaseView):
         record = self._get(pk)
         attachments = files.attachments_of(record, svc.IN_FORCE)
         return self.render_template(
-            "courses/resource.html", record=record, attachments=attachments,
+            "courses/resource.html",
+            record=record,
+            attachments=attachments,
             previews=[(a, svc.preview_kind(a)) for a in attachments],
-            type_labels=vocabulary.labels("course_type"), categories=CATEGORIES,
+            type_labels=vocabulary.labels("course_type"),
+            categories=CATEGORIES,
             can_manage=self.appbuilder.sm.has_access("can_manage", "Course"),
-            title=record.title)
+            title=record.title,
+        )
 
     @expose("/<int:pk>/download/<int:attachment_id>")
     @has_access
     def download(self, pk, attachment_id):
         record, attachment = self._file(pk, attachment_id)
         svc.count_download(record.id)
-        audit.record(db.session, "download", object_type="Attachment", object_id=attachment.id,
-                     summary=f"course_resource#{record.id}: {attachment.filename}",
-                     now=clock.now())
+        audit.record(
+            db.session,
+            "download",
+            object_type="Attachment",
+            object_id=attachment.id,
+            summary=f"course_resource#{record.id}: {attachment.filename}",
+            now=clock.now(),
+        )
         db.session.commit()
         return files.send(attachment, as_attachment=True)
 
@@ -254,8 +325,9 @@ class CourseLibraryView(BaseView):
     def trainees(self, pk):
         record = self._get(pk)
         try:
-            svc.set_for_trainees(record, request.form.get("for_trainees") == "y", g.user,
-                                 clock.now())
+            svc.set_for_trainees(
+                record, request.form.get("for_trainees") == "y", g.user, clock.now()
+            )
             db.session.commit()
         except svc.CourseError as exc:
             db.session.rollback()
@@ -267,8 +339,14 @@ class CourseLibraryView(BaseView):
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(CourseLibraryView, "Course library", label=_l("Course library"),
-                        icon="fa-film", category="Libraries",
-                        category_label=_l("Resource libraries"), category_icon="fa-book")
+    appbuilder.add_view(
+        CourseLibraryView,
+        "Course library",
+        label=_l("Course library"),
+        icon="fa-film",
+        category="Libraries",
+        category_label=_l("Resource libraries"),
+        category_icon="fa-book",
+    )
     appbuilder.add_view_no_menu(CourseResourceView)
     files.register_owner(CourseResource.__tablename__, svc.load_for_files)

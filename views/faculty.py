@@ -37,15 +37,28 @@ from views.base import blank, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
 
 LABELS = {
-    "name": _l("Name"), "gender": _l("Gender"), "birth_year": _l("Birth year"),
-    "id_number": _l("ID number"), "mobile": _l("Mobile"), "email": _l("E-mail"),
-    "org": _l("Region"), "org_id": _l("Region"), "region": _l("Region"),
-    "employer": _l("Employer"), "level": _l("Level"), "certificate_no": _l("Certificate number"),
-    "certificate_date": _l("Certificate date"), "certificate_expiry": _l("Certificate expiry"),
-    "course_types": _l("Course types"), "languages": _l("Teaching languages/dialects"),
-    "years_experience": _l("Years of experience"), "biography": _l("Biography"),
-    "service_status": _l("Service status"), "photo": _l("Photo"),
-    "expiry_window": _l("Certificate expiry window"), "user": _l("Trainer account"),
+    "name": _l("Name"),
+    "gender": _l("Gender"),
+    "birth_year": _l("Birth year"),
+    "id_number": _l("ID number"),
+    "mobile": _l("Mobile"),
+    "email": _l("E-mail"),
+    "org": _l("Region"),
+    "org_id": _l("Region"),
+    "region": _l("Region"),
+    "employer": _l("Employer"),
+    "level": _l("Level"),
+    "certificate_no": _l("Certificate number"),
+    "certificate_date": _l("Certificate date"),
+    "certificate_expiry": _l("Certificate expiry"),
+    "course_types": _l("Course types"),
+    "languages": _l("Teaching languages/dialects"),
+    "years_experience": _l("Years of experience"),
+    "biography": _l("Biography"),
+    "service_status": _l("Service status"),
+    "photo": _l("Photo"),
+    "expiry_window": _l("Certificate expiry window"),
+    "user": _l("Trainer account"),
     "created_at": _l("Created at"),
 }
 # Fields only the center sets (a trainer's region is its account's; its standing is the center's).
@@ -54,6 +67,7 @@ PERSONAL = {"id_number": mask_id_number, "mobile": mask_mobile, "email": mask_em
 
 
 # ---------------------------------------------------------------- display helpers
+
 
 def _user():
     return getattr(g, "user", None) if has_request_context() else None
@@ -64,6 +78,7 @@ def _masked(field):
         if value is None:
             return ""
         return str(value) if faculty.sees_personal_data(_user()) else PERSONAL[field](value)
+
     return show
 
 
@@ -97,8 +112,9 @@ def _status_choices():
 
 
 def _expiry_choices():
-    return ([("", "—"), (faculty.EXPIRED, str(_l("Expired")))]
-            + [(str(d), str(_l("Expiring within %(n)d days", n=d))) for d in faculty.EXPIRY_WINDOWS])
+    return [("", "—"), (faculty.EXPIRED, str(_l("Expired")))] + [
+        (str(d), str(_l("Expiring within %(n)d days", n=d))) for d in faculty.EXPIRY_WINDOWS
+    ]
 
 
 class CodesField(SelectMultipleField):
@@ -112,6 +128,7 @@ class CodesField(SelectMultipleField):
 
 
 # ---------------------------------------------------------------- search filters
+
 
 class RegionFilter(BaseFilter):
     name = _l("In region")
@@ -146,9 +163,14 @@ class ExpiryWindowFilter(BaseFilter):
 
 
 class FacultyFilterConverter(ScopedFilterConverter):
-    special = {"region": [RegionFilter], "course_types": [CourseTypeFilter],
-               "expiry_window": [ExpiryWindowFilter], "level": [FilterEqual],
-               "service_status": [FilterEqual], "name": [FilterContains, FilterStartsWith, FilterEqual]}
+    special = {
+        "region": [RegionFilter],
+        "course_types": [CourseTypeFilter],
+        "expiry_window": [ExpiryWindowFilter],
+        "level": [FilterEqual],
+        "service_status": [FilterEqual],
+        "name": [FilterContains, FilterStartsWith, FilterEqual],
+    }
 
     def convert(self, col_name):
         if col_name in self.special:
@@ -181,22 +203,39 @@ class FacultyInterface(ScopedSQLAInterface):
 
 # ---------------------------------------------------------------- the view
 
+
 def _form_fields():
     return {
-        "id_number": StringField(_l("ID number"), description=_l("18 characters; shown masked to "
-                                                                 "everyone but the center.")),
+        "id_number": StringField(
+            _l("ID number"),
+            description=_l("18 characters; shown masked to everyone but the center."),
+        ),
         "mobile": StringField(_l("Mobile")),
-        "gender": SelectField(_l("Gender"), choices=_gender_choices, validate_choice=False,
-                              validators=[Optional()]),
-        "org_id": SelectField(_l("Region"), choices=_region_choices, validate_choice=False,
-                              validators=[Optional()],
-                              coerce=lambda v: int(v) if v not in (None, "", "None") else None),
-        "level": SelectField(_l("Level"), choices=_level_choices, validate_choice=False,
-                             validators=[Optional()]),
-        "course_types": CodesField(_l("Course types"), choices=_course_choices,
-                                   validate_choice=False, validators=[Optional()]),
-        "service_status": SelectField(_l("Service status"), choices=_status_choices,
-                                      validate_choice=False, validators=[Optional()]),
+        "gender": SelectField(
+            _l("Gender"), choices=_gender_choices, validate_choice=False, validators=[Optional()]
+        ),
+        "org_id": SelectField(
+            _l("Region"),
+            choices=_region_choices,
+            validate_choice=False,
+            validators=[Optional()],
+            coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        ),
+        "level": SelectField(
+            _l("Level"), choices=_level_choices, validate_choice=False, validators=[Optional()]
+        ),
+        "course_types": CodesField(
+            _l("Course types"),
+            choices=_course_choices,
+            validate_choice=False,
+            validators=[Optional()],
+        ),
+        "service_status": SelectField(
+            _l("Service status"),
+            choices=_status_choices,
+            validate_choice=False,
+            validators=[Optional()],
+        ),
         "photo": FileField(_l("Photo"), description=_l("JPG, PNG or WebP image.")),
     }
 
@@ -206,38 +245,94 @@ class FacultyView(ReviewableModelView):
 
     datamodel = FacultyInterface(FacultyProfile, eager=("org",))
     class_permission_name = "Faculty"
-    base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export",
-                        "can_manage"]
+    base_permissions = [
+        "can_read",
+        "can_write",
+        "can_delete",
+        "can_review",
+        "can_export",
+        "can_manage",
+    ]
     list_title = _l("Faculty pool")
     show_title = _l("Trainer profile")
     add_title = _l("Add trainer profile")
     edit_title = _l("Edit trainer profile")
-    method_permission_name = {**ReviewableModelView.method_permission_name, "mine": "read",
-                              "link_account": "manage"}  # manage: the center's, as the import
+    method_permission_name = {
+        **ReviewableModelView.method_permission_name,
+        "mine": "read",
+        "link_account": "manage",
+    }  # manage: the center's, as the import
     show_template = "faculty/show.html"
     list_template = "faculty/list.html"
     label_columns = LABELS
-    list_columns = ["name", "gender", "org", "level", "course_types", "certificate_expiry",
-                    "mobile", "id_number", "service_status", "status"]
-    show_columns = ["name", "gender", "birth_year", "id_number", "mobile", "email", "org",
-                    "employer", "level", "certificate_no", "certificate_date", "certificate_expiry",
-                    "course_types", "languages", "years_experience", "biography", "service_status",
-                    "status"]
-    add_columns = ["name", "gender", "birth_year", "id_number", "mobile", "email", "org_id",
-                   "employer", "level", "certificate_no", "certificate_date", "certificate_expiry",
-                   "course_types", "languages", "years_experience", "biography", "service_status",
-                   "photo"]
+    list_columns = [
+        "name",
+        "gender",
+        "org",
+        "level",
+        "course_types",
+        "certificate_expiry",
+        "mobile",
+        "id_number",
+        "service_status",
+        "status",
+    ]
+    show_columns = [
+        "name",
+        "gender",
+        "birth_year",
+        "id_number",
+        "mobile",
+        "email",
+        "org",
+        "employer",
+        "level",
+        "certificate_no",
+        "certificate_date",
+        "certificate_expiry",
+        "course_types",
+        "languages",
+        "years_experience",
+        "biography",
+        "service_status",
+        "status",
+    ]
+    add_columns = [
+        "name",
+        "gender",
+        "birth_year",
+        "id_number",
+        "mobile",
+        "email",
+        "org_id",
+        "employer",
+        "level",
+        "certificate_no",
+        "certificate_date",
+        "certificate_expiry",
+        "course_types",
+        "languages",
+        "years_experience",
+        "biography",
+        "service_status",
+        "photo",
+    ]
     edit_columns = add_columns
     search_columns = ["name", "region", "level", "course_types", "service_status", "expiry_window"]
     search_form_extra_fields = {
         "region": SelectField(_l("Region"), choices=_region_choices, validate_choice=False),
         "level": SelectField(_l("Level"), choices=_level_choices, validate_choice=False),
-        "course_types": SelectField(_l("Course types"), choices=lambda: [("", "—")] + _course_choices(),
-                                    validate_choice=False),
-        "service_status": SelectField(_l("Service status"), choices=_status_choices,
-                                      validate_choice=False),
-        "expiry_window": SelectField(_l("Certificate expiry window"), choices=_expiry_choices,
-                                     validate_choice=False),
+        "course_types": SelectField(
+            _l("Course types"),
+            choices=lambda: [("", "—")] + _course_choices(),
+            validate_choice=False,
+        ),
+        "service_status": SelectField(
+            _l("Service status"), choices=_status_choices, validate_choice=False
+        ),
+        "expiry_window": SelectField(
+            _l("Certificate expiry window"), choices=_expiry_choices, validate_choice=False
+        ),
     }
     order_columns = ["name", "certificate_expiry", "level", "service_status"]
     base_order = ("name", "asc")
@@ -245,12 +340,20 @@ class FacultyView(ReviewableModelView):
     edit_form_extra_fields = _form_fields()
     formatters_columns = {
         **ReviewableModelView.formatters_columns,
-        "id_number": _masked("id_number"), "mobile": _masked("mobile"), "email": _masked("email"),
-        "gender": lambda v: str(GENDERS.get(v, v or "")), "level": _level_label,
+        "id_number": _masked("id_number"),
+        "mobile": _masked("mobile"),
+        "email": _masked("email"),
+        "gender": lambda v: str(GENDERS.get(v, v or "")),
+        "level": _level_label,
         "course_types": _course_labels,
         "service_status": lambda v: str(FACULTY_STATUSES.get(v, v or "")),
-        "certificate_date": blank, "certificate_expiry": blank, "certificate_no": blank,
-        "employer": blank, "languages": blank, "years_experience": blank, "biography": blank,
+        "certificate_date": blank,
+        "certificate_expiry": blank,
+        "certificate_no": blank,
+        "employer": blank,
+        "languages": blank,
+        "years_experience": blank,
+        "biography": blank,
         "birth_year": blank,
     }
 
@@ -304,9 +407,17 @@ class FacultyView(ReviewableModelView):
         now, user = clock.now(), g.user
         if faculty.is_center(user):
             faculty.check_profile(item, now.date(), exclude_id=item.id)
-            if item.user_id is not None and item.user is not None and item.org_id != item.user.org_id:
-                raise faculty.FacultyError(_("Region: a trainer's own profile stays in the region "
-                                             "of the trainer's account."))
+            if (
+                item.user_id is not None
+                and item.user is not None
+                and item.org_id != item.user.org_id
+            ):
+                raise faculty.FacultyError(
+                    _(
+                        "Region: a trainer's own profile stays in the region "
+                        "of the trainer's account."
+                    )
+                )
             faculty.center_update(item, user, now)
             self._store_photo(item, pending=False)
             return
@@ -327,9 +438,13 @@ class FacultyView(ReviewableModelView):
         if not faculty.is_center(g.user):
             super().pre_delete(item)
         files.delete_all_of(item)
-        db.session.execute(delete(ReviewTask).where(
-            ReviewTask.record_type == review.record_type(item), ReviewTask.record_id == item.id,
-            ReviewTask.done_at.is_(None)))
+        db.session.execute(
+            delete(ReviewTask).where(
+                ReviewTask.record_type == review.record_type(item),
+                ReviewTask.record_id == item.id,
+                ReviewTask.done_at.is_(None),
+            )
+        )
 
     @expose("/review/<pk>", methods=["POST"])
     @has_access
@@ -337,7 +452,11 @@ class FacultyView(ReviewableModelView):
         response = super().review_action(pk)
         if request.form.get("action") == review.REJECT:  # a refused correction's photo goes too
             record = self.datamodel.get(pk)
-            if record is not None and not review.is_correction(record) and record.status != "pending":
+            if (
+                record is not None
+                and not review.is_correction(record)
+                and record.status != "pending"
+            ):
                 faculty.drop_pending_photo(record)
                 db.session.commit()
         return response
@@ -377,16 +496,23 @@ class FacultyView(ReviewableModelView):
                 done = _("Unlinked: the center keeps this profile again.")
             else:
                 user = faculty.link_account(record, request.form.get("username", ""))
-                done = _("Linked to the trainer account %(name)s: the trainer now keeps this "
-                         "profile.", name=user.username)
+                done = _(
+                    "Linked to the trainer account %(name)s: the trainer now keeps this profile.",
+                    name=user.username,
+                )
             db.session.commit()
         except faculty.FacultyError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         except (IntegrityError, StaleDataError):  # someone else changed it a moment before
             db.session.rollback()
-            flash(_("The profile or the account was changed by someone else just now; "
-                    "look again and retry."), "danger")
+            flash(
+                _(
+                    "The profile or the account was changed by someone else just now; "
+                    "look again and retry."
+                ),
+                "danger",
+            )
         else:
             flash(done, "success")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="faculty-account"))
@@ -411,9 +537,13 @@ class FacultyView(ReviewableModelView):
         query, described = self.list_query(self.datamodel.session.query(FacultyProfile.id))
         ids = query.order_by(None).subquery()
         now = clock.now()
-        data, count = report.export_xlsx(db.session, select(ids.c.id),
-                                         mask=not faculty.sees_personal_data(g.user),
-                                         title=_("Faculty pool"), today=now.date())
+        data, count = report.export_xlsx(
+            db.session,
+            select(ids.c.id),
+            mask=not faculty.sees_personal_data(g.user),
+            title=_("Faculty pool"),
+            today=now.date(),
+        )
         audit.record_export(db.session, "Faculty", count, described[:400], now=now)
         db.session.commit()
         return xlsx_download(data, f"faculty-pool-{now:%Y%m%d}.xlsx")
@@ -423,8 +553,10 @@ def _masked_revision(rv):
     def mask_values(values):
         return {k: (PERSONAL[k](v) if k in PERSONAL and v else v) for k, v in values.items()}
 
-    changes = {k: tuple(PERSONAL[k](v) if v else v for v in pair) if k in PERSONAL else pair
-               for k, pair in rv.changes.items()}
+    changes = {
+        k: tuple(PERSONAL[k](v) if v else v for v in pair) if k in PERSONAL else pair
+        for k, pair in rv.changes.items()
+    }
     return replace(rv, values=mask_values(rv.values), changes=changes)
 
 
@@ -432,8 +564,9 @@ def _load_visible(profile_id):
     """Photos follow the profile: read permission on the pool, and the profile in the user's pool."""
     if not current_app.appbuilder.sm.has_access("can_read", "Faculty"):
         return None
-    query = select(FacultyProfile).where(FacultyProfile.id == profile_id,
-                                         faculty.pool_clause(getattr(g, "user", None)))
+    query = select(FacultyProfile).where(
+        FacultyProfile.id == profile_id, faculty.pool_clause(getattr(g, "user", None))
+    )
     clause = scope_clause(FacultyProfile, current_scope())
     if clause is not None:
         query = query.where(clause)
@@ -442,9 +575,15 @@ def _load_visible(profile_id):
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(FacultyView, "Faculty pool", label=_l("Faculty pool"), icon="fa-users",
-                        category="Libraries", category_label=_l("Resource libraries"),
-                        category_icon="fa-book")
+    appbuilder.add_view(
+        FacultyView,
+        "Faculty pool",
+        label=_l("Faculty pool"),
+        icon="fa-users",
+        category="Libraries",
+        category_label=_l("Resource libraries"),
+        category_icon="fa-book",
+    )
     files.register_owner(FacultyProfile.__tablename__, _load_visible)
 
 

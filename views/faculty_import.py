@@ -23,8 +23,12 @@ READY, ERRORS = "ready", "errors"
 class FacultyImportView(BaseView):
     route_base = "/faculty_import"
     class_permission_name = "Faculty"
-    method_permission_name = {"upload": "manage", "template": "manage", "confirm": "manage",
-                              "error_file": "manage"}
+    method_permission_name = {
+        "upload": "manage",
+        "template": "manage",
+        "confirm": "manage",
+        "error_file": "manage",
+    }
     base_permissions = ["can_manage"]
     default_view = "upload"
 
@@ -48,8 +52,13 @@ class FacultyImportView(BaseView):
     def confirm(self):
         staged = report.claim(request.form.get("token", ""), g.user.id, READY)
         if staged is None:
-            flash(_("This import was already confirmed or has expired: nothing more was created. "
-                    "Upload the file again if needed."), "warning")
+            flash(
+                _(
+                    "This import was already confirmed or has expired: nothing more was created. "
+                    "Upload the file again if needed."
+                ),
+                "warning",
+            )
             return redirect(url_for(".upload"))
         data, meta = staged
         # Checked again: the pool may have changed since the preview (another import, a form).
@@ -71,8 +80,11 @@ class FacultyImportView(BaseView):
     # ------------------------------------------------------------ helpers
 
     def _upload_page(self, status=200):
-        return self.render_template("faculty_import/upload.html", max_rows=report.MAX_ROWS,
-                                    max_mb=report.MAX_BYTES // (1024 * 1024)), status
+        return self.render_template(
+            "faculty_import/upload.html",
+            max_rows=report.MAX_ROWS,
+            max_mb=report.MAX_BYTES // (1024 * 1024),
+        ), status
 
     def _refused(self, message, filename, now):
         db.session.rollback()
@@ -87,29 +99,62 @@ class FacultyImportView(BaseView):
             checked = report.check(data, now.date())
         except ImportRefused as exc:
             return self._refused(str(exc), filename, now)
-        meta = {"user": g.user.id, "filename": filename, "sheet": checked.sheet,
-                "header_row": checked.header_row}
+        meta = {
+            "user": g.user.id,
+            "filename": filename,
+            "sheet": checked.sheet,
+            "header_row": checked.header_row,
+        }
         if checked.errors:
-            token = report.stage(data, {**meta, "kind": ERRORS, "errors": [
-                [e.row, e.column, e.header, e.message] for e in checked.errors]})
-            audit.record_import(db.session, OBJECT_TYPE, checked.total, errors=len(checked.errors),
-                                filename=filename, now=now)
+            token = report.stage(
+                data,
+                {
+                    **meta,
+                    "kind": ERRORS,
+                    "errors": [[e.row, e.column, e.header, e.message] for e in checked.errors],
+                },
+            )
+            audit.record_import(
+                db.session,
+                OBJECT_TYPE,
+                checked.total,
+                errors=len(checked.errors),
+                filename=filename,
+                now=now,
+            )
             db.session.commit()
             return self.render_template(
-                "faculty_import/preview.html", filename=filename, checked=checked,
-                errors=checked.errors[:SHOWN_ERRORS], error_token=token, token=None, rows=[])
+                "faculty_import/preview.html",
+                filename=filename,
+                checked=checked,
+                errors=checked.errors[:SHOWN_ERRORS],
+                error_token=token,
+                token=None,
+                rows=[],
+            )
         if not write:
             token = report.stage(data, {**meta, "kind": READY})
             return self.render_template(
-                "faculty_import/preview.html", filename=filename, checked=checked, errors=[],
-                error_token=None, token=token, rows=report.preview_rows(checked))
+                "faculty_import/preview.html",
+                filename=filename,
+                checked=checked,
+                errors=[],
+                error_token=None,
+                token=token,
+                rows=report.preview_rows(checked),
+            )
         try:
             count = report.create_profiles(checked.rows, g.user, now, filename)
             db.session.commit()
         except IntegrityError:  # a profile with the same ID number or mobile saved meanwhile
-            return self._refused(_("A profile with one of these ID numbers or mobile numbers was "
-                                   "saved meanwhile; nothing was imported. Upload the file again."),
-                                 filename, now)
+            return self._refused(
+                _(
+                    "A profile with one of these ID numbers or mobile numbers was "
+                    "saved meanwhile; nothing was imported. Upload the file again."
+                ),
+                filename,
+                now,
+            )
         flash(_("%(n)d trainer profiles were imported into the faculty pool.", n=count), "success")
         return redirect(url_for("FacultyView.list"))
 

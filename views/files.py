@@ -21,21 +21,30 @@ class FileView(BaseView):
     def download(self, attachment_id):
         user = g.user
         if user is None or not user.is_authenticated:
-            return redirect(url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login", next=request.path))
+            return redirect(
+                url_for(f"{self.appbuilder.sm.auth_view.endpoint}.login", next=request.path)
+            )
         attachment = db.session.get(Attachment, attachment_id)
         if attachment is None:
             abort(404)
         visible = files.visible_owner(attachment) is not None
         # A refused attempt is recorded too: someone holds a link to a file outside their area.
-        audit.record(db.session, "download", object_type="Attachment", object_id=attachment.id,
-                     summary=f"{attachment.owner_type}#{attachment.owner_id}: {attachment.filename}",
-                     success=visible, now=clock.now())
+        audit.record(
+            db.session,
+            "download",
+            object_type="Attachment",
+            object_id=attachment.id,
+            summary=f"{attachment.owner_type}#{attachment.owner_id}: {attachment.filename}",
+            success=visible,
+            now=clock.now(),
+        )
         db.session.commit()
         if not visible:
             abort(404)
         if not files.path_of(attachment).is_file():
-            current_app.logger.error("attachment %s: file %s is missing", attachment.id,
-                                     attachment.stored_name)
+            current_app.logger.error(
+                "attachment %s: file %s is missing", attachment.id, attachment.stored_name
+            )
             abort(404)
         return files.send(attachment)
 

@@ -20,12 +20,23 @@ class HomeView(IndexView):
             return redirect(url_for("MalanAuthDBView.login"))
         entries = []
         for item in self.appbuilder.menu.get_list():
-            children = [c for c in item.childs if c.name != "-" and self.appbuilder.sm.has_access("menu_access", c.name)]
+            children = [
+                c
+                for c in item.childs
+                if c.name != "-" and self.appbuilder.sm.has_access("menu_access", c.name)
+            ]
             if children and self.appbuilder.sm.has_access("menu_access", item.name):
                 entries.append((item, children))
         now = clock.now()
         todo = todo_rows(user, now, limit=HOME_TOP + 1)
-        return self.render_template(self.index_template, user=user, role=role_label(user.role_kind),
-                                    org=user.org, entries=entries, appbuilder=self.appbuilder,
-                                    todo=todo[:HOME_TOP], todo_more=len(todo) > HOME_TOP,
-                                    show_todo=self.appbuilder.sm.has_access("can_read", "Todo"))
+        return self.render_template(
+            self.index_template,
+            user=user,
+            role=role_label(user.role_kind),
+            org=user.org,
+            entries=entries,
+            appbuilder=self.appbuilder,
+            todo=todo[:HOME_TOP],
+            todo_more=len(todo) > HOME_TOP,
+            show_todo=self.appbuilder.sm.has_access("can_read", "Todo"),
+        )

@@ -43,22 +43,28 @@ def _rate_limit() -> str:
 
 # ---------------------------------------------------------------- the public form
 
+
 class ApplicationForm(FlaskForm):
     applicant_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     mobile = StringField(_l("Mobile"), validators=[DataRequired(), Length(max=32)])
     unit = StringField(_l("Work unit"), validators=[DataRequired(), Length(max=UNIT_MAX)])
-    role_kind = SelectField(_l("Role requested"), validators=[DataRequired()],
-                            choices=[("", "—")] + list(REQUESTABLE_ROLES.items()))
+    role_kind = SelectField(
+        _l("Role requested"),
+        validators=[DataRequired()],
+        choices=[("", "—")] + list(REQUESTABLE_ROLES.items()),
+    )
     province_id = SelectField(_l("Province"), coerce=int, validate_choice=False)
     city_id = SelectField(_l("City"), coerce=int, validate_choice=False)
-    reason = TextAreaField(_l("Reason for the application"),
-                           validators=[DataRequired(), Length(max=REASON_MAX)])
+    reason = TextAreaField(
+        _l("Reason for the application"), validators=[DataRequired(), Length(max=REASON_MAX)]
+    )
 
     def fill_places(self, groups):
         """Provinces, and cities grouped under their province (an <optgroup>: no script needed)."""
         self.province_id.choices = [(0, "—")] + [(p.id, p.name) for p, _cities in groups]
         self.city_id.choices = {"": [(0, "—")]} | {
-            p.name: [(c.id, c.name) for c in cities] for p, cities in groups}
+            p.name: [(c.id, c.name) for c in cities] for p, cities in groups
+        }
 
     def validate_mobile(self, field):
         try:
@@ -91,16 +97,22 @@ class LoginApplicationPublicView(BaseView):
         if form.validate_on_submit():
             now = clock.now()
             record = LoginApplication(
-                applicant_name=form.applicant_name.data.strip(), mobile=form.mobile.data,
-                unit=form.unit.data.strip(), role_kind=form.role_kind.data,
-                org_id=form.city_id.data, reason=form.reason.data.strip(), created_at=now,
-                ip=(request.remote_addr or "")[:64])
+                applicant_name=form.applicant_name.data.strip(),
+                mobile=form.mobile.data,
+                unit=form.unit.data.strip(),
+                role_kind=form.role_kind.data,
+                org_id=form.city_id.data,
+                reason=form.reason.data.strip(),
+                created_at=now,
+                ip=(request.remote_addr or "")[:64],
+            )
             db.session.add(record)
             review.enter_review(record, now)
             db.session.commit()
             return redirect(url_for(f"{self.endpoint}.sent"))
-        return self.render_template("login_applications/apply.html", form=form,
-                                    title=_("Apply for an account"))
+        return self.render_template(
+            "login_applications/apply.html", form=form, title=_("Apply for an account")
+        )
 
     @expose("/sent", methods=["GET"])
     def sent(self):
@@ -111,9 +123,15 @@ class LoginApplicationPublicView(BaseView):
 # ---------------------------------------------------------------- review (province, center)
 
 LABELS = {
-    "applicant_name": _l("Full name"), "mobile": _l("Mobile"), "unit": _l("Work unit"),
-    "role_kind": _l("Role requested"), "org": _l("City"), "reason": _l("Reason for the application"),
-    "created_at": _l("Applied at"), "status": _l("Status"), "has_account": _l("Already has an account"),
+    "applicant_name": _l("Full name"),
+    "mobile": _l("Mobile"),
+    "unit": _l("Work unit"),
+    "role_kind": _l("Role requested"),
+    "org": _l("City"),
+    "reason": _l("Reason for the application"),
+    "created_at": _l("Applied at"),
+    "status": _l("Status"),
+    "has_account": _l("Already has an account"),
     "account": _l("Allocated account"),
 }
 
@@ -132,40 +150,73 @@ class LoginApplicationView(ReviewableModelView):
     list_title = _l("Login applications")
     show_title = _l("Login application")
     label_columns = LABELS
-    list_columns = ["applicant_name", "mobile", "unit", "role_kind", "org", "created_at", "status",
-                    "has_account"]
-    show_columns = ["applicant_name", "mobile", "unit", "role_kind", "org", "reason", "created_at",
-                    "status", "has_account", "account"]
+    list_columns = [
+        "applicant_name",
+        "mobile",
+        "unit",
+        "role_kind",
+        "org",
+        "created_at",
+        "status",
+        "has_account",
+    ]
+    show_columns = [
+        "applicant_name",
+        "mobile",
+        "unit",
+        "role_kind",
+        "org",
+        "reason",
+        "created_at",
+        "status",
+        "has_account",
+        "account",
+    ]
     search_columns = ["applicant_name", "mobile", "unit", "status"]
     order_columns = ["created_at", "applicant_name"]
     base_order = ("created_at", "desc")
-    formatters_columns = {**ReviewableModelView.formatters_columns, "role_kind": _role,
-                          "has_account": yes_no,
-                          "account": lambda u: u.username if u is not None else "",
-                          "reason": blank}
+    formatters_columns = {
+        **ReviewableModelView.formatters_columns,
+        "role_kind": _role,
+        "has_account": yes_no,
+        "account": lambda u: u.username if u is not None else "",
+        "reason": blank,
+    }
 
     @expose("/review/<pk>", methods=["POST"])
     @has_access
     def review_action(self, pk):
         self._record_or_404(self._deserialize_pk_if_composite(pk))
         if request.form.get("action") == review.RETURN:
-            flash(_("A login application cannot be returned: the applicant has no account to "
-                    "revise it with. Reject it with your opinion instead."), "danger")
+            flash(
+                _(
+                    "A login application cannot be returned: the applicant has no account to "
+                    "revise it with. Reject it with your opinion instead."
+                ),
+                "danger",
+            )
             return redirect(url_for(f"{self.endpoint}.show", pk=pk))
         response = super().review_action(pk)
         record = g.pop("login_application_approving", None)
-        if (record is not None and getattr(record, "allocated_password", None)
-                and record.status == APPROVED and record.account is not None):
+        if (
+            record is not None
+            and getattr(record, "allocated_password", None)
+            and record.status == APPROVED
+            and record.account is not None
+        ):
             return self._credentials(record)
         return response
 
     def _credentials(self, record):
         """Shown once, on the answer to the approval itself: the password is stored nowhere
         (only its hash); afterwards it can only be reset."""
-        page = self.render_template("login_applications/allocated.html", record=record,
-                                    username=record.account.username,
-                                    password=record.allocated_password,
-                                    title=_("Account allocated"))
+        page = self.render_template(
+            "login_applications/allocated.html",
+            record=record,
+            username=record.account.username,
+            password=record.allocated_password,
+            title=_("Account allocated"),
+        )
         response = current_app.make_response(page)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -188,7 +239,12 @@ def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
     public = appbuilder.add_view_no_menu(LoginApplicationPublicView())
     appbuilder.sm.limiter.limit(_rate_limit, methods=["POST"])(public.blueprint)
-    appbuilder.add_view(LoginApplicationView, "Login applications",
-                        label=_l("Login applications"), icon="fa-id-card",
-                        category="Account allocation", category_label=_l("Account allocation"),
-                        category_icon="fa-user-plus")
+    appbuilder.add_view(
+        LoginApplicationView,
+        "Login applications",
+        label=_l("Login applications"),
+        icon="fa-id-card",
+        category="Account allocation",
+        category_label=_l("Account allocation"),
+        category_icon="fa-user-plus",
+    )

@@ -19,8 +19,18 @@ from security.scope import ScopedSQLAInterface
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
-FORM_COLUMNS = ["name", "gender", "employer", "title", "industry", "expertise", "mobile",
-                "email", "biography", "availability"]
+FORM_COLUMNS = [
+    "name",
+    "gender",
+    "employer",
+    "title",
+    "industry",
+    "expertise",
+    "mobile",
+    "email",
+    "biography",
+    "availability",
+]
 PAGE_SIZE = 20
 
 
@@ -38,8 +48,12 @@ def _checked(field_name):
 
 
 def _select(name, choices):
-    return SelectField(service.LABELS[name], choices=[("", "—")] + list(choices),
-                       validators=[_checked(name)], validate_choice=False)
+    return SelectField(
+        service.LABELS[name],
+        choices=[("", "—")] + list(choices),
+        validators=[_checked(name)],
+        validate_choice=False,
+    )
 
 
 def _text(name, area=False, description=""):
@@ -54,13 +68,19 @@ def _form_fields():
         "employer": _text("employer"),
         "title": _text("title"),
         "industry": _select("industry", service.INDUSTRIES.items()),
-        "expertise": _text("expertise", description=_l(
-            "Separate several fields with 、 or a space, e.g. 市场营销、财务管理.")),
+        "expertise": _text(
+            "expertise",
+            description=_l("Separate several fields with 、 or a space, e.g. 市场营销、财务管理."),
+        ),
         "mobile": _text("mobile"),
         "email": _text("email"),
         "biography": _text("biography", area=True),
-        "availability": _text("availability", description=_l(
-            "When and how the mentor can help, e.g. weekends, online consultations.")),
+        "availability": _text(
+            "availability",
+            description=_l(
+                "When and how the mentor can help, e.g. weekends, online consultations."
+            ),
+        ),
     }
 
 
@@ -76,18 +96,42 @@ class MentorView(ReviewableModelView):
     edit_title = _l("Edit mentor")
     label_columns = {**service.LABELS}
     list_columns = ["name", "gender", "org", "employer", "industry", "expertise", "status"]
-    show_columns = ["name", "gender", "org", "employer", "title", "industry", "expertise",
-                    "mobile", "email", "biography", "availability", "status", "created_at"]
+    show_columns = [
+        "name",
+        "gender",
+        "org",
+        "employer",
+        "title",
+        "industry",
+        "expertise",
+        "mobile",
+        "email",
+        "biography",
+        "availability",
+        "status",
+        "created_at",
+    ]
     add_columns = FORM_COLUMNS
     edit_columns = FORM_COLUMNS
     search_columns = ["name", "org", "employer", "expertise", "status"]
     order_columns = ["name", "created_at"]
     base_order = ("id", "desc")
     formatters_columns = {
-        "status": status_label, "gender": service.gender_label,
+        "status": status_label,
+        "gender": service.gender_label,
         "industry": service.industry_label,
-        **{c: blank for c in ("employer", "title", "expertise", "mobile", "email", "biography",
-                              "availability")},
+        **{
+            c: blank
+            for c in (
+                "employer",
+                "title",
+                "expertise",
+                "mobile",
+                "email",
+                "biography",
+                "availability",
+            )
+        },
     }
     list_template = "mentors/list.html"
     add_form_extra_fields = _form_fields()
@@ -132,16 +176,29 @@ class MentorPoolView(BaseView):
         page = min(max(request.args.get("page", 1, type=int), 1), pages)
         rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
         return self.render_template(
-            "mentors/pool.html", rows=rows, total=total, page=page, pages=pages, args=args,
-            link_args={"province": args["province"], "city": args["city"],
-                       "industry": args["industry"], "expertise": args["expertise"],
-                       "q": args["keyword"]},
-            provinces=service.provinces(), cities=service.cities(args["province"]),
-            industries=service.INDUSTRIES, contact=lambda m: service.contact_of(g.user, m),
-            region=service.region_of, gender=service.gender_label,
+            "mentors/pool.html",
+            rows=rows,
+            total=total,
+            page=page,
+            pages=pages,
+            args=args,
+            link_args={
+                "province": args["province"],
+                "city": args["city"],
+                "industry": args["industry"],
+                "expertise": args["expertise"],
+                "q": args["keyword"],
+            },
+            provinces=service.provinces(),
+            cities=service.cities(args["province"]),
+            industries=service.INDUSTRIES,
+            contact=lambda m: service.contact_of(g.user, m),
+            region=service.region_of,
+            gender=service.gender_label,
             industry=service.industry_label,
             can_export=self.appbuilder.sm.has_access("can_export", "Mentor"),
-            can_keep=self.appbuilder.sm.has_access("can_write", "Mentor"))
+            can_keep=self.appbuilder.sm.has_access("can_write", "Mentor"),
+        )
 
     @expose("/show/<pk>")
     @has_access
@@ -150,11 +207,15 @@ class MentorPoolView(BaseView):
         if mentor is None:
             abort(404)
         return self.render_template(
-            "mentors/detail.html", m=mentor, labels=service.LABELS,
+            "mentors/detail.html",
+            m=mentor,
+            labels=service.LABELS,
             contact=service.contact_of(g.user, mentor),
             contact_visible=service.contact_visible(g.user, mentor),
-            region=service.region_of(mentor), gender=service.gender_label(mentor.gender),
-            industry=service.industry_label(mentor.industry))
+            region=service.region_of(mentor),
+            gender=service.gender_label(mentor.gender),
+            industry=service.industry_label(mentor.industry),
+        )
 
     @expose("/export")
     @has_access
@@ -188,10 +249,12 @@ def _download(mentors, filters: str):
 def register(appbuilder) -> None:
     """创业导师库, under one menu permission ("Mentor pool" = READ on Mentor): the shared search
     page for every business user, and the keepers' list for those who enter mentors."""
-    category = dict(category="Libraries", category_label=_l("Resource libraries"),
-                    category_icon="fa-book")
+    category = dict(
+        category="Libraries", category_label=_l("Resource libraries"), category_icon="fa-book"
+    )
     # One menu entry, the shared pool; keepers reach their own entries from it ("Mentors entered
     # by my area") and from the to-do list (FAB's navbar would ignore a menu_cond).
-    appbuilder.add_view(MentorPoolView, "Mentor pool", label=_l("Mentor pool"),
-                        icon="fa-users", **category)
+    appbuilder.add_view(
+        MentorPoolView, "Mentor pool", label=_l("Mentor pool"), icon="fa-users", **category
+    )
     appbuilder.add_view_no_menu(MentorView)

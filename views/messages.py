@@ -56,18 +56,24 @@ class MessageView(BaseView):
     @expose("/")
     @has_access
     def list(self):
-        return self.render_template("messages/list.html", title=_("Messages"),
-                                    rows=messages.conversations(g.user),
-                                    counterpart=lambda c: messages.counterpart(g.user, c),
-                                    can_write=bool(messages.recipients(g.user)))
+        return self.render_template(
+            "messages/list.html",
+            title=_("Messages"),
+            rows=messages.conversations(g.user),
+            counterpart=lambda c: messages.counterpart(g.user, c),
+            can_write=bool(messages.recipients(g.user)),
+        )
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
     @accepts_uploads
     def new(self):
         choices = messages.recipients(g.user)
-        form = {"recipient": request.form.get("recipient", request.args.get("to", "")),
-                "subject": request.form.get("subject", ""), "body": request.form.get("body", "")}
+        form = {
+            "recipient": request.form.get("recipient", request.args.get("to", "")),
+            "subject": request.form.get("subject", ""),
+            "body": request.form.get("body", ""),
+        }
         if request.method == "POST":
             now = clock.now()
             try:
@@ -84,9 +90,12 @@ class MessageView(BaseView):
                 flash(str(exc), "danger")
             else:
                 flash(_("Message sent."), "success")
-                return redirect(url_for("MessageView.thread", conversation_id=message.conversation_id))
-        return self.render_template("messages/new.html", title=_("Write a message"),
-                                    choices=choices, form=form)
+                return redirect(
+                    url_for("MessageView.thread", conversation_id=message.conversation_id)
+                )
+        return self.render_template(
+            "messages/new.html", title=_("Write a message"), choices=choices, form=form
+        )
 
     @expose("/<int:conversation_id>")
     @has_access
@@ -97,10 +106,13 @@ class MessageView(BaseView):
         messages.mark_read(g.user, conversation)
         db.session.commit()
         g.pop("malan_message_unread", None)  # the badge must count this thread as read
-        return self.render_template("messages/thread.html", title=conversation.subject,
-                                    conversation=conversation,
-                                    counterpart=messages.counterpart(g.user, conversation),
-                                    attachments=_attachments(conversation.messages))
+        return self.render_template(
+            "messages/thread.html",
+            title=conversation.subject,
+            conversation=conversation,
+            counterpart=messages.counterpart(g.user, conversation),
+            attachments=_attachments(conversation.messages),
+        )
 
     @expose("/<int:conversation_id>/reply", methods=["POST"])
     @has_access
@@ -124,9 +136,17 @@ class MessageView(BaseView):
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(MessageView, "Messages", label=_l("Messages"), icon="fa-comments",
-                        category="Basic management", category_label=_l("Basic management"),
-                        category_icon="fa-bullhorn")
+    appbuilder.add_view(
+        MessageView,
+        "Messages",
+        label=_l("Messages"),
+        icon="fa-comments",
+        category="Basic management",
+        category_label=_l("Basic management"),
+        category_icon="fa-bullhorn",
+    )
     current_app.jinja_env.globals["message_unread_count"] = unread_count  # the navbar badge
     # A message's files: only users who see its conversation (the two parties) may download.
-    files.register_owner(OWNER_TYPE, lambda message_id: messages.visible_message(g.user, message_id))
+    files.register_owner(
+        OWNER_TYPE, lambda message_id: messages.visible_message(g.user, message_id)
+    )

@@ -24,13 +24,25 @@ from reports.xlsx import Column, write_table
 from security.guards import accepts_uploads
 from views.base import xlsx_download
 
-CATEGORY_LABELS = {NOTICE: _l("Notice"), ANNOUNCEMENT: _l("Announcement"),
-                   DOCUMENT: _l("Document"), OTHER: _l("Other")}
-GROUP_LABELS = {"authorities": _l("Authorities (center, provinces, cities)"),
-                "institutions": _l("Training institutions"), "trainers": _l("Trainers"),
-                "trainees": _l("Trainees")}
-FIELD_LABELS = {"title": _l("Title"), "body": _l("Body"), "category": _l("Category"),
-                "expires_at": _l("Expires at"), "pinned": _l("Pinned")}
+CATEGORY_LABELS = {
+    NOTICE: _l("Notice"),
+    ANNOUNCEMENT: _l("Announcement"),
+    DOCUMENT: _l("Document"),
+    OTHER: _l("Other"),
+}
+GROUP_LABELS = {
+    "authorities": _l("Authorities (center, provinces, cities)"),
+    "institutions": _l("Training institutions"),
+    "trainers": _l("Trainers"),
+    "trainees": _l("Trainees"),
+}
+FIELD_LABELS = {
+    "title": _l("Title"),
+    "body": _l("Body"),
+    "category": _l("Category"),
+    "expires_at": _l("Expires at"),
+    "pinned": _l("Pinned"),
+}
 PAGE_SIZE = 25  # newest first; older pages by ?page=N (bench B1: a page, not the 200 newest)
 
 
@@ -68,9 +80,15 @@ class NoticeView(BaseView):
     route_base = "/notices"
     default_view = "list"
     class_permission_name = "Notice"
-    method_permission_name = {"list": "read", "show": "read", "add": "write",
-                              "correct": "write", "withdraw": "write", "receipts": "write",
-                              "export_receipts": "write"}
+    method_permission_name = {
+        "list": "read",
+        "show": "read",
+        "add": "write",
+        "correct": "write",
+        "withdraw": "write",
+        "receipts": "write",
+        "export_receipts": "write",
+    }
     base_permissions = ["can_read", "can_write"]
 
     def _get(self, pk, now):
@@ -107,11 +125,19 @@ class NoticeView(BaseView):
             read = svc.read_ids(g.user, [n.id for n in rows])
             unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)}
         return self.render_template(
-            "notices/list.html", rows=rows, unread=unread, q=q, now=now, page=page,
+            "notices/list.html",
+            rows=rows,
+            unread=unread,
+            q=q,
+            now=now,
+            page=page,
             has_next=has_next,
-            categories=CATEGORY_LABELS, can_publish=g.user.role_kind in svc.PUBLISHER_KINDS
+            categories=CATEGORY_LABELS,
+            can_publish=g.user.role_kind in svc.PUBLISHER_KINDS
             and self.appbuilder.sm.has_access("can_write", "Notice"),
-            unread_total=unread_count(), title=_("Notices"))
+            unread_total=unread_count(),
+            title=_("Notices"),
+        )
 
     @expose("/<int:pk>")
     @has_access
@@ -121,19 +147,37 @@ class NoticeView(BaseView):
         if svc.mark_read(notice, g.user, now):
             db.session.commit()
         publisher = svc.is_publisher(g.user, notice)
-        history = svc.revisions_with_changes(notice) if (
-            publisher or g.user.role_kind == "auditor" or notice.version > 1) else []
+        history = (
+            svc.revisions_with_changes(notice)
+            if (publisher or g.user.role_kind == "auditor" or notice.version > 1)
+            else []
+        )
         return self.render_template(
-            "notices/show.html", notice=notice, body=svc.sanitise(notice.body),
-            attachments=files.attachments_of(notice), publisher=publisher, history=history,
-            categories=CATEGORY_LABELS, groups=GROUP_LABELS, fields=FIELD_LABELS, now=now,
-            title=notice.title)
+            "notices/show.html",
+            notice=notice,
+            body=svc.sanitise(notice.body),
+            attachments=files.attachments_of(notice),
+            publisher=publisher,
+            history=history,
+            categories=CATEGORY_LABELS,
+            groups=GROUP_LABELS,
+            fields=FIELD_LABELS,
+            now=now,
+            title=notice.title,
+        )
 
     def _form(self, template, notice=None, **extra):
         orgs = db.session.scalars(svc.addressable_orgs(g.user).order_by("code")).all()
-        return self.render_template(template, notice=notice, orgs=orgs, form=request.form,
-                                    categories=CATEGORY_LABELS, groups=GROUP_LABELS,
-                                    title=_("Publish a notice"), **extra)
+        return self.render_template(
+            template,
+            notice=notice,
+            orgs=orgs,
+            form=request.form,
+            categories=CATEGORY_LABELS,
+            groups=GROUP_LABELS,
+            title=_("Publish a notice"),
+            **extra,
+        )
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
@@ -147,11 +191,15 @@ class NoticeView(BaseView):
         form = request.form
         try:
             draft = svc.Draft(
-                title=form.get("title", ""), body=form.get("body", ""),
-                category=form.get("category", ""), org_ids=form.getlist("org_ids"),
+                title=form.get("title", ""),
+                body=form.get("body", ""),
+                category=form.get("category", ""),
+                org_ids=form.getlist("org_ids"),
                 groups=[x for x in form.getlist("groups") if x in ROLE_GROUPS],
-                publish_at=_when(form.get("publish_at")), expires_at=_when(form.get("expires_at")),
-                pinned=form.get("pinned") == "y")
+                publish_at=_when(form.get("publish_at")),
+                expires_at=_when(form.get("expires_at")),
+                pinned=form.get("pinned") == "y",
+            )
             notice = svc.publish(draft, g.user, now)
             _store_uploads(notice, now)
             db.session.commit()
@@ -172,10 +220,17 @@ class NoticeView(BaseView):
             return self._form("notices/correct.html", notice=notice)
         form = request.form
         try:
-            svc.correct(notice, g.user, now, note=form.get("note", ""),
-                        title=form.get("title", ""), body=form.get("body", ""),
-                        category=form.get("category", ""),
-                        expires_at=_when(form.get("expires_at")), pinned=form.get("pinned") == "y")
+            svc.correct(
+                notice,
+                g.user,
+                now,
+                note=form.get("note", ""),
+                title=form.get("title", ""),
+                body=form.get("body", ""),
+                category=form.get("category", ""),
+                expires_at=_when(form.get("expires_at")),
+                pinned=form.get("pinned") == "y",
+            )
             _store_uploads(notice, now)
             db.session.commit()
         except svc.NoticeError as exc:
@@ -206,8 +261,13 @@ class NoticeView(BaseView):
         now = clock.now()
         notice = self._managed(pk, now)
         rows = svc.receipts(notice, now)
-        return self.render_template("notices/receipts.html", notice=notice, rows=rows,
-                                    totals=svc.totals(rows), title=_("Read receipts"))
+        return self.render_template(
+            "notices/receipts.html",
+            notice=notice,
+            rows=rows,
+            totals=svc.totals(rows),
+            title=_("Read receipts"),
+        )
 
     @expose("/<int:pk>/receipts/export")
     @has_access
@@ -215,12 +275,21 @@ class NoticeView(BaseView):
         now = clock.now()
         notice = self._managed(pk, now)
         unread = [(r.org, u) for r in svc.receipts(notice, now) for u in r.unread]
-        columns = [Column(_("Organisation"), 24), Column(_("Organisation code"), 14),
-                   Column(_("Name"), 14), Column(_("Username"), 20)]
-        data = write_table(columns, [(o.name, o.code, u.full_name, u.username) for o, u in unread],
-                           sheet=_("Not read"), title=notice.title)
-        audit.record_export(db.session, "NoticeRead", len(unread), f"notice {notice.id} unread",
-                            now=now)
+        columns = [
+            Column(_("Organisation"), 24),
+            Column(_("Organisation code"), 14),
+            Column(_("Name"), 14),
+            Column(_("Username"), 20),
+        ]
+        data = write_table(
+            columns,
+            [(o.name, o.code, u.full_name, u.username) for o, u in unread],
+            sheet=_("Not read"),
+            title=notice.title,
+        )
+        audit.record_export(
+            db.session, "NoticeRead", len(unread), f"notice {notice.id} unread", now=now
+        )
         db.session.commit()
         return xlsx_download(data, f"notice-{notice.id}-unread.xlsx")
 
@@ -232,8 +301,14 @@ def _load_visible(owner_id):
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(NoticeView, "Notices", label=_l("Notices"), icon="fa-bullhorn",
-                        category="Basic management", category_label=_l("Basic management"),
-                        category_icon="fa-th-list")
+    appbuilder.add_view(
+        NoticeView,
+        "Notices",
+        label=_l("Notices"),
+        icon="fa-bullhorn",
+        category="Basic management",
+        category_label=_l("Basic management"),
+        category_icon="fa-th-list",
+    )
     current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
     files.register_owner(Notice.__tablename__, _load_visible)

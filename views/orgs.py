@@ -38,8 +38,17 @@ class OrgView(ScopedModelView):
     edit_title = _l("Edit organisation")
     label_columns = LABELS
     list_columns = ["code", "name", "kind", "parent", "active"]
-    show_columns = ["code", "name", "kind", "parent", "credit_code", "address",
-                    "contact_name", "contact_phone", "active"]
+    show_columns = [
+        "code",
+        "name",
+        "kind",
+        "parent",
+        "credit_code",
+        "address",
+        "contact_name",
+        "contact_phone",
+        "active",
+    ]
     add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]
     edit_columns = ["name", "credit_code", "address", "contact_name", "contact_phone", "active"]
     search_columns = ["code", "name", "kind", "parent", "active"]
@@ -51,9 +60,15 @@ class OrgView(ScopedModelView):
     # A parent is never an institution: the search dropdown lists the tree (~500 nodes), not
     # the 10,000 institutions as well (bench B1: 0.8 s of every page at scale 1.0).
     search_form_query_rel_fields = {"parent": [["kind", FilterNotEqual, INSTITUTION]]}
-    formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind), "active": yes_no,
-                          "parent": blank, "credit_code": blank, "address": blank,
-                          "contact_name": blank, "contact_phone": blank}
+    formatters_columns = {
+        "kind": lambda kind: KIND_LABELS.get(kind, kind),
+        "active": yes_no,
+        "parent": blank,
+        "credit_code": blank,
+        "address": blank,
+        "contact_name": blank,
+        "contact_phone": blank,
+    }
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):

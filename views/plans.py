@@ -38,20 +38,35 @@ from views.review import ReviewableModelView, status_label
 
 MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
 LABELS = {
-    "year": _l("Year"), "month": _l("Round"), "deadline": _l("Deadline"), "notice": _l("Notice"),
-    "opened_at": _l("Opened at"), "round": _l("Plan round"), "org": _l("City"),
-    "status": _l("Status"), "contact_name": _l("Contact person"),
-    "contact_phone": _l("Contact phone"), "note": _l("Note"), "total_classes": _l("Classes"),
-    "total_trainees": _l("Trainees"), "submitted_at": _l("Submitted at"), "plan": _l("Plan"),
-    "course_type": _l("Course type"), "classes": _l("Number of classes"),
-    "trainees_per_class": _l("Trainees per class"), "trainees": _l("Trainees"),
-    "start_from": _l("Earliest start"), "start_to": _l("Latest start"),
-    "venue_city": _l("Venue city"), "venue_city_id": _l("Venue city"),
+    "year": _l("Year"),
+    "month": _l("Round"),
+    "deadline": _l("Deadline"),
+    "notice": _l("Notice"),
+    "opened_at": _l("Opened at"),
+    "round": _l("Plan round"),
+    "org": _l("City"),
+    "status": _l("Status"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "note": _l("Note"),
+    "total_classes": _l("Classes"),
+    "total_trainees": _l("Trainees"),
+    "submitted_at": _l("Submitted at"),
+    "plan": _l("Plan"),
+    "course_type": _l("Course type"),
+    "classes": _l("Number of classes"),
+    "trainees_per_class": _l("Trainees per class"),
+    "trainees": _l("Trainees"),
+    "start_from": _l("Earliest start"),
+    "start_to": _l("Latest start"),
+    "venue_city": _l("Venue city"),
+    "venue_city_id": _l("Venue city"),
     "lines_data": _l("Plan lines"),
 }
 
 
 # ---------------------------------------------------------------- rounds (center)
+
 
 class PlanRoundView(ScopedModelView):
     """计划轮次: the center opens the January or June round with a deadline."""
@@ -71,9 +86,14 @@ class PlanRoundView(ScopedModelView):
     order_columns = ["year", "deadline"]
     base_order = ("deadline", "desc")
     formatters_columns = {"month": lambda m: str(MONTH_LABELS.get(m, m)), "notice": blank}
-    add_form_extra_fields = {"month": SelectField(
-        _l("Round"), coerce=int, validators=[DataRequired()],
-        choices=[(m, label) for m, label in MONTH_LABELS.items()])}
+    add_form_extra_fields = {
+        "month": SelectField(
+            _l("Round"),
+            coerce=int,
+            validators=[DataRequired()],
+            choices=[(m, label) for m, label in MONTH_LABELS.items()],
+        )
+    }
 
     def pre_add(self, item):
         now = clock.now()
@@ -90,6 +110,7 @@ class PlanRoundView(ScopedModelView):
 
 # ---------------------------------------------------------------- lines
 
+
 def _venue_choices():
     """Cities of the user's province (the center: every city). Read beside the scope on
     purpose: a city may hold its classes in a neighbouring city of the same province."""
@@ -98,7 +119,9 @@ def _venue_choices():
     if org is None:
         return []
     if org.kind != "center":
-        query = query.where(Org.province_id == (org.id if org.kind == PROVINCE else org.province_id))
+        query = query.where(
+            Org.province_id == (org.id if org.kind == PROVINCE else org.province_id)
+        )
     return [(i, n) for i, n in db.session.execute(query.order_by(Org.code))]
 
 
@@ -106,8 +129,12 @@ def _editable(plan):
     if plan is None:
         raise ValueError(_("Plan: choose the plan."))
     if plan.status not in (DRAFT, RETURNED):
-        raise ValueError(_("Plan: the plan is under review or approved; to change it, use "
-                           "“Correct” on the plan."))
+        raise ValueError(
+            _(
+                "Plan: the plan is under review or approved; to change it, use "
+                "“Correct” on the plan."
+            )
+        )
 
 
 class PlanLineInterface(ScopedSQLAInterface):
@@ -165,25 +192,61 @@ class PlanLineView(ScopedModelView):
     add_title = _l("Add plan line")
     edit_title = _l("Edit plan line")
     label_columns = LABELS
-    list_columns = ["course_type", "classes", "trainees_per_class", "trainees", "start_from",
-                    "start_to", "venue_city", "contact_name", "contact_phone"]
+    list_columns = [
+        "course_type",
+        "classes",
+        "trainees_per_class",
+        "trainees",
+        "start_from",
+        "start_to",
+        "venue_city",
+        "contact_name",
+        "contact_phone",
+    ]
     show_columns = ["plan"] + list_columns
-    add_columns = ["plan", "course_type", "classes", "trainees_per_class", "start_from",
-                   "start_to", "venue_city_id", "contact_name", "contact_phone"]
+    add_columns = [
+        "plan",
+        "course_type",
+        "classes",
+        "trainees_per_class",
+        "start_from",
+        "start_to",
+        "venue_city_id",
+        "contact_name",
+        "contact_phone",
+    ]
     edit_columns = add_columns[1:]
     search_columns = ["course_type"]
     formatters_columns = {"venue_city": blank, "contact_name": blank, "contact_phone": blank}
     # Choices are checked by `check_line`, whose messages name the field (WTForms' do not).
     _fields = {
-        "course_type": SelectField(_l("Course type"), validators=[DataRequired()],
-                                   choices=[(c, c) for c in COURSE_TYPES], validate_choice=False),
-        "classes": IntegerField(_l("Number of classes"), validators=[
-            InputRequired(), NumberRange(min=1, message=_l("Number of classes must be at least 1."))]),
-        "trainees_per_class": IntegerField(_l("Trainees per class"), validators=[
-            InputRequired(),
-            NumberRange(min=1, message=_l("Trainees per class must be at least 1."))]),
-        "venue_city_id": SelectField(_l("Venue city"), coerce=int, validators=[DataRequired()],
-                                     choices=_venue_choices, validate_choice=False),
+        "course_type": SelectField(
+            _l("Course type"),
+            validators=[DataRequired()],
+            choices=[(c, c) for c in COURSE_TYPES],
+            validate_choice=False,
+        ),
+        "classes": IntegerField(
+            _l("Number of classes"),
+            validators=[
+                InputRequired(),
+                NumberRange(min=1, message=_l("Number of classes must be at least 1.")),
+            ],
+        ),
+        "trainees_per_class": IntegerField(
+            _l("Trainees per class"),
+            validators=[
+                InputRequired(),
+                NumberRange(min=1, message=_l("Trainees per class must be at least 1.")),
+            ],
+        ),
+        "venue_city_id": SelectField(
+            _l("Venue city"),
+            coerce=int,
+            validators=[DataRequired()],
+            choices=_venue_choices,
+            validate_choice=False,
+        ),
     }
     add_form_extra_fields = _fields
     edit_form_extra_fields = _fields
@@ -201,19 +264,26 @@ class PlanLineView(ScopedModelView):
         _editable(item.plan)
         item.org_id = item.plan.org_id  # a line belongs to its plan's city, whatever was posted
         with db.session.no_autoflush:
-            check_line(item.as_dict(), db.session.get(Org, item.plan.org_id),
-                       clock.now().date(), db.session)
+            check_line(
+                item.as_dict(),
+                db.session.get(Org, item.plan.org_id),
+                clock.now().date(),
+                db.session,
+            )
 
 
 # ---------------------------------------------------------------- plans
+
 
 class PlanView(ReviewableModelView):
     """培训计划: a city's plan for a round; submitted to the province, then the center."""
 
     datamodel = ScopedSQLAInterface(TrainingPlan)
     class_permission_name = "Plan"
-    method_permission_name = {**ReviewableModelView.method_permission_name,
-                              "submit_summary": "review"}
+    method_permission_name = {
+        **ReviewableModelView.method_permission_name,
+        "submit_summary": "review",
+    }
     base_permissions = ["can_read", "can_write", "can_delete", "can_review"]
     related_views = [PlanLineView]
     list_title = _l("Plans")
@@ -222,15 +292,29 @@ class PlanView(ReviewableModelView):
     edit_title = _l("Edit plan")
     label_columns = LABELS
     list_columns = ["round", "org", "status", "total_classes", "total_trainees", "submitted_at"]
-    show_columns = ["round", "org", "status", "contact_name", "contact_phone", "note",
-                    "total_classes", "total_trainees", "submitted_at"]
+    show_columns = [
+        "round",
+        "org",
+        "status",
+        "contact_name",
+        "contact_phone",
+        "note",
+        "total_classes",
+        "total_trainees",
+        "submitted_at",
+    ]
     add_columns = ["round", "contact_name", "contact_phone", "note"]
     edit_columns = ["contact_name", "contact_phone", "note"]
     search_columns = ["round", "org", "status"]
     order_columns = ["submitted_at"]
     base_order = ("id", "desc")
-    formatters_columns = {"status": status_label, "submitted_at": blank, "note": blank,
-                          "contact_name": blank, "contact_phone": blank}
+    formatters_columns = {
+        "status": status_label,
+        "submitted_at": blank,
+        "note": blank,
+        "contact_name": blank,
+        "contact_phone": blank,
+    }
 
     def pre_add(self, item):
         check_new_plan(item, g.user.org, db.session)
@@ -251,8 +335,13 @@ class PlanView(ReviewableModelView):
         for line in plan.lines:
             taken = used_classes(line)
             if taken and proposed.get(line.id, {}).get("classes", 0) < taken:
-                raise ValueError(_("Plan line %(line)s: %(n)d classes are already applied for "
-                                   "on it.", line=str(line), n=taken))
+                raise ValueError(
+                    _(
+                        "Plan line %(line)s: %(n)d classes are already applied for on it.",
+                        line=str(line),
+                        n=taken,
+                    )
+                )
 
     @expose("/submit_summary", methods=["POST"])
     @has_access
@@ -274,14 +363,19 @@ class PlanView(ReviewableModelView):
 
 # ---------------------------------------------------------------- summaries
 
+
 class PlanSummaryView(BaseView):
     """计划汇总: the provincial summary (a province: its own cities) and the national plan."""
 
     route_base = "/plansummary"
     default_view = "province"
     class_permission_name = "PlanSummary"
-    method_permission_name = {"province": "read", "national": "read",
-                              "province_xlsx": "export", "national_xlsx": "export"}
+    method_permission_name = {
+        "province": "read",
+        "national": "read",
+        "province_xlsx": "export",
+        "national_xlsx": "export",
+    }
 
     @expose("/province")
     @has_access
@@ -290,10 +384,17 @@ class PlanSummaryView(BaseView):
         province = self._province()
         frame = self._frame(chosen, province) if province is not None else None
         return self.render_template(
-            "plans/summary.html", mode="province", rounds=rounds, chosen=chosen,
-            province=province, provinces=self._provinces(), frame=frame, report=report,
+            "plans/summary.html",
+            mode="province",
+            rounds=rounds,
+            chosen=chosen,
+            province=province,
+            provinces=self._provinces(),
+            frame=frame,
+            report=report,
             cities=report.by_city(frame).to_dict("records") if frame is not None else [],
-            can_submit=province is not None and g.user.role_kind == PROVINCE)
+            can_submit=province is not None and g.user.role_kind == PROVINCE,
+        )
 
     @expose("/national")
     @has_access
@@ -302,9 +403,16 @@ class PlanSummaryView(BaseView):
         rounds, chosen = self._rounds()
         frame = self._frame(chosen, None)
         return self.render_template(
-            "plans/summary.html", mode="national", rounds=rounds, chosen=chosen, province=None,
-            provinces=[], frame=frame, report=report,
-            rows=report.national(frame) if frame is not None else [])
+            "plans/summary.html",
+            mode="national",
+            rounds=rounds,
+            chosen=chosen,
+            province=None,
+            provinces=[],
+            frame=frame,
+            report=report,
+            rows=report.national(frame) if frame is not None else [],
+        )
 
     @expose("/province.xlsx")
     @has_access
@@ -314,12 +422,17 @@ class PlanSummaryView(BaseView):
         if chosen is None or province is None:
             abort(404)
         frame = self._frame(chosen, province)
-        title = _("Provincial plan summary: %(province)s, %(round)s",
-                  province=province.name, round=str(chosen))
-        return self._download(report.provincial_xlsx(frame, title),
-                              int(frame["line_id"].notna().sum()),
-                              f"round={chosen.id}; province={province.id}",
-                              f"plan-{chosen.year}-{chosen.month:02d}-{province.code}.xlsx")
+        title = _(
+            "Provincial plan summary: %(province)s, %(round)s",
+            province=province.name,
+            round=str(chosen),
+        )
+        return self._download(
+            report.provincial_xlsx(frame, title),
+            int(frame["line_id"].notna().sum()),
+            f"round={chosen.id}; province={province.id}",
+            f"plan-{chosen.year}-{chosen.month:02d}-{province.code}.xlsx",
+        )
 
     @expose("/national.xlsx")
     @has_access
@@ -330,9 +443,12 @@ class PlanSummaryView(BaseView):
             abort(404)
         frame = self._frame(chosen, None)
         title = _("National trainer-training plan: %(round)s", round=str(chosen))
-        return self._download(report.national_xlsx(frame, title), len(report.national(frame)),
-                              f"round={chosen.id}",
-                              f"plan-{chosen.year}-{chosen.month:02d}-national.xlsx")
+        return self._download(
+            report.national_xlsx(frame, title),
+            len(report.national(frame)),
+            f"round={chosen.id}",
+            f"plan-{chosen.year}-{chosen.month:02d}-national.xlsx",
+        )
 
     # ------------------------------------------------------------ helpers
 
@@ -343,8 +459,9 @@ class PlanSummaryView(BaseView):
 
     @staticmethod
     def _rounds():
-        rounds = db.session.scalars(select(PlanRound).order_by(
-            PlanRound.year.desc(), PlanRound.month.desc())).all()
+        rounds = db.session.scalars(
+            select(PlanRound).order_by(PlanRound.year.desc(), PlanRound.month.desc())
+        ).all()
         wanted = request.args.get("round", type=int)
         chosen = next((r for r in rounds if r.id == wanted), None) if wanted else None
         if wanted and chosen is None:
@@ -377,8 +494,12 @@ class PlanSummaryView(BaseView):
         """Lines of the round in the user's scope; ``province`` None: the whole country."""
         if chosen is None:
             return None
-        return report.plan_lines(db.session, chosen.id, scope_clause(TrainingPlan, current_scope()),
-                                 province.id if province else None)
+        return report.plan_lines(
+            db.session,
+            chosen.id,
+            scope_clause(TrainingPlan, current_scope()),
+            province.id if province else None,
+        )
 
     @staticmethod
     def _download(data, count, filters, filename):
@@ -389,11 +510,16 @@ class PlanSummaryView(BaseView):
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    category = dict(category="Trainer training", category_label=_l("Trainer training"),
-                    category_icon="fa-graduation-cap")
-    appbuilder.add_view(PlanRoundView, "Plan rounds", label=_l("Plan rounds"),
-                        icon="fa-calendar", **category)
+    category = dict(
+        category="Trainer training",
+        category_label=_l("Trainer training"),
+        category_icon="fa-graduation-cap",
+    )
+    appbuilder.add_view(
+        PlanRoundView, "Plan rounds", label=_l("Plan rounds"), icon="fa-calendar", **category
+    )
     appbuilder.add_view(PlanView, "Plans", label=_l("Plans"), icon="fa-list-alt", **category)
     appbuilder.add_view_no_menu(PlanLineView)
-    appbuilder.add_view(PlanSummaryView, "Plan summary", label=_l("Plan summary"),
-                        icon="fa-table", **category)
+    appbuilder.add_view(
+        PlanSummaryView, "Plan summary", label=_l("Plan summary"), icon="fa-table", **category
+    )

@@ -18,13 +18,21 @@ from app.services import messages, review
 from views.base import METHOD_PERMISSIONS, ScopedModelView
 
 STATUS_LABELS = {
-    "draft": _l("Draft"), "pending": _l("Under review"), "returned": _l("Returned for revision"),
-    "approved": _l("Approved"), "rejected": _l("Rejected"),
+    "draft": _l("Draft"),
+    "pending": _l("Under review"),
+    "returned": _l("Returned for revision"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
 }
 ACTION_LABELS = {
-    "submit": _l("Submit"), "resubmit": _l("Resubmit"), "approve": _l("Approve"),
-    "return": _l("Return for revision"), "reject": _l("Reject"), "correct": _l("Correct"),
-    "enter": _l("Entered by the center"), "change": _l("Changed by the center"),
+    "submit": _l("Submit"),
+    "resubmit": _l("Resubmit"),
+    "approve": _l("Approve"),
+    "return": _l("Return for revision"),
+    "reject": _l("Reject"),
+    "correct": _l("Correct"),
+    "enter": _l("Entered by the center"),
+    "change": _l("Changed by the center"),
 }
 
 
@@ -41,8 +49,11 @@ def record_pages(appbuilder) -> dict[str, "ReviewableModelView"]:
     pages = appbuilder.__dict__.get("_malan_record_pages")
     if pages is None:
         pages = {}
-        views = [v for v in appbuilder.baseviews if isinstance(v, ModelView)
-                 and getattr(v, "record_page", True)]
+        views = [
+            v
+            for v in appbuilder.baseviews
+            if isinstance(v, ModelView) and getattr(v, "record_page", True)
+        ]
         # A reviewable record's own page first, then any list of a model with a __task_type__.
         views.sort(key=lambda v: not isinstance(v, ReviewableModelView))
         for view in views:
@@ -73,15 +84,23 @@ class ReviewableModelView(ScopedModelView):
     the record plus the review permission; who may act is decided by the review service."""
 
     # Commenting needs only read access: whoever sees the record may discuss it.
-    method_permission_name = {**METHOD_PERMISSIONS, "review_action": "read", "comment": "read",
-                              "bulk_approve": "review"}
+    method_permission_name = {
+        **METHOD_PERMISSIONS,
+        "review_action": "read",
+        "comment": "read",
+        "bulk_approve": "review",
+    }
     show_template = "review/show.html"
 
     # Labels of the ReviewableMixin columns, so every reviewable list reads the same.
     REVIEW_LABELS = {
-        "status": _l("Status"), "step": _l("Step"), "revision": _l("Revision"),
-        "in_force_revision": _l("Revision in force"), "version": _l("Version"),
-        "submitted_at": _l("Submitted at"), "submitted_by_id": _l("Submitted by"),
+        "status": _l("Status"),
+        "step": _l("Step"),
+        "revision": _l("Revision"),
+        "in_force_revision": _l("Revision in force"),
+        "version": _l("Version"),
+        "submitted_at": _l("Submitted at"),
+        "submitted_by_id": _l("Submitted by"),
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -104,13 +123,23 @@ class ReviewableModelView(ScopedModelView):
         record = self._record_or_404(pk)
         widgets = self._show(pk)
         return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views, record=record,
-            actions=self.review_actions(record), action_labels=ACTION_LABELS,
-            status_label=status_label, revisions=review.revisions_with_changes(record),
-            in_correction=review.is_correction(record), task=review.open_task(record),
-            label_columns=self.label_columns, now=clock.now(), role_label=role_label,
-            comments=messages.comments_of(record), **self.show_extras(record),
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
+            record=record,
+            actions=self.review_actions(record),
+            action_labels=ACTION_LABELS,
+            status_label=status_label,
+            revisions=review.revisions_with_changes(record),
+            in_correction=review.is_correction(record),
+            task=review.open_task(record),
+            label_columns=self.label_columns,
+            now=clock.now(),
+            role_label=role_label,
+            comments=messages.comments_of(record),
+            **self.show_extras(record),
         )
 
     def review_actions(self, record) -> list[str]:
@@ -167,8 +196,13 @@ class ReviewableModelView(ScopedModelView):
             flash(str(_l("Done: %(action)s.", action=ACTION_LABELS.get(name, name))), "success")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
-    @action("bulk_approve", _l("Approve selected"), _l("Approve all selected records?"), "fa-check",
-            single=False)
+    @action(
+        "bulk_approve",
+        _l("Approve selected"),
+        _l("Approve all selected records?"),
+        "fa-check",
+        single=False,
+    )
     def bulk_approve(self, items):
         """Approve several pending steps at once; each one is checked like a single approval."""
         now = clock.now()
@@ -201,7 +235,9 @@ class ReviewableModelView(ScopedModelView):
 
     def pre_delete(self, item):
         if item.status != "draft" or item.in_force_revision is not None:
-            raise review.ReviewError(str(_l("Only a draft that was never submitted can be deleted.")))
+            raise review.ReviewError(
+                str(_l("Only a draft that was never submitted can be deleted."))
+            )
 
     # Domain hooks: raise ValueError with a user message to refuse.
     def before_submit(self, record, now):

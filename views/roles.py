@@ -29,11 +29,20 @@ class AssignRoleForm(FlaskForm):
     role_kind = SelectField(choices=[(k, k) for k in ROLE_KINDS], validators=[DataRequired()])
 
 
-RESOURCE_LABELS = {"Org": _l("Organisations"), "User": _l("Accounts"),
-                   "Role": _l("Roles and permissions"), "AuditLog": _l("Audit log")}
-PERMISSION_LABELS = {"can_read": _l("View"), "can_write": _l("Edit"), "can_delete": _l("Delete"),
-                     "can_export": _l("Export"), "can_manage": _l("Manage accounts"),
-                     "can_review": _l("Review")}
+RESOURCE_LABELS = {
+    "Org": _l("Organisations"),
+    "User": _l("Accounts"),
+    "Role": _l("Roles and permissions"),
+    "AuditLog": _l("Audit log"),
+}
+PERMISSION_LABELS = {
+    "can_read": _l("View"),
+    "can_write": _l("Edit"),
+    "can_delete": _l("Delete"),
+    "can_export": _l("Export"),
+    "can_manage": _l("Manage accounts"),
+    "can_review": _l("Review"),
+}
 
 
 class RoleMatrixView(BaseView):
@@ -49,8 +58,12 @@ class RoleMatrixView(BaseView):
         form.role_kind.choices = [(k, str(ROLE_LABELS[k])) for k in ROLE_KINDS]
         resources = sorted({res for grants in ROLE_MATRIX.values() for _a, res in grants})
         return self.render_template(
-            "roles/matrix.html", roles=list(ROLE_MATRIX), role_label=role_label,
-            resources=resources, matrix=expanded_matrix(), form=form,
+            "roles/matrix.html",
+            roles=list(ROLE_MATRIX),
+            role_label=role_label,
+            resources=resources,
+            matrix=expanded_matrix(),
+            form=form,
             resource_label=lambda r: str(RESOURCE_LABELS.get(r, r)),
             permission_label=lambda p: str(PERMISSION_LABELS.get(p, p)),
         )
@@ -78,10 +91,17 @@ class RoleMatrixView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for(".matrix"))
         # The session hook logs the row change; this names the event so an auditor can filter it.
-        audit.record(db.session, "role_change", object_type="MalanUser", object_id=user.id,
-                     summary=f"{user.username}: {before} -> {form.role_kind.data}",
-                     changes={"role": [before, form.role_kind.data]})
+        audit.record(
+            db.session,
+            "role_change",
+            object_type="MalanUser",
+            object_id=user.id,
+            summary=f"{user.username}: {before} -> {form.role_kind.data}",
+            changes={"role": [before, form.role_kind.data]},
+        )
         db.session.commit()
-        flash(_("%(u)s now has the role %(r)s.", u=user.username, r=role_label(form.role_kind.data)),
-              "success")
+        flash(
+            _("%(u)s now has the role %(r)s.", u=user.username, r=role_label(form.role_kind.data)),
+            "success",
+        )
         return redirect(url_for(".matrix"))

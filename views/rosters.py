@@ -2,7 +2,6 @@
 center's review page (approval allocates the accounts), the one-time account sheet and the
 roster export. Thin: every rule is in `app.services.rosters`."""
 
-
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
@@ -22,10 +21,16 @@ from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
 PREVIEW_MAX_AGE = 3600  # a preview confirmed after an hour must be uploaded again
-KIND_LABELS = {"province": _l("Provincial liaison"), "city": _l("City liaison"),
-               "institution": _l("Institution liaison")}
-CHANGE_LABELS = {"add": _l("Add"), "change": _l("Change contact data"), "deactivate": _l("Deactivate")}
-
+KIND_LABELS = {
+    "province": _l("Provincial liaison"),
+    "city": _l("City liaison"),
+    "institution": _l("Institution liaison"),
+}
+CHANGE_LABELS = {
+    "add": _l("Add"),
+    "change": _l("Change contact data"),
+    "deactivate": _l("Deactivate"),
+}
 
 
 def _when(value) -> str:
@@ -39,29 +44,50 @@ class RosterView(ReviewableModelView):
     class_permission_name = "Roster"
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
-        "template": "read", "upload": "write", "confirm": "write",
+        "template": "read",
+        "upload": "write",
+        "confirm": "write",
         "account_sheet": "review",
         # Point 6: a province exports its own roster; the scope decides what is in the file.
-        "export_xlsx": "read", "person": "read",
+        "export_xlsx": "read",
+        "person": "read",
     }
     base_permissions = ["can_read", "can_write", "can_review", "can_export"]
     list_title = _l("Liaison rosters")
     show_title = _l("Liaison roster")
     add_title = _l("Upload a roster")
     edit_title = _l("Liaison roster")
-    label_columns = {"org": _l("Province"), "filename": _l("File"), "row_count": _l("Rows"),
-                     "status": _l("Status"), "submitted_at": _l("Submitted at"),
-                     "allocated_at": _l("Accounts allocated at"),
-                     "sheet_downloaded_at": _l("Account sheet downloaded at")}
-    list_columns = ["org", "filename", "row_count", "status", "submitted_at", "allocated_at",
-                    "sheet_downloaded_at"]
+    label_columns = {
+        "org": _l("Province"),
+        "filename": _l("File"),
+        "row_count": _l("Rows"),
+        "status": _l("Status"),
+        "submitted_at": _l("Submitted at"),
+        "allocated_at": _l("Accounts allocated at"),
+        "sheet_downloaded_at": _l("Account sheet downloaded at"),
+    }
+    list_columns = [
+        "org",
+        "filename",
+        "row_count",
+        "status",
+        "submitted_at",
+        "allocated_at",
+        "sheet_downloaded_at",
+    ]
     show_columns = list_columns
     search_columns = ["org", "status", "submitted_at"]
-    add_columns = edit_columns = ["filename"]  # unused: add is the upload page, edit shows the roster
+    add_columns = edit_columns = [
+        "filename"
+    ]  # unused: add is the upload page, edit shows the roster
     base_order = ("id", "desc")
-    formatters_columns = {**ReviewableModelView.formatters_columns, "submitted_at": _when,
-                          "allocated_at": _when, "sheet_downloaded_at": _when,
-                          "filename": blank}
+    formatters_columns = {
+        **ReviewableModelView.formatters_columns,
+        "submitted_at": _when,
+        "allocated_at": _when,
+        "sheet_downloaded_at": _when,
+        "filename": blank,
+    }
     show_template = "rosters/show.html"
     list_template = "rosters/list.html"
 
@@ -71,8 +97,11 @@ class RosterView(ReviewableModelView):
     @has_access
     def add(self):
         org = g.user.org
-        province = org if org is not None and org.kind == PROVINCE and g.user.role_kind == PROVINCE \
+        province = (
+            org
+            if org is not None and org.kind == PROVINCE and g.user.role_kind == PROVINCE
             else None
+        )
         return self.render_template("rosters/upload.html", province=province)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
@@ -115,16 +144,32 @@ class RosterView(ReviewableModelView):
             return self.render_template("rosters/upload.html", province=province), 400
         token = None
         if not result.errors and result.rows:
-            token = self._serializer().dumps({
-                "org": province.id, "user": g.user.id, "filename": filename,
-                "rows": [r.as_data() for r in result.rows]})
+            token = self._serializer().dumps(
+                {
+                    "org": province.id,
+                    "user": g.user.id,
+                    "filename": filename,
+                    "rows": [r.as_data() for r in result.rows],
+                }
+            )
         else:
-            audit.record_import(db.session, "Roster", len(result.rows), errors=len(result.errors),
-                                filename=filename, now=now)
+            audit.record_import(
+                db.session,
+                "Roster",
+                len(result.rows),
+                errors=len(result.errors),
+                filename=filename,
+                now=now,
+            )
             db.session.commit()
-        return self.render_template("rosters/preview.html", province=province, preview=result,
-                                    token=token, kind_labels=KIND_LABELS,
-                                    change_labels=CHANGE_LABELS)
+        return self.render_template(
+            "rosters/preview.html",
+            province=province,
+            preview=result,
+            token=token,
+            kind_labels=KIND_LABELS,
+            change_labels=CHANGE_LABELS,
+        )
 
     @expose("/confirm", methods=["POST"])
     @has_access
@@ -157,8 +202,10 @@ class RosterView(ReviewableModelView):
             db.session.rollback()
             flash(str(exc), "danger")
             return redirect(url_for(".show", pk=pk))
-        data = report.account_sheet_xlsx(rows, _("Accounts of %(province)s (roster #%(id)d)",
-                                                 province=roster.org.name, id=roster.id))
+        data = report.account_sheet_xlsx(
+            rows,
+            _("Accounts of %(province)s (roster #%(id)d)", province=roster.org.name, id=roster.id),
+        )
         db.session.commit()
         return xlsx_download(data, f"账号-{roster.org.name}-{roster.id}.xlsx")
 
@@ -176,23 +223,34 @@ class RosterView(ReviewableModelView):
         user = db.session.scalar(query.where(clause) if clause is not None else query)
         if user is None:
             abort(404)
-        return self.render_template("rosters/person.html", person=user,
-                                    entries=rosters.roster_history(user.id),
-                                    change_labels=CHANGE_LABELS, status_label=status_label)
+        return self.render_template(
+            "rosters/person.html",
+            person=user,
+            entries=rosters.roster_history(user.id),
+            change_labels=CHANGE_LABELS,
+            status_label=status_label,
+        )
 
     @expose("/export.xlsx")
     @has_access
     def export_xlsx(self):
         records, provinces = rosters.current_liaisons(current_scope())
         data = report.export_xlsx(report.roster_frame(records), provinces)
-        audit.record_export(db.session, "Roster", len(records), "provinces=" + ",".join(provinces),
-                            now=clock.now())
+        audit.record_export(
+            db.session, "Roster", len(records), "provinces=" + ",".join(provinces), now=clock.now()
+        )
         db.session.commit()
         return xlsx_download(data, "联络员信息汇总表.xlsx")
 
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(RosterView, "Liaison rosters", label=_l("Liaison rosters"),
-                        icon="fa-address-book", category="Account allocation",
-                        category_label=_l("Account allocation"), category_icon="fa-id-card")
+    appbuilder.add_view(
+        RosterView,
+        "Liaison rosters",
+        label=_l("Liaison rosters"),
+        icon="fa-address-book",
+        category="Account allocation",
+        category_label=_l("Account allocation"),
+        category_icon="fa-id-card",
+    )

@@ -53,10 +53,18 @@ def _rows(items, now: datetime) -> list[Row]:
         org = orgs.get(t.reviewer_org_id)
         if org is None:
             org = orgs[t.reviewer_org_id] = db.session.get(Org, t.reviewer_org_id)
-        rows.append(Row(t, str(item.record) if item.record is not None else f"#{t.record_id}",
-                        record_url(appbuilder, t.record_type, t.record_id),
-                        kind_label(appbuilder, t.record_type), _(item.step_label),
-                        org.name if org else "", days_left(t.due_at, now), t.due_at < now))
+        rows.append(
+            Row(
+                t,
+                str(item.record) if item.record is not None else f"#{t.record_id}",
+                record_url(appbuilder, t.record_type, t.record_id),
+                kind_label(appbuilder, t.record_type),
+                _(item.step_label),
+                org.name if org else "",
+                days_left(t.due_at, now),
+                t.due_at < now,
+            )
+        )
     return rows
 
 
@@ -104,8 +112,9 @@ class TodoView(BaseView):
     @has_access
     def list(self):
         now = clock.now()
-        return self.render_template("todo/list.html", rows=todo_rows(g.user, now), now=now,
-                                    title=_("My to-do"))
+        return self.render_template(
+            "todo/list.html", rows=todo_rows(g.user, now), now=now, title=_("My to-do")
+        )
 
 
 def overdue_rows(now: datetime, include_pending: bool = False) -> list[Row]:
@@ -121,8 +130,9 @@ def overdue_rows(now: datetime, include_pending: bool = False) -> list[Row]:
     for row in rows:
         key = (row.org, row.kind)
         oldest[key] = min(oldest.get(key, row.task.due_at), row.task.due_at)
-    return sorted(rows, key=lambda r: (oldest[r.org, r.kind], r.org, r.kind, r.task.due_at,
-                                       r.task.id))
+    return sorted(
+        rows, key=lambda r: (oldest[r.org, r.kind], r.org, r.kind, r.task.due_at, r.task.id)
+    )
 
 
 class OverdueView(BaseView):
@@ -143,8 +153,13 @@ class OverdueView(BaseView):
         groups = {}
         for row in rows:
             groups.setdefault((row.org, row.kind), []).append(row)
-        return self.render_template("todo/overdue.html", groups=groups, now=now,
-                                    include_pending=include_pending, title=_("Overdue board"))
+        return self.render_template(
+            "todo/overdue.html",
+            groups=groups,
+            now=now,
+            include_pending=include_pending,
+            title=_("Overdue board"),
+        )
 
     @expose("/export")
     @has_access
@@ -153,17 +168,33 @@ class OverdueView(BaseView):
         include_pending = request.args.get("all") == "1"
         rows = overdue_rows(now, include_pending)
         data = overdue_xlsx(rows, now)
-        audit.record_export(db.session, "ReviewTask", len(rows),
-                            "all pending" if include_pending else "overdue", now=now)
+        audit.record_export(
+            db.session,
+            "ReviewTask",
+            len(rows),
+            "all pending" if include_pending else "overdue",
+            now=now,
+        )
         db.session.commit()
         return xlsx_download(data, f"overdue-{now:%Y%m%d-%H%M%S}.xlsx")
 
 
 def register(appbuilder) -> None:
     """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(TodoView, "My to-do", label=_l("My to-do"), icon="fa-tasks",
-                        category="Workbench", category_label=_l("Workbench"),
-                        category_icon="fa-briefcase")
-    appbuilder.add_view(OverdueView, "Overdue board", label=_l("Overdue board"),
-                        icon="fa-exclamation-triangle", category="Workbench")
+    appbuilder.add_view(
+        TodoView,
+        "My to-do",
+        label=_l("My to-do"),
+        icon="fa-tasks",
+        category="Workbench",
+        category_label=_l("Workbench"),
+        category_icon="fa-briefcase",
+    )
+    appbuilder.add_view(
+        OverdueView,
+        "Overdue board",
+        label=_l("Overdue board"),
+        icon="fa-exclamation-triangle",
+        category="Workbench",
+    )
     current_app.jinja_env.globals["todo_count"] = todo_count  # the navbar badge

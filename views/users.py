@@ -23,22 +23,53 @@ class UserView(ScopedModelView):
     datamodel = ScopedSQLAInterface(MalanUser, eager=("roles", "org"))
     class_permission_name = "User"
     show_template = "users/show.html"
-    method_permission_name = {**METHOD_PERMISSIONS, "disable": "manage", "enable": "manage",
-                              "unlock": "manage", "reset_password": "manage"}
+    method_permission_name = {
+        **METHOD_PERMISSIONS,
+        "disable": "manage",
+        "enable": "manage",
+        "unlock": "manage",
+        "reset_password": "manage",
+    }
     base_permissions = ["can_read", "can_write", "can_manage"]
     list_title = _l("Accounts")
     show_title = _l("Account")
     add_title = _l("Create account")
     edit_title = _l("Edit account")
     label_columns = {
-        "username": _l("Username"), "first_name": _l("Full name"), "role_kind": _l("Role"),
-        "org": _l("Organisation"), "mobile": _l("Mobile"), "email": _l("Email"),
-        "active": _l("Active"), "locked_until": _l("Locked until"), "last_login": _l("Last login"),
-        "must_change_password": _l("Must change password"), "is_demo": _l("Demo account"),
+        "username": _l("Username"),
+        "first_name": _l("Full name"),
+        "role_kind": _l("Role"),
+        "org": _l("Organisation"),
+        "mobile": _l("Mobile"),
+        "email": _l("Email"),
+        "active": _l("Active"),
+        "locked_until": _l("Locked until"),
+        "last_login": _l("Last login"),
+        "must_change_password": _l("Must change password"),
+        "is_demo": _l("Demo account"),
     }
-    list_columns = ["username", "first_name", "role_kind", "org", "mobile", "active", "locked_until"]
-    show_columns = ["username", "first_name", "role_kind", "org", "mobile", "email", "active",
-                    "locked_until", "last_login", "must_change_password", "is_demo"]
+    list_columns = [
+        "username",
+        "first_name",
+        "role_kind",
+        "org",
+        "mobile",
+        "active",
+        "locked_until",
+    ]
+    show_columns = [
+        "username",
+        "first_name",
+        "role_kind",
+        "org",
+        "mobile",
+        "email",
+        "active",
+        "locked_until",
+        "last_login",
+        "must_change_password",
+        "is_demo",
+    ]
     add_columns = ["first_name", "role_kind", "org", "mobile"]
     edit_columns = ["first_name", "org", "mobile"]
     search_columns = ["username", "first_name", "org", "mobile", "active"]
@@ -49,13 +80,20 @@ class UserView(ScopedModelView):
     order_columns = ["username"]  # sorting only on an indexed column (150,000 accounts)
     base_order = ("username", "asc")
     formatters_columns = {
-        "role_kind": role_label, "org": blank, "mobile": blank, "email": blank,
-        "active": yes_no, "must_change_password": yes_no, "is_demo": yes_no,
-        "locked_until": blank, "last_login": blank,
+        "role_kind": role_label,
+        "org": blank,
+        "mobile": blank,
+        "email": blank,
+        "active": yes_no,
+        "must_change_password": yes_no,
+        "is_demo": yes_no,
+        "locked_until": blank,
+        "last_login": blank,
     }
     add_form_extra_fields = {
         "role_kind": SelectField(
-            _l("Role"), validators=[DataRequired()],
+            _l("Role"),
+            validators=[DataRequired()],
             choices=[(k, ROLE_LABELS[k]) for k in accounts.BUSINESS_KINDS],
         )
     }
@@ -81,21 +119,38 @@ class UserView(ScopedModelView):
             abort(404)
         may_read_rosters = self.appbuilder.sm.has_access("can_read", "Roster")
         return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=self._show(pk),
-            related_views=self._related_views, status_label=status_label,
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=self._show(pk),
+            related_views=self._related_views,
+            status_label=status_label,
             change_labels=CHANGE_LABELS,
-            roster_entries=roster_history(account.id) if may_read_rosters else None)
+            roster_entries=roster_history(account.id) if may_read_rosters else None,
+        )
 
     def pre_add(self, item):
         _user, password = accounts.create_account(
-            name=item.first_name, role_kind=g.pop("new_role_kind", ""), org=item.org,
-            mobile=item.mobile, now=clock.now(), user=item,
+            name=item.first_name,
+            role_kind=g.pop("new_role_kind", ""),
+            org=item.org,
+            mobile=item.mobile,
+            now=clock.now(),
+            user=item,
         )
         g.initial_password = password
 
     def post_add(self, item):
-        flash(str(_l("Account %(u)s created. Initial password (shown once): %(p)s",
-                     u=item.username, p=g.pop("initial_password", ""))), "success")
+        flash(
+            str(
+                _l(
+                    "Account %(u)s created. Initial password (shown once): %(p)s",
+                    u=item.username,
+                    p=g.pop("initial_password", ""),
+                )
+            ),
+            "success",
+        )
 
     def pre_update(self, item):
         accounts.guard_manageable(g.user, item)
@@ -119,21 +174,39 @@ class UserView(ScopedModelView):
 
     @action("disable", _l("Disable"), _l("Disable the selected accounts?"), "fa-ban")
     def disable(self, items):
-        return self._apply(items, accounts.disable,
-                           lambda u, _r: _l("Account %(u)s disabled.", u=u.username))
+        return self._apply(
+            items, accounts.disable, lambda u, _r: _l("Account %(u)s disabled.", u=u.username)
+        )
 
     @action("enable", _l("Enable"), _l("Enable the selected accounts?"), "fa-check")
     def enable(self, items):
-        return self._apply(items, lambda u, _now: accounts.enable(u),
-                           lambda u, _r: _l("Account %(u)s enabled.", u=u.username))
+        return self._apply(
+            items,
+            lambda u, _now: accounts.enable(u),
+            lambda u, _r: _l("Account %(u)s enabled.", u=u.username),
+        )
 
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"), "fa-unlock")
     def unlock(self, items):
-        return self._apply(items, lambda u, _now: accounts.unlock(u),
-                           lambda u, _r: _l("Account %(u)s unlocked.", u=u.username))
+        return self._apply(
+            items,
+            lambda u, _now: accounts.unlock(u),
+            lambda u, _r: _l("Account %(u)s unlocked.", u=u.username),
+        )
 
-    @action("reset_password", _l("Reset password"), _l("Reset the password of the selected accounts?"), "fa-key")
+    @action(
+        "reset_password",
+        _l("Reset password"),
+        _l("Reset the password of the selected accounts?"),
+        "fa-key",
+    )
     def reset_password(self, items):
-        return self._apply(items, accounts.reset_password,
-                           lambda u, pw: _l("New password of %(u)s (shown once, must be changed at first login): %(p)s",
-                                            u=u.username, p=pw))
+        return self._apply(
+            items,
+            accounts.reset_password,
+            lambda u, pw: _l(
+                "New password of %(u)s (shown once, must be changed at first login): %(p)s",
+                u=u.username,
+                p=pw,
+            ),
+        )

@@ -15,8 +15,13 @@ class VocabularyView(ScopedModelView):
     show_title = _l("Term details")
     add_title = _l("Add term")
     edit_title = _l("Edit term")
-    label_columns = {"kind": _l("Vocabulary"), "code": _l("Code"), "label": _l("Name"),
-                     "position": _l("Order"), "active": _l("In use")}
+    label_columns = {
+        "kind": _l("Vocabulary"),
+        "code": _l("Code"),
+        "label": _l("Name"),
+        "position": _l("Order"),
+        "active": _l("In use"),
+    }
     list_columns = ["kind", "code", "label", "position", "active"]
     show_columns = list_columns
     add_columns = ["kind", "code", "label", "position"]
@@ -38,6 +43,12 @@ class VocabularyView(ScopedModelView):
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(VocabularyView, "Levels and course types",
-                        label=_l("Levels and course types"), icon="fa-tags", category="Libraries",
-                        category_label=_l("Resource libraries"), category_icon="fa-book")
+    appbuilder.add_view(
+        VocabularyView,
+        "Levels and course types",
+        label=_l("Levels and course types"),
+        icon="fa-tags",
+        category="Libraries",
+        category_label=_l("Resource libraries"),
+        category_icon="fa-book",
+    )

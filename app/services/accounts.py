@@ -35,15 +35,27 @@ from models.user import (
 from security import passwords, sessions
 
 ROLE_PREFIX = {
-    CENTER: "zx", PROVINCE: "sf", CITY: "ds", INSTITUTION: "jg", TRAINER: "px", TRAINEE: "xy",
-    SYSADMIN: "gl", SECADMIN: "aq", AUDITOR: "sj",
+    CENTER: "zx",
+    PROVINCE: "sf",
+    CITY: "ds",
+    INSTITUTION: "jg",
+    TRAINER: "px",
+    TRAINEE: "xy",
+    SYSADMIN: "gl",
+    SECADMIN: "aq",
+    AUDITOR: "sj",
 }
 # Where in the tree each kind of account may sit.
 ROLE_ORG_KINDS = {
-    CENTER: {ORG_CENTER}, PROVINCE: {ORG_PROVINCE}, CITY: {ORG_CITY},
-    INSTITUTION: {ORG_INSTITUTION}, TRAINER: {ORG_PROVINCE, ORG_CITY},
+    CENTER: {ORG_CENTER},
+    PROVINCE: {ORG_PROVINCE},
+    CITY: {ORG_CITY},
+    INSTITUTION: {ORG_INSTITUTION},
+    TRAINER: {ORG_PROVINCE, ORG_CITY},
     TRAINEE: {ORG_INSTITUTION},
-    SYSADMIN: {ORG_CENTER}, SECADMIN: {ORG_CENTER}, AUDITOR: {ORG_CENTER},
+    SYSADMIN: {ORG_CENTER},
+    SECADMIN: {ORG_CENTER},
+    AUDITOR: {ORG_CENTER},
 }
 BUSINESS_KINDS = (CENTER, PROVINCE, CITY, INSTITUTION, TRAINER, TRAINEE)
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -58,7 +70,7 @@ def allocate_username(role_kind: str, org: Org) -> str:
     taken = db.session.scalars(
         select(MalanUser.username).where(MalanUser.username.like(f"{prefix}%"))
     ).all()
-    seqs = [int(u[len(prefix):]) for u in taken if u[len(prefix):].isdigit()]
+    seqs = [int(u[len(prefix) :]) for u in taken if u[len(prefix) :].isdigit()]
     return f"{prefix}{(max(seqs) + 1 if seqs else 1):03d}"
 
 
@@ -67,13 +79,24 @@ def normalise_mobile(mobile: str | None) -> str | None:
         return None
     mobile = re.sub(r"[\s\-]", "", mobile)
     if not MOBILE.match(mobile):
-        raise AccountError(_("Mobile number %(m)s is not a valid mainland mobile number.", m=mobile))
+        raise AccountError(
+            _("Mobile number %(m)s is not a valid mainland mobile number.", m=mobile)
+        )
     return mobile
 
 
-def create_account(*, name: str, role_kind: str, org: Org, now: datetime, mobile: str | None = None,
-                   email: str | None = None, password: str | None = None, is_demo: bool = False,
-                   user: MalanUser | None = None) -> tuple[MalanUser, str]:
+def create_account(
+    *,
+    name: str,
+    role_kind: str,
+    org: Org,
+    now: datetime,
+    mobile: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    is_demo: bool = False,
+    user: MalanUser | None = None,
+) -> tuple[MalanUser, str]:
     """Create (or fill ``user``, as FAB's add form hands one in) an account. Returns the user
     and its initial password, which must be changed at first login. The caller commits."""
     name = (name or "").strip()
@@ -108,7 +131,9 @@ def check_mobile_free(mobile: str | None, user_id: int | None = None) -> None:
     with db.session.no_autoflush:
         other = db.session.scalar(select(MalanUser.id).where(MalanUser.mobile == mobile))
     if other is not None and other != user_id:
-        raise AccountError(_("Mobile number %(m)s already has an account: one account per person.", m=mobile))
+        raise AccountError(
+            _("Mobile number %(m)s already has an account: one account per person.", m=mobile)
+        )
 
 
 def check_placement(role_kind: str, org: Org | None) -> None:
@@ -151,8 +176,14 @@ def reset_password(user: MalanUser, now: datetime) -> str:
     password = passwords.random_password()
     passwords.set_password(user, password, now, must_change=True)
     sessions.end_all(user.id, now, "password_reset")
-    audit.record(db.session, "password_reset", object_type="MalanUser", object_id=user.id,
-                 summary=user.username, now=now)
+    audit.record(
+        db.session,
+        "password_reset",
+        object_type="MalanUser",
+        object_id=user.id,
+        summary=user.username,
+        now=now,
+    )
     return password
 
 

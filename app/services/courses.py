@@ -99,8 +99,12 @@ def may_delete(record, user) -> bool:
     that was never submitted."""
     if user.role_kind == CENTER:
         return True
-    return (may_edit(record, user) and record.status == DRAFT
-            and record.in_force_revision is None and record.submitted_at is None)
+    return (
+        may_edit(record, user)
+        and record.status == DRAFT
+        and record.in_force_revision is None
+        and record.submitted_at is None
+    )
 
 
 def review_actions(record, user) -> list[str]:
@@ -200,18 +204,26 @@ def on_approved(record, actor, now) -> None:
     if record.published_at is None:
         record.published_at = now
     files.promote(record, pending=pending_purpose(record), purpose=IN_FORCE)
-    for stale in db.session.scalars(select(Attachment).where(  # of rejected corrections
-            Attachment.owner_type == record.__tablename__, Attachment.owner_id == record.id,
+    for stale in db.session.scalars(
+        select(Attachment).where(  # of rejected corrections
+            Attachment.owner_type == record.__tablename__,
+            Attachment.owner_id == record.id,
             Attachment.purpose.startswith(PENDING_PREFIX),
-            Attachment.purpose != pending_purpose(record))):
+            Attachment.purpose != pending_purpose(record),
+        )
+    ):
         db.session.delete(stale)
 
 
 def before_delete(record) -> None:
     """Open review tasks of a deleted resource go with it (files go by themselves)."""
-    db.session.execute(delete(ReviewTask).where(
-        ReviewTask.record_type == record.__review_type__, ReviewTask.record_id == record.id,
-        ReviewTask.done_at.is_(None)))
+    db.session.execute(
+        delete(ReviewTask).where(
+            ReviewTask.record_type == record.__review_type__,
+            ReviewTask.record_id == record.id,
+            ReviewTask.done_at.is_(None),
+        )
+    )
 
 
 # ---------------------------------------------------------------- the shared library
@@ -224,26 +236,37 @@ def search(user, q="", course_type="", category="", page=1, per_page=20):
     q = (q or "").strip()[:100]
     if q:
         like = f"%{q}%"
-        query = query.where(or_(CourseResource.title.ilike(like),
-                                CourseResource.description.ilike(like),
-                                CourseResource.tags.ilike(like)))
+        query = query.where(
+            or_(
+                CourseResource.title.ilike(like),
+                CourseResource.description.ilike(like),
+                CourseResource.tags.ilike(like),
+            )
+        )
     if course_type:
         query = query.where(CourseResource.course_type == course_type)
     if category:
         query = query.where(CourseResource.category == category)
     total = count_rows(query)
     page = min(max(page, 1), max(-(-total // per_page), 1))
-    rows = db.session.scalars(query.options(selectinload(CourseResource.org))  # one query, not one a row
-                              .order_by(CourseResource.published_at.desc(), CourseResource.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.scalars(
+        query.options(selectinload(CourseResource.org))  # one query, not one a row
+        .order_by(CourseResource.published_at.desc(), CourseResource.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
     return rows, total, page
 
 
 def library_attachment(record, attachment_id) -> Attachment | None:
     """A file in force of a visible resource (never a replacement still under review)."""
     attachment = db.session.get(Attachment, attachment_id)
-    if (attachment is None or attachment.owner_type != record.__tablename__
-            or attachment.owner_id != record.id or attachment.purpose != IN_FORCE):
+    if (
+        attachment is None
+        or attachment.owner_type != record.__tablename__
+        or attachment.owner_id != record.id
+        or attachment.purpose != IN_FORCE
+    ):
         return None
     return attachment
 
@@ -259,8 +282,11 @@ def count_download(record_id) -> None:
     """One more download, atomically in the database (no lost update under concurrency) and
     beside the ORM, so the optimistic version of a resource under review is not touched."""
     table = CourseResource.__table__
-    db.session.execute(update(table).where(table.c.id == record_id)
-                       .values(download_count=table.c.download_count + 1))
+    db.session.execute(
+        update(table)
+        .where(table.c.id == record_id)
+        .values(download_count=table.c.download_count + 1)
+    )
 
 
 def set_for_trainees(record, flag: bool, actor, now) -> None:
@@ -269,9 +295,15 @@ def set_for_trainees(record, flag: bool, actor, now) -> None:
         raise CourseError(_("Only a published resource can be shared with trainees."))
     table = CourseResource.__table__
     db.session.execute(update(table).where(table.c.id == record.id).values(for_trainees=flag))
-    audit.record(db.session, "course_trainees", object_type="CourseResource",
-                 object_id=record.id, user=actor, now=now,
-                 summary=f"{record.title}: for_trainees={flag}")
+    audit.record(
+        db.session,
+        "course_trainees",
+        object_type="CourseResource",
+        object_id=record.id,
+        user=actor,
+        now=now,
+        summary=f"{record.title}: for_trainees={flag}",
+    )
 
 
 # ---------------------------------------------------------------- files of a resource
@@ -288,14 +320,23 @@ def load_for_files(owner_id):
     if not may_read_library(user):
         return None
     in_scope = scope_clause(CourseResource, current_scope())
-    record = db.session.scalar(select(CourseResource).where(
-        CourseResource.id == owner_id, true() if in_scope is None else in_scope))
+    record = db.session.scalar(
+        select(CourseResource).where(
+            CourseResource.id == owner_id, true() if in_scope is None else in_scope
+        )
+    )
     if record is not None:
         return record
     record = get_visible(owner_id, user)
     if record is None:
         return None
-    waiting = db.session.scalar(select(func.count()).select_from(Attachment).where(
-        Attachment.owner_type == record.__tablename__, Attachment.owner_id == record.id,
-        Attachment.purpose.startswith(PENDING_PREFIX)))
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(Attachment)
+        .where(
+            Attachment.owner_type == record.__tablename__,
+            Attachment.owner_id == record.id,
+            Attachment.purpose.startswith(PENDING_PREFIX),
+        )
+    )
     return None if waiting else record

@@ -43,8 +43,10 @@ def due_at(entered_at: datetime, days: int, mode: str = CALENDAR) -> datetime:
             workday = day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
         counted += workday
     for year in sorted(unknown_years):
-        log.warning("holiday calendar has no data for %s; counting Monday to Friday, "
-                    "fixed holidays off", year)
+        log.warning(
+            "holiday calendar has no data for %s; counting Monday to Friday, fixed holidays off",
+            year,
+        )
     return datetime.combine(day, END_OF_DAY)
 
 

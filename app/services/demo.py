@@ -64,16 +64,28 @@ def load_demo(now: datetime) -> list[MalanUser]:
     by_code = {o.code: o for o in db.session.scalars(select(Org))}
     for city_code, name, credit in DEMO_INSTITUTIONS:
         city = by_code[city_code]
-        inst = Org(kind=INSTITUTION, name=name, credit_code=credit, contact_name="联系人",
-                   contact_phone="010-12345678", address=city.name)
+        inst = Org(
+            kind=INSTITUTION,
+            name=name,
+            credit_code=credit,
+            contact_name="联系人",
+            contact_phone="010-12345678",
+            address=city.name,
+        )
         inst.parent = city
         inst.code = tree.next_institution_code(city)
         db.session.add(inst)
         db.session.flush()
         by_code[f"inst:{city_code}"] = inst
     for kind, code, name in DEMO_ACCOUNTS:
-        accounts.create_account(name=name, role_kind=kind, org=by_code[code], now=now,
-                                password=DEMO_PASSWORD, is_demo=True)
+        accounts.create_account(
+            name=name,
+            role_kind=kind,
+            org=by_code[code],
+            now=now,
+            password=DEMO_PASSWORD,
+            is_demo=True,
+        )
         db.session.flush()
     db.session.commit()
     from app.services import demo_libraries  # the libraries' services import much of the app
@@ -83,14 +95,22 @@ def load_demo(now: datetime) -> list[MalanUser]:
 
 
 def demo_users() -> list[MalanUser]:
-    return list(db.session.scalars(select(MalanUser).where(MalanUser.is_demo.is_(True))
-                                   .order_by(MalanUser.id)))
+    return list(
+        db.session.scalars(
+            select(MalanUser).where(MalanUser.is_demo.is_(True)).order_by(MalanUser.id)
+        )
+    )
 
 
 def demo_accounts_json() -> list[dict]:
     return [
-        {"username": u.username, "password": DEMO_PASSWORD, "role": u.role_kind,
-         "org_code": u.org.code if u.org else None, "org_name": u.org.name if u.org else None,
-         "name": u.full_name}
+        {
+            "username": u.username,
+            "password": DEMO_PASSWORD,
+            "role": u.role_kind,
+            "org_code": u.org.code if u.org else None,
+            "org_name": u.org.name if u.org else None,
+            "name": u.full_name,
+        }
         for u in demo_users()
     ]

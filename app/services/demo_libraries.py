@@ -21,10 +21,12 @@ from models.mentor import MentorProfile
 from models.user import CENTER, CITY, PROVINCE, TRAINER, MalanUser
 
 # A one-page PDF (the smallest a browser renders), written here rather than shipped as a binary.
-_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n")
+_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def _id_number(region: str, born: date, seq: int) -> str:
@@ -42,31 +44,58 @@ def load(users: list[MalanUser], now: datetime) -> None:
         region = trainer.org.code[:6]
         born = date(1980 + n, n, 10 + n)
         profile = FacultyProfile(
-            user_id=trainer.id, name=trainer.full_name, gender="M" if n % 2 else "F",
-            birth_year=born.year, id_number=_id_number(region, born, 100 + n * 2 + (n % 2)),
-            mobile=f"1390000{n:04d}", email=f"trainer{n}@example.cn", org_id=trainer.org_id,
-            employer=f"{trainer.org.name}创业指导中心", level="trainer" if n == 1 else "lecturer",
-            certificate_no=f"SYB-2020-{n:04d}", certificate_date=date(2020, 6, n),
+            user_id=trainer.id,
+            name=trainer.full_name,
+            gender="M" if n % 2 else "F",
+            birth_year=born.year,
+            id_number=_id_number(region, born, 100 + n * 2 + (n % 2)),
+            mobile=f"1390000{n:04d}",
+            email=f"trainer{n}@example.cn",
+            org_id=trainer.org_id,
+            employer=f"{trainer.org.name}创业指导中心",
+            level="trainer" if n == 1 else "lecturer",
+            certificate_no=f"SYB-2020-{n:04d}",
+            certificate_date=date(2020, 6, n),
             certificate_expiry=date(2027, 1, 15) if n == 1 else date(2029, 6, n),
-            course_types="GYB SYB" if n != 2 else "SYB IYB", languages="普通话",
-            years_experience=5 + n, biography="长期从事创业培训教学。")
+            course_types="GYB SYB" if n != 2 else "SYB IYB",
+            languages="普通话",
+            years_experience=5 + n,
+            biography="长期从事创业培训教学。",
+        )
         faculty.enter_approved(profile, center, now)
 
-    city, province = by_kind[CITY][0], next(p for p in by_kind[PROVINCE]
-                                            if p.org_id == by_kind[CITY][0].org.parent_id)
-    mentor = MentorProfile(name="刘导师", gender="F", employer="东城科创孵化器", title="创业导师",
-                           industry="I", expertise="互联网创业、融资路演", mobile="13911112222",
-                           email="liu@example.cn", biography="十年孵化器运营经验。",
-                           availability="每月第二周可安排辅导")
+    city, province = (
+        by_kind[CITY][0],
+        next(p for p in by_kind[PROVINCE] if p.org_id == by_kind[CITY][0].org.parent_id),
+    )
+    mentor = MentorProfile(
+        name="刘导师",
+        gender="F",
+        employer="东城科创孵化器",
+        title="创业导师",
+        industry="I",
+        expertise="互联网创业、融资路演",
+        mobile="13911112222",
+        email="liu@example.cn",
+        biography="十年孵化器运营经验。",
+        availability="每月第二周可安排辅导",
+    )
     mentors.prepare_new(mentor, city, now)
     db.session.add(mentor)
     db.session.flush()
     review.submit(mentor, city, now)
     review.decide(mentor, province, review.APPROVE, now, opinion="同意入库")
 
-    resource = CourseResource(title="SYB创办你的企业·示范课讲义", course_type="SYB", category="handout",
-                              description="示范课配套讲义，供讲师备课参考。", tags="SYB 示范课",
-                              author=center.full_name)
-    upload = FileStorage(io.BytesIO(_PDF), filename="SYB示范课讲义.pdf", content_type="application/pdf")
+    resource = CourseResource(
+        title="SYB创办你的企业·示范课讲义",
+        course_type="SYB",
+        category="handout",
+        description="示范课配套讲义，供讲师备课参考。",
+        tags="SYB 示范课",
+        author=center.full_name,
+    )
+    upload = FileStorage(
+        io.BytesIO(_PDF), filename="SYB示范课讲义.pdf", content_type="application/pdf"
+    )
     courses.prepare_new(resource, center, [upload], now)
     db.session.commit()

@@ -55,8 +55,12 @@ def normalize_id_number(raw) -> str:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise FacultyError(_("ID number: required."))
     if isinstance(raw, float):  # an Excel number: the last digits are already lost
-        raise FacultyError(_("ID number: it was stored as a number and its last digits are lost; "
-                             "enter it as text."))
+        raise FacultyError(
+            _(
+                "ID number: it was stored as a number and its last digits are lost; "
+                "enter it as text."
+            )
+        )
     value = re.sub(r"[\s-]", "", str(raw)).translate(_FULLWIDTH).upper()
     if len(value) != 18:
         raise FacultyError(_("ID number: must have 18 characters (found %(n)d).", n=len(value)))
@@ -68,8 +72,12 @@ def normalize_id_number(raw) -> str:
         try:
             ric.get_birth_date(value)
         except ValidationError:
-            raise FacultyError(_("ID number: the date of birth in it is not a valid date.")) from None
-        raise FacultyError(_("ID number: the check digit is wrong; please check the number.")) from None
+            raise FacultyError(
+                _("ID number: the date of birth in it is not a valid date.")
+            ) from None
+        raise FacultyError(
+            _("ID number: the check digit is wrong; please check the number.")
+        ) from None
     return value
 
 
@@ -112,11 +120,21 @@ def _check(p: FacultyProfile, today: date, exclude_id) -> None:
     except (TypeError, ValueError):
         raise FacultyError(_("Birth year: must be a year such as 1980.")) from None
     if not OLDEST_BIRTH_YEAR <= p.birth_year <= today.year - YOUNGEST_AGE:
-        raise FacultyError(_("Birth year: must be between %(low)d and %(high)d.",
-                             low=OLDEST_BIRTH_YEAR, high=today.year - YOUNGEST_AGE))
+        raise FacultyError(
+            _(
+                "Birth year: must be between %(low)d and %(high)d.",
+                low=OLDEST_BIRTH_YEAR,
+                high=today.year - YOUNGEST_AGE,
+            )
+        )
     if p.birth_year != born.year:
-        raise FacultyError(_("Birth year: %(year)d does not match the ID number (born %(born)d).",
-                             year=p.birth_year, born=born.year))
+        raise FacultyError(
+            _(
+                "Birth year: %(year)d does not match the ID number (born %(born)d).",
+                year=p.birth_year,
+                born=born.year,
+            )
+        )
     sex = "M" if int(p.id_number[16]) % 2 else "F"
     if not p.gender:
         p.gender = sex
@@ -145,7 +163,9 @@ def _check(p: FacultyProfile, today: date, exclude_id) -> None:
     if p.certificate_expiry and p.certificate_date and p.certificate_expiry <= p.certificate_date:
         raise FacultyError(_("Certificate expiry: must be after the certificate date."))
     if (p.certificate_expiry or p.certificate_date) and not p.certificate_no:
-        raise FacultyError(_("Certificate number: required when a certificate date or expiry is given."))
+        raise FacultyError(
+            _("Certificate number: required when a certificate date or expiry is given.")
+        )
     if p.years_experience is not None and not 0 <= int(p.years_experience) <= 70:
         raise FacultyError(_("Years of experience: must be between 0 and 70."))
     p.service_status = p.service_status or "active"
@@ -158,8 +178,9 @@ def _in_force(p, field):
     """The value in force of an existing profile (a retired term it already holds stays valid)."""
     if p.id is None:
         return None
-    row = db.session.execute(select(getattr(FacultyProfile, field))
-                             .where(FacultyProfile.id == p.id)).first()
+    row = db.session.execute(
+        select(getattr(FacultyProfile, field)).where(FacultyProfile.id == p.id)
+    ).first()
     return row[0] if row else None
 
 
@@ -173,6 +194,7 @@ def _check_org(org_id) -> None:
 
 def _check_unique(p: FacultyProfile, exclude_id) -> None:
     """Unique among the values in force AND the values waiting in open corrections."""
+
     def taken(column, value, unlinked=False):
         query = select(FacultyProfile.id).where(column == value)
         if unlinked:
@@ -182,19 +204,28 @@ def _check_unique(p: FacultyProfile, exclude_id) -> None:
         return db.session.scalar(query.limit(1)) is not None
 
     if taken(FacultyProfile.id_number, p.id_number):
-        if p.id is None and p.user_id is not None and taken(
-                FacultyProfile.id_number, p.id_number, unlinked=True):
+        if (
+            p.id is None
+            and p.user_id is not None
+            and taken(FacultyProfile.id_number, p.id_number, unlinked=True)
+        ):
             # A trainer entering the profile the center has already entered or imported.
             account = db.session.get(MalanUser, p.user_id)
-            raise FacultyError(_("ID number: your profile is already in the pool, entered by the "
-                                 "center. Ask the center to link it to your account %(name)s; "
-                                 "you will then keep it here.", name=account.username))
+            raise FacultyError(
+                _(
+                    "ID number: your profile is already in the pool, entered by the "
+                    "center. Ask the center to link it to your account %(name)s; "
+                    "you will then keep it here.",
+                    name=account.username,
+                )
+            )
         raise FacultyError(_("ID number: another profile already has this ID number."))
     if taken(FacultyProfile.mobile, p.mobile):
         raise FacultyError(_("Mobile: another profile already has this mobile number."))
 
 
 # ---------------------------------------------------------------- who sees what
+
 
 def pool_clause(user):
     """On top of the data scope: in-force profiles; one's own always; for the center, also the
@@ -231,7 +262,9 @@ def expiry_clause(window: str, today: date):
 
 def region_clause(org_id):
     """Profiles of a province or city and of everything below it."""
-    below = select(Org.id).where(or_(Org.id == org_id, Org.province_id == org_id, Org.city_id == org_id))
+    below = select(Org.id).where(
+        or_(Org.id == org_id, Org.province_id == org_id, Org.city_id == org_id)
+    )
     return FacultyProfile.org_id.in_(below)
 
 
@@ -245,7 +278,10 @@ def region_choices(scope_clause_for_org) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- the center's own entries
 
-def enter_approved(profile: FacultyProfile, actor, now: datetime, opinion: str | None = None) -> None:
+
+def enter_approved(
+    profile: FacultyProfile, actor, now: datetime, opinion: str | None = None
+) -> None:
     """A profile entered by the center is in force at once (`review.record_in_force`)."""
     if profile.created_at is None:
         profile.created_at = now
@@ -257,14 +293,21 @@ def center_update(profile: FacultyProfile, actor, now: datetime) -> None:
     """The center's edit of a profile in force: in force at once, as a new approved revision
     with the center's history entry. Refused while the trainer's own change waits."""
     if profile.status == PENDING or review.is_correction(profile):
-        raise FacultyError(_("The trainer's changes to this profile are under review or being "
-                             "prepared; decide on them first."))
+        raise FacultyError(
+            _(
+                "The trainer's changes to this profile are under review or being "
+                "prepared; decide on them first."
+            )
+        )
     if profile.in_force_revision is None and profile.user_id is not None:
-        raise FacultyError(_("This profile is the trainer's draft; it can be edited once approved."))
+        raise FacultyError(
+            _("This profile is the trainer's draft; it can be edited once approved.")
+        )
     review.record_in_force(profile, actor, now)
 
 
 # ---------------------------------------------------------------- the trainer's own profile
+
 
 def own_profile(user) -> FacultyProfile | None:
     return db.session.scalar(select(FacultyProfile).where(FacultyProfile.user_id == user.id))
@@ -286,25 +329,45 @@ def link_account(profile: FacultyProfile, username: str) -> MalanUser:
     profile of its own; the audit log keeps who linked which account, and when."""
     if profile.user_id is not None:
         raise FacultyError(_("This profile is already linked to a trainer account."))
-    if profile.in_force_revision is None or profile.status == PENDING or review.is_correction(profile):
-        raise FacultyError(_("Only a profile in force, with no change under review, can be linked."))
+    if (
+        profile.in_force_revision is None
+        or profile.status == PENDING
+        or review.is_correction(profile)
+    ):
+        raise FacultyError(
+            _("Only a profile in force, with no change under review, can be linked.")
+        )
     username = (username or "").strip()
-    user = db.session.scalar(select(MalanUser).where(MalanUser.username == username)) if username else None
+    user = (
+        db.session.scalar(select(MalanUser).where(MalanUser.username == username))
+        if username
+        else None
+    )
     if user is None or user.role_kind != TRAINER or not user.active:
-        raise FacultyError(_("Account: no active trainer account has the username %(name)s.",
-                             name=username or "—"))
+        raise FacultyError(
+            _("Account: no active trainer account has the username %(name)s.", name=username or "—")
+        )
     if own_profile(user) is not None:
         raise FacultyError(_("Account: %(name)s already has a profile of its own.", name=username))
     if user.org_id != profile.org_id:
-        raise FacultyError(_("Region: the profile is in %(profile)s, the account in %(account)s; "
-                             "correct the one that is wrong first.",
-                             profile=profile.org.name if profile.org else "—",
-                             account=user.org.name if user.org else "—"))
+        raise FacultyError(
+            _(
+                "Region: the profile is in %(profile)s, the account in %(account)s; "
+                "correct the one that is wrong first.",
+                profile=profile.org.name if profile.org else "—",
+                account=user.org.name if user.org else "—",
+            )
+        )
     if user.full_name.replace(" ", "") != (profile.name or "").replace(" ", ""):
         # The center links a person to its own profile: the names must agree.
-        raise FacultyError(_("Account: %(username)s belongs to %(account)s, the profile to "
-                             "%(profile)s.", username=username, account=user.full_name,
-                             profile=profile.name))
+        raise FacultyError(
+            _(
+                "Account: %(username)s belongs to %(account)s, the profile to %(profile)s.",
+                username=username,
+                account=user.full_name,
+                profile=profile.name,
+            )
+        )
     profile.user_id = user.id  # the audit log's update entry keeps who linked it, and when
     return user
 
@@ -314,9 +377,17 @@ def unlink_account(profile: FacultyProfile) -> None:
     own change is under way (decide on it first)."""
     if profile.user_id is None:
         raise FacultyError(_("This profile is not linked to a trainer account."))
-    if profile.status == PENDING or review.is_correction(profile) or profile.in_force_revision is None:
-        raise FacultyError(_("The trainer's changes to this profile are under review or being "
-                             "prepared; decide on them first."))
+    if (
+        profile.status == PENDING
+        or review.is_correction(profile)
+        or profile.in_force_revision is None
+    ):
+        raise FacultyError(
+            _(
+                "The trainer's changes to this profile are under review or being "
+                "prepared; decide on them first."
+            )
+        )
     profile.user_id = None
 
 
@@ -325,6 +396,7 @@ def is_trainer(user) -> bool:
 
 
 # ---------------------------------------------------------------- photo
+
 
 def store_photo(profile: FacultyProfile, upload, actor, now: datetime, pending: bool) -> None:
     """Keep ``upload`` as the profile's photo. ``pending``: a correction's replacement, shown

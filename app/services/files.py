@@ -54,12 +54,21 @@ class FileType:
 # The allowlist, by the extension the uploader claims. The content must then match `check`.
 TYPES = {
     "pdf": FileType("document", "application/pdf", "pdf", inline=True),
-    "docx": FileType("document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                     "ooxml:word/document.xml"),
-    "xlsx": FileType("document", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "ooxml:xl/workbook.xml"),
-    "pptx": FileType("document", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                     "ooxml:ppt/presentation.xml"),
+    "docx": FileType(
+        "document",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "ooxml:word/document.xml",
+    ),
+    "xlsx": FileType(
+        "document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ooxml:xl/workbook.xml",
+    ),
+    "pptx": FileType(
+        "document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "ooxml:ppt/presentation.xml",
+    ),
     "doc": FileType("document", "application/msword", "ole"),
     "xls": FileType("document", "application/vnd.ms-excel", "ole"),
     "ppt": FileType("document", "application/vnd.ms-powerpoint", "ole"),
@@ -110,11 +119,13 @@ def limit_of(kind: str) -> int:
 def clean_filename(raw: str | None) -> str:
     """The name the user gave, without any folder part or invisible characters; Chinese kept."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) not in _NAME_DROP)
+    name = "".join(
+        c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) not in _NAME_DROP
+    )
     name = name.strip().strip(".").strip()
     if len(name) > 200:  # keep the extension of an over-long name
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 190] + dot + ext[:9]) if dot else name[:200]
+        name = (stem[:190] + dot + ext[:9]) if dot else name[:200]
     return name
 
 
@@ -134,8 +145,13 @@ def store(upload, *, owner, actor, now, purpose="attachment") -> Attachment:
         raise FileRejected(_("The file has no name."))
     ftype = TYPES.get(extension(name))
     if ftype is None:
-        raise FileRejected(_("This type of file is not accepted: %(name)s. Accepted types: %(types)s.",
-                             name=name, types=", ".join(sorted(TYPES))))
+        raise FileRejected(
+            _(
+                "This type of file is not accepted: %(name)s. Accepted types: %(types)s.",
+                name=name,
+                types=", ".join(sorted(TYPES)),
+            )
+        )
     session = db.session()
     if owner.id is None:  # a new owner gets its id now, so the row can point at it
         session.flush()
@@ -150,10 +166,18 @@ def store(upload, *, owner, actor, now, purpose="attachment") -> Attachment:
     except FileRejected:
         _remove(path)
         raise
-    attachment = Attachment(owner_type=owner.__tablename__, owner_id=owner.id, purpose=purpose,
-                            filename=name, stored_name=stored_name, content_type=mime, size=size,
-                            sha256=digest, created_at=now,
-                            created_by_id=getattr(actor, "id", None))
+    attachment = Attachment(
+        owner_type=owner.__tablename__,
+        owner_id=owner.id,
+        purpose=purpose,
+        filename=name,
+        stored_name=stored_name,
+        content_type=mime,
+        size=size,
+        sha256=digest,
+        created_at=now,
+        created_by_id=getattr(actor, "id", None),
+    )
     session.add(attachment)
     return attachment
 
@@ -169,8 +193,13 @@ def _write(upload, path: Path, limit: int, name: str) -> tuple[int, str]:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise FileRejected(_("The file %(name)s is larger than %(limit)s MB.",
-                                         name=name, limit=limit // MB))
+                    raise FileRejected(
+                        _(
+                            "The file %(name)s is larger than %(limit)s MB.",
+                            name=name,
+                            limit=limit // MB,
+                        )
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -181,8 +210,9 @@ def _write(upload, path: Path, limit: int, name: str) -> tuple[int, str]:
 
 def _verify(path: Path, ftype: FileType, name: str) -> str:
     """The MIME type to serve the file with, once its content proved to be what its name says."""
-    refused = FileRejected(_("The content of %(name)s is not a valid %(ext)s file.",
-                             name=name, ext=extension(name)))
+    refused = FileRejected(
+        _("The content of %(name)s is not a valid %(ext)s file.", name=name, ext=extension(name))
+    )
     with open(path, "rb") as fh:
         head = fh.read(8192)
     if ftype.check == "text":
@@ -234,8 +264,9 @@ def _is_ooxml(path: Path, main_part: str) -> bool:
 
 
 def attachments_of(owner, purpose: str | None = None) -> list[Attachment]:
-    query = select(Attachment).where(Attachment.owner_type == owner.__tablename__,
-                                     Attachment.owner_id == owner.id)
+    query = select(Attachment).where(
+        Attachment.owner_type == owner.__tablename__, Attachment.owner_id == owner.id
+    )
     if purpose is not None:
         query = query.where(Attachment.purpose == purpose)
     return list(db.session.scalars(query.order_by(Attachment.id)))
@@ -269,9 +300,15 @@ def send(attachment: Attachment, *, as_attachment: bool | None = None):
     ftype = TYPES.get(extension(attachment.filename))
     if as_attachment is None:
         as_attachment = not (ftype and ftype.inline)
-    response = send_file(path_of(attachment), mimetype=attachment.content_type,
-                         as_attachment=as_attachment, download_name=attachment.filename,
-                         conditional=True, etag=attachment.sha256, max_age=0)
+    response = send_file(
+        path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=as_attachment,
+        download_name=attachment.filename,
+        conditional=True,
+        etag=attachment.sha256,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -352,8 +389,11 @@ def _in_review(owner) -> bool:
     chain = review.chain_of(owner) if getattr(owner, "review_chain_name", None) else None
     if chain is None:
         return False
-    if chain.submitter == user.role_kind and scope.mode == NODE and (
-            getattr(owner, spec.org) == user.org_id):
+    if (
+        chain.submitter == user.role_kind
+        and scope.mode == NODE
+        and (getattr(owner, spec.org) == user.org_id)
+    ):
         return True
     task = review.open_task(owner)
     return task is not None and task.reviewer_org_id == user.org_id and task.level == user.role_kind
@@ -395,8 +435,11 @@ def _before_flush(session, _ctx, _instances):
             owners[table].append(obj.id)
     for table, ids in owners.items():
         with session.no_autoflush:
-            rows = session.scalars(select(Attachment).where(Attachment.owner_type == table,
-                                                            Attachment.owner_id.in_(ids))).all()
+            rows = session.scalars(
+                select(Attachment).where(
+                    Attachment.owner_type == table, Attachment.owner_id.in_(ids)
+                )
+            ).all()
         for row in rows:
             if row in session.deleted:  # delete_all_of already did
                 continue

@@ -34,30 +34,63 @@ from app.extensions import db
 GENERATOR_VERSION = 1
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
-    "institutions": 10_000, "trainers": 50_000, "mentors": 20_000, "courses": 20_000,
-    "accounts": 150_000, "notices": 5_000, "plan_lines": 2_000, "applications": 5_000,
+    "institutions": 10_000,
+    "trainers": 50_000,
+    "mentors": 20_000,
+    "courses": 20_000,
+    "accounts": 150_000,
+    "notices": 5_000,
+    "plan_lines": 2_000,
+    "applications": 5_000,
     "audit": 5_000_000,
 }
 TRAINERS_WITH_ACCOUNT = 0.8  # the rest of the pool has no account (entered by the center)
 READS_PER_NOTICE_CAP = 1_000  # a country-wide notice is not read by 10,000 accounts in a bench
 CHUNK = 20_000
 
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-            "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
-            "郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文辉鹏飞丹萍晨宇浩然"
-         "子涵欣怡梓轩雨桐思远嘉怡俊杰佳琪婷婷振华海燕玉梅春梅晓东国庆立新卫东建华永强")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
+    "郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文辉鹏飞丹萍晨宇浩然"
+    "子涵欣怡梓轩雨桐思远嘉怡俊杰佳琪婷婷振华海燕玉梅春梅晓东国庆立新卫东建华永强"
+)
 INSTITUTION_WORDS = ("启航", "兴业", "博创", "众创", "立业", "腾飞", "鸿图", "智远", "明德", "致远")
-INSTITUTION_KINDS = ("创业培训学校", "职业技能培训中心", "创业学院", "就业创业服务中心", "职业培训学校")
-INDUSTRIES = ("餐饮", "零售", "电子商务", "农业", "制造", "物流", "教育培训", "信息技术", "文化旅游", "家政服务")
+INSTITUTION_KINDS = (
+    "创业培训学校",
+    "职业技能培训中心",
+    "创业学院",
+    "就业创业服务中心",
+    "职业培训学校",
+)
+INDUSTRIES = (
+    "餐饮",
+    "零售",
+    "电子商务",
+    "农业",
+    "制造",
+    "物流",
+    "教育培训",
+    "信息技术",
+    "文化旅游",
+    "家政服务",
+)
 COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")
 COURSE_CATEGORIES = ("demo", "courseware", "handout", "case", "video", "other")
 MOBILE_PREFIXES = ("138", "139", "150", "186", "137", "158", "188", "177", "135", "136")
 AUDIT_EVENTS = (  # (event, weight, object type)
-    ("login", 40, None), ("logout", 18, None), ("login_failed", 4, None),
-    ("update", 14, "FacultyProfile"), ("create", 8, "ClassApplication"), ("export", 3, "AuditLog"),
-    ("review_approve", 5, "ClassApplication"), ("review_submit", 4, "TrainingPlan"),
-    ("notice_publish", 1, "Notice"), ("password_change", 3, None),
+    ("login", 40, None),
+    ("logout", 18, None),
+    ("login_failed", 4, None),
+    ("update", 14, "FacultyProfile"),
+    ("create", 8, "ClassApplication"),
+    ("export", 3, "AuditLog"),
+    ("review_approve", 5, "ClassApplication"),
+    ("review_submit", 4, "TrainingPlan"),
+    ("notice_publish", 1, "Notice"),
+    ("password_change", 3, None),
 )
 
 
@@ -88,8 +121,9 @@ def schema_fingerprint() -> str:
     the bench (indexes are not part of it: the bench adds missing ones to a reused database)."""
     from flask_appbuilder import Model
 
-    shape = sorted((t.name, c.name, str(c.type)) for t in Model.metadata.tables.values()
-                   for c in t.columns)
+    shape = sorted(
+        (t.name, c.name, str(c.type)) for t in Model.metadata.tables.values() for c in t.columns
+    )
     return hashlib.sha1(json.dumps(shape).encode()).hexdigest()[:12]
 
 
@@ -98,8 +132,12 @@ def marker(session=None) -> dict | None:
     from models.audit import AuditLog
 
     session = session or db.session
-    summary = session.scalar(select(AuditLog.summary).where(AuditLog.event == "generate")
-                             .order_by(AuditLog.id.desc()).limit(1))
+    summary = session.scalar(
+        select(AuditLog.summary)
+        .where(AuditLog.event == "generate")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
     try:
         return json.loads(summary) if summary else None
     except ValueError:
@@ -131,8 +169,17 @@ class Generator:
         if not self.pg:
             self.conn.exec_driver_sql("PRAGMA synchronous=OFF")
         self._load_tree()
-        for step in (self._institutions, self._accounts, self._faculty, self._mentors,
-                     self._courses, self._notices, self._plans, self._applications, self._audit):
+        for step in (
+            self._institutions,
+            self._accounts,
+            self._faculty,
+            self._mentors,
+            self._courses,
+            self._notices,
+            self._plans,
+            self._applications,
+            self._audit,
+        ):
             step()
         if self.pg:
             self._advance_sequences()
@@ -174,8 +221,11 @@ class Generator:
 
     def _write(self, table, chunk: list, names: list[str] | None) -> int:
         if names is None:  # dicts: every column a row names, plus the scalar defaults
-            columns = [c for c in table.columns if c.name in chunk[0] or (
-                c.default is not None and c.default.is_scalar)]
+            columns = [
+                c
+                for c in table.columns
+                if c.name in chunk[0] or (c.default is not None and c.default.is_scalar)
+            ]
             names = [c.name for c in columns]
             fill = {c.name: c.default.arg for c in columns if c.name not in chunk[0]}
             chunk = [tuple(row[n] if n in row else fill[n] for n in names) for row in chunk]
@@ -188,8 +238,10 @@ class Generator:
         else:
             # Core executemany on the driver: values as SQLAlchemy's SQLite types store them
             # (ISO text for dates and times), without its per-row processing (4x slower here).
-            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-                   f"VALUES ({', '.join('?' * len(names))})")
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' * len(names))})"
+            )
             self.conn.exec_driver_sql(sql, [tuple(map(_sqlite_value, row)) for row in chunk])
         return len(chunk)
 
@@ -217,21 +269,39 @@ class Generator:
         self.echo(f"{name:<26}{rows:>12,} rows {secs:8.1f} s {rows / secs:>12,.0f} rows/s")
 
     def _advance_sequences(self):
-        for (table,) in self.conn.execute(text(
+        for (table,) in self.conn.execute(
+            text(
                 "SELECT table_name FROM information_schema.columns WHERE column_name = 'id' "
-                "AND table_schema = current_schema() AND column_default LIKE 'nextval%'")):
-            self.conn.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"))
+                "AND table_schema = current_schema() AND column_default LIKE 'nextval%'"
+            )
+        ):
+            self.conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                )
+            )
         self.conn.execute(text("ANALYZE"))  # what autovacuum would do soon after such a load
 
     def _mark(self, seconds: float):
         from app import audit
 
-        audit.record(db.session, "generate", object_type="Database", summary=json.dumps({
-            "generator": GENERATOR_VERSION, "seed": self.seed, "scale": self.scale,
-            "schema": schema_fingerprint(), "rows": sum(self.stats.rows.values()),
-            "seconds": round(seconds, 1)}), now=self.now)
+        audit.record(
+            db.session,
+            "generate",
+            object_type="Database",
+            summary=json.dumps(
+                {
+                    "generator": GENERATOR_VERSION,
+                    "seed": self.seed,
+                    "scale": self.scale,
+                    "schema": schema_fingerprint(),
+                    "rows": sum(self.stats.rows.values()),
+                    "seconds": round(seconds, 1),
+                }
+            ),
+            now=self.now,
+        )
 
     # ------------------------------------------------------------ people
 
@@ -271,13 +341,15 @@ class Generator:
     # ------------------------------------------------------------ the tree and institutions
 
     def _load_tree(self):
-        rows = self.conn.execute(text(
-            "SELECT id, kind, code, name, province_id, city_id, parent_id FROM org")).mappings()
+        rows = self.conn.execute(
+            text("SELECT id, kind, code, name, province_id, city_id, parent_id FROM org")
+        ).mappings()
         self.orgs = {r["id"]: dict(r) for r in rows}
         self.center = next(o for o in self.orgs.values() if o["kind"] == "center")
         self.provinces = [o for o in self.orgs.values() if o["kind"] == "province"]
-        self.cities = sorted((o for o in self.orgs.values() if o["kind"] == "city"),
-                             key=lambda o: o["code"])
+        self.cities = sorted(
+            (o for o in self.orgs.values() if o["kind"] == "city"), key=lambda o: o["code"]
+        )
         self.stats.rows["tree"] = len(self.orgs)
         self.echo(f"{'tree':<26}{len(self.orgs):>12,} rows (app/data/divisions.csv)")
 
@@ -290,15 +362,21 @@ class Generator:
             self.institutions = []
             for i, city in enumerate(sorted(chosen, key=lambda c: c["code"])):
                 seq[city["id"]] += 1
-                org = {"id": next_id + i, "kind": "institution",
-                       "code": f"{city['code']}{seq[city['id']]:04d}",
-                       "name": f"{city['name']}{self.rng.choice(INSTITUTION_WORDS)}"
-                               f"{self.rng.choice(INSTITUTION_KINDS)}（{seq[city['id']]}）",
-                       "parent_id": city["id"], "province_id": city["province_id"],
-                       "city_id": city["id"], "credit_code": self._credit_code(city["code"], i),
-                       "address": f"{city['name']}人民路{self.rng.randint(1, 999)}号",
-                       "contact_name": self.name(), "contact_phone": self.mobile(),
-                       "active": self.rng.random() > 0.02}
+                org = {
+                    "id": next_id + i,
+                    "kind": "institution",
+                    "code": f"{city['code']}{seq[city['id']]:04d}",
+                    "name": f"{city['name']}{self.rng.choice(INSTITUTION_WORDS)}"
+                    f"{self.rng.choice(INSTITUTION_KINDS)}（{seq[city['id']]}）",
+                    "parent_id": city["id"],
+                    "province_id": city["province_id"],
+                    "city_id": city["id"],
+                    "credit_code": self._credit_code(city["code"], i),
+                    "address": f"{city['name']}人民路{self.rng.randint(1, 999)}号",
+                    "contact_name": self.name(),
+                    "contact_phone": self.mobile(),
+                    "active": self.rng.random() > 0.02,
+                }
                 self.orgs[org["id"]] = org
                 self.institutions.append(org)
                 yield org
@@ -324,26 +402,39 @@ class Generator:
         from werkzeug.security import generate_password_hash
 
         password = generate_password_hash(
-            BENCH_PASSWORD, method=current_app.config["FAB_PASSWORD_HASH_METHOD"])
+            BENCH_PASSWORD, method=current_app.config["FAB_PASSWORD_HASH_METHOD"]
+        )
         roles = dict(self.conn.execute(text("SELECT name, id FROM ab_role")).all())
         next_id = self._next_id("ab_user")
         self.users = []  # (id, username, role, org_id, name)
         self.by_org_role = defaultdict(list)  # (org_id, role) -> [user ids]
         self.user_mobile = {}
-        plan = [("center", "zx", self.center), ("sysadmin", "gl", self.center),
-                ("secadmin", "aq", self.center), ("auditor", "sj", self.center)]
+        plan = [
+            ("center", "zx", self.center),
+            ("sysadmin", "gl", self.center),
+            ("secadmin", "aq", self.center),
+            ("auditor", "sj", self.center),
+        ]
         plan += [("province", "sf", p) for p in self.provinces]
         plan += [("city", "ds", c) for c in self.cities]
         plan += [("institution", "jg", i) for i in self.institutions]
         trainers = round(self.n["trainers"] * TRAINERS_WITH_ACCOUNT)
         regions = self.provinces + self.cities
         weights = [0.3 if o["kind"] == "province" else 1.0 for o in regions]
-        plan += [("trainer", "px", o) for o in sorted(
-            self.rng.choices(regions, weights=weights, k=trainers), key=lambda o: o["code"])]
+        plan += [
+            ("trainer", "px", o)
+            for o in sorted(
+                self.rng.choices(regions, weights=weights, k=trainers), key=lambda o: o["code"]
+            )
+        ]
         trainees = max(0, self.n["accounts"] - len(plan))
         if self.institutions:
-            plan += [("trainee", "xy", o) for o in sorted(
-                self.rng.choices(self.institutions, k=trainees), key=lambda o: o["code"])]
+            plan += [
+                ("trainee", "xy", o)
+                for o in sorted(
+                    self.rng.choices(self.institutions, k=trainees), key=lambda o: o["code"]
+                )
+            ]
         seq = defaultdict(int)
         today = self.now.date()
 
@@ -356,15 +447,26 @@ class Generator:
                 mobile = self.user_mobile[uid] = self.mobile()
                 self.users.append((uid, username, role, org["id"], name))
                 self.by_org_role[org["id"], role].append(uid)
-                yield {"id": uid, "first_name": name, "last_name": "", "username": username,
-                       "password": password, "active": True,
-                       "email": f"{username}@users.malan.invalid", "login_count": 0,
-                       "fail_login_count": 0, "created_on": self.now, "changed_on": self.now,
-                       "org_id": org["id"], "mobile": mobile,
-                       "must_change_password": False, "password_changed_at": self.now,
-                       "is_demo": False,
-                       "class_start": start if role == "trainee" else None,
-                       "class_end": start + timedelta(days=10) if role == "trainee" else None}
+                yield {
+                    "id": uid,
+                    "first_name": name,
+                    "last_name": "",
+                    "username": username,
+                    "password": password,
+                    "active": True,
+                    "email": f"{username}@users.malan.invalid",
+                    "login_count": 0,
+                    "fail_login_count": 0,
+                    "created_on": self.now,
+                    "changed_on": self.now,
+                    "org_id": org["id"],
+                    "mobile": mobile,
+                    "must_change_password": False,
+                    "password_changed_at": self.now,
+                    "is_demo": False,
+                    "class_start": start if role == "trainee" else None,
+                    "class_end": start + timedelta(days=10) if role == "trainee" else None,
+                }
 
         def user_roles():
             first = self._next_id("ab_user_role")
@@ -397,26 +499,43 @@ class Generator:
                     uid, _username, _role, org_id, name = trainers[i]
                     mobile = self.user_mobile[uid]  # the same person
                 else:
-                    uid, org_id, name, mobile = None, r.choice(regions)["id"], self.name(), self.mobile()
+                    uid, org_id, name, mobile = (
+                        None,
+                        r.choice(regions)["id"],
+                        self.name(),
+                        self.mobile(),
+                    )
                 birth = date(r.randint(1962, 1996), r.randint(1, 12), r.randint(1, 28))
                 certified = date(r.randint(2012, 2025), r.randint(1, 12), r.randint(1, 28))
                 self.trainer_profiles.append((first + i, org_id))
-                yield {"id": first + i, "user_id": uid, "name": name, "gender": r.choice("MF"),
-                       "birth_year": birth.year, "id_number": self.id_number(places[org_id], birth),
-                       "mobile": mobile, "email": None, "org_id": org_id,
-                       "employer": f"{self.orgs[org_id]['name']}{r.choice(INSTITUTION_KINDS)}",
-                       "level": r.choice(("lecturer", "trainer")),
-                       "certificate_no": f"SYB{certified.year}{i:07d}",
-                       "certificate_date": certified,
-                       "certificate_expiry": certified.replace(year=certified.year + 5),
-                       "course_types": " ".join(sorted(r.sample(COURSE_TYPES, r.randint(1, 3)))),
-                       "languages": "普通话", "years_experience": r.randint(1, 25),
-                       "biography": f"从事创业培训{r.randint(1, 20)}年。",
-                       "created_at": self.now - timedelta(days=r.randint(1, 1500)),
-                       "created_by_id": uid or center_user, "status": "approved",
-                       "revision": 1, "in_force_revision": 1, "version": 1,
-                       "submitted_at": self.now - timedelta(days=r.randint(1, 1500)),
-                       "submitted_by_id": uid}
+                yield {
+                    "id": first + i,
+                    "user_id": uid,
+                    "name": name,
+                    "gender": r.choice("MF"),
+                    "birth_year": birth.year,
+                    "id_number": self.id_number(places[org_id], birth),
+                    "mobile": mobile,
+                    "email": None,
+                    "org_id": org_id,
+                    "employer": f"{self.orgs[org_id]['name']}{r.choice(INSTITUTION_KINDS)}",
+                    "level": r.choice(("lecturer", "trainer")),
+                    "certificate_no": f"SYB{certified.year}{i:07d}",
+                    "certificate_date": certified,
+                    "certificate_expiry": certified.replace(year=certified.year + 5),
+                    "course_types": " ".join(sorted(r.sample(COURSE_TYPES, r.randint(1, 3)))),
+                    "languages": "普通话",
+                    "years_experience": r.randint(1, 25),
+                    "biography": f"从事创业培训{r.randint(1, 20)}年。",
+                    "created_at": self.now - timedelta(days=r.randint(1, 1500)),
+                    "created_by_id": uid or center_user,
+                    "status": "approved",
+                    "revision": 1,
+                    "in_force_revision": 1,
+                    "version": 1,
+                    "submitted_at": self.now - timedelta(days=r.randint(1, 1500)),
+                    "submitted_by_id": uid,
+                }
 
         self._timed("trainers", lambda: self._insert("faculty_profile", rows()))
 
@@ -429,18 +548,30 @@ class Generator:
                 org = r.choice(self.cities) if r.random() < 0.7 else r.choice(self.provinces)
                 chain = "mentor_city" if org["kind"] == "city" else "mentor_province"
                 status = "approved" if r.random() < 0.85 else "pending"
-                yield {"id": first + i, "chain": chain, "org_id": org["id"], "name": self.name(),
-                       "gender": r.choice("MF"), "employer": f"{org['name']}{r.choice(INDUSTRIES)}有限公司",
-                       "title": r.choice(("总经理", "创始人", "高级经济师", "副教授", "董事长")),
-                       "industry": r.choice(INDUSTRIES), "expertise": "、".join(r.sample(INDUSTRIES, 2)),
-                       "mobile": self.mobile(), "email": None, "biography": "创业导师。",
-                       "availability": r.choice(("工作日", "周末", "每月一次")),
-                       "created_at": self.now - timedelta(days=r.randint(1, 1000)),
-                       "created_by_id": self.authority(org["id"]), "status": status,
-                       "step": 0 if status == "pending" else None, "revision": 1,
-                       "in_force_revision": 1 if status == "approved" else None, "version": 1,
-                       "submitted_at": self.now - timedelta(days=r.randint(1, 1000)),
-                       "submitted_by_id": self.authority(org["id"])}
+                yield {
+                    "id": first + i,
+                    "chain": chain,
+                    "org_id": org["id"],
+                    "name": self.name(),
+                    "gender": r.choice("MF"),
+                    "employer": f"{org['name']}{r.choice(INDUSTRIES)}有限公司",
+                    "title": r.choice(("总经理", "创始人", "高级经济师", "副教授", "董事长")),
+                    "industry": r.choice(INDUSTRIES),
+                    "expertise": "、".join(r.sample(INDUSTRIES, 2)),
+                    "mobile": self.mobile(),
+                    "email": None,
+                    "biography": "创业导师。",
+                    "availability": r.choice(("工作日", "周末", "每月一次")),
+                    "created_at": self.now - timedelta(days=r.randint(1, 1000)),
+                    "created_by_id": self.authority(org["id"]),
+                    "status": status,
+                    "step": 0 if status == "pending" else None,
+                    "revision": 1,
+                    "in_force_revision": 1 if status == "approved" else None,
+                    "version": 1,
+                    "submitted_at": self.now - timedelta(days=r.randint(1, 1000)),
+                    "submitted_by_id": self.authority(org["id"]),
+                }
 
         self._timed("mentors", lambda: self._insert("mentor_profile", rows()))
 
@@ -460,10 +591,17 @@ class Generator:
                     chain = "course_trainer"
                 else:
                     kind = "institution" if pick < 0.7 else "city" if pick < 0.9 else "province"
-                    pool = {"institution": self.institutions, "city": self.cities,
-                            "province": self.provinces}[kind] or self.cities
+                    pool = {
+                        "institution": self.institutions,
+                        "city": self.cities,
+                        "province": self.provinces,
+                    }[kind] or self.cities
                     org_id = r.choice(pool)["id"]
-                    uid, chain, author = self.authority(org_id), f"course_{self.orgs[org_id]['kind']}", self.name()
+                    uid, chain, author = (
+                        self.authority(org_id),
+                        f"course_{self.orgs[org_id]['kind']}",
+                        self.name(),
+                    )
                 course_type = r.choice(COURSE_TYPES)
                 title = f"{course_type}{r.choice(('示范课', '课件', '讲义', '案例'))}：{r.choice(INDUSTRIES)}创业第{i + 1}讲"
                 published = r.random() < 0.85
@@ -471,22 +609,44 @@ class Generator:
                 content = f"{title}\n{author}\n".encode()
                 stored = hashlib.sha1(f"{self.seed}-{first + i}".encode()).hexdigest()[:32]
                 (self.files_dir / stored).write_bytes(content)
-                attachments.append({
-                    "id": first_att + i, "owner_type": "course_resource", "owner_id": first + i,
-                    "purpose": "attachment", "filename": f"{title}.txt", "stored_name": stored,
-                    "content_type": "text/plain", "size": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(), "created_at": created,
-                    "created_by_id": uid})
-                yield {"id": first + i, "chain": chain, "title": title, "course_type": course_type,
-                       "category": r.choice(COURSE_CATEGORIES), "description": f"{title}。",
-                       "tags": r.choice(INDUSTRIES), "author": author, "org_id": org_id,
-                       "owner_id": uid, "for_trainees": r.random() < 0.2,
-                       "download_count": r.randint(0, 500),
-                       "published_at": created + timedelta(days=3) if published else None,
-                       "created_at": created, "status": "approved" if published else "pending",
-                       "step": None if published else 0, "revision": 1,
-                       "in_force_revision": 1 if published else None, "version": 1,
-                       "submitted_at": created, "submitted_by_id": uid}
+                attachments.append(
+                    {
+                        "id": first_att + i,
+                        "owner_type": "course_resource",
+                        "owner_id": first + i,
+                        "purpose": "attachment",
+                        "filename": f"{title}.txt",
+                        "stored_name": stored,
+                        "content_type": "text/plain",
+                        "size": len(content),
+                        "sha256": hashlib.sha256(content).hexdigest(),
+                        "created_at": created,
+                        "created_by_id": uid,
+                    }
+                )
+                yield {
+                    "id": first + i,
+                    "chain": chain,
+                    "title": title,
+                    "course_type": course_type,
+                    "category": r.choice(COURSE_CATEGORIES),
+                    "description": f"{title}。",
+                    "tags": r.choice(INDUSTRIES),
+                    "author": author,
+                    "org_id": org_id,
+                    "owner_id": uid,
+                    "for_trainees": r.random() < 0.2,
+                    "download_count": r.randint(0, 500),
+                    "published_at": created + timedelta(days=3) if published else None,
+                    "created_at": created,
+                    "status": "approved" if published else "pending",
+                    "step": None if published else 0,
+                    "revision": 1,
+                    "in_force_revision": 1 if published else None,
+                    "version": 1,
+                    "submitted_at": created,
+                    "submitted_by_id": uid,
+                }
 
         self._timed("course resources", lambda: self._insert("course_resource", rows()))
         self._timed("course files", lambda: self._insert("attachment", attachments))
@@ -495,8 +655,12 @@ class Generator:
 
     def _notices(self):
         first, first_rev = self._next_id("notice"), self._next_id("notice_revision")
-        groups = {"authorities": ("center", "province", "city"), "institutions": ("institution",),
-                  "trainers": ("trainer",), "trainees": ("trainee",)}
+        groups = {
+            "authorities": ("center", "province", "city"),
+            "institutions": ("institution",),
+            "trainers": ("trainer",),
+            "trainees": ("trainee",),
+        }
         role_group = {role: g for g, roles in groups.items() for role in roles}
         below = defaultdict(list)  # (org id, group) -> user ids at it or below it
         for uid, _u, role, org_id, _n in self.users:
@@ -510,38 +674,77 @@ class Generator:
         for i in range(self.n["notices"]):
             r = self.rng
             pick = r.random()
-            org = self.center if pick < 0.05 else r.choice(self.provinces) if pick < 0.3 else r.choice(self.cities)
+            org = (
+                self.center
+                if pick < 0.05
+                else r.choice(self.provinces)
+                if pick < 0.3
+                else r.choice(self.cities)
+            )
             nid, author = first + i, self.authority(org["id"])
             published = self.now - timedelta(days=r.uniform(0, 365))
-            to = {"authorities": True, "institutions": r.random() < 0.9,
-                  "trainers": r.random() < 0.3, "trainees": r.random() < 0.05}
+            to = {
+                "authorities": True,
+                "institutions": r.random() < 0.9,
+                "trainers": r.random() < 0.3,
+                "trainees": r.random() < 0.05,
+            }
             title = f"关于做好{r.choice(INDUSTRIES)}创业培训工作的{r.choice(('通知', '公告', '函'))}（{nid}）"
             body = f"<p>{title}。各单位请按要求落实。</p>"
-            notices.append({"id": nid, "title": title, "body": body,
-                            "category": r.choice(("notice", "announcement", "document", "other")),
-                            "publisher_org_id": org["id"], "created_by_id": author,
-                            "created_at": published, "publish_at": published,
-                            "expires_at": None, "pinned": r.random() < 0.02,
-                            **{f"to_{g}": v for g, v in to.items()}, "version": 1,
-                            "withdrawn_at": published + timedelta(days=1) if r.random() < 0.02 else None,
-                            "withdrawn_by_id": None})
+            notices.append(
+                {
+                    "id": nid,
+                    "title": title,
+                    "body": body,
+                    "category": r.choice(("notice", "announcement", "document", "other")),
+                    "publisher_org_id": org["id"],
+                    "created_by_id": author,
+                    "created_at": published,
+                    "publish_at": published,
+                    "expires_at": None,
+                    "pinned": r.random() < 0.02,
+                    **{f"to_{g}": v for g, v in to.items()},
+                    "version": 1,
+                    "withdrawn_at": published + timedelta(days=1) if r.random() < 0.02 else None,
+                    "withdrawn_by_id": None,
+                }
+            )
             audience.append({"notice_id": nid, "org_id": org["id"]})
-            revisions.append({"id": first_rev + i, "notice_id": nid, "version": 1, "title": title,
-                              "body": body, "category": notices[-1]["category"], "pinned": False,
-                              "changed_by_id": author, "changed_at": published})
-            candidates = [u for g, on in to.items() if on for u in below[org["id"], g] if u != author]
+            revisions.append(
+                {
+                    "id": first_rev + i,
+                    "notice_id": nid,
+                    "version": 1,
+                    "title": title,
+                    "body": body,
+                    "category": notices[-1]["category"],
+                    "pinned": False,
+                    "changed_by_id": author,
+                    "changed_at": published,
+                }
+            )
+            candidates = [
+                u for g, on in to.items() if on for u in below[org["id"], g] if u != author
+            ]
             want = min(READS_PER_NOTICE_CAP, round(len(candidates) * r.uniform(0.3, 0.9)))
             for uid in r.sample(candidates, want):
-                reads.append({"notice_id": nid, "user_id": uid,
-                              "read_at": published + timedelta(hours=r.uniform(0.1, 240))})
+                reads.append(
+                    {
+                        "notice_id": nid,
+                        "user_id": uid,
+                        "read_at": published + timedelta(hours=r.uniform(0.1, 240)),
+                    }
+                )
         first_read = self._next_id("notice_read")
         for j, row in enumerate(reads):
             row["id"] = first_read + j
         self._timed("notices", lambda: self._insert("notice", notices))
         self._timed("notice audiences", lambda: self._insert("notice_audience", audience))
         self._timed("notice revisions", lambda: self._insert("notice_revision", revisions))
-        self._timed("notice read receipts",
-                    lambda: self._bulk("notice_read", lambda: self._insert("notice_read", reads)))
+        self._timed(
+            "notice read receipts",
+            lambda: self._bulk("notice_read", lambda: self._insert("notice_read", reads)),
+        )
 
     # ------------------------------------------------------------ reviews
 
@@ -553,57 +756,128 @@ class Generator:
         r = self.rng
         if outcome[0] == "draft":
             return [], [], [], "draft", None
-        final = {"pending": "pending", "approved": "approved", "returned": "returned",
-                 "rejected": "rejected"}[outcome[0]]
-        revisions = [{"record_type": kind, "record_id": record_id, "revision": 1, "status": final,
-                      "data": json.dumps(data, ensure_ascii=False, default=str),
-                      "created_at": submitted, "created_by_id": submitter}]
-        events = [self._event(kind, record_id, 0, "submit", "draft", "pending", submitter, submitted)]
+        final = {
+            "pending": "pending",
+            "approved": "approved",
+            "returned": "returned",
+            "rejected": "rejected",
+        }[outcome[0]]
+        revisions = [
+            {
+                "record_type": kind,
+                "record_id": record_id,
+                "revision": 1,
+                "status": final,
+                "data": json.dumps(data, ensure_ascii=False, default=str),
+                "created_at": submitted,
+                "created_by_id": submitter,
+            }
+        ]
+        events = [
+            self._event(kind, record_id, 0, "submit", "draft", "pending", submitter, submitted)
+        ]
         tasks, at = [], submitted
         last = len(levels_orgs) - 1 if outcome[0] == "approved" else outcome[1]
-        for step, (level, org_id) in enumerate(levels_orgs[:last + 1]):
+        for step, (level, org_id) in enumerate(levels_orgs[: last + 1]):
             due = at + timedelta(days=3)
             done = at + timedelta(hours=r.uniform(2, 90))
             is_last = step == last
             if is_last and outcome[0] == "pending":
-                tasks.append(self._task(kind, record_id, step, level, org_id, at, due, None, None, None))
+                tasks.append(
+                    self._task(kind, record_id, step, level, org_id, at, due, None, None, None)
+                )
                 return revisions, tasks, events, "pending", step
             if not is_last or outcome[0] == "approved":
                 decision = "approve"
             else:
                 decision = {"returned": "return", "rejected": "reject"}[outcome[0]]
             actor = self.authority(org_id)
-            tasks.append(self._task(kind, record_id, step, level, org_id, at, due, done, decision, actor))
-            to_status = ("pending" if decision == "approve" and not is_last else
-                         {"approve": "approved", "return": "returned", "reject": "rejected"}[decision])
-            events.append(self._event(kind, record_id, step, decision, "pending", to_status, actor,
-                                      done, opinion=None if decision == "approve" else "材料不全，请补充。"))
+            tasks.append(
+                self._task(kind, record_id, step, level, org_id, at, due, done, decision, actor)
+            )
+            to_status = (
+                "pending"
+                if decision == "approve" and not is_last
+                else {"approve": "approved", "return": "returned", "reject": "rejected"}[decision]
+            )
+            events.append(
+                self._event(
+                    kind,
+                    record_id,
+                    step,
+                    decision,
+                    "pending",
+                    to_status,
+                    actor,
+                    done,
+                    opinion=None if decision == "approve" else "材料不全，请补充。",
+                )
+            )
             at = done
         if outcome[0] == "returned":
             submitter_org = self.user_by_id[submitter][3]
-            tasks.append(self._task(kind, record_id, -1, self.orgs[submitter_org]["kind"],
-                                    submitter_org, at, at + timedelta(days=2), None, None, None))
+            tasks.append(
+                self._task(
+                    kind,
+                    record_id,
+                    -1,
+                    self.orgs[submitter_org]["kind"],
+                    submitter_org,
+                    at,
+                    at + timedelta(days=2),
+                    None,
+                    None,
+                    None,
+                )
+            )
         return revisions, tasks, events, final, None
 
     def _task(self, kind, record_id, step, level, org_id, entered, due, done, decision, actor):
-        return {"record_type": kind, "record_id": record_id, "revision": 1, "step": step,
-                "level": level, "reviewer_org_id": org_id, "entered_at": entered, "due_at": due,
-                "done_at": done, "decision": decision, "done_by_id": actor}
+        return {
+            "record_type": kind,
+            "record_id": record_id,
+            "revision": 1,
+            "step": step,
+            "level": level,
+            "reviewer_org_id": org_id,
+            "entered_at": entered,
+            "due_at": due,
+            "done_at": done,
+            "decision": decision,
+            "done_by_id": actor,
+        }
 
     def _event(self, kind, record_id, step, action, before, after, actor, at, opinion=None):
         uid, username, role, org_id, name = self.user_by_id[actor]
-        return {"record_type": kind, "record_id": record_id, "revision": 1, "step": step,
-                "action": action, "from_status": before, "to_status": after, "actor_id": uid,
-                "actor_name": f"{name}（{username}）", "role": role, "org_id": org_id,
-                "org_name": self.orgs[org_id]["name"], "at": at, "opinion": opinion}
+        return {
+            "record_type": kind,
+            "record_id": record_id,
+            "revision": 1,
+            "step": step,
+            "action": action,
+            "from_status": before,
+            "to_status": after,
+            "actor_id": uid,
+            "actor_name": f"{name}（{username}）",
+            "role": role,
+            "org_id": org_id,
+            "org_name": self.orgs[org_id]["name"],
+            "at": at,
+            "opinion": opinion,
+        }
 
     def _write_reviews(self, label, revisions, tasks, events):
-        for table, rows in (("review_revision", revisions), ("review_task", tasks),
-                            ("review_event", events)):
+        for table, rows in (
+            ("review_revision", revisions),
+            ("review_task", tasks),
+            ("review_event", events),
+        ):
             first = self._next_id(table)
             for j, row in enumerate(rows):
                 row["id"] = first + j
-            self._timed(f"{label} {table.split('_')[1]}s", lambda t=table, rs=rows: self._insert(t, rs))
+            self._timed(
+                f"{label} {table.split('_')[1]}s", lambda t=table, rs=rows: self._insert(t, rs)
+            )
 
     # ------------------------------------------------------------ plans
 
@@ -612,10 +886,18 @@ class Generator:
         rounds = [(year - 1, 1), (year - 1, 6), (year, 1), (year, 6)]
         first_round = self._next_id("plan_round")
         center_user = self.authority(self.center["id"])
-        round_rows = [{"id": first_round + k, "year": y, "month": m,
-                       "deadline": date(y, m, 20), "notice": f"{y}年{m}月讲师培训计划申报",
-                       "opened_at": datetime(y, m, 1, 9), "opened_by_id": center_user}
-                      for k, (y, m) in enumerate(rounds)]
+        round_rows = [
+            {
+                "id": first_round + k,
+                "year": y,
+                "month": m,
+                "deadline": date(y, m, 20),
+                "notice": f"{y}年{m}月讲师培训计划申报",
+                "opened_at": datetime(y, m, 1, 9),
+                "opened_by_id": center_user,
+            }
+            for k, (y, m) in enumerate(rounds)
+        ]
         plans, lines, revisions, tasks, events = [], [], [], [], []
         first_plan, first_line = self._next_id("training_plan"), self._next_id("plan_line")
         pairs = [(k, c) for k in range(len(rounds)) for c in self.cities]
@@ -630,49 +912,102 @@ class Generator:
                 outcome = ("approved",)
             else:
                 x = r.random()
-                outcome = ("approved",) if x < 0.5 else ("pending", r.randint(0, 1)) if x < 0.8 else ("draft",)
+                outcome = (
+                    ("approved",)
+                    if x < 0.5
+                    else ("pending", r.randint(0, 1))
+                    if x < 0.8
+                    else ("draft",)
+                )
             plan_lines = []
             for _ in range(r.randint(1, 3)):
                 start = date(rounds[k][0], rounds[k][1], 1) + timedelta(days=r.randint(30, 150))
-                venue = r.choice([c for c in self.cities if c["province_id"] == city["province_id"]])
-                line = {"id": first_line + len(lines), "plan_id": pid, "org_id": city["id"],
-                        "course_type": r.choice(COURSE_TYPES), "classes": r.randint(2, 10),
-                        "trainees_per_class": r.choice((20, 25, 30, 40)), "start_from": start,
-                        "start_to": start + timedelta(days=60), "venue_city_id": venue["id"],
-                        "contact_name": self.name(), "contact_phone": self.mobile()}
+                venue = r.choice(
+                    [c for c in self.cities if c["province_id"] == city["province_id"]]
+                )
+                line = {
+                    "id": first_line + len(lines),
+                    "plan_id": pid,
+                    "org_id": city["id"],
+                    "course_type": r.choice(COURSE_TYPES),
+                    "classes": r.randint(2, 10),
+                    "trainees_per_class": r.choice((20, 25, 30, 40)),
+                    "start_from": start,
+                    "start_to": start + timedelta(days=60),
+                    "venue_city_id": venue["id"],
+                    "contact_name": self.name(),
+                    "contact_phone": self.mobile(),
+                }
                 lines.append(line)
                 plan_lines.append(line)
                 if outcome[0] == "approved":
                     self.approved_lines[city["id"], line["course_type"]].append(
-                        [line["id"], line["classes"]])
+                        [line["id"], line["classes"]]
+                    )
             submitter = self.authority(city["id"])
             chain = [("province", city["province_id"]), ("center", self.center["id"])]
-            data = {"contact_name": plan_lines[0]["contact_name"], "note": None,
-                    "lines_data": [{k2: v for k2, v in ln.items() if k2 not in ("plan_id", "org_id")}
-                                   for ln in plan_lines]}
+            data = {
+                "contact_name": plan_lines[0]["contact_name"],
+                "note": None,
+                "lines_data": [
+                    {k2: v for k2, v in ln.items() if k2 not in ("plan_id", "org_id")}
+                    for ln in plan_lines
+                ],
+            }
             revs, tks, evs, status, step = self._review_rows(
-                "plan", pid, chain, submitter, opened + timedelta(days=r.randint(1, 15)), outcome, data)
+                "plan",
+                pid,
+                chain,
+                submitter,
+                opened + timedelta(days=r.randint(1, 15)),
+                outcome,
+                data,
+            )
             revisions += revs
             tasks += tks
             events += evs
-            plans.append({"id": pid, "round_id": round_rows[k]["id"], "org_id": city["id"],
-                          "contact_name": data["contact_name"], "contact_phone": self.mobile(),
-                          "note": None, "status": status, "step": step, "revision": 1,
-                          "in_force_revision": 1 if status == "approved" else None, "version": 1,
-                          "submitted_at": revs[0]["created_at"] if revs else None,
-                          "submitted_by_id": submitter if revs else None})
+            plans.append(
+                {
+                    "id": pid,
+                    "round_id": round_rows[k]["id"],
+                    "org_id": city["id"],
+                    "contact_name": data["contact_name"],
+                    "contact_phone": self.mobile(),
+                    "note": None,
+                    "status": status,
+                    "step": step,
+                    "revision": 1,
+                    "in_force_revision": 1 if status == "approved" else None,
+                    "version": 1,
+                    "submitted_at": revs[0]["created_at"] if revs else None,
+                    "submitted_by_id": submitter if revs else None,
+                }
+            )
         # The latest round's "submit your plan" to-do item of every city (done where it did).
-        submitted = {p["org_id"] for p in plans if p["round_id"] == round_rows[latest]["id"]
-                     and p["status"] != "draft"}
+        submitted = {
+            p["org_id"]
+            for p in plans
+            if p["round_id"] == round_rows[latest]["id"] and p["status"] != "draft"
+        }
         opened = round_rows[latest]["opened_at"]
         for city in self.cities:
             done = city["id"] in submitted
-            tasks.append(self._task("plan_round", round_rows[latest]["id"], -1, "city", city["id"],
-                                    opened, datetime.combine(round_rows[latest]["deadline"],
-                                                             datetime.max.time()).replace(microsecond=0),
-                                    opened + timedelta(days=5) if done else None,
-                                    "submit" if done else None,
-                                    self.authority(city["id"]) if done else None))
+            tasks.append(
+                self._task(
+                    "plan_round",
+                    round_rows[latest]["id"],
+                    -1,
+                    "city",
+                    city["id"],
+                    opened,
+                    datetime.combine(round_rows[latest]["deadline"], datetime.max.time()).replace(
+                        microsecond=0
+                    ),
+                    opened + timedelta(days=5) if done else None,
+                    "submit" if done else None,
+                    self.authority(city["id"]) if done else None,
+                )
+            )
         self._timed("plan rounds", lambda: self._insert("plan_round", round_rows))
         self._timed("plans", lambda: self._insert("training_plan", plans))
         self._timed("plan lines", lambda: self._insert("plan_line", lines))
@@ -691,50 +1026,103 @@ class Generator:
             course_type = r.choice(COURSE_TYPES)
             start = today + timedelta(days=r.randint(-330, 120))
             line_id, extra = None, True
-            free = [ln for ln in self.approved_lines.get((inst["city_id"], course_type), []) if ln[1] > 0]
+            free = [
+                ln
+                for ln in self.approved_lines.get((inst["city_id"], course_type), [])
+                if ln[1] > 0
+            ]
             if free and r.random() < 0.7:
                 free[0][1] -= 1
                 line_id, extra = free[0][0], False
             x = r.random()
-            outcome = (("draft",) if x < 0.05 else ("pending", r.randint(0, 2)) if x < 0.30 else
-                       ("returned", r.randint(0, 2)) if x < 0.37 else
-                       ("rejected", r.randint(0, 2)) if x < 0.40 else ("approved",))
-            app = {"id": aid, "org_id": inst["id"], "course_type": course_type,
-                   "start_date": start, "end_date": start + timedelta(days=r.randint(4, 9)),
-                   "venue": f"{self.orgs[inst['city_id']]['name']}创业大厦{r.randint(1, 30)}楼",
-                   "expected_trainees": r.choice((20, 25, 30, 35, 40)),
-                   "contact_name": self.name(), "contact_phone": self.mobile(),
-                   "trainer_criteria": "具备SYB讲师资格", "plan_line_id": line_id, "is_extra": extra,
-                   "late_reason": None, "class_id": None, "revision": 1, "version": 1}
+            outcome = (
+                ("draft",)
+                if x < 0.05
+                else ("pending", r.randint(0, 2))
+                if x < 0.30
+                else ("returned", r.randint(0, 2))
+                if x < 0.37
+                else ("rejected", r.randint(0, 2))
+                if x < 0.40
+                else ("approved",)
+            )
+            app = {
+                "id": aid,
+                "org_id": inst["id"],
+                "course_type": course_type,
+                "start_date": start,
+                "end_date": start + timedelta(days=r.randint(4, 9)),
+                "venue": f"{self.orgs[inst['city_id']]['name']}创业大厦{r.randint(1, 30)}楼",
+                "expected_trainees": r.choice((20, 25, 30, 35, 40)),
+                "contact_name": self.name(),
+                "contact_phone": self.mobile(),
+                "trainer_criteria": "具备SYB讲师资格",
+                "plan_line_id": line_id,
+                "is_extra": extra,
+                "late_reason": None,
+                "class_id": None,
+                "revision": 1,
+                "version": 1,
+            }
             submitter = self.authority(inst["id"])
-            chain = [("city", inst["city_id"]), ("province", inst["province_id"]),
-                     ("center", self.center["id"])]
-            submitted = datetime.combine(start - timedelta(days=r.randint(15, 40)), datetime.min.time()) \
-                + timedelta(hours=r.uniform(8, 18))
-            data = {k: app[k] for k in ("course_type", "start_date", "end_date", "venue",
-                                        "expected_trainees", "contact_name", "contact_phone",
-                                        "trainer_criteria", "plan_line_id", "is_extra")}
+            chain = [
+                ("city", inst["city_id"]),
+                ("province", inst["province_id"]),
+                ("center", self.center["id"]),
+            ]
+            submitted = datetime.combine(
+                start - timedelta(days=r.randint(15, 40)), datetime.min.time()
+            ) + timedelta(hours=r.uniform(8, 18))
+            data = {
+                k: app[k]
+                for k in (
+                    "course_type",
+                    "start_date",
+                    "end_date",
+                    "venue",
+                    "expected_trainees",
+                    "contact_name",
+                    "contact_phone",
+                    "trainer_criteria",
+                    "plan_line_id",
+                    "is_extra",
+                )
+            }
             revs, tks, evs, status, step = self._review_rows(
-                "application", aid, chain, submitter, submitted, outcome, data)
+                "application", aid, chain, submitter, submitted, outcome, data
+            )
             revisions += revs
             tasks += tks
             events += evs
-            app.update(status=status, step=step, submitted_at=submitted if revs else None,
-                       submitted_by_id=submitter if revs else None,
-                       in_force_revision=1 if status == "approved" else None)
+            app.update(
+                status=status,
+                step=step,
+                submitted_at=submitted if revs else None,
+                submitted_by_id=submitter if revs else None,
+                in_force_revision=1 if status == "approved" else None,
+            )
             if status == "approved":
                 province_code = self.orgs[inst["province_id"]]["code"][:2]
                 class_seq[start.year, province_code] += 1
                 cid = first_class + len(classes)
                 app["class_id"] = cid
-                classes.append({"id": cid, "code": f"JS{start.year}{province_code}"
-                                                   f"{class_seq[start.year, province_code]:04d}",
-                                "application_id": aid, "org_id": inst["id"],
-                                "course_type": course_type, "start_date": start,
-                                "end_date": app["end_date"], "venue": app["venue"],
-                                "expected_trainees": app["expected_trainees"],
-                                "plan_line_id": line_id, "is_extra": extra,
-                                "created_at": evs[-1]["at"]})
+                classes.append(
+                    {
+                        "id": cid,
+                        "code": f"JS{start.year}{province_code}"
+                        f"{class_seq[start.year, province_code]:04d}",
+                        "application_id": aid,
+                        "org_id": inst["id"],
+                        "course_type": course_type,
+                        "start_date": start,
+                        "end_date": app["end_date"],
+                        "venue": app["venue"],
+                        "expected_trainees": app["expected_trainees"],
+                        "plan_line_id": line_id,
+                        "is_extra": extra,
+                        "created_at": evs[-1]["at"],
+                    }
+                )
             apps.append(app)
         # An application and its class point at each other: applications first (no class),
         # then the classes, then the applications' class ids.
@@ -752,8 +1140,10 @@ class Generator:
         pairs = [{"a": a, "c": c} for a, c in class_ids.items() if c is not None]
         if pairs:
             table = ClassApplication.__table__
-            self.conn.execute(update(table).where(table.c.id == bindparam("a"))
-                              .values(class_id=bindparam("c")), pairs)
+            self.conn.execute(
+                update(table).where(table.c.id == bindparam("a")).values(class_id=bindparam("c")),
+                pairs,
+            )
         return len(pairs)
 
     # ------------------------------------------------------------ the audit log
@@ -766,24 +1156,49 @@ class Generator:
         users, orgs = self.users, self.orgs
         start = self.now - timedelta(days=730)
 
-        columns = ["id", "at", "user_id", "username", "ip", "role", "org_id", "org_name", "event",
-                   "object_type", "object_id", "summary", "changes", "success"]
+        columns = [
+            "id",
+            "at",
+            "user_id",
+            "username",
+            "ip",
+            "role",
+            "org_id",
+            "org_name",
+            "event",
+            "object_type",
+            "object_id",
+            "summary",
+            "changes",
+            "success",
+        ]
 
         def rows():
             r = self.rng
             for i in range(total):
                 uid, username, role, org_id, _name = users[r.randrange(len(users))]
                 event, _w, object_type = events[r.randrange(len(events))]
-                yield (first + i, start + timedelta(seconds=span * i / total), uid, username,
-                       f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}",
-                       role, org_id, orgs[org_id]["name"], event, object_type,
-                       str(r.randrange(1, 50_000)) if object_type else None,
-                       f"{event} {object_type or ''}".strip(),
-                       '{"status": ["draft", "pending"]}' if event == "update" else None,
-                       event != "login_failed")
+                yield (
+                    first + i,
+                    start + timedelta(seconds=span * i / total),
+                    uid,
+                    username,
+                    f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}",
+                    role,
+                    org_id,
+                    orgs[org_id]["name"],
+                    event,
+                    object_type,
+                    str(r.randrange(1, 50_000)) if object_type else None,
+                    f"{event} {object_type or ''}".strip(),
+                    '{"status": ["draft", "pending"]}' if event == "update" else None,
+                    event != "login_failed",
+                )
 
-        self._timed("audit entries", lambda: self._bulk(
-            "audit_log", lambda: self._insert("audit_log", rows(), columns)))
+        self._timed(
+            "audit entries",
+            lambda: self._bulk("audit_log", lambda: self._insert("audit_log", rows(), columns)),
+        )
 
 
 def generate(scale: float, seed: int, *, now: datetime, files_dir: str, echo=print) -> Stats:

@@ -72,8 +72,15 @@ LABELS = {
     "availability": _l("Availability"),
     "created_at": _l("Entered at"),
 }
-MAX_LENGTH = {"name": 64, "employer": 128, "title": 64, "expertise": 255, "email": 128,
-              "biography": 4000, "availability": 255}
+MAX_LENGTH = {
+    "name": 64,
+    "employer": 128,
+    "title": 64,
+    "expertise": 255,
+    "email": 128,
+    "biography": 4000,
+    "availability": 255,
+}
 REQUIRED = ("name", "gender", "industry", "expertise")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -92,6 +99,7 @@ def industry_label(code) -> str:
 
 # ---------------------------------------------------------------- checks
 
+
 def check_field(field: str, value):
     """One field's value, cleaned (stripped, mobile normalised), or MentorError naming it."""
     label = str(LABELS[field])
@@ -102,8 +110,9 @@ def check_field(field: str, value):
             raise MentorError(_("%(field)s is required.", field=label))
         return None
     if field in MAX_LENGTH and len(value) > MAX_LENGTH[field]:
-        raise MentorError(_("%(field)s: at most %(n)d characters.", field=label,
-                            n=MAX_LENGTH[field]))
+        raise MentorError(
+            _("%(field)s: at most %(n)d characters.", field=label, n=MAX_LENGTH[field])
+        )
     if field == "gender" and value not in GENDERS:
         raise MentorError(_("Gender: choose male or female."))
     if field == "industry" and value not in INDUSTRIES:
@@ -128,6 +137,7 @@ def check(mentor: MentorProfile) -> None:
 
 
 # ---------------------------------------------------------------- entering
+
 
 def prepare_new(mentor: MentorProfile, actor, now: datetime) -> None:
     """A new entry belongs to the actor's org, whose kind fixes the review chain for good."""
@@ -161,11 +171,16 @@ def approve_center_entry(mentor: MentorProfile, actor, now: datetime) -> None:
 
 # ---------------------------------------------------------------- shared reading
 
+
 def shared_clause(user):
     """SQL condition: the mentors ``user`` may find on the shared page — every approved entry
     (its values in force; a correction under way does not hide it) for a business user."""
-    if (user is None or not getattr(user, "is_authenticated", False)
-            or user.role_kind not in READER_KINDS or user.org is None):
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or user.role_kind not in READER_KINDS
+        or user.org is None
+    ):
         return false()
     return MentorProfile.in_force_revision.is_not(None)
 
@@ -173,8 +188,11 @@ def shared_clause(user):
 def search(user, *, province=None, city=None, industry=None, expertise=None, keyword=None):
     """The shared page's query: approved mentors, narrowed by region, industry, expertise and a
     keyword on name or employer. Unknown ids simply find nothing."""
-    query = select(MentorProfile).where(shared_clause(user)).options(
-        selectinload(MentorProfile.org).selectinload(Org.province))
+    query = (
+        select(MentorProfile)
+        .where(shared_clause(user))
+        .options(selectinload(MentorProfile.org).selectinload(Org.province))
+    )
     if province:
         region = select(Org.id).where(or_(Org.id == province, Org.province_id == province))
         query = query.where(MentorProfile.org_id.in_(region))
@@ -185,8 +203,12 @@ def search(user, *, province=None, city=None, industry=None, expertise=None, key
     if expertise:
         query = query.where(MentorProfile.expertise.contains(expertise, autoescape=True))
     if keyword:
-        query = query.where(or_(MentorProfile.name.contains(keyword, autoescape=True),
-                                MentorProfile.employer.contains(keyword, autoescape=True)))
+        query = query.where(
+            or_(
+                MentorProfile.name.contains(keyword, autoescape=True),
+                MentorProfile.employer.contains(keyword, autoescape=True),
+            )
+        )
     return query.order_by(MentorProfile.name, MentorProfile.id)
 
 
@@ -195,8 +217,9 @@ def get_shared(mentor_id, user) -> MentorProfile | None:
         mentor_id = int(mentor_id)
     except (TypeError, ValueError):
         return None
-    return db.session.scalar(select(MentorProfile).where(
-        shared_clause(user), MentorProfile.id == mentor_id))
+    return db.session.scalar(
+        select(MentorProfile).where(shared_clause(user), MentorProfile.id == mentor_id)
+    )
 
 
 def contact_visible(user, mentor: MentorProfile) -> bool:
@@ -224,8 +247,11 @@ def region_of(mentor: MentorProfile) -> tuple[str, str]:
 
 
 def provinces() -> list[Org]:
-    return list(db.session.scalars(select(Org).where(Org.kind == PROVINCE, Org.active.is_(True))
-                                   .order_by(Org.code)))
+    return list(
+        db.session.scalars(
+            select(Org).where(Org.kind == PROVINCE, Org.active.is_(True)).order_by(Org.code)
+        )
+    )
 
 
 def cities(province_id=None) -> list[Org]:

@@ -89,18 +89,22 @@ def visible_clause(user):
     mine = Conversation.sender_user_id == user.id
     if _role(user) == TRAINER:
         return and_(mine, Conversation.sender_org_id.is_(None))
-    return or_(Conversation.sender_org_id == user.org_id, Conversation.recipient_org_id == user.org_id)
+    return or_(
+        Conversation.sender_org_id == user.org_id, Conversation.recipient_org_id == user.org_id
+    )
 
 
 def visible_conversation(user, conversation_id) -> Conversation | None:
-    return db.session.scalar(select(Conversation).where(
-        Conversation.id == conversation_id, visible_clause(user)))
+    return db.session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id, visible_clause(user))
+    )
 
 
 def visible_message(user, message_id) -> Message | None:
     """A message whose conversation ``user`` sees (for attachment downloads)."""
-    return db.session.scalar(select(Message).join(Conversation).where(
-        Message.id == message_id, visible_clause(user)))
+    return db.session.scalar(
+        select(Message).join(Conversation).where(Message.id == message_id, visible_clause(user))
+    )
 
 
 def _text(value: str | None, limit: int, what: str) -> str:
@@ -108,13 +112,20 @@ def _text(value: str | None, limit: int, what: str) -> str:
     if not text:
         raise MessageError(_("%(what)s must not be empty.", what=what))
     if len(text) > limit:
-        raise MessageError(_("%(what)s is too long (at most %(n)d characters).", what=what, n=limit))
+        raise MessageError(
+            _("%(what)s is too long (at most %(n)d characters).", what=what, n=limit)
+        )
     return text
 
 
 def _post(user, conversation: Conversation, body: str, now: datetime) -> Message:
-    message = Message(conversation=conversation, author_id=user.id, author_org_id=user.org_id,
-                      body=_text(body, BODY_MAX, _("The message")), created_at=now)
+    message = Message(
+        conversation=conversation,
+        author_id=user.id,
+        author_org_id=user.org_id,
+        body=_text(body, BODY_MAX, _("The message")),
+        created_at=now,
+    )
     db.session.add(message)
     db.session.flush()
     conversation.last_message_id = message.id
@@ -126,11 +137,16 @@ def _post(user, conversation: Conversation, body: str, now: datetime) -> Message
 def start(user, recipient: Org | None, subject: str, body: str, now: datetime) -> Message:
     """Open a conversation with its first message (added to the session; the caller commits)."""
     if not may_write_to(user, recipient):
-        raise MessageError(_("You may write only to your superior or to an organisation below you."))
+        raise MessageError(
+            _("You may write only to your superior or to an organisation below you.")
+        )
     conversation = Conversation(
         subject=_text(subject, SUBJECT_MAX, _("The subject")),
         sender_org_id=None if _role(user) == TRAINER else user.org_id,
-        sender_user_id=user.id, recipient_org_id=recipient.id, created_at=now)
+        sender_user_id=user.id,
+        recipient_org_id=recipient.id,
+        created_at=now,
+    )
     db.session.add(conversation)
     return _post(user, conversation, body, now)
 
@@ -141,11 +157,17 @@ def reply(user, conversation: Conversation, body: str, now: datetime) -> Message
 
 
 def _read_up_to(user, conversation: Conversation, message_id: int) -> None:
-    read = db.session.scalar(select(ConversationRead).where(
-        ConversationRead.conversation_id == conversation.id, ConversationRead.user_id == user.id))
+    read = db.session.scalar(
+        select(ConversationRead).where(
+            ConversationRead.conversation_id == conversation.id, ConversationRead.user_id == user.id
+        )
+    )
     if read is None:
-        db.session.add(ConversationRead(conversation_id=conversation.id, user_id=user.id,
-                                        last_read_message_id=message_id))
+        db.session.add(
+            ConversationRead(
+                conversation_id=conversation.id, user_id=user.id, last_read_message_id=message_id
+            )
+        )
     elif read.last_read_message_id < message_id:
         read.last_read_message_id = message_id
 
@@ -156,13 +178,19 @@ def mark_read(user, conversation: Conversation) -> None:
 
 
 def _unread_condition(user):
-    return or_(ConversationRead.id.is_(None),
-               Conversation.last_message_id > ConversationRead.last_read_message_id)
+    return or_(
+        ConversationRead.id.is_(None),
+        Conversation.last_message_id > ConversationRead.last_read_message_id,
+    )
 
 
 def _with_reads(query, user):
-    return query.outerjoin(ConversationRead, and_(
-        ConversationRead.conversation_id == Conversation.id, ConversationRead.user_id == user.id))
+    return query.outerjoin(
+        ConversationRead,
+        and_(
+            ConversationRead.conversation_id == Conversation.id, ConversationRead.user_id == user.id
+        ),
+    )
 
 
 def unread_count(user) -> int:
@@ -170,7 +198,8 @@ def unread_count(user) -> int:
     if not takes_part(user):
         return 0
     query = _with_reads(select(func.count(Conversation.id)), user).where(
-        visible_clause(user), _unread_condition(user))
+        visible_clause(user), _unread_condition(user)
+    )
     return db.session.scalar(query) or 0
 
 
@@ -178,8 +207,11 @@ def conversations(user) -> list[tuple[Conversation, bool]]:
     """The user's conversations, latest activity first, each with its unread flag."""
     if not takes_part(user):
         return []
-    query = _with_reads(select(Conversation, _unread_condition(user)), user).where(
-        visible_clause(user)).order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    query = (
+        _with_reads(select(Conversation, _unread_condition(user)), user)
+        .where(visible_clause(user))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    )
     return [(c, bool(unread)) for c, unread in db.session.execute(query).all()]
 
 
@@ -200,15 +232,25 @@ def counterpart(user, conversation: Conversation) -> str:
 def comments_of(record) -> list[RecordComment]:
     """The record's comment thread, oldest first. The caller loaded ``record`` through its scoped
     view, so whoever sees the record sees its comments."""
-    return db.session.scalars(select(RecordComment).where(
-        RecordComment.record_type == record.__review_type__, RecordComment.record_id == record.id,
-    ).order_by(RecordComment.id)).all()
+    return db.session.scalars(
+        select(RecordComment)
+        .where(
+            RecordComment.record_type == record.__review_type__,
+            RecordComment.record_id == record.id,
+        )
+        .order_by(RecordComment.id)
+    ).all()
 
 
 def add_comment(user, record, body: str, now: datetime) -> RecordComment:
     """Added to the session (the audit hook logs it with the caller's commit)."""
-    comment = RecordComment(record_type=record.__review_type__, record_id=record.id,
-                            author_id=user.id, author_org_id=user.org_id,
-                            body=_text(body, COMMENT_MAX, _("The comment")), created_at=now)
+    comment = RecordComment(
+        record_type=record.__review_type__,
+        record_id=record.id,
+        author_id=user.id,
+        author_org_id=user.org_id,
+        body=_text(body, COMMENT_MAX, _("The comment")),
+        created_at=now,
+    )
     db.session.add(comment)
     return comment

@@ -35,9 +35,37 @@ TRAINEE_LEAD_DAYS = 2  # a trainee receives notices from two days before its cla
 CORRECTABLE = ("title", "body", "category", "expires_at", "pinned")
 
 # A notice body is formatted text, not a page: no images (remote loads), no styles, no scripts.
-ALLOWED_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "a", "h3", "h4",
-                "h5", "blockquote", "table", "thead", "tbody", "tr", "th", "td", "span", "div",
-                "hr", "sub", "sup", "pre", "code"}
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "span",
+    "div",
+    "hr",
+    "sub",
+    "sup",
+    "pre",
+    "code",
+}
 
 
 class NoticeError(ValueError):
@@ -46,8 +74,13 @@ class NoticeError(ValueError):
 
 def sanitise(html: str) -> str:
     """The body as stored: scripts, event handlers, styles and javascript: links removed."""
-    return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return nh3.clean(
+        html or "",
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
 
 
 def group_of(kind: str | None) -> str | None:
@@ -69,8 +102,11 @@ def in_class_window(user, today) -> bool:
 
 def is_live(now: datetime):
     """Published, not yet expired, not withdrawn."""
-    return and_(Notice.publish_at <= now, Notice.withdrawn_at.is_(None),
-                or_(Notice.expires_at.is_(None), Notice.expires_at > now))
+    return and_(
+        Notice.publish_at <= now,
+        Notice.withdrawn_at.is_(None),
+        or_(Notice.expires_at.is_(None), Notice.expires_at > now),
+    )
 
 
 def visible_clause(user, now: datetime):
@@ -88,8 +124,11 @@ def visible_clause(user, now: datetime):
     else:
         # IN (the notices addressed to the user's org or an ancestor), not a correlated EXISTS:
         # the database starts from the audience index instead of testing every notice.
-        addressed = Notice.id.in_(select(NoticeAudience.notice_id).where(
-            NoticeAudience.org_id.in_(ancestor_ids(user.org))))
+        addressed = Notice.id.in_(
+            select(NoticeAudience.notice_id).where(
+                NoticeAudience.org_id.in_(ancestor_ids(user.org))
+            )
+        )
         audience = and_(getattr(Notice, f"to_{group}").is_(True), is_live(now), addressed)
     if kind in PUBLISHER_KINDS:  # what its org published, in every state
         return or_(Notice.publisher_org_id == user.org_id, audience)
@@ -109,8 +148,11 @@ def get_visible(notice_id, user, now: datetime) -> Notice | None:
 
 
 def is_publisher(user, notice: Notice) -> bool:
-    return (user is not None and user.role_kind in PUBLISHER_KINDS
-            and user.org_id == notice.publisher_org_id)
+    return (
+        user is not None
+        and user.role_kind in PUBLISHER_KINDS
+        and user.org_id == notice.publisher_org_id
+    )
 
 
 def is_audience(user) -> bool:
@@ -139,14 +181,22 @@ def unread_count(user, now: datetime) -> int:
 def read_ids(user, notice_ids) -> set[int]:
     if not notice_ids:
         return set()
-    return set(db.session.scalars(select(NoticeRead.notice_id).where(
-        NoticeRead.user_id == user.id, NoticeRead.notice_id.in_(notice_ids))))
+    return set(
+        db.session.scalars(
+            select(NoticeRead.notice_id).where(
+                NoticeRead.user_id == user.id, NoticeRead.notice_id.in_(notice_ids)
+            )
+        )
+    )
 
 
 def mark_read(notice: Notice, user, now: datetime) -> bool:
     """Opening a notice marks it read (once). Publishers opening their own do not count."""
-    if is_publisher(user, notice) or db.session.scalar(select(NoticeRead.id).where(
-            NoticeRead.notice_id == notice.id, NoticeRead.user_id == user.id)):
+    if is_publisher(user, notice) or db.session.scalar(
+        select(NoticeRead.id).where(
+            NoticeRead.notice_id == notice.id, NoticeRead.user_id == user.id
+        )
+    ):
         return False
     db.session.add(NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now))
     return True
@@ -162,8 +212,9 @@ def addressable_orgs(user):
         return select(Org).where(false())
     if org.kind == CENTER:
         return select(Org)
-    return select(Org).where(or_(Org.id == org.id, Org.province_id == org.id,
-                                 Org.city_id == org.id))
+    return select(Org).where(
+        or_(Org.id == org.id, Org.province_id == org.id, Org.city_id == org.id)
+    )
 
 
 def _check_audience(user, org_ids) -> list[int]:
@@ -173,8 +224,11 @@ def _check_audience(user, org_ids) -> list[int]:
         raise NoticeError(_("Unknown organisation in the audience.")) from None
     if not wanted:
         raise NoticeError(_("Choose at least one organisation to address."))
-    allowed = set(db.session.scalars(addressable_orgs(user).with_only_columns(Org.id).where(
-        Org.id.in_(wanted))))
+    allowed = set(
+        db.session.scalars(
+            addressable_orgs(user).with_only_columns(Org.id).where(Org.id.in_(wanted))
+        )
+    )
     if wanted - allowed:
         raise NoticeError(_("A notice can only be addressed to your own area."))
     return sorted(wanted)
@@ -215,26 +269,55 @@ def publish(draft: Draft, actor, now: datetime) -> Notice:
     publish_at = draft.publish_at or now
     _check_content(draft.title, draft.category, publish_at, draft.expires_at)
     org_ids = _check_audience(actor, draft.org_ids)
-    notice = Notice(title=draft.title.strip(), body=sanitise(draft.body), category=draft.category,
-                    publisher_org_id=actor.org_id, created_by_id=actor.id, created_at=now,
-                    publish_at=publish_at, expires_at=draft.expires_at, pinned=bool(draft.pinned),
-                    version=1, **{f"to_{g}": g in groups for g in ROLE_GROUPS})
+    notice = Notice(
+        title=draft.title.strip(),
+        body=sanitise(draft.body),
+        category=draft.category,
+        publisher_org_id=actor.org_id,
+        created_by_id=actor.id,
+        created_at=now,
+        publish_at=publish_at,
+        expires_at=draft.expires_at,
+        pinned=bool(draft.pinned),
+        version=1,
+        **{f"to_{g}": g in groups for g in ROLE_GROUPS},
+    )
     notice.audience = [NoticeAudience(org_id=i) for i in org_ids]
     db.session.add(notice)
     db.session.flush()
     _snapshot(notice, actor, now, note=None)
-    audit.record(db.session, "notice_publish", object_type="Notice", object_id=notice.id,
-                 summary=notice.title, now=now,
-                 changes={"audience": org_ids, "groups": sorted(groups),
-                          "publish_at": publish_at, "expires_at": draft.expires_at})
+    audit.record(
+        db.session,
+        "notice_publish",
+        object_type="Notice",
+        object_id=notice.id,
+        summary=notice.title,
+        now=now,
+        changes={
+            "audience": org_ids,
+            "groups": sorted(groups),
+            "publish_at": publish_at,
+            "expires_at": draft.expires_at,
+        },
+    )
     return notice
 
 
 def _snapshot(notice: Notice, actor, now: datetime, note) -> None:
-    db.session.add(NoticeRevision(
-        notice_id=notice.id, version=notice.version, title=notice.title, body=notice.body,
-        category=notice.category, expires_at=notice.expires_at, pinned=notice.pinned,
-        note=note, changed_by_id=actor.id, changed_at=now))
+    db.session.add(
+        NoticeRevision(
+            notice_id=notice.id,
+            version=notice.version,
+            title=notice.title,
+            body=notice.body,
+            category=notice.category,
+            expires_at=notice.expires_at,
+            pinned=notice.pinned,
+            note=note,
+            changed_by_id=actor.id,
+            changed_at=now,
+        )
+    )
 
 
 def _check_manage(notice: Notice, actor) -> None:
@@ -262,8 +345,15 @@ def correct(notice: Notice, actor, now: datetime, note: str = "", **values) -> d
         setattr(notice, key, after)
     notice.version += 1
     _snapshot(notice, actor, now, note=(note or "").strip()[:500] or None)
-    audit.record(db.session, "notice_correct", object_type="Notice", object_id=notice.id,
-                 summary=f"{notice.title} v{notice.version}", now=now, changes=changes)
+    audit.record(
+        db.session,
+        "notice_correct",
+        object_type="Notice",
+        object_id=notice.id,
+        summary=f"{notice.title} v{notice.version}",
+        now=now,
+        changes=changes,
+    )
     return changes
 
 
@@ -271,16 +361,25 @@ def withdraw(notice: Notice, actor, now: datetime) -> None:
     _check_manage(notice, actor)
     notice.withdrawn_at = now
     notice.withdrawn_by_id = actor.id
-    audit.record(db.session, "notice_withdraw", object_type="Notice", object_id=notice.id,
-                 summary=notice.title, now=now)
+    audit.record(
+        db.session,
+        "notice_withdraw",
+        object_type="Notice",
+        object_id=notice.id,
+        summary=notice.title,
+        now=now,
+    )
 
 
 def revisions_with_changes(notice: Notice) -> list[tuple[NoticeRevision, list[str]]]:
     """Each version with the names of the fields it changed from the one before."""
     out, before = [], None
     for rev in notice.revisions:
-        changed = [] if before is None else [k for k in CORRECTABLE
-                                             if getattr(rev, k) != getattr(before, k)]
+        changed = (
+            []
+            if before is None
+            else [k for k in CORRECTABLE if getattr(rev, k) != getattr(before, k)]
+        )
         out.append((rev, changed))
         before = rev
     return out
@@ -309,9 +408,15 @@ def recipients(notice: Notice, now: datetime) -> list[MalanUser]:
     else:
         in_audience = or_(Org.id.in_(ids), Org.province_id.in_(ids), Org.city_id.in_(ids))
     org_ids = select(Org.id).where(in_audience)
-    users = db.session.scalars(select(MalanUser).where(
-        MalanUser.org_id.in_(org_ids), MalanUser.active.is_(True),
-        MalanUser.org_id != notice.publisher_org_id).order_by(MalanUser.org_id, MalanUser.id))
+    users = db.session.scalars(
+        select(MalanUser)
+        .where(
+            MalanUser.org_id.in_(org_ids),
+            MalanUser.active.is_(True),
+            MalanUser.org_id != notice.publisher_org_id,
+        )
+        .order_by(MalanUser.org_id, MalanUser.id)
+    )
     groups = set(notice.groups)
     out = []
     for user in users:
@@ -327,8 +432,9 @@ def recipients(notice: Notice, now: datetime) -> list[MalanUser]:
 def receipts(notice: Notice, now: datetime) -> list[OrgReceipt]:
     """Read and unread per org of the audience, orgs in tree order."""
     users = recipients(notice, now)
-    read = set(db.session.scalars(select(NoticeRead.user_id).where(
-        NoticeRead.notice_id == notice.id)))
+    read = set(
+        db.session.scalars(select(NoticeRead.user_id).where(NoticeRead.notice_id == notice.id))
+    )
     by_org: dict[int, OrgReceipt] = {}
     for user in users:
         entry = by_org.get(user.org_id) or by_org.setdefault(user.org_id, OrgReceipt(user.org))

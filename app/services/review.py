@@ -59,6 +59,7 @@ class AlreadyHandled(ReviewError):
 
 # ---------------------------------------------------------------- chain and record helpers
 
+
 def record_type(record) -> str:
     return type(record).__review_type__
 
@@ -101,35 +102,63 @@ def values_of(record) -> dict:
 
 # ---------------------------------------------------------------- queries
 
+
 def open_task(record) -> ReviewTask | None:
-    return db.session.scalar(select(ReviewTask).where(
-        ReviewTask.record_type == record_type(record), ReviewTask.record_id == record.id,
-        ReviewTask.done_at.is_(None)).order_by(ReviewTask.id.desc()).limit(1))
+    return db.session.scalar(
+        select(ReviewTask)
+        .where(
+            ReviewTask.record_type == record_type(record),
+            ReviewTask.record_id == record.id,
+            ReviewTask.done_at.is_(None),
+        )
+        .order_by(ReviewTask.id.desc())
+        .limit(1)
+    )
 
 
 def history(record) -> list[ReviewEvent]:
-    return list(db.session.scalars(select(ReviewEvent).where(
-        ReviewEvent.record_type == record_type(record), ReviewEvent.record_id == record.id)
-        .order_by(ReviewEvent.at, ReviewEvent.id)))
+    return list(
+        db.session.scalars(
+            select(ReviewEvent)
+            .where(
+                ReviewEvent.record_type == record_type(record), ReviewEvent.record_id == record.id
+            )
+            .order_by(ReviewEvent.at, ReviewEvent.id)
+        )
+    )
 
 
 def revisions(record) -> list[ReviewRevision]:
-    return list(db.session.scalars(select(ReviewRevision).where(
-        ReviewRevision.record_type == record_type(record), ReviewRevision.record_id == record.id)
-        .order_by(ReviewRevision.revision)))
+    return list(
+        db.session.scalars(
+            select(ReviewRevision)
+            .where(
+                ReviewRevision.record_type == record_type(record),
+                ReviewRevision.record_id == record.id,
+            )
+            .order_by(ReviewRevision.revision)
+        )
+    )
 
 
 def current_revision(record) -> ReviewRevision | None:
-    return db.session.scalar(select(ReviewRevision).where(
-        ReviewRevision.record_type == record_type(record), ReviewRevision.record_id == record.id,
-        ReviewRevision.revision == record.revision))
+    return db.session.scalar(
+        select(ReviewRevision).where(
+            ReviewRevision.record_type == record_type(record),
+            ReviewRevision.record_id == record.id,
+            ReviewRevision.revision == record.revision,
+        )
+    )
 
 
 def is_correction(record) -> bool:
     """A later revision of approved data is being prepared or reviewed."""
     # A rejected correction leaves its revision number behind; it is no longer in progress.
-    return (record.in_force_revision is not None and record.revision != record.in_force_revision
-            and record.status in (DRAFT, PENDING, RETURNED))
+    return (
+        record.in_force_revision is not None
+        and record.revision != record.in_force_revision
+        and record.status in (DRAFT, PENDING, RETURNED)
+    )
 
 
 def proposed_values(record) -> dict:
@@ -153,34 +182,50 @@ def revisions_with_changes(record) -> list[RevisionView]:
     views, previous = [], None
     for rev in revisions(record):
         values = json.loads(rev.data)
-        changes = {} if previous is None else {
-            k: (previous.get(k), v) for k, v in values.items() if previous.get(k) != v}
-        views.append(RevisionView(rev, values, changes,
-                                  [e for e in events if e.revision == rev.revision]))
+        changes = (
+            {}
+            if previous is None
+            else {k: (previous.get(k), v) for k, v in values.items() if previous.get(k) != v}
+        )
+        views.append(
+            RevisionView(rev, values, changes, [e for e in events if e.revision == rev.revision])
+        )
         previous = values
     return views
 
 
 # ---------------------------------------------------------------- permissions
 
+
 def may_submit(record, user) -> bool:
     chain = chain_of(record)
-    return (record.status in (DRAFT, RETURNED) and user.role_kind == chain.submitter
-            and user.org_id == getattr(record, type(record).__scope__.org))
+    return (
+        record.status in (DRAFT, RETURNED)
+        and user.role_kind == chain.submitter
+        and user.org_id == getattr(record, type(record).__scope__.org)
+    )
 
 
 def may_decide(record, user, task: ReviewTask | None = None) -> bool:
     if record.status != PENDING:
         return False
     task = task or open_task(record)
-    return (task is not None and task.step >= 0 and user.role_kind == task.level
-            and user.org_id == task.reviewer_org_id and user.id != record.submitted_by_id)
+    return (
+        task is not None
+        and task.step >= 0
+        and user.role_kind == task.level
+        and user.org_id == task.reviewer_org_id
+        and user.id != record.submitted_by_id
+    )
 
 
 def may_correct(record, user) -> bool:
     chain = chain_of(record)
-    return (record.status == APPROVED and user.role_kind == chain.submitter
-            and user.org_id == getattr(record, type(record).__scope__.org))
+    return (
+        record.status == APPROVED
+        and user.role_kind == chain.submitter
+        and user.org_id == getattr(record, type(record).__scope__.org)
+    )
 
 
 def allowed_actions(record, user) -> list[str]:
@@ -196,33 +241,60 @@ def allowed_actions(record, user) -> list[str]:
 
 # ---------------------------------------------------------------- transitions
 
+
 def _check_version(record, expected_version):
     if expected_version is not None and int(expected_version) != record.version:
         raise _already_handled(record)
 
 
 def _already_handled(record) -> AlreadyHandled:
-    last = db.session.scalar(select(ReviewEvent).where(
-        ReviewEvent.record_type == record_type(record), ReviewEvent.record_id == record.id)
-        .order_by(ReviewEvent.id.desc()).limit(1))
+    last = db.session.scalar(
+        select(ReviewEvent)
+        .where(ReviewEvent.record_type == record_type(record), ReviewEvent.record_id == record.id)
+        .order_by(ReviewEvent.id.desc())
+        .limit(1)
+    )
     if last is None:
         return AlreadyHandled(_("This record has changed since you opened it. Reload the page."))
-    return AlreadyHandled(_("Already handled by %(who)s at %(when)s.", who=last.actor_name,
-                            when=last.at.strftime("%Y-%m-%d %H:%M")))
+    return AlreadyHandled(
+        _(
+            "Already handled by %(who)s at %(when)s.",
+            who=last.actor_name,
+            when=last.at.strftime("%Y-%m-%d %H:%M"),
+        )
+    )
 
 
 def _event(record, actor, action, from_status, now, opinion=None, step=None):
     org = actor.org
-    db.session.add(ReviewEvent(
-        record_type=record_type(record), record_id=record.id, revision=record.revision,
-        step=step, action=action, from_status=from_status, to_status=record.status,
-        actor_id=actor.id, actor_name=f"{actor.full_name}（{actor.username}）",
-        role=actor.role_kind, org_id=org.id if org else None, org_name=org.name if org else None,
-        at=now, opinion=opinion))
-    audit.record(db.session, f"review_{action}", object_type=type(record).__name__,
-                 object_id=record.id, user=actor, now=now,
-                 summary=f"{from_status} -> {record.status} (rev {record.revision})"
-                         + (f": {opinion}" if opinion else ""))
+    db.session.add(
+        ReviewEvent(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            step=step,
+            action=action,
+            from_status=from_status,
+            to_status=record.status,
+            actor_id=actor.id,
+            actor_name=f"{actor.full_name}（{actor.username}）",
+            role=actor.role_kind,
+            org_id=org.id if org else None,
+            org_name=org.name if org else None,
+            at=now,
+            opinion=opinion,
+        )
+    )
+    audit.record(
+        db.session,
+        f"review_{action}",
+        object_type=type(record).__name__,
+        object_id=record.id,
+        user=actor,
+        now=now,
+        summary=f"{from_status} -> {record.status} (rev {record.revision})"
+        + (f": {opinion}" if opinion else ""),
+    )
 
 
 def _open_step(record, index: int, now: datetime) -> ReviewTask:
@@ -235,11 +307,19 @@ def _open_step(record, index: int, now: datetime) -> ReviewTask:
         level, days = step.level, step.days
         org = org_at_level(record_org(record), step.level)
     if org is None:
-        raise ReviewError(_("No organisation of level %(level)s above this record.",
-                            level=role_label(level)))
-    task = ReviewTask(record_type=record_type(record), record_id=record.id, revision=record.revision,
-                      step=index, level=level, reviewer_org_id=org.id, entered_at=now,
-                      due_at=due_at(now, days, _deadline_mode()))
+        raise ReviewError(
+            _("No organisation of level %(level)s above this record.", level=role_label(level))
+        )
+    task = ReviewTask(
+        record_type=record_type(record),
+        record_id=record.id,
+        revision=record.revision,
+        step=index,
+        level=level,
+        reviewer_org_id=org.id,
+        entered_at=now,
+        due_at=due_at(now, days, _deadline_mode()),
+    )
     db.session.add(task)
     return task
 
@@ -248,9 +328,11 @@ def _close(task: ReviewTask, actor, decision: str, now: datetime, record) -> Non
     """Close an open task exactly once, even against a concurrent transaction."""
     try:
         result = db.session.execute(
-            update(ReviewTask).where(ReviewTask.id == task.id, ReviewTask.done_at.is_(None))
+            update(ReviewTask)
+            .where(ReviewTask.id == task.id, ReviewTask.done_at.is_(None))
             .values(done_at=now, decision=decision, done_by_id=actor.id)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
     except OperationalError:
         raise _lost_lock(record, task.id) from None
     if result.rowcount != 1:
@@ -291,8 +373,11 @@ def submit(record, actor, now: datetime, expected_version=None) -> None:
     and every due time is computed afresh from ``now``."""
     _check_version(record, expected_version)
     if record.status not in (DRAFT, RETURNED):
-        raise _already_handled(record) if record.status == PENDING else ReviewError(
-            _("Only a draft or a returned record can be submitted."))
+        raise (
+            _already_handled(record)
+            if record.status == PENDING
+            else ReviewError(_("Only a draft or a returned record can be submitted."))
+        )
     if not may_submit(record, actor):
         raise NotYourStep(_("You may not submit this record."))
     before = record.status
@@ -303,9 +388,15 @@ def submit(record, actor, now: datetime, expected_version=None) -> None:
         _close(waiting, actor, SUBMIT, now, record)
     rev = current_revision(record)
     if rev is None:
-        rev = ReviewRevision(record_type=record_type(record), record_id=record.id,
-                             revision=record.revision, status=PENDING, data="{}",
-                             created_at=now, created_by_id=actor.id)
+        rev = ReviewRevision(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            status=PENDING,
+            data="{}",
+            created_at=now,
+            created_by_id=actor.id,
+        )
         db.session.add(rev)
     if not is_correction(record):
         rev.data = json.dumps(values_of(record), ensure_ascii=False)
@@ -325,23 +416,46 @@ def enter_review(record, now: datetime) -> None:
     record.status, record.step = PENDING, 0
     record.submitted_at, record.submitted_by_id = now, None
     db.session.flush()  # the record's id names its task, revision and event
-    db.session.add(ReviewRevision(record_type=record_type(record), record_id=record.id,
-                                  revision=record.revision, status=PENDING,
-                                  data=json.dumps(values_of(record), ensure_ascii=False),
-                                  created_at=now))
+    db.session.add(
+        ReviewRevision(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            status=PENDING,
+            data=json.dumps(values_of(record), ensure_ascii=False),
+            created_at=now,
+        )
+    )
     _open_step(record, 0, now)
     name = getattr(record, "review_actor_name", None) or "applicant"
-    db.session.add(ReviewEvent(
-        record_type=record_type(record), record_id=record.id, revision=record.revision, step=0,
-        action=SUBMIT, from_status=DRAFT, to_status=PENDING, actor_name=name[:128],
-        role="applicant", at=now))
-    audit.record(db.session, f"review_{SUBMIT}", object_type=type(record).__name__,
-                 object_id=record.id, username="applicant", now=now,
-                 summary=f"{DRAFT} -> {PENDING} (rev {record.revision})")
+    db.session.add(
+        ReviewEvent(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            step=0,
+            action=SUBMIT,
+            from_status=DRAFT,
+            to_status=PENDING,
+            actor_name=name[:128],
+            role="applicant",
+            at=now,
+        )
+    )
+    audit.record(
+        db.session,
+        f"review_{SUBMIT}",
+        object_type=type(record).__name__,
+        object_id=record.id,
+        username="applicant",
+        now=now,
+        summary=f"{DRAFT} -> {PENDING} (rev {record.revision})",
+    )
 
 
-def decide(record, actor, decision: str, now: datetime, opinion: str | None = None,
-           expected_version=None) -> None:
+def decide(
+    record, actor, decision: str, now: datetime, opinion: str | None = None, expected_version=None
+) -> None:
     """Approve, return or reject the pending step. Opinion required to return or reject."""
     if decision not in (APPROVE, RETURN, REJECT):
         raise ReviewError(_("Unknown decision."))
@@ -349,8 +463,13 @@ def decide(record, actor, decision: str, now: datetime, opinion: str | None = No
     task = open_task(record)
     # The record as the user loaded it must still be at the step that is open: a reviewer who
     # lost a race sees the next step's task here, and is told who acted, not "not yours".
-    if (record.status != PENDING or task is None or task.step < 0 or task.step != record.step
-            or task.revision != record.revision):
+    if (
+        record.status != PENDING
+        or task is None
+        or task.step < 0
+        or task.step != record.step
+        or task.revision != record.revision
+    ):
         raise _already_handled(record)
     if not may_decide(record, actor, task):
         if actor.id == record.submitted_by_id:
@@ -399,10 +518,17 @@ def start_correction(record, actor, now: datetime, expected_version=None) -> Non
     last = max((r.revision for r in revisions(record)), default=record.revision)
     record.revision = last + 1
     record.status = DRAFT
-    db.session.add(ReviewRevision(record_type=record_type(record), record_id=record.id,
-                                  revision=record.revision, status=DRAFT,
-                                  data=json.dumps(values_of(record), ensure_ascii=False),
-                                  created_at=now, created_by_id=actor.id))
+    db.session.add(
+        ReviewRevision(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            status=DRAFT,
+            data=json.dumps(values_of(record), ensure_ascii=False),
+            created_at=now,
+            created_by_id=actor.id,
+        )
+    )
     _event(record, actor, CORRECT, before, now)
     _commit(record)
 
@@ -422,10 +548,17 @@ def record_in_force(record, actor, now: datetime, opinion: str | None = None) ->
         record.revision = max(r.revision for r in earlier) + 1
     record.status, record.step = APPROVED, None
     record.in_force_revision = record.revision
-    db.session.add(ReviewRevision(record_type=record_type(record), record_id=record.id,
-                                  revision=record.revision, status=APPROVED,
-                                  data=json.dumps(values_of(record), ensure_ascii=False),
-                                  created_at=now, created_by_id=actor.id))
+    db.session.add(
+        ReviewRevision(
+            record_type=record_type(record),
+            record_id=record.id,
+            revision=record.revision,
+            status=APPROVED,
+            data=json.dumps(values_of(record), ensure_ascii=False),
+            created_at=now,
+            created_by_id=actor.id,
+        )
+    )
     _event(record, actor, action, before, now, opinion=opinion)
 
 
@@ -436,8 +569,12 @@ def stage_edit(record) -> None:
     # No autoflush, even to load the state: that would write the form's values to the row first.
     with db.session.no_autoflush:
         if record.status not in (DRAFT, RETURNED):
-            raise ReviewError(_("Approved or pending data cannot be edited; use “Correct” to "
-                                "propose a new revision."))
+            raise ReviewError(
+                _(
+                    "Approved or pending data cannot be edited; use “Correct” to "
+                    "propose a new revision."
+                )
+            )
         if is_correction(record):
             _stage_correction(record)
 
@@ -467,9 +604,13 @@ def _stage_correction(record) -> None:
 
 
 def _revision_values(record, number) -> dict:
-    rev = db.session.scalar(select(ReviewRevision).where(
-        ReviewRevision.record_type == record_type(record), ReviewRevision.record_id == record.id,
-        ReviewRevision.revision == number))
+    rev = db.session.scalar(
+        select(ReviewRevision).where(
+            ReviewRevision.record_type == record_type(record),
+            ReviewRevision.record_id == record.id,
+            ReviewRevision.revision == number,
+        )
+    )
     return json.loads(rev.data) if rev is not None else {}
 
 
@@ -487,19 +628,27 @@ def restore_value(record, field, value):
 
 # ---------------------------------------------------------------- to-do and overdue
 
+
 def todo_tasks(user):
     """Open tasks waiting for the user's own org and role (the to-do list)."""
-    return (select(ReviewTask)
-            .where(ReviewTask.done_at.is_(None), ReviewTask.reviewer_org_id == user.org_id,
-                   ReviewTask.level == user.role_kind)
-            .order_by(ReviewTask.due_at))
+    return (
+        select(ReviewTask)
+        .where(
+            ReviewTask.done_at.is_(None),
+            ReviewTask.reviewer_org_id == user.org_id,
+            ReviewTask.level == user.role_kind,
+        )
+        .order_by(ReviewTask.due_at)
+    )
 
 
 def overdue_tasks(now: datetime):
     """Open tasks past their due time (callers scope it: the overdue board, the CLI)."""
-    return (select(ReviewTask)
-            .where(ReviewTask.done_at.is_(None), ReviewTask.due_at < now)
-            .order_by(ReviewTask.due_at))
+    return (
+        select(ReviewTask)
+        .where(ReviewTask.done_at.is_(None), ReviewTask.due_at < now)
+        .order_by(ReviewTask.due_at)
+    )
 
 
 def task_type(model) -> str | None:

@@ -29,54 +29,74 @@ class Chain:
 
 CHAINS = {
     # SPEC §7 rows 1–3: the city's trainer-training plan.
-    "plan": Chain("plan", CITY, (
-        Step(PROVINCE, 2, N_("Provincial review of the city plan")),
-        Step(CENTER, 3, N_("Center review of the provincial plan")),
-    )),
+    "plan": Chain(
+        "plan",
+        CITY,
+        (
+            Step(PROVINCE, 2, N_("Provincial review of the city plan")),
+            Step(CENTER, 3, N_("Center review of the provincial plan")),
+        ),
+    ),
     # Rows 4–7, in-plan: the city links the application to a line of its approved plan.
-    "application_in_plan": Chain("application_in_plan", INSTITUTION, (
-        Step(CITY, 2, N_("City links the plan line and submits")),
-        Step(PROVINCE, 2, N_("Provincial review")),
-        Step(CENTER, 3, N_("Center approval")),
-    )),
+    "application_in_plan": Chain(
+        "application_in_plan",
+        INSTITUTION,
+        (
+            Step(CITY, 2, N_("City links the plan line and submits")),
+            Step(PROVINCE, 2, N_("Provincial review")),
+            Step(CENTER, 3, N_("Center approval")),
+        ),
+    ),
     # Rows 4, 5', 6, 7: out-of-plan (计划外), submitted upward as an additional (新增) application.
-    "application_extra": Chain("application_extra", INSTITUTION, (
-        Step(CITY, 2, N_("City review of the additional application")),
-        Step(PROVINCE, 2, N_("Provincial review")),
-        Step(CENTER, 3, N_("Center approval")),
-    )),
+    "application_extra": Chain(
+        "application_extra",
+        INSTITUTION,
+        (
+            Step(CITY, 2, N_("City review of the additional application")),
+            Step(PROVINCE, 2, N_("Provincial review")),
+            Step(CENTER, 3, N_("Center approval")),
+        ),
+    ),
     # Annex 2 / 第十二条: a province's liaison roster (first or change roster), recorded by the center.
-    "roster": Chain("roster", PROVINCE, (
-        Step(CENTER, 3, N_("Center records the roster and allocates accounts")),
-    )),
+    "roster": Chain(
+        "roster",
+        PROVINCE,
+        (Step(CENTER, 3, N_("Center records the roster and allocates accounts")),),
+    ),
     # 第六条(二): the province reviews a login application; the center then allocates the account.
-    "login_application": Chain("login_application", PROVINCE, (
-        Step(PROVINCE, 2, N_("Provincial review of the applicant")),
-        Step(CENTER, 3, N_("Center allocates the account")),
-    )),
+    "login_application": Chain(
+        "login_application",
+        PROVINCE,
+        (
+            Step(PROVINCE, 2, N_("Provincial review of the applicant")),
+            Step(CENTER, 3, N_("Center allocates the account")),
+        ),
+    ),
     # The libraries (第六条): no Annex-1 deadline applies; (decision) 3 days, like the center's steps.
     # A trainer's own profile and its later corrections are reviewed by the center.
-    "faculty": Chain("faculty", TRAINER, (
-        Step(CENTER, 3, N_("Center review of the trainer profile")),
-    )),
+    "faculty": Chain(
+        "faculty", TRAINER, (Step(CENTER, 3, N_("Center review of the trainer profile")),)
+    ),
     # A mentor entered by a city is reviewed by its province; one entered by a province, by the center.
-    "mentor_city": Chain("mentor_city", CITY, (
-        Step(PROVINCE, 3, N_("Provincial review of the mentor")),
-    )),
-    "mentor_province": Chain("mentor_province", PROVINCE, (
-        Step(CENTER, 3, N_("Center review of the mentor")),
-    )),
+    "mentor_city": Chain(
+        "mentor_city", CITY, (Step(PROVINCE, 3, N_("Provincial review of the mentor")),)
+    ),
+    "mentor_province": Chain(
+        "mentor_province", PROVINCE, (Step(CENTER, 3, N_("Center review of the mentor")),)
+    ),
     # Course resources: a trainer's by the center, the others' by the next level up.
-    "course_trainer": Chain("course_trainer", TRAINER, (
-        Step(CENTER, 3, N_("Center review of the course resource")),
-    )),
-    "course_institution": Chain("course_institution", INSTITUTION, (
-        Step(CITY, 3, N_("City review of the course resource")),
-    )),
-    "course_city": Chain("course_city", CITY, (
-        Step(PROVINCE, 3, N_("Provincial review of the course resource")),
-    )),
-    "course_province": Chain("course_province", PROVINCE, (
-        Step(CENTER, 3, N_("Center review of the course resource")),
-    )),
+    "course_trainer": Chain(
+        "course_trainer", TRAINER, (Step(CENTER, 3, N_("Center review of the course resource")),)
+    ),
+    "course_institution": Chain(
+        "course_institution",
+        INSTITUTION,
+        (Step(CITY, 3, N_("City review of the course resource")),),
+    ),
+    "course_city": Chain(
+        "course_city", CITY, (Step(PROVINCE, 3, N_("Provincial review of the course resource")),)
+    ),
+    "course_province": Chain(
+        "course_province", PROVINCE, (Step(CENTER, 3, N_("Center review of the course resource")),)
+    ),
 }

@@ -35,32 +35,57 @@ from reports.imports import PHONE, ImportField, ImportResult, ImportSpec, read_x
 from security.scope import current_scope, scope_clause
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
-ROSTER_SPEC = ImportSpec(fields=(
-    ImportField("seq", ("序号",), max_length=16, is_data=False),
-    ImportField("name", ("姓名",), required=True, max_length=64, squash_spaces=True),
-    ImportField("unit", ("工作单位", "单位", "单位名称"), required=True, max_length=128),
-    ImportField("title", ("职务", "职位"), max_length=64),
-    ImportField("office_phone", ("办公电话", "座机", "固定电话"), max_length=64),
-    ImportField("mobile", ("手机号", "手机", "手机号码", "移动电话"), required=True, kind=PHONE,
-                max_length=20),
-    ImportField("wechat", ("微信号", "微信"), max_length=64),
-    ImportField("kind", ("类型", "联络员类型"), max_length=16, squash_spaces=True),
-    ImportField("city", ("所属地市", "地市", "所属城市", "城市"), max_length=64, squash_spaces=True),
-    ImportField("change", ("变更", "变更类型", "操作"), max_length=16, squash_spaces=True),
-), max_rows=2000)
+ROSTER_SPEC = ImportSpec(
+    fields=(
+        ImportField("seq", ("序号",), max_length=16, is_data=False),
+        ImportField("name", ("姓名",), required=True, max_length=64, squash_spaces=True),
+        ImportField("unit", ("工作单位", "单位", "单位名称"), required=True, max_length=128),
+        ImportField("title", ("职务", "职位"), max_length=64),
+        ImportField("office_phone", ("办公电话", "座机", "固定电话"), max_length=64),
+        ImportField(
+            "mobile",
+            ("手机号", "手机", "手机号码", "移动电话"),
+            required=True,
+            kind=PHONE,
+            max_length=20,
+        ),
+        ImportField("wechat", ("微信号", "微信"), max_length=64),
+        ImportField("kind", ("类型", "联络员类型"), max_length=16, squash_spaces=True),
+        ImportField(
+            "city", ("所属地市", "地市", "所属城市", "城市"), max_length=64, squash_spaces=True
+        ),
+        ImportField("change", ("变更", "变更类型", "操作"), max_length=16, squash_spaces=True),
+    ),
+    max_rows=2000,
+)
 
 KIND_WORDS = {
-    "省级": PROVINCE_LIAISON, "省": PROVINCE_LIAISON, "省级联络员": PROVINCE_LIAISON,
-    "市级": CITY_LIAISON, "市": CITY_LIAISON, "地市": CITY_LIAISON, "市级联络员": CITY_LIAISON,
-    "机构": INSTITUTION_LIAISON, "培训机构": INSTITUTION_LIAISON, "机构联络员": INSTITUTION_LIAISON,
+    "省级": PROVINCE_LIAISON,
+    "省": PROVINCE_LIAISON,
+    "省级联络员": PROVINCE_LIAISON,
+    "市级": CITY_LIAISON,
+    "市": CITY_LIAISON,
+    "地市": CITY_LIAISON,
+    "市级联络员": CITY_LIAISON,
+    "机构": INSTITUTION_LIAISON,
+    "培训机构": INSTITUTION_LIAISON,
+    "机构联络员": INSTITUTION_LIAISON,
 }
-CHANGE_WORDS = {"新增": ADD, "增加": ADD, "变更": CHANGE, "修改": CHANGE, "停用": DEACTIVATE,
-                "注销": DEACTIVATE}
+CHANGE_WORDS = {
+    "新增": ADD,
+    "增加": ADD,
+    "变更": CHANGE,
+    "修改": CHANGE,
+    "停用": DEACTIVATE,
+    "注销": DEACTIVATE,
+}
 CHANGE_LABELS = {ADD: "新增", CHANGE: "变更", DEACTIVATE: "停用"}
 KIND_LABELS = {PROVINCE_LIAISON: "省级", CITY_LIAISON: "市级", INSTITUTION_LIAISON: "机构"}
 # (decision) A unit named like a human-resources authority is the province's or a city's
 # authority: the city's when a city is given, else the province's. Anything else is an institution.
-AUTHORITY = re.compile(r"(人力资源和社会保障|人力资源社会保障|人社|就业)(局|厅)$|就业(服务|促进)?(中心|局)$")
+AUTHORITY = re.compile(
+    r"(人力资源和社会保障|人力资源社会保障|人社|就业)(局|厅)$|就业(服务|促进)?(中心|局)$"
+)
 OFFICE_PHONE = re.compile(r"^[0-9()\-+#/,、 转分机ext.]*$", re.IGNORECASE)
 
 
@@ -106,6 +131,7 @@ class Preview:
 
 # ---------------------------------------------------------------- reading and checking
 
+
 def preview(data: bytes, filename: str, province: Org) -> Preview:
     """A file → its preview (raises `reports.imports.ImportRefused` for a refused file)."""
     result = read_xlsx(data, ROSTER_SPEC)
@@ -133,8 +159,11 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
     if mobile:
         first = seen_mobiles.setdefault(mobile, raw["_row"])
         if first != raw["_row"]:
-            result.error(raw, "mobile", _("Mobile number %(m)s already appears in row %(r)d.",
-                                          m=mobile, r=first))
+            result.error(
+                raw,
+                "mobile",
+                _("Mobile number %(m)s already appears in row %(r)d.", m=mobile, r=first),
+            )
             mobile = None
     phone = raw.get("office_phone")
     if phone and not OFFICE_PHONE.match(phone):
@@ -143,38 +172,64 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
     if raw.get("city"):
         city = cities.get(_city_key(raw["city"]))
         if city is None:
-            result.error(raw, "city", _("%(city)s is not a city of %(province)s.", city=raw["city"],
-                                        province=province.name))
+            result.error(
+                raw,
+                "city",
+                _(
+                    "%(city)s is not a city of %(province)s.",
+                    city=raw["city"],
+                    province=province.name,
+                ),
+            )
     change = ADD
     if raw.get("change"):
         change = CHANGE_WORDS.get(raw["change"])
         if change is None:
-            result.error(raw, "change", _("Unknown change %(v)s: use 新增, 变更 or 停用.", v=raw["change"]))
+            result.error(
+                raw, "change", _("Unknown change %(v)s: use 新增, 变更 or 停用.", v=raw["change"])
+            )
     kind = _kind(raw, result, unit, raw.get("city"))
     if kind in (CITY_LIAISON, INSTITUTION_LIAISON) and not raw.get("city"):
         result.error(raw, "city", _("The city is required for city and institution liaisons."))
-    if not (name and unit and mobile and kind and change) or (kind != PROVINCE_LIAISON and city is None):
+    if not (name and unit and mobile and kind and change) or (
+        kind != PROVINCE_LIAISON and city is None
+    ):
         return None
-    row = PreviewRow(row=raw["_row"], kind=kind, name=name, unit=unit, title=raw.get("title"),
-                     office_phone=phone, mobile=mobile, wechat=raw.get("wechat"),
-                     city_id=city.id if city and kind != PROVINCE_LIAISON else None,
-                     city_name=city.name if city and kind != PROVINCE_LIAISON else None,
-                     action=CREATE, change=change)
+    row = PreviewRow(
+        row=raw["_row"],
+        kind=kind,
+        name=name,
+        unit=unit,
+        title=raw.get("title"),
+        office_phone=phone,
+        mobile=mobile,
+        wechat=raw.get("wechat"),
+        city_id=city.id if city and kind != PROVINCE_LIAISON else None,
+        city_name=city.name if city and kind != PROVINCE_LIAISON else None,
+        action=CREATE,
+        change=change,
+    )
     existing = db.session.scalar(select(MalanUser).where(MalanUser.mobile == mobile))
     if change != ADD and not _of_province(existing, province):
-        result.error(raw, "mobile", _("No account of this province has mobile number %(m)s.", m=mobile))
+        result.error(
+            raw, "mobile", _("No account of this province has mobile number %(m)s.", m=mobile)
+        )
         return None
     if existing is not None and not _of_province(existing, province):
         # An account of another province: refused with the same words as a name mismatch, so a
         # roster can neither look up nor attach itself to accounts outside its own province.
-        result.error(raw, "mobile", _("Mobile number %(m)s belongs to another person's account.",
-                                      m=mobile))
+        result.error(
+            raw, "mobile", _("Mobile number %(m)s belongs to another person's account.", m=mobile)
+        )
         return None
     if existing is not None:
         if existing.full_name != name:
             # Do not reveal whose it is: the account may sit in another province.
-            result.error(raw, "mobile", _("Mobile number %(m)s belongs to another person's account.",
-                                          m=mobile))
+            result.error(
+                raw,
+                "mobile",
+                _("Mobile number %(m)s belongs to another person's account.", m=mobile),
+            )
             return None
         row.action, row.matched_username = MATCH, existing.username
     elif kind == INSTITUTION_LIAISON:
@@ -184,7 +239,9 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
 
 def _of_province(user: MalanUser | None, province) -> bool:
     return user is not None and province.id in (
-        user.org_id, user.org.province_id if user.org else None)
+        user.org_id,
+        user.org.province_id if user.org else None,
+    )
 
 
 def _mobile(raw, result) -> str | None:
@@ -221,22 +278,33 @@ def _cities_by_name(province: Org) -> dict[str, Org]:
 
 
 def _institution(city: Org, unit: str) -> Org | None:
-    return db.session.scalar(select(Org).where(Org.kind == INSTITUTION, Org.parent_id == city.id,
-                                               Org.name == unit))
+    return db.session.scalar(
+        select(Org).where(Org.kind == INSTITUTION, Org.parent_id == city.id, Org.name == unit)
+    )
 
 
 # ---------------------------------------------------------------- confirming
+
 
 def rows_as_import(rows: list[dict]) -> ImportResult:
     """Confirmed preview rows back into the reader's shape, to be checked again."""
     result = ImportResult(columns={}, _headers={f.key: f.headers[0] for f in ROSTER_SPEC.fields})
     result.columns = {f.key: "" for f in ROSTER_SPEC.fields}
     for r in rows:
-        result.rows.append({"_row": r["row"], "name": r["name"], "unit": r["unit"],
-                            "title": r["title"], "office_phone": r["office_phone"],
-                            "mobile": r["mobile"], "wechat": r["wechat"],
-                            "kind": KIND_LABELS[r["kind"]], "city": r["city_name"],
-                            "change": CHANGE_LABELS[r.get("change", ADD)]})
+        result.rows.append(
+            {
+                "_row": r["row"],
+                "name": r["name"],
+                "unit": r["unit"],
+                "title": r["title"],
+                "office_phone": r["office_phone"],
+                "mobile": r["mobile"],
+                "wechat": r["wechat"],
+                "kind": KIND_LABELS[r["kind"]],
+                "city": r["city_name"],
+                "change": CHANGE_LABELS[r.get("change", ADD)],
+            }
+        )
     return result
 
 
@@ -244,15 +312,35 @@ def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime
     """Write the roster and submit it to the center; all or nothing."""
     checked = check_rows(rows_as_import(rows), filename, province)
     if checked.errors or not checked.rows:
-        raise RosterError(_("The roster has errors; upload a corrected file.") if checked.errors
-                          else _("The roster has no rows."))
-    roster = Roster(org_id=province.id, filename=filename[:255], row_count=len(checked.rows),
-                    created_at=now, created_by_id=actor.id)
+        raise RosterError(
+            _("The roster has errors; upload a corrected file.")
+            if checked.errors
+            else _("The roster has no rows.")
+        )
+    roster = Roster(
+        org_id=province.id,
+        filename=filename[:255],
+        row_count=len(checked.rows),
+        created_at=now,
+        created_by_id=actor.id,
+    )
     for seq, r in enumerate(checked.rows, start=1):
-        roster.entries.append(RosterEntry(
-            seq=seq, source_row=r.row, kind=r.kind, name=r.name, unit=r.unit, title=r.title,
-            office_phone=r.office_phone, mobile=r.mobile, wechat=r.wechat, city_id=r.city_id,
-            action=r.action, change=r.change))
+        roster.entries.append(
+            RosterEntry(
+                seq=seq,
+                source_row=r.row,
+                kind=r.kind,
+                name=r.name,
+                unit=r.unit,
+                title=r.title,
+                office_phone=r.office_phone,
+                mobile=r.mobile,
+                wechat=r.wechat,
+                city_id=r.city_id,
+                action=r.action,
+                change=r.change,
+            )
+        )
     db.session.add(roster)
     db.session.flush()
     audit.record_import(db.session, "Roster", len(checked.rows), filename=filename, now=now)
@@ -261,6 +349,7 @@ def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime
 
 
 # ---------------------------------------------------------------- allocation (on approval)
+
 
 def allocate(roster: Roster, actor, now: datetime) -> None:
     """Create the missing institutions and one account per person without one (第十一条).
@@ -271,32 +360,57 @@ def allocate(roster: Roster, actor, now: datetime) -> None:
         if existing is not None and not _of_province(existing, province):
             # Created elsewhere since the upload: one account per person, and never another
             # province's account attached to this roster.
-            raise RosterError(_("Mobile number %(m)s belongs to another person's account.",
-                                m=entry.mobile))
+            raise RosterError(
+                _("Mobile number %(m)s belongs to another person's account.", m=entry.mobile)
+            )
         if existing is not None:  # one account per person, even if created since the upload
             entry.user_id, entry.action = existing.id, MATCH
             if entry.change == DEACTIVATE and existing.active:
                 # Disabled, never deleted: its data and history stay (point 4).
                 accounts.disable(existing, now)
-                audit.record(db.session, "account_deactivated", object_type="MalanUser",
-                             object_id=existing.id, summary=f"{existing.username} (roster #{roster.id})",
-                             now=now)
+                audit.record(
+                    db.session,
+                    "account_deactivated",
+                    object_type="MalanUser",
+                    object_id=existing.id,
+                    summary=f"{existing.username} (roster #{roster.id})",
+                    now=now,
+                )
             continue
         if entry.change != ADD:  # its account vanished since the upload
-            raise RosterError(_("Row %(r)d (%(name)s): no account to change.",
-                                r=entry.source_row or entry.seq, name=entry.name))
-        org = {PROVINCE_LIAISON: province, CITY_LIAISON: entry.city}.get(entry.kind) \
-            or _institution_for(entry, now)
+            raise RosterError(
+                _(
+                    "Row %(r)d (%(name)s): no account to change.",
+                    r=entry.source_row or entry.seq,
+                    name=entry.name,
+                )
+            )
+        org = {PROVINCE_LIAISON: province, CITY_LIAISON: entry.city}.get(
+            entry.kind
+        ) or _institution_for(entry, now)
         try:
-            user, password = accounts.create_account(name=entry.name, role_kind=entry.kind, org=org,
-                                                     now=now, mobile=entry.mobile)
+            user, password = accounts.create_account(
+                name=entry.name, role_kind=entry.kind, org=org, now=now, mobile=entry.mobile
+            )
         except accounts.AccountError as exc:
-            raise RosterError(_("Row %(r)d (%(name)s): %(e)s", r=entry.source_row or entry.seq,
-                                name=entry.name, e=exc)) from exc
+            raise RosterError(
+                _(
+                    "Row %(r)d (%(name)s): %(e)s",
+                    r=entry.source_row or entry.seq,
+                    name=entry.name,
+                    e=exc,
+                )
+            ) from exc
         db.session.flush()
         entry.user_id, entry.created_account, entry.initial_password = user.id, 1, password
-        audit.record(db.session, "account_allocated", object_type="MalanUser", object_id=user.id,
-                     summary=f"{user.username} {org.name} (roster #{roster.id})", now=now)
+        audit.record(
+            db.session,
+            "account_allocated",
+            object_type="MalanUser",
+            object_id=user.id,
+            summary=f"{user.username} {org.name} (roster #{roster.id})",
+            now=now,
+        )
     roster.allocated_at = now
 
 
@@ -307,12 +421,19 @@ def _institution_for(entry: RosterEntry, now: datetime) -> Org:
         org = Org(kind=INSTITUTION, code=next_institution_code(city), name=entry.unit, parent=city)
         db.session.add(org)
         db.session.flush()  # the next new institution of this city takes the following code
-        audit.record(db.session, "institution_created", object_type="Org", object_id=org.id,
-                     summary=f"{org.code} {org.name} (roster #{entry.roster_id})", now=now)
+        audit.record(
+            db.session,
+            "institution_created",
+            object_type="Org",
+            object_id=org.id,
+            summary=f"{org.code} {org.name} (roster #{entry.roster_id})",
+            now=now,
+        )
     return org
 
 
 # ---------------------------------------------------------------- the account sheet
+
 
 def sheet_available(roster: Roster) -> bool:
     return roster.allocated_at is not None and roster.sheet_downloaded_at is None
@@ -324,19 +445,27 @@ def take_account_sheet(roster: Roster, actor, now: datetime) -> list[tuple]:
     if roster.allocated_at is None:
         raise RosterError(_("Accounts are allocated when the roster is approved."))
     if roster.sheet_downloaded_at is not None:
-        raise RosterError(_("The account sheet was already downloaded on %(at)s; passwords can "
-                            "now only be reset.", at=roster.sheet_downloaded_at.strftime("%Y-%m-%d %H:%M")))
+        raise RosterError(
+            _(
+                "The account sheet was already downloaded on %(at)s; passwords can "
+                "now only be reset.",
+                at=roster.sheet_downloaded_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
     rows = []
     for entry in roster.entries:
         if entry.created_account and entry.user is not None:
             rows.append((entry.user.username, entry.initial_password, entry.name, entry.unit))
             entry.initial_password = None
     roster.sheet_downloaded_at, roster.sheet_downloaded_by_id = now, actor.id
-    audit.record_export(db.session, "RosterAccountSheet", len(rows), f"roster #{roster.id}", now=now)
+    audit.record_export(
+        db.session, "RosterAccountSheet", len(rows), f"roster #{roster.id}", now=now
+    )
     return rows
 
 
 # ---------------------------------------------------------------- the current roster (export)
+
 
 def current_liaisons(scope) -> tuple[list[dict], list[str]]:
     """Active province/city/institution accounts in ``scope`` with their latest roster details,
@@ -351,23 +480,39 @@ def current_liaisons(scope) -> tuple[list[dict], list[str]]:
     if clause is not None:
         provinces_q = provinces_q.where(clause)
     provinces = {p.id: p.name for p in db.session.scalars(provinces_q)}
-    users_q = select(MalanUser).join(Org, MalanUser.org_id == Org.id).where(
-        MalanUser.active.is_(True), and_(Org.province_id.in_(provinces) | Org.id.in_(provinces)))
+    users_q = (
+        select(MalanUser)
+        .join(Org, MalanUser.org_id == Org.id)
+        .where(
+            MalanUser.active.is_(True), and_(Org.province_id.in_(provinces) | Org.id.in_(provinces))
+        )
+    )
     records = []
     for user in db.session.scalars(users_q):
         kind = user.role_kind
         if kind not in (PROVINCE_LIAISON, CITY_LIAISON, INSTITUTION_LIAISON):
             continue
-        entry = db.session.scalar(select(RosterEntry).where(RosterEntry.user_id == user.id)
-                                  .order_by(RosterEntry.id.desc()).limit(1))
+        entry = db.session.scalar(
+            select(RosterEntry)
+            .where(RosterEntry.user_id == user.id)
+            .order_by(RosterEntry.id.desc())
+            .limit(1)
+        )
         org = user.org
         city = None if kind == PROVINCE_LIAISON else db.session.get(Org, org.city_id or org.id)
-        records.append({
-            "province": provinces.get(org.province_id or org.id), "kind": kind,
-            "name": user.full_name, "unit": entry.unit if entry else org.name,
-            "title": entry.title if entry else None,
-            "office_phone": entry.office_phone if entry else None, "mobile": user.mobile,
-            "wechat": entry.wechat if entry else None, "city": city.name if city else None})
+        records.append(
+            {
+                "province": provinces.get(org.province_id or org.id),
+                "kind": kind,
+                "name": user.full_name,
+                "unit": entry.unit if entry else org.name,
+                "title": entry.title if entry else None,
+                "office_phone": entry.office_phone if entry else None,
+                "mobile": user.mobile,
+                "wechat": entry.wechat if entry else None,
+                "city": city.name if city else None,
+            }
+        )
     return records, list(provinces.values())
 
 

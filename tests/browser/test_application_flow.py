@@ -23,8 +23,11 @@ CITY_CODE = "110101"  # 北京市东城区 of the demo
 
 def account(app, role, org_prefix):
     with app.app_context():
-        return next(a for a in demo_accounts_json()
-                    if a["role"] == role and (a["org_code"] or "").startswith(org_prefix))
+        return next(
+            a
+            for a in demo_accounts_json()
+            if a["role"] == role and (a["org_code"] or "").startswith(org_prefix)
+        )
 
 
 @pytest.fixture()
@@ -38,12 +41,25 @@ def approved_plan(live_server):
         rnd = PlanRound(year=today.year + 1, month=1, deadline=today, opened_at=clock.now())
         db.session.add(rnd)
         db.session.flush()
-        plan = TrainingPlan(round_id=rnd.id, org_id=city.id, status="approved",
-                            in_force_revision=1, contact_name="赵东城", contact_phone="010-1")
+        plan = TrainingPlan(
+            round_id=rnd.id,
+            org_id=city.id,
+            status="approved",
+            in_force_revision=1,
+            contact_name="赵东城",
+            contact_phone="010-1",
+        )
         db.session.add(plan)
         db.session.flush()
-        line = PlanLine(plan_id=plan.id, org_id=city.id, course_type="SYB", classes=2,
-                        trainees_per_class=30, start_from=today, start_to=today + timedelta(90))
+        line = PlanLine(
+            plan_id=plan.id,
+            org_id=city.id,
+            course_type="SYB",
+            classes=2,
+            trainees_per_class=30,
+            start_from=today,
+            start_to=today + timedelta(90),
+        )
         db.session.add(line)
         db.session.commit()
         line_id = line.id
@@ -103,15 +119,20 @@ def approve(page, base, pk, **city_choice):
 def state(app, pk):
     with app.app_context():
         row = db.session.get(ClassApplication, pk)
-        result = (row.status, row.step, row.plan_line_id,
-                  row.training_class.code if row.training_class else None)
+        result = (
+            row.status,
+            row.step,
+            row.plan_line_id,
+            row.training_class.code if row.training_class else None,
+        )
         db.session.remove()
     return result
 
 
 @pytest.mark.browser
 def test_point9_application_walks_from_institution_to_center_in_chromium(
-        page, live_server, approved_plan):
+    page, live_server, approved_plan
+):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
     start = clock.now().date() + timedelta(days=30)
@@ -171,4 +192,3 @@ def test_point9_application_walks_from_institution_to_center_in_chromium(
 
     assert page.requested, "the guard saw no request: the test would prove nothing"
     assert page.foreign == [], f"requests left 127.0.0.1: {page.foreign}"
-

@@ -19,8 +19,9 @@ FOREIGN = ("广州市", "广州市创业培训中心", "钱广州")
 
 def demo_account(app, role: str, org_code: str) -> dict:
     with app.app_context():
-        return next(a for a in demo_accounts_json()
-                    if a["role"] == role and a["org_code"] == org_code)
+        return next(
+            a for a in demo_accounts_json() if a["role"] == role and a["org_code"] == org_code
+        )
 
 
 @pytest.fixture()

@@ -35,7 +35,10 @@ def small_pdf() -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -49,7 +52,9 @@ def course_tables(live_server):
 
 def latest(app):
     with app.app_context():
-        pk = db.session.scalar(select(func.max(CourseResource.id)).where(CourseResource.title == TITLE))
+        pk = db.session.scalar(
+            select(func.max(CourseResource.id)).where(CourseResource.title == TITLE)
+        )
         row = db.session.get(CourseResource, pk) if pk else None
         result = (pk, row.status if row else None, row.published_at if row else None)
         db.session.remove()
@@ -62,7 +67,11 @@ def no_error(tab):
 
 @pytest.mark.browser
 def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
-        page, live_server, course_tables, tmp_path):  # noqa: F811
+    page,
+    live_server,
+    course_tables,
+    tmp_path,  # noqa: F811
+):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
     trainer, center = account(app, "trainer", "110101"), account(app, "center", "000000")
@@ -113,8 +122,10 @@ def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
     # The city searches the library, opens the resource, sees the PDF in the page, downloads it.
     # Chromium's own PDF viewer loads its parts from inside the browser (chrome://,
     # chrome-extension://): let those through; the network guard stays on for everything else.
-    page.context.route(lambda url: url.startswith(("chrome://", "chrome-extension://")),
-                       lambda route: route.continue_())
+    page.context.route(
+        lambda url: url.startswith(("chrome://", "chrome-extension://")),
+        lambda route: route.continue_(),
+    )
     sign_in(page, base, city)
     page.goto(f"{base}/courselibrary/")
     page.fill("#course-search input[name=q]", "市场评估")

@@ -27,8 +27,11 @@ def notice_tables(live_server):
 def latest(app):
     with app.app_context():
         nid = db.session.scalar(select(func.max(Notice.id)).where(Notice.title == TITLE))
-        aid = db.session.scalar(select(Attachment.id).where(Attachment.owner_type == "notice",
-                                                            Attachment.owner_id == nid))
+        aid = db.session.scalar(
+            select(Attachment.id).where(
+                Attachment.owner_type == "notice", Attachment.owner_id == nid
+            )
+        )
         db.session.remove()
     return nid, aid
 
@@ -36,13 +39,20 @@ def latest(app):
 def receipts(tab, base, nid, shot):
     tab.goto(f"{base}/notices/{nid}/receipts")
     tab.screenshot(path=ARTIFACTS / f"notice_receipts_{shot}.png", full_page=True)
-    return (int(tab.inner_text("#receipt-read")), int(tab.inner_text("#receipt-unread")),
-            tab.inner_text("#receipt-table"))
+    return (
+        int(tab.inner_text("#receipt-read")),
+        int(tab.inner_text("#receipt-unread")),
+        tab.inner_text("#receipt-table"),
+    )
 
 
 @pytest.mark.browser
 def test_point7_province_publishes_city_reads_other_province_cannot_find(
-        page, live_server, notice_tables, tmp_path):  # noqa: F811
+    page,
+    live_server,
+    notice_tables,
+    tmp_path,  # noqa: F811
+):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
     province, city = account(app, "province", "110000"), account(app, "city", "110101")

@@ -17,10 +17,30 @@ from tests.unit.test_imports import build_xlsx
 
 NEW_PASSWORD = "Neu#Kennwort2026"
 ROWS = [
-    ["1", "韩省联", "北京市人力资源和社会保障局", "处长", "010-65000000转1", "13700009001", None, "省级", None],
+    [
+        "1",
+        "韩省联",
+        "北京市人力资源和社会保障局",
+        "处长",
+        "010-65000000转1",
+        "13700009001",
+        None,
+        "省级",
+        None,
+    ],
     [],
     ["2", "杨区联", "东城区就业局", None, None, 13700009002, None, None, "东城区"],
-    ["3", "　朱　机构", "东城新苗培训学校", "校长", None, "１３７００００９００３", None, None, "东城区"],
+    [
+        "3",
+        "　朱　机构",
+        "东城新苗培训学校",
+        "校长",
+        None,
+        "１３７００００９００３",
+        None,
+        None,
+        "东城区",
+    ],
 ]
 
 
@@ -34,15 +54,25 @@ def roster_tables(live_server):
 
 @pytest.mark.browser
 def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
-        page, live_server, roster_tables):  # noqa: F811
+    page,
+    live_server,
+    roster_tables,  # noqa: F811
+):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
 
     sign_in(page, base, account(app, "province", "110000"))
     page.goto(f"{base}/rosterview/upload")
-    page.set_input_files("#file", files=[{
-        "name": "北京联络员.xlsx", "buffer": build_xlsx(ROWS, province="北京市"),
-        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.set_input_files(
+        "#file",
+        files=[
+            {
+                "name": "北京联络员.xlsx",
+                "buffer": build_xlsx(ROWS, province="北京市"),
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }
+        ],
+    )
     page.click("#roster-upload button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.locator("#roster-errors").count() == 0, page.inner_text("#roster-errors")

@@ -28,9 +28,16 @@ def flashes(client) -> str:
 
 
 def create(client, world, org_key="I1", role_kind="trainee", name="蒋学员", mobile=""):
-    return client.post("/userview/add", data={
-        "first_name": name, "role_kind": role_kind, "org": world["org"][org_key],
-        "mobile": mobile, "csrf_token": client.csrf})
+    return client.post(
+        "/userview/add",
+        data={
+            "first_name": name,
+            "role_kind": role_kind,
+            "org": world["org"][org_key],
+            "mobile": mobile,
+            "csrf_token": client.csrf,
+        },
+    )
 
 
 @pytest.mark.parametrize("admin", ["sysadmin", "center"])
@@ -44,14 +51,22 @@ def test_point5_admin_creates_account_with_generated_username(app, world, admin)
     assert created.username == "xy1101010001002"
     assert created.org_id == world["org"]["I1"] and created.role_kind == "trainee"
     assert created.must_change_password
-    shown = re.search(re.escape(created.username) + r"\D+?([A-Za-z0-9!@#$%&*]{12})", html.unescape(page))
+    shown = re.search(
+        re.escape(created.username) + r"\D+?([A-Za-z0-9!@#$%&*]{12})", html.unescape(page)
+    )
     assert shown, "the initial password is shown once"
     # The new user signs in with it and must change it before anything else.
     new = browser(app)
     from tests.conftest import csrf_token
 
-    response = new.post("/login/", data={"username": created.username, "password": shown.group(1),
-                                         "csrf_token": csrf_token(new)})
+    response = new.post(
+        "/login/",
+        data={
+            "username": created.username,
+            "password": shown.group(1),
+            "csrf_token": csrf_token(new),
+        },
+    )
     assert response.status_code == 302
     response = new.get("/orgview/list/")
     assert response.status_code == 302 and "/password/change" in response.headers["Location"]
@@ -70,7 +85,7 @@ def test_point5_duplicate_mobile_is_refused_with_a_clear_message(app, world):
     assert create(client, world, mobile="13912345678").status_code == 302
     before = snapshot()
     create(client, world, name="同一个人", mobile="139 1234 5678")
-    alerts = re.findall(r'alert-danger.*?</div>', flashes(client), re.S)
+    alerts = re.findall(r"alert-danger.*?</div>", flashes(client), re.S)
     assert alerts and "13912345678" in alerts[0]  # the message names the duplicate mobile
     assert snapshot() == before
     db.session.rollback()
@@ -81,14 +96,22 @@ def test_point5_disable_ends_the_targets_live_session(app, world):
     target = sign_in(app, world["username"]["c1"])
     assert target.get("/orgview/list/").status_code == 200
     admin = sign_in(app, world["username"]["sysadmin"])
-    response = admin.post("/userview/action_post", data={
-        "action": "disable", "rowid": [str(world["user"]["c1"])], "csrf_token": admin.csrf})
+    response = admin.post(
+        "/userview/action_post",
+        data={"action": "disable", "rowid": [str(world["user"]["c1"])], "csrf_token": admin.csrf},
+    )
     assert response.status_code == 302
     assert user(world["user"]["c1"]).active is False
     response = target.get("/orgview/list/")
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
-    assert db.session.scalar(select(func.count()).where(
-        LoginSession.user_id == world["user"]["c1"], LoginSession.ended_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).where(
+                LoginSession.user_id == world["user"]["c1"], LoginSession.ended_at.is_(None)
+            )
+        )
+        == 0
+    )
 
 
 def test_point5_unlock_a_locked_account(app, world):
@@ -98,12 +121,20 @@ def test_point5_unlock_a_locked_account(app, world):
     from tests.conftest import csrf_token
 
     probe = browser(app)
-    response = probe.post("/login/", data={"username": world["username"]["c1"], "password": PASSWORD,
-                                           "csrf_token": csrf_token(probe)})
+    response = probe.post(
+        "/login/",
+        data={
+            "username": world["username"]["c1"],
+            "password": PASSWORD,
+            "csrf_token": csrf_token(probe),
+        },
+    )
     assert "/login" in response.headers["Location"]  # locked: refused
     admin = sign_in(app, world["username"]["sysadmin"])
-    response = admin.post("/userview/action_post", data={
-        "action": "unlock", "rowid": [str(world["user"]["c1"])], "csrf_token": admin.csrf})
+    response = admin.post(
+        "/userview/action_post",
+        data={"action": "unlock", "rowid": [str(world["user"]["c1"])], "csrf_token": admin.csrf},
+    )
     assert response.status_code == 302 and user(world["user"]["c1"]).locked_until is None
     sign_in(app, world["username"]["c1"])
 
@@ -111,20 +142,33 @@ def test_point5_unlock_a_locked_account(app, world):
 def test_point5_reset_password_forces_a_change_at_next_login(app, world):
     target = sign_in(app, world["username"]["c1"])
     admin = sign_in(app, world["username"]["sysadmin"])
-    response = admin.post("/userview/action_post", data={
-        "action": "reset_password", "rowid": [str(world["user"]["c1"])], "csrf_token": admin.csrf})
+    response = admin.post(
+        "/userview/action_post",
+        data={
+            "action": "reset_password",
+            "rowid": [str(world["user"]["c1"])],
+            "csrf_token": admin.csrf,
+        },
+    )
     assert response.status_code == 302
     page = flashes(admin)
-    new_password = re.search(re.escape(world["username"]["c1"]) + r"\D+?([A-Za-z0-9!@#$%&*]{12})",
-                             html.unescape(page))  # a random "&" is escaped in the page
+    new_password = re.search(
+        re.escape(world["username"]["c1"]) + r"\D+?([A-Za-z0-9!@#$%&*]{12})", html.unescape(page)
+    )  # a random "&" is escaped in the page
     assert new_password
     assert user(world["user"]["c1"]).must_change_password
     assert "/login/" in target.get("/orgview/list/").headers["Location"]  # old session ended
     from tests.conftest import csrf_token
 
     fresh = browser(app)
-    fresh.post("/login/", data={"username": world["username"]["c1"], "password": new_password.group(1),
-                                "csrf_token": csrf_token(fresh)})
+    fresh.post(
+        "/login/",
+        data={
+            "username": world["username"]["c1"],
+            "password": new_password.group(1),
+            "csrf_token": csrf_token(fresh),
+        },
+    )
     response = fresh.get("/orgview/list/")
     assert response.status_code == 302 and "/password/change" in response.headers["Location"]
 
@@ -135,8 +179,10 @@ def test_point5_others_cannot_manage_accounts(app, world, who):
     before = snapshot()
     assert create(client, world).status_code == 403
     for action in ("disable", "unlock", "reset_password", "enable"):
-        response = client.post("/userview/action_post", data={
-            "action": action, "rowid": [str(world["user"]["i1"])], "csrf_token": client.csrf})
+        response = client.post(
+            "/userview/action_post",
+            data={"action": action, "rowid": [str(world["user"]["i1"])], "csrf_token": client.csrf},
+        )
         assert response.status_code == 403, action
     assert snapshot() == before
 
@@ -146,10 +192,18 @@ def test_point5_administrator_accounts_are_not_managed_here(app, world, target):
     admin = sign_in(app, world["username"]["sysadmin"])
     before = snapshot()
     for action in ("disable", "reset_password"):
-        admin.post("/userview/action_post", data={
-            "action": action, "rowid": [str(world["user"][target])], "csrf_token": admin.csrf})
-    admin.post(f"/userview/edit/{world['user'][target]}", data={
-        "first_name": "改名", "org": world["org"]["center"], "csrf_token": admin.csrf})
+        admin.post(
+            "/userview/action_post",
+            data={
+                "action": action,
+                "rowid": [str(world["user"][target])],
+                "csrf_token": admin.csrf,
+            },
+        )
+    admin.post(
+        f"/userview/edit/{world['user'][target]}",
+        data={"first_name": "改名", "org": world["org"]["center"], "csrf_token": admin.csrf},
+    )
     response = create(admin, world, org_key="center", role_kind="secadmin")
     assert response.status_code == 200  # not a valid role choice on this screen
     assert snapshot() == before
@@ -160,8 +214,10 @@ def test_point5_username_rule_is_deterministic_and_collision_free(app, world):
     first = accounts.allocate_username("trainee", org)
     assert first == accounts.allocate_username("trainee", org) == "xy4401000001001"
     now = clock.now()
-    made = [accounts.create_account(name=f"学员{n}", role_kind="trainee", org=org, now=now)[0]
-            for n in range(3)]
+    made = [
+        accounts.create_account(name=f"学员{n}", role_kind="trainee", org=org, now=now)[0]
+        for n in range(3)
+    ]
     db.session.flush()
     assert [u.username for u in made] == ["xy4401000001001", "xy4401000001002", "xy4401000001003"]
     # A gap left by a removed account is never reused: the next is after the highest.
@@ -169,8 +225,12 @@ def test_point5_username_rule_is_deterministic_and_collision_free(app, world):
     db.session.flush()
     assert accounts.allocate_username("trainee", org) == "xy4401000001004"
     # Another role or org has its own sequence; no prefix of one code swallows another.
-    assert accounts.allocate_username("trainer", db.session.get(Org, world["org"]["C2"])) \
-        == "px440100002"  # trainer2 holds 001
-    assert accounts.allocate_username("trainee", db.session.get(Org, world["org"]["I1b"])) \
+    assert (
+        accounts.allocate_username("trainer", db.session.get(Org, world["org"]["C2"]))
+        == "px440100002"
+    )  # trainer2 holds 001
+    assert (
+        accounts.allocate_username("trainee", db.session.get(Org, world["org"]["I1b"]))
         == "xy1101010002001"
+    )
     db.session.rollback()

@@ -31,30 +31,49 @@ def frozen(monkeypatch):
 
 
 def make_plan(world, city="C1", classes=1, course="SYB", approved=True, month=1):
-    rnd = db.session.scalar(select(PlanRound).where(PlanRound.year == 2026,
-                                                    PlanRound.month == month))
+    rnd = db.session.scalar(
+        select(PlanRound).where(PlanRound.year == 2026, PlanRound.month == month)
+    )
     if rnd is None:
         rnd = PlanRound(year=2026, month=month, deadline=date(2026, 1, 31), opened_at=NOW)
         db.session.add(rnd)
         db.session.flush()
     city_id = world["org"][city]
-    plan = TrainingPlan(round_id=rnd.id, org_id=city_id, contact_name="联系人",
-                        contact_phone="010-1234",
-                        status="approved" if approved else "pending",
-                        in_force_revision=1 if approved else None)
+    plan = TrainingPlan(
+        round_id=rnd.id,
+        org_id=city_id,
+        contact_name="联系人",
+        contact_phone="010-1234",
+        status="approved" if approved else "pending",
+        in_force_revision=1 if approved else None,
+    )
     db.session.add(plan)
     db.session.flush()
-    line = PlanLine(plan_id=plan.id, org_id=city_id, course_type=course, classes=classes,
-                    trainees_per_class=30, start_from=date(2026, 3, 1), start_to=date(2026, 6, 30))
+    line = PlanLine(
+        plan_id=plan.id,
+        org_id=city_id,
+        course_type=course,
+        classes=classes,
+        trainees_per_class=30,
+        start_from=date(2026, 3, 1),
+        start_to=date(2026, 6, 30),
+    )
     db.session.add(line)
     db.session.commit()
     return line.id
 
 
 def form(**overrides):
-    data = {"course_type": "SYB", "start_date": START.isoformat(), "end_date": "2026-04-05",
-            "venue": "东城区创业大厦", "expected_trainees": "30", "contact_name": "周老师",
-            "contact_phone": "13800000000", "trainer_criteria": "SYB 讲师，三年以上"}
+    data = {
+        "course_type": "SYB",
+        "start_date": START.isoformat(),
+        "end_date": "2026-04-05",
+        "venue": "东城区创业大厦",
+        "expected_trainees": "30",
+        "contact_name": "周老师",
+        "contact_phone": "13800000000",
+        "trainer_criteria": "SYB 讲师，三年以上",
+    }
     data.update(overrides)
     return data
 
@@ -70,15 +89,21 @@ class Walk:
         return match.group(1) or match.group(2)
 
     def create(self, **overrides):
-        self.client.post(f"{BASE}/add", data={**form(**overrides), "csrf_token":
-                                              self.token(f"{BASE}/add")})
+        self.client.post(
+            f"{BASE}/add", data={**form(**overrides), "csrf_token": self.token(f"{BASE}/add")}
+        )
         return db.session.scalar(select(func.max(ClassApplication.id)))
 
     def act(self, pk, action, version=None, opinion="", **fields):
         db.session.expire_all()
         record = db.session.get(ClassApplication, pk)
-        data = {"action": action, "opinion": opinion, "csrf_token": self.token(),
-                "version": version if version is not None else record.version, **fields}
+        data = {
+            "action": action,
+            "opinion": opinion,
+            "csrf_token": self.token(),
+            "version": version if version is not None else record.version,
+            **fields,
+        }
         response = self.client.post(f"{BASE}/review/{pk}", data=data, follow_redirects=True)
         db.session.expire_all()
         return response
@@ -86,8 +111,11 @@ class Walk:
     def allow_late(self, pk, reason):
         db.session.expire_all()
         record = db.session.get(ClassApplication, pk)
-        response = self.client.post(f"{BASE}/allow_late/{pk}", follow_redirects=True, data={
-            "late_reason": reason, "version": record.version, "csrf_token": self.token()})
+        response = self.client.post(
+            f"{BASE}/allow_late/{pk}",
+            follow_redirects=True,
+            data={"late_reason": reason, "version": record.version, "csrf_token": self.token()},
+        )
         db.session.expire_all()
         return response
 
@@ -115,8 +143,16 @@ def snapshot(pk):
     row = app_row(pk)
     tasks = db.session.scalar(select(func.count(ReviewTask.id)))
     events = db.session.scalar(select(func.count(ReviewEvent.id)))
-    return (row.status, row.step, row.version, row.plan_line_id, row.is_extra, tasks, events,
-            db.session.scalar(select(func.count(TrainingClass.id))))
+    return (
+        row.status,
+        row.step,
+        row.version,
+        row.plan_line_id,
+        row.is_extra,
+        tasks,
+        events,
+        db.session.scalar(select(func.count(TrainingClass.id))),
+    )
 
 
 def submitted(walk, **overrides):
@@ -128,6 +164,7 @@ def submitted(walk, **overrides):
 
 
 # ---------------------------------------------------------------- the two chains
+
 
 def test_point7_in_plan_chain_creates_the_class_with_its_code(world, walk):
     line_id = make_plan(world, classes=2)
@@ -142,7 +179,10 @@ def test_point7_in_plan_chain_creates_the_class_with_its_code(world, walk):
     walk.act(pk, "approve", choice="line", plan_line_id=line_id)
     row = app_row(pk)
     assert (row.plan_line_id, row.is_extra, row.review_chain_name) == (
-        line_id, False, "application_in_plan")
+        line_id,
+        False,
+        "application_in_plan",
+    )
     assert review.open_task(row).reviewer_org_id == world["org"]["P1"]
 
     walk.as_("p1").act(pk, "approve")
@@ -154,7 +194,11 @@ def test_point7_in_plan_chain_creates_the_class_with_its_code(world, walk):
     klass = db.session.get(TrainingClass, row.class_id)
     assert klass.code == "JS2026110001"
     assert (klass.org_id, klass.plan_line_id, klass.start_date, klass.course_type) == (
-        world["org"]["I1"], line_id, START, "SYB")
+        world["org"]["I1"],
+        line_id,
+        START,
+        "SYB",
+    )
     actors = [e.actor_id for e in review.history(row)]
     assert actors == [world["user"][k] for k in ("i1", "c1", "p1", "center")]
 
@@ -176,7 +220,10 @@ def test_point7_out_of_plan_chain_is_marked_additional(world, walk):
     walk.as_("c1").act(pk, "approve", choice="extra")
     row = app_row(pk)
     assert (row.is_extra, row.plan_line_id, row.review_chain_name) == (
-        True, None, "application_extra")
+        True,
+        None,
+        "application_extra",
+    )
     assert review.open_task(row).level == "province"
     walk.as_("p1").act(pk, "approve")
     walk.as_("center").act(pk, "approve")
@@ -186,6 +233,7 @@ def test_point7_out_of_plan_chain_is_marked_additional(world, walk):
 
 
 # ---------------------------------------------------------------- who may act
+
 
 @pytest.mark.parametrize("actor", ["c1b", "c2", "p1", "p2", "center", "i1b", "i1"])
 def test_point7_city_step_refuses_every_other_actor(world, walk, actor):
@@ -223,6 +271,7 @@ def test_point7_only_institutions_create_and_only_their_own(world, walk):
 
 # ---------------------------------------------------------------- the 14-day rule
 
+
 def test_point7_fourteen_day_rule_and_the_centers_late_allowance(world, walk):
     pk = walk.as_("i1").create(start_date="2026-03-10", end_date="2026-03-12")
     response = walk.act(pk, "submit")
@@ -255,15 +304,22 @@ def test_point7_exactly_fourteen_days_ahead_is_on_time(world, walk):
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"start_date": "2026-03-01", "end_date": "2026-03-05"}, "2026-03-01"),
-    ({"end_date": "2026-03-31"}, "2026-03-31"),
-    ({"expected_trainees": "0"}, None),
-])
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"start_date": "2026-03-01", "end_date": "2026-03-05"}, "2026-03-01"),
+        ({"end_date": "2026-03-31"}, "2026-03-31"),
+        ({"expected_trainees": "0"}, None),
+    ],
+)
 def test_point7_bad_dates_are_refused_and_nothing_is_saved(world, walk, overrides, message):
     walk.as_("i1")
-    response = walk.client.post(f"{BASE}/add", follow_redirects=True, data={
-        **form(**overrides), "csrf_token": walk.token(f"{BASE}/add")})
+    response = walk.client.post(
+        f"{BASE}/add",
+        follow_redirects=True,
+        data={**form(**overrides), "csrf_token": walk.token(f"{BASE}/add")},
+    )
     assert db.session.scalar(select(func.count(ClassApplication.id))) == 0
     if message:
         assert message in text(response)
@@ -291,8 +347,11 @@ def test_point7_capacity_is_recounted_at_final_approval(world, walk):
     walk.as_("c1").act(second, "approve", choice="extra")
     walk.as_("p1").act(second, "approve")
     # Force the overfill the lock prevents, then let the center try.
-    db.session.execute(ClassApplication.__table__.update()
-                       .where(ClassApplication.id == second).values(plan_line_id=line_id))
+    db.session.execute(
+        ClassApplication.__table__.update()
+        .where(ClassApplication.id == second)
+        .values(plan_line_id=line_id)
+    )
     db.session.commit()
     before = snapshot(second)
     walk.as_("center").act(second, "approve")
@@ -330,8 +389,10 @@ def test_point7_bulk_approval_at_the_city_needs_the_choice_on_the_page(world, wa
     pk = submitted(walk)
     walk.as_("c1")
     before = snapshot(pk)
-    walk.client.post(f"{BASE}/action_post", data={"action": "bulk_approve", "rowid": [str(pk)],
-                                                  "csrf_token": walk.token()})
+    walk.client.post(
+        f"{BASE}/action_post",
+        data={"action": "bulk_approve", "rowid": [str(pk)], "csrf_token": walk.token()},
+    )
     assert snapshot(pk) == before
 
 

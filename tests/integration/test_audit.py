@@ -34,9 +34,14 @@ def changes(entry) -> dict:
 
 
 def _org_form(org: Org, **override) -> dict:
-    data = {"name": org.name, "credit_code": org.credit_code or "", "address": org.address or "",
-            "contact_name": org.contact_name or "", "contact_phone": org.contact_phone or "",
-            "active": "y"}
+    data = {
+        "name": org.name,
+        "credit_code": org.credit_code or "",
+        "address": org.address or "",
+        "contact_name": org.contact_name or "",
+        "contact_phone": org.contact_phone or "",
+        "active": "y",
+    }
     data.update(override)
     return data
 
@@ -52,9 +57,15 @@ def test_point8_org_edit_through_the_form_is_logged_with_before_and_after(client
     assert client.post(f"/orgview/edit/{pk}", data=data).status_code == 302
 
     [entry] = entries(event="update", object_type="Org", object_id=str(pk))
-    assert changes(entry) == {"name": ["东城创业学校", "东城创业学校（新址）"],
-                              "address": [None, "东城区某路1号"]}
-    assert (entry.username, entry.role, entry.org_name) == (world["username"]["center"], "center", "部中心")
+    assert changes(entry) == {
+        "name": ["东城创业学校", "东城创业学校（新址）"],
+        "address": [None, "东城区某路1号"],
+    }
+    assert (entry.username, entry.role, entry.org_name) == (
+        world["username"]["center"],
+        "center",
+        "部中心",
+    )
     assert entry.user_id == world["user"]["center"] and entry.ip == "127.0.0.1" and entry.success
 
 
@@ -66,10 +77,14 @@ def test_point8_account_change_is_logged_and_secrets_are_masked(app, client, log
     assert changes(disabled)["active"] == [True, False]
     assert disabled.username == world["username"]["sysadmin"]
 
-    client.post(f"/userview/action/reset_password/{c1}", data={"csrf_token": post_token(app, client)})
+    client.post(
+        f"/userview/action/reset_password/{c1}", data={"csrf_token": post_token(app, client)}
+    )
     db.session.expire_all()
     hashed = db.session.get(MalanUser, c1).password
-    reset = [e for e in entries(object_type="MalanUser", object_id=str(c1)) if "password" in changes(e)]
+    reset = [
+        e for e in entries(object_type="MalanUser", object_id=str(c1)) if "password" in changes(e)
+    ]
     assert reset and changes(reset[-1])["password"] == ["******", "******"]
     assert entries(event="password_reset", object_id=str(c1))
     everything = " ".join(f"{e.summary} {e.changes}" for e in entries())
@@ -125,10 +140,16 @@ def test_point8_import_helper_logs_success_and_refusal(world):
 def _seed(world, now):
     """Three known entries at known times, from two provinces."""
     users = {k: db.session.get(MalanUser, world["user"][k]) for k in ("p1", "c2")}
-    audit.record(db.session, "login_failed", user=users["p1"], success=False,
-                 summary="marker-old-p1", now=now - timedelta(days=10))
+    audit.record(
+        db.session,
+        "login_failed",
+        user=users["p1"],
+        success=False,
+        summary="marker-old-p1",
+        now=now - timedelta(days=10),
+    )
     audit.record(db.session, "login", user=users["p1"], summary="marker-new-p1", now=now)
-    audit.record(db.session, "login", user=users["c2"], summary="=HYPERLINK(\"x\")-c2", now=now)
+    audit.record(db.session, "login", user=users["c2"], summary='=HYPERLINK("x")-c2', now=now)
     db.session.commit()
 
 
@@ -146,14 +167,18 @@ def test_point8_auditor_filters_the_list_by_event_username_and_time(client, logi
     login("auditor")
 
     def listed(query):
-        html = client.get(f"/auditlogview/list/?psize_AuditLogView=100&{query}").get_data(as_text=True)
+        html = client.get(f"/auditlogview/list/?psize_AuditLogView=100&{query}").get_data(
+            as_text=True
+        )
         return {m for m in ("marker-old-p1", "marker-new-p1", "HYPERLINK") if m in html}
 
     assert listed("") == {"marker-old-p1", "marker-new-p1", "HYPERLINK"}
     assert listed("_flt_3_event=login_failed") == {"marker-old-p1"}
     assert listed(f"_flt_3_username={world['username']['c2']}") == {"HYPERLINK"}
     since = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    assert listed(f"_flt_1_at={since}&_flt_3_username={world['username']['p1']}") == {"marker-new-p1"}
+    assert listed(f"_flt_1_at={since}&_flt_3_username={world['username']['p1']}") == {
+        "marker-new-p1"
+    }
 
 
 def test_point8_export_has_the_list_headers_and_respects_filters(app, client, login, world):
@@ -162,15 +187,18 @@ def test_point8_export_has_the_list_headers_and_respects_filters(app, client, lo
     login("auditor")
     with app.test_request_context():
         expected = [str(c.header) for c in audit_columns()]
-    ws, header, rows = _sheet(client.get(
-        f"/auditlogview/export?_flt_3_event=login&_flt_3_username={world['username']['c2']}"))
+    ws, header, rows = _sheet(
+        client.get(
+            f"/auditlogview/export?_flt_3_event=login&_flt_3_username={world['username']['c2']}"
+        )
+    )
     assert header == expected and header[0] == "时间" and "用户名" in header
     assert ws.freeze_panes == "A2"
     assert len(rows) == 1
     row = dict(zip(header, rows[0], strict=True))
     assert row["用户名"] == world["username"]["c2"] and row["事件类型"] == "登录"
     summary = rows[0][expected.index(str(audit_columns()[8].header))]
-    assert summary == "=HYPERLINK(\"x\")-c2"
+    assert summary == '=HYPERLINK("x")-c2'
     assert ws.cell(2, 9).data_type == "s", "user text never becomes a formula"
 
     [logged] = entries(event="export")
@@ -199,6 +227,7 @@ def test_point8_export_respects_the_auditors_scope(client, login, world):
 
 # ------------------------------------------------------------------ every export is logged
 
+
 def _exports(app):
     for view in app.appbuilder.baseviews:
         for name in dir(type(view)):
@@ -214,8 +243,9 @@ def test_point8_every_export_endpoint_writes_an_audit_entry(app, client, login, 
     assert found, "the audit export at least"
     key_of = {kind: key for key, kind, _org, _name in reversed(USERS)}
     for view, name in found:
-        role = next(r for r, grants in ROLE_MATRIX.items()
-                    if (EXPORT, view.class_permission_name) in grants)
+        role = next(
+            r for r, grants in ROLE_MATRIX.items() if (EXPORT, view.class_permission_name) in grants
+        )
         login(key_of[role])
         before = len(entries(event="export"))
         url = f"{view.route_base}{view.__class__.__dict__.get(name, getattr(type(view), name))._urls[0][0]}"
@@ -225,19 +255,30 @@ def test_point8_every_export_endpoint_writes_an_audit_entry(app, client, login, 
 
 # ------------------------------------------------------------------ nobody edits or deletes
 
+
 @pytest.mark.parametrize("key", [u[0] for u in USERS])
-@pytest.mark.parametrize("method,path", [
-    ("GET", "add"), ("POST", "add"), ("GET", "edit/{pk}"), ("POST", "edit/{pk}"),
-    ("GET", "delete/{pk}"), ("POST", "delete/{pk}"), ("POST", "action_post"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "add"),
+        ("POST", "add"),
+        ("GET", "edit/{pk}"),
+        ("POST", "edit/{pk}"),
+        ("GET", "delete/{pk}"),
+        ("POST", "delete/{pk}"),
+        ("POST", "action_post"),
+    ],
+)
 def test_point8_nobody_edits_or_deletes_the_log(app, client, login, world, key, method, path):
     pk = entries()[0].id
     before = (entries()[0].summary, entries()[0].changes, len(entries()))
     login(key)
     token = post_token(app, client)
-    response = client.open(f"/auditlogview/{path.format(pk=pk)}", method=method,
-                           data={"csrf_token": token, "summary": "forged", "rowid": pk}
-                           if method == "POST" else None)
+    response = client.open(
+        f"/auditlogview/{path.format(pk=pk)}",
+        method=method,
+        data={"csrf_token": token, "summary": "forged", "rowid": pk} if method == "POST" else None,
+    )
     assert response.status_code in (403, 404, 405)
     first = entries()[0]
     assert (first.summary, first.changes) == before[:2]
@@ -245,6 +286,7 @@ def test_point8_nobody_edits_or_deletes_the_log(app, client, login, world, key, 
 
 
 # ------------------------------------------------------------------ PostgreSQL guard and purge
+
 
 def _migration():
     path = ROOT / "migrations" / "versions" / "0001_foundation.py"
@@ -287,7 +329,9 @@ def test_point8_postgres_trigger_refuses_update_and_delete(pg_guard):
 
 
 def _purge(app, days):
-    return app.test_cli_runner().invoke(args=["malan", "purge-audit", "--older-than-days", str(days)])
+    return app.test_cli_runner().invoke(
+        args=["malan", "purge-audit", "--older-than-days", str(days)]
+    )
 
 
 @pytest.mark.parametrize("days", [0, 30, 179])
@@ -309,8 +353,12 @@ def _purge_keeps_young_entries(app):
     assert not entries(summary="400-days") and entries(summary="200-days")
     assert _purge(app, 180).exit_code == 0
     assert not entries(summary="200-days") and entries(summary="10-days")
-    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.event == "purge_audit")) == 2, "the purge itself is logged"
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.event == "purge_audit")
+        )
+        == 2
+    ), "the purge itself is logged"
 
 
 def test_point8_purge_deletes_only_old_entries(app, world):

@@ -49,12 +49,15 @@ def test_bad_input_absurd_usernames_on_the_login_form(client, world, username):
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("payload", [
-    {"username": HUGE, "password": "x", "provider": "db"},
-    {"username": ["a"], "password": {"b": 1}, "provider": "db"},
-    {"username": "\u0000admin", "password": "x", "provider": "db"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"username": HUGE, "password": "x", "provider": "db"},
+        {"username": ["a"], "password": {"b": 1}, "provider": "db"},
+        {"username": "\u0000admin", "password": "x", "provider": "db"},
+        ["not", "an", "object"],
+    ],
+)
 def test_bad_input_absurd_api_logins(client, world, payload):
     assert client.post("/api/v1/security/login", json=payload).status_code == 400
 
@@ -64,8 +67,10 @@ def test_bad_input_expired_session_writes_nothing(client, world, clock_at):
     token = csrf_token(client, "/orgview/add")
     before = rows(Org)
     clock_at(BASE_NOW + timedelta(minutes=31))
-    response = client.post("/orgview/add", data={"csrf_token": token, "parent": world["org"]["C1"],
-                                                 "name": "过期会话机构"})
+    response = client.post(
+        "/orgview/add",
+        data={"csrf_token": token, "parent": world["org"]["C1"], "name": "过期会话机构"},
+    )
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
     assert rows(Org) == before
 
@@ -92,8 +97,14 @@ def test_bad_input_too_long_name_on_add(client, world):
 def test_bad_input_too_long_field_on_edit_keeps_the_row(client, world):
     post_login(client, world["username"]["center"], PASSWORD)
     pk = world["org"]["I1"]
-    response = client.post(f"/orgview/edit/{pk}", data={
-        "csrf_token": csrf_token(client, f"/orgview/edit/{pk}"), "name": "新名字", "address": HUGE})
+    response = client.post(
+        f"/orgview/edit/{pk}",
+        data={
+            "csrf_token": csrf_token(client, f"/orgview/edit/{pk}"),
+            "name": "新名字",
+            "address": HUGE,
+        },
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Org, pk).name == "东城创业学校"
@@ -103,9 +114,15 @@ def test_bad_input_too_long_new_password(client, world):
     post_login(client, world["username"]["c1"], PASSWORD)
     before = db.session.get(MalanUser, world["user"]["c1"]).password
     long_password = "Aa1!" * 2_500
-    response = client.post("/password/change", data={
-        "csrf_token": csrf_token(client, "/password/change"), "old_password": PASSWORD,
-        "new_password": long_password, "confirm": long_password})
+    response = client.post(
+        "/password/change",
+        data={
+            "csrf_token": csrf_token(client, "/password/change"),
+            "old_password": PASSWORD,
+            "new_password": long_password,
+            "confirm": long_password,
+        },
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(MalanUser, world["user"]["c1"]).password == before
@@ -116,9 +133,12 @@ def test_bad_input_too_long_new_password(client, world):
 def test_bad_input_tampered_ids_in_urls(client, world, view, pk):
     post_login(client, world["username"]["center"], PASSWORD)
     token = csrf_token(client, "/password/change")
-    for response in (client.get(f"/{view}/show/{pk}"), client.get(f"/{view}/edit/{pk}"),
-                     client.post(f"/{view}/edit/{pk}", data={"csrf_token": token, "name": "x"}),
-                     client.post(f"/{view}/delete/{pk}", data={"csrf_token": token})):
+    for response in (
+        client.get(f"/{view}/show/{pk}"),
+        client.get(f"/{view}/edit/{pk}"),
+        client.post(f"/{view}/edit/{pk}", data={"csrf_token": token, "name": "x"}),
+        client.post(f"/{view}/delete/{pk}", data={"csrf_token": token}),
+    ):
         assert 300 <= response.status_code < 500, (response.request.path, response.status_code)
 
 
@@ -130,7 +150,9 @@ def test_bad_input_foreign_ids_answer_404_and_change_nothing(client, world):
     client.get("/logout/")
     post_login(client, world["username"]["center"], PASSWORD)
     token = csrf_token(client, "/password/change")
-    assert client.post("/userview/action/unlock/987654", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post("/userview/action/unlock/987654", data={"csrf_token": token}).status_code == 404
+    )
 
 
 def test_bad_input_missing_csrf_token_gets_a_clear_page(client, world):
@@ -146,9 +168,15 @@ def test_bad_input_large_bodies_only_reach_views_that_take_attachments(app, clie
     it; the notice form (attachments) accepts bodies up to MAX_UPLOAD_LENGTH."""
     assert app.config["MAX_UPLOAD_LENGTH"] > app.config["MAX_CONTENT_LENGTH"]
     big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    assert client.post("/login-application/", data=big,
-                       content_type="application/octet-stream").status_code == 413
-    assert client.post("/login/", data=big, content_type="application/octet-stream").status_code == 413
+    assert (
+        client.post(
+            "/login-application/", data=big, content_type="application/octet-stream"
+        ).status_code
+        == 413
+    )
+    assert (
+        client.post("/login/", data=big, content_type="application/octet-stream").status_code == 413
+    )
     login("p1")
     response = client.post("/notices/new", data=big, content_type="application/octet-stream")
     assert response.status_code != 413

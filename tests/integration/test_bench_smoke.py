@@ -24,9 +24,24 @@ def results(tmp_path_factory):
     pg_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/malan_bench_{os.getpid()}"
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "bench", "--smoke", "--data", str(out / "data"),
-             "--json", str(out / "results.json"), "--pg-url", pg_url],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+            [
+                sys.executable,
+                "-m",
+                "bench",
+                "--smoke",
+                "--data",
+                str(out / "data"),
+                "--json",
+                str(out / "results.json"),
+                "--pg-url",
+                pg_url,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     finally:
         _drop(pg_url + "_smoke")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -74,15 +74,20 @@ def test_point3_subtree_is_one_indexed_query(empty_db, runner, app):
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         ids = db.session.scalars(
-            select(Org.id).where(scope_clause(Org, Scope(NODE, guangdong.id, PROVINCE)))).all()
+            select(Org.id).where(scope_clause(Org, Scope(NODE, guangdong.id, PROVINCE)))
+        ).all()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert len(statements) == 1, "this node and below: one query, no walking the tree"
     assert len(ids) == 1 + _count(Org, Org.parent_id == guangdong.id)
     if db.engine.dialect.name == "sqlite":
         statement, parameters = statements[0]
-        plan = " ".join(str(r) for r in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters))
+        plan = " ".join(
+            str(r)
+            for r in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters
+            )
+        )
         assert "ix_org_province_id" in plan, plan
 
 
@@ -98,8 +103,14 @@ def test_point3_invalid_credit_code_is_refused_and_nothing_written(client, login
     login("sysadmin")
     before = _count(Org)
     data = _org_form(client, "/orgview/add")
-    data.update(parent=world["org"]["C1"], name="无效代码培训学校", credit_code="91110101MA01A2B3CB",
-                address="北京", contact_name="王", contact_phone="010-1")
+    data.update(
+        parent=world["org"]["C1"],
+        name="无效代码培训学校",
+        credit_code="91110101MA01A2B3CB",
+        address="北京",
+        contact_name="王",
+        contact_phone="010-1",
+    )
     html = client.post("/orgview/add", data=data, follow_redirects=True).get_data(as_text=True)
     assert "统一社会信用代码" in _danger_flashes(html)
     assert _count(Org) == before
@@ -114,8 +125,9 @@ def test_point3_invalid_credit_code_on_edit_changes_nothing(client, login, world
     login("sysadmin")
     pk = world["org"]["I1"]
     data = _org_form(client, f"/orgview/edit/{pk}")
-    data.update(name="改名", credit_code="12345", address="", contact_name="", contact_phone="",
-                active="y")
+    data.update(
+        name="改名", credit_code="12345", address="", contact_name="", contact_phone="", active="y"
+    )
     client.post(f"/orgview/edit/{pk}", data=data)
     # The test client shares the app context (and so the session) across requests; a real
     # request ends with the session removed, which is what happens to a refused form here.
@@ -155,7 +167,8 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
 
     profiles = db.session.scalars(select(FacultyProfile)).all()
     assert sorted(p.user.full_name for p in profiles) == sorted(
-        u.full_name for u in users if u.role_kind == "trainer")
+        u.full_name for u in users if u.role_kind == "trainer"
+    )
     assert all(p.status == "approved" for p in profiles)
     [mentor] = db.session.scalars(select(MentorProfile)).all()
     [resource] = db.session.scalars(select(CourseResource)).all()
@@ -181,8 +194,9 @@ def test_point10_refused_when_real_accounts_exist(empty_db, runner, app):
     runner.invoke(args=["malan", "load-tree"])
     sync_roles(app.appbuilder.sm)
     center = db.session.scalar(select(Org).where(Org.code == CENTER_CODE))
-    accounts.create_account(name="真实用户", role_kind="center", org=center, now=clock.now(),
-                            password="Real@pass2026")
+    accounts.create_account(
+        name="真实用户", role_kind="center", org=center, now=clock.now(), password="Real@pass2026"
+    )
     db.session.commit()
     orgs = _count(Org)
 
@@ -203,17 +217,23 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
         assert entry["password"] == DEMO_PASSWORD
     assert {e["role"] for e in listed} == set(ROLE_KINDS)
     city = next(e for e in listed if e["role"] == "city")
-    assert db.session.scalar(select(Org.name).where(Org.code == city["org_code"])) == city["org_name"]
+    assert (
+        db.session.scalar(select(Org.name).where(Org.code == city["org_code"])) == city["org_name"]
+    )
 
     for role in ("city", "auditor", "trainee"):
         entry = next(e for e in listed if e["role"] == role)
         with app.test_client() as client:
             token = csrf_token(client)
-            response = client.post("/login/", data={"username": entry["username"],
-                                                    "password": entry["password"],
-                                                    "csrf_token": token})
+            response = client.post(
+                "/login/",
+                data={
+                    "username": entry["username"],
+                    "password": entry["password"],
+                    "csrf_token": token,
+                },
+            )
             assert response.status_code == 302, role
             home = client.get("/")
             assert home.status_code == 200, f"{role}: demo accounts skip the forced change"
             assert entry["org_name"] in home.get_data(as_text=True)
-

@@ -28,8 +28,16 @@ NOW = datetime(2026, 3, 2, 9, 0)
 PDF_NAME = "SYB示范课讲义.pdf"
 BUSINESS = ["center", "p1", "p2", "c1", "c1b", "c2", "i1", "i1b", "i2", "trainer1", "trainer2"]
 # org key -> the fixture user who uploads for it (seed_courses)
-ORG_UPLOADERS = {"P1": "p1", "P2": "p2", "C1": "c1", "C1b": "c1b", "C2": "c2", "I1": "i1",
-                 "I1b": "i1b", "I2": "i2"}
+ORG_UPLOADERS = {
+    "P1": "p1",
+    "P2": "p2",
+    "C1": "c1",
+    "C1b": "c1b",
+    "C2": "c2",
+    "I1": "i1",
+    "I1b": "i1b",
+    "I2": "i2",
+}
 
 
 @pytest.fixture()
@@ -58,9 +66,15 @@ def post(client, url, data=None, **kw):
 
 
 def resource_form(title="SYB创办你的企业示范课", files=((PDF_NAME, SAMPLES["pdf"]),), **kw):
-    data = {"title": title, "course_type": "SYB", "category": "demo",
-            "description": "第三单元：市场评估的示范课", "tags": "市场评估,示范", "author": "冯讲师",
-            "upload_files": [(io.BytesIO(content), name) for name, content in files]}
+    data = {
+        "title": title,
+        "course_type": "SYB",
+        "category": "demo",
+        "description": "第三单元：市场评估的示范课",
+        "tags": "市场评估,示范",
+        "author": "冯讲师",
+        "upload_files": [(io.BytesIO(content), name) for name, content in files],
+    }
     data.update(kw)
     return data
 
@@ -69,8 +83,9 @@ def upload(client, login, who, **kw) -> CourseResource | None:
     """``who`` uploads through the form; the new row (None if refused)."""
     login(who)
     before = db.session.scalar(select(db.func.max(CourseResource.id))) or 0
-    response = post(client, "/courseresourceview/add", resource_form(**kw),
-                    content_type="multipart/form-data")
+    response = post(
+        client, "/courseresourceview/add", resource_form(**kw), content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     db.session.rollback()
     return db.session.scalar(select(CourseResource).where(CourseResource.id > before))
@@ -79,8 +94,11 @@ def upload(client, login, who, **kw) -> CourseResource | None:
 def act(client, record_id, action, opinion=""):
     db.session.rollback()
     version = db.session.get(CourseResource, record_id).version
-    return post(client, f"/courseresourceview/review/{record_id}",
-                {"action": action, "opinion": opinion, "version": version})
+    return post(
+        client,
+        f"/courseresourceview/review/{record_id}",
+        {"action": action, "opinion": opinion, "version": version},
+    )
 
 
 def reload(record_id) -> CourseResource:
@@ -90,8 +108,9 @@ def reload(record_id) -> CourseResource:
 
 def attachments(record_id, purpose=None) -> list[Attachment]:
     db.session.rollback()
-    query = select(Attachment).where(Attachment.owner_type == "course_resource",
-                                     Attachment.owner_id == record_id)
+    query = select(Attachment).where(
+        Attachment.owner_type == "course_resource", Attachment.owner_id == record_id
+    )
     if purpose:
         query = query.where(Attachment.purpose == purpose)
     return db.session.scalars(query.order_by(Attachment.id)).all()
@@ -106,15 +125,28 @@ def seed_courses(world, now=NOW) -> dict:
     from trainer1 and trainer2, written directly; returns {org or user key: id}."""
     ids = {}
     rows = [(org, world["org"][org], world["user"][who], who) for org, who in ORG_UPLOADERS.items()]
-    rows += [(who, world["org"][org], world["user"][who], who)
-             for who, org in (("trainer1", "C1"), ("trainer2", "C2"))]
+    rows += [
+        (who, world["org"][org], world["user"][who], who)
+        for who, org in (("trainer1", "C1"), ("trainer2", "C2"))
+    ]
     for key, org_id, owner_id, who in rows:
         kind = db.session.get(MalanUser, owner_id).role_kind
         record = CourseResource(
-            title=f"{key}的示范课", course_type="SYB", category="demo", description="示范课说明",
-            tags="示范", author=who, org_id=org_id, owner_id=owner_id, chain=COURSE_CHAINS[kind],
-            status="approved", revision=1, in_force_revision=1, published_at=now,
-            created_at=now)
+            title=f"{key}的示范课",
+            course_type="SYB",
+            category="demo",
+            description="示范课说明",
+            tags="示范",
+            author=who,
+            org_id=org_id,
+            owner_id=owner_id,
+            chain=COURSE_CHAINS[kind],
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+            published_at=now,
+            created_at=now,
+        )
         db.session.add(record)
         db.session.flush()
         ids[key] = record.id
@@ -138,21 +170,27 @@ REVIEWERS = [  # uploader, right reviewer, a wrong reviewer (same level, elsewhe
 
 
 @pytest.mark.parametrize("uploader,reviewer,wrong", REVIEWERS)
-def test_point3_upload_per_role_is_reviewed_by_the_next_level(world, client, login, frozen,
-                                                                files_dir, uploader, reviewer,
-                                                                wrong):
+def test_point3_upload_per_role_is_reviewed_by_the_next_level(
+    world, client, login, frozen, files_dir, uploader, reviewer, wrong
+):
     record = upload(client, login, uploader)
     assert record is not None
     me = user(world, uploader)
     assert (record.status, record.published_at, record.chain) == (
-        "draft", None, COURSE_CHAINS[me.role_kind])
+        "draft",
+        None,
+        COURSE_CHAINS[me.role_kind],
+    )
     assert (record.org_id, record.owner_id) == (me.org_id, me.id)
     [attachment] = attachments(record.id)
     assert attachment.filename == PDF_NAME and attachment.purpose == "attachment"
 
     assert act(client, record.id, "submit").status_code == 302
-    task = db.session.scalar(select(ReviewTask).where(ReviewTask.record_id == record.id,
-                                                      ReviewTask.record_type == "course"))
+    task = db.session.scalar(
+        select(ReviewTask).where(
+            ReviewTask.record_id == record.id, ReviewTask.record_type == "course"
+        )
+    )
     assert task.reviewer_org_id == user(world, reviewer).org_id
 
     # Not published yet: nobody finds it in the library, the uploader neither.
@@ -169,14 +207,19 @@ def test_point3_upload_per_role_is_reviewed_by_the_next_level(world, client, log
     assert (record.status, record.published_at) == ("approved", NOW)
     for key in BUSINESS:
         assert svc.get_visible(record.id, user(world, key)) is not None, key
-    event = db.session.scalars(select(ReviewEvent).where(ReviewEvent.record_id == record.id)
-                               .order_by(ReviewEvent.id)).all()[-1]
-    assert (event.action, event.actor_id, event.opinion) == ("approve", world["user"][reviewer],
-                                                            "同意发布")
+    event = db.session.scalars(
+        select(ReviewEvent).where(ReviewEvent.record_id == record.id).order_by(ReviewEvent.id)
+    ).all()[-1]
+    assert (event.action, event.actor_id, event.opinion) == (
+        "approve",
+        world["user"][reviewer],
+        "同意发布",
+    )
 
 
-def test_point3_center_upload_is_published_at_once_with_history(world, client, login, frozen,
-                                                                 files_dir):
+def test_point3_center_upload_is_published_at_once_with_history(
+    world, client, login, frozen, files_dir
+):
     record = upload(client, login, "center", title="部中心GYB课件")
     assert (record.status, record.chain, record.published_at) == ("approved", None, NOW)
     [event] = db.session.scalars(select(ReviewEvent).where(ReviewEvent.record_id == record.id))
@@ -186,18 +229,28 @@ def test_point3_center_upload_is_published_at_once_with_history(world, client, l
     assert svc.get_visible(record.id, user(world, "c2")) is not None
 
 
-def test_point3_center_corrects_its_own_resource_at_once_with_history(world, client, login,
-                                                                      frozen, files_dir):
+def test_point3_center_corrects_its_own_resource_at_once_with_history(
+    world, client, login, frozen, files_dir
+):
     record = upload(client, login, "center", title="部中心GYB课件")
-    response = post(client, f"/courseresourceview/edit/{record.id}",
-                    resource_form(title="部中心GYB课件（第二版）", files=()),
-                    content_type="multipart/form-data")
+    response = post(
+        client,
+        f"/courseresourceview/edit/{record.id}",
+        resource_form(title="部中心GYB课件（第二版）", files=()),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     record = reload(record.id)
-    assert (record.title, record.status, record.in_force_revision) == ("部中心GYB课件（第二版）",
-                                                                       "approved", 2)
-    actions = db.session.scalars(select(ReviewEvent.action).where(
-        ReviewEvent.record_id == record.id).order_by(ReviewEvent.id)).all()
+    assert (record.title, record.status, record.in_force_revision) == (
+        "部中心GYB课件（第二版）",
+        "approved",
+        2,
+    )
+    actions = db.session.scalars(
+        select(ReviewEvent.action)
+        .where(ReviewEvent.record_id == record.id)
+        .order_by(ReviewEvent.id)
+    ).all()
     assert actions == ["enter", "change"]
     html = client.get(f"/courseresourceview/show/{record.id}").get_data(as_text=True)
     assert "部中心GYB课件（第二版）" in html and 'id="review-form"' not in html
@@ -206,19 +259,24 @@ def test_point3_center_corrects_its_own_resource_at_once_with_history(world, cli
     assert reload(record.id).status == "approved"
 
 
-def test_point3_trainee_institution_cannot_upload_and_reviewers_cannot_edit(world, client,
-                                                                            login, frozen,
-                                                                            files_dir):
+def test_point3_trainee_institution_cannot_upload_and_reviewers_cannot_edit(
+    world, client, login, frozen, files_dir
+):
     login("trainee1")
-    response = post(client, "/courseresourceview/add", resource_form(),
-                    content_type="multipart/form-data")
+    response = post(
+        client, "/courseresourceview/add", resource_form(), content_type="multipart/form-data"
+    )
     assert response.status_code in (302, 403)
     assert db.session.query(CourseResource).count() == 0
 
     record = upload(client, login, "i1")
     login("c1")  # sees it (its institution) and reviews it, but does not rewrite it
-    response = post(client, f"/courseresourceview/edit/{record.id}",
-                    resource_form(title="市里改的标题", files=()), content_type="multipart/form-data")
+    response = post(
+        client,
+        f"/courseresourceview/edit/{record.id}",
+        resource_form(title="市里改的标题", files=()),
+        content_type="multipart/form-data",
+    )
     assert reload(record.id).title == "SYB创办你的企业示范课"
     login("i1b")  # another institution of the same city: not found
     assert client.get(f"/courseresourceview/show/{record.id}").status_code == 404
@@ -234,9 +292,9 @@ def test_point3_a_resource_needs_a_file_and_known_values(world, client, login, f
 # ---------------------------------------------------------------- point 3: the shared library
 
 
-def test_point3_published_visible_to_all_but_trainees_unpublished_to_nobody(world, app, client,
-                                                                            login, frozen,
-                                                                            files_dir):
+def test_point3_published_visible_to_all_but_trainees_unpublished_to_nobody(
+    world, app, client, login, frozen, files_dir
+):
     seeded = seed_courses(world)
     draft = upload(client, login, "i1", title="未发布的草稿")
     published = set(seeded.values())
@@ -278,7 +336,11 @@ def test_point3_search_by_keyword_type_and_category_with_paging(world, client, l
     seeded = seed_courses(world)
     record = db.session.get(CourseResource, seeded["C1"])
     record.title, record.tags, record.course_type, record.category = (
-        "市场营销案例", "营销,案例", "GYB", "case")
+        "市场营销案例",
+        "营销,案例",
+        "GYB",
+        "case",
+    )
     other = db.session.get(CourseResource, seeded["P2"])
     other.description = "本讲义讨论市场营销的基本方法"
     db.session.commit()
@@ -309,21 +371,31 @@ def test_point3_search_by_keyword_type_and_category_with_paging(world, client, l
 # ---------------------------------------------------------------- point 4: files
 
 
-@pytest.mark.parametrize("name,sample", [("示范课.pdf", "exe"), ("示范课.pdf", "html"),
-                                         ("示范课.mp4", "exe"), ("示范课.mp4", "html"),
-                                         ("setup.exe", "exe")])
-def test_point4_disguised_files_are_refused_and_nothing_is_kept(world, client, login, frozen,
-                                                                files_dir, name, sample):
+@pytest.mark.parametrize(
+    "name,sample",
+    [
+        ("示范课.pdf", "exe"),
+        ("示范课.pdf", "html"),
+        ("示范课.mp4", "exe"),
+        ("示范课.mp4", "html"),
+        ("setup.exe", "exe"),
+    ],
+)
+def test_point4_disguised_files_are_refused_and_nothing_is_kept(
+    world, client, login, frozen, files_dir, name, sample
+):
     assert upload(client, login, "i1", files=((name, SAMPLES[sample]),)) is None
     assert name in flashed(client)
     assert db.session.query(CourseResource).count() == 0
     assert db.session.query(Attachment).count() == 0 and on_disk(files_dir) == set()
 
 
-def test_point4_oversize_refused_video_may_be_larger(world, app, client, login, frozen, files_dir,
-                                                     monkeypatch):
-    monkeypatch.setitem(app.config, "ATTACHMENT_LIMITS",
-                        {"image": 1, "document": 1, "text": 1, "video": 3})
+def test_point4_oversize_refused_video_may_be_larger(
+    world, app, client, login, frozen, files_dir, monkeypatch
+):
+    monkeypatch.setitem(
+        app.config, "ATTACHMENT_LIMITS", {"image": 1, "document": 1, "text": 1, "video": 3}
+    )
     two_mb = 2 * 1024 * 1024
     big_pdf = SAMPLES["pdf"].ljust(two_mb, b" ")
     assert upload(client, login, "i1", files=(("大讲义.pdf", big_pdf),)) is None
@@ -331,8 +403,10 @@ def test_point4_oversize_refused_video_may_be_larger(world, app, client, login, 
     video = SAMPLES["mp4"].ljust(two_mb, b"\x00")
     record = upload(client, login, "i1", files=(("示范课录像.mp4", video),), category="video")
     assert record is not None and attachments(record.id)[0].size == two_mb
-    assert upload(client, login, "i1", files=(("长录像.mp4", video.ljust(4 * 1024 * 1024, b"\x00")),)
-                  ) is None
+    assert (
+        upload(client, login, "i1", files=(("长录像.mp4", video.ljust(4 * 1024 * 1024, b"\x00")),))
+        is None
+    )
 
 
 def _published_with(client, login, files, who="center"):
@@ -365,12 +439,18 @@ def test_point4_download_counts_and_chinese_filename(world, client, login, froze
     assert client.get("/courselibrary/").headers["X-Frame-Options"] == "DENY"
 
 
-def test_point4_preview_element_per_type_and_video_ranges(world, client, login, frozen,
-                                                          files_dir):
+def test_point4_preview_element_per_type_and_video_ranges(world, client, login, frozen, files_dir):
     video = SAMPLES["mp4"].ljust(4096, b"\x00")
-    record, files_ = _published_with(client, login, (
-        (PDF_NAME, SAMPLES["pdf"]), ("课堂照片.png", SAMPLES["png"]), ("示范课录像.mp4", video),
-        ("报名表.docx", SAMPLES["docx"])))
+    record, files_ = _published_with(
+        client,
+        login,
+        (
+            (PDF_NAME, SAMPLES["pdf"]),
+            ("课堂照片.png", SAMPLES["png"]),
+            ("示范课录像.mp4", video),
+            ("报名表.docx", SAMPLES["docx"]),
+        ),
+    )
     pdf, png, mp4, docx = files_
     login("i2")
     html = client.get(f"/courselibrary/{record.id}").get_data(as_text=True)
@@ -390,9 +470,13 @@ def test_point4_foreign_or_unpublished_files_are_404(world, client, login, froze
     draft = upload(client, login, "i1", title="草稿")
     [a] = attachments(draft.id)
     login("c2")  # another province: neither the page nor the file
-    for url in (f"/courselibrary/{draft.id}", f"/courselibrary/{draft.id}/download/{a.id}",
-                f"/courselibrary/{draft.id}/view/{a.id}", f"/files/{a.id}",
-                f"/courseresourceview/show/{draft.id}"):
+    for url in (
+        f"/courselibrary/{draft.id}",
+        f"/courselibrary/{draft.id}/download/{a.id}",
+        f"/courselibrary/{draft.id}/view/{a.id}",
+        f"/files/{a.id}",
+        f"/courseresourceview/show/{draft.id}",
+    ):
         assert client.get(url).status_code == 404, url
     login("c1")  # its city reviews it: the record's file, not yet the library
     assert client.get(f"/files/{a.id}").status_code == 200
@@ -405,8 +489,9 @@ def test_point4_foreign_or_unpublished_files_are_404(world, client, login, froze
     assert client.get(f"/files/{b.id}").status_code == 200  # published: /files follows the library
 
 
-def test_point4_correction_keeps_the_old_file_until_approved(world, client, login, frozen,
-                                                             files_dir):
+def test_point4_correction_keeps_the_old_file_until_approved(
+    world, client, login, frozen, files_dir
+):
     record = upload(client, login, "i1")
     act(client, record.id, "submit")
     login("c1")
@@ -414,9 +499,14 @@ def test_point4_correction_keeps_the_old_file_until_approved(world, client, logi
     [old] = attachments(record.id)
     login("i1")
     act(client, record.id, "correct")
-    response = post(client, f"/courseresourceview/edit/{record.id}",
-                    resource_form(title="SYB示范课（修订版）", files=(("讲义修订版.pdf", SAMPLES["pdf"] + b"%2"),)),
-                    content_type="multipart/form-data")
+    response = post(
+        client,
+        f"/courseresourceview/edit/{record.id}",
+        resource_form(
+            title="SYB示范课（修订版）", files=(("讲义修订版.pdf", SAMPLES["pdf"] + b"%2"),)
+        ),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     [pending] = attachments(record.id, f"pending:{reload(record.id).revision}")
     assert attachments(record.id, "attachment") == [old]
@@ -441,7 +531,9 @@ def test_point4_correction_keeps_the_old_file_until_approved(world, client, logi
 
 
 def test_point4_deleting_a_resource_deletes_its_files(world, client, login, frozen, files_dir):
-    draft = upload(client, login, "i1", files=(("a.pdf", SAMPLES["pdf"]), ("b.png", SAMPLES["png"])))
+    draft = upload(
+        client, login, "i1", files=(("a.pdf", SAMPLES["pdf"]), ("b.png", SAMPLES["png"]))
+    )
     assert len(on_disk(files_dir)) == 2
     assert post(client, f"/courseresourceview/delete/{draft.id}").status_code == 302
     assert reload(draft.id) is None
@@ -455,8 +547,14 @@ def test_point4_deleting_a_resource_deletes_its_files(world, client, login, froz
     login("center")
     assert post(client, f"/courseresourceview/delete/{record.id}").status_code == 302
     assert reload(record.id) is None and on_disk(files_dir) == set()
-    assert db.session.scalar(select(ReviewTask).where(ReviewTask.record_id == record.id,
-                                                      ReviewTask.done_at.is_(None))) is None
+    assert (
+        db.session.scalar(
+            select(ReviewTask).where(
+                ReviewTask.record_id == record.id, ReviewTask.done_at.is_(None)
+            )
+        )
+        is None
+    )
 
 
 def test_point4_draft_files_can_be_added_and_removed(world, client, login, frozen, files_dir):
@@ -464,10 +562,12 @@ def test_point4_draft_files_can_be_added_and_removed(world, client, login, froze
     [first] = attachments(record.id)
     form = client.get(f"/courseresourceview/edit/{record.id}").get_data(as_text=True)
     assert re.search(rf'<option[^>]*value="{first.id}"[^>]*>{PDF_NAME}</option>', form)
-    response = post(client, f"/courseresourceview/edit/{record.id}",
-                    resource_form(files=(("补充材料.png", SAMPLES["png"]),),
-                                  remove_files=[str(first.id)]),
-                    content_type="multipart/form-data")
+    response = post(
+        client,
+        f"/courseresourceview/edit/{record.id}",
+        resource_form(files=(("补充材料.png", SAMPLES["png"]),), remove_files=[str(first.id)]),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert [a.filename for a in attachments(record.id)] == ["补充材料.png"]
     assert first.stored_name not in on_disk(files_dir)

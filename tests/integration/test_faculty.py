@@ -64,12 +64,25 @@ def post(client, url, **data):
 
 
 def form(world, **over):
-    data = {"name": "林老师", "gender": "", "birth_year": "", "id_number": make_id(seq=11),
-            "mobile": "13911110001", "email": "lin@example.cn", "org_id": str(world["org"]["C1"]),
-            "employer": "东城创业学校", "level": "lecturer", "certificate_no": "SYB-2020-001",
-            "certificate_date": "2020-05-01", "certificate_expiry": "2026-05-01",
-            "course_types": ["SYB", "GYB"], "languages": "普通话", "years_experience": "6",
-            "biography": "从事创业培训六年", "service_status": "active"}
+    data = {
+        "name": "林老师",
+        "gender": "",
+        "birth_year": "",
+        "id_number": make_id(seq=11),
+        "mobile": "13911110001",
+        "email": "lin@example.cn",
+        "org_id": str(world["org"]["C1"]),
+        "employer": "东城创业学校",
+        "level": "lecturer",
+        "certificate_no": "SYB-2020-001",
+        "certificate_date": "2020-05-01",
+        "certificate_expiry": "2026-05-01",
+        "course_types": ["SYB", "GYB"],
+        "languages": "普通话",
+        "years_experience": "6",
+        "biography": "从事创业培训六年",
+        "service_status": "active",
+    }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -87,8 +100,9 @@ def by_name(name):
 def act(client, profile, action, opinion=""):
     db.session.rollback()
     version = db.session.get(FacultyProfile, profile.id).version
-    return post(client, f"{BASE}/review/{profile.id}", action=action, opinion=opinion,
-                version=version)
+    return post(
+        client, f"{BASE}/review/{profile.id}", action=action, opinion=opinion, version=version
+    )
 
 
 def listing(client, query="") -> str:
@@ -104,23 +118,49 @@ def png(name="照片.png", data=SAMPLES["png"]):
 def seed_faculty(world, now=NOW) -> dict:
     """Approved profiles in the regions P1, P2, C1, C1b, C2 and one of trainer1 (C1) and one of
     trainer2 (C2), written directly and committed (the scope matrix's ``people``)."""
-    rows = [("P1", None, "北京省级讲师"), ("P2", None, "广东省级讲师"), ("C1", None, "东城讲师"),
-            ("C1b", None, "西城讲师"), ("C2", None, "广州讲师"), ("C1", "trainer1", "冯讲师"),
-            ("C2", "trainer2", "陈讲师")]
+    rows = [
+        ("P1", None, "北京省级讲师"),
+        ("P2", None, "广东省级讲师"),
+        ("C1", None, "东城讲师"),
+        ("C1b", None, "西城讲师"),
+        ("C2", None, "广州讲师"),
+        ("C1", "trainer1", "冯讲师"),
+        ("C2", "trainer2", "陈讲师"),
+    ]
     ids = {}
     for seq, (org_key, owner, name) in enumerate(rows, start=101):
         profile = FacultyProfile(
-            name=name, gender="M", birth_year=1980, id_number=make_id(born="19800101", seq=seq),
-            mobile=f"1380000{seq:04d}", org_id=world["org"][org_key],
-            user_id=world["user"][owner] if owner else None, employer="培训中心",
-            level="lecturer", course_types="SYB", service_status="active",
-            certificate_no=f"C-{seq}", certificate_date=date(2020, 1, 1),
-            certificate_expiry=date(2027, 1, 1), created_at=now,
-            status="approved", revision=1, in_force_revision=1)
+            name=name,
+            gender="M",
+            birth_year=1980,
+            id_number=make_id(born="19800101", seq=seq),
+            mobile=f"1380000{seq:04d}",
+            org_id=world["org"][org_key],
+            user_id=world["user"][owner] if owner else None,
+            employer="培训中心",
+            level="lecturer",
+            course_types="SYB",
+            service_status="active",
+            certificate_no=f"C-{seq}",
+            certificate_date=date(2020, 1, 1),
+            certificate_expiry=date(2027, 1, 1),
+            created_at=now,
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+        )
         db.session.add(profile)
         db.session.flush()
-        db.session.add(ReviewRevision(record_type="faculty", record_id=profile.id, revision=1,
-                                      status="approved", data="{}", created_at=now))
+        db.session.add(
+            ReviewRevision(
+                record_type="faculty",
+                record_id=profile.id,
+                revision=1,
+                status="approved",
+                data="{}",
+                created_at=now,
+            )
+        )
         ids[owner or org_key] = profile.id
     db.session.commit()
     return ids
@@ -175,6 +215,7 @@ def test_point1_a_city_cannot_act_on_a_foreign_profile(client, login, world):
 
 # ---------------------------------------------------------------- the center maintains the pool
 
+
 def test_point1_center_entry_is_in_force_at_once_and_recorded_as_its_act(client, login, world):
     login("center")
     response = post(client, f"{BASE}/add", **form(world, photo=png()))
@@ -183,7 +224,9 @@ def test_point1_center_entry_is_in_force_at_once_and_recorded_as_its_act(client,
     assert profile.status == "approved" and profile.in_force_revision == 1
     assert profile.gender == "M" and profile.birth_year == 1980  # read from the ID number
     assert profile.course_types == "SYB GYB"
-    events = db.session.scalars(select(ReviewEvent).where(ReviewEvent.record_id == profile.id)).all()
+    events = db.session.scalars(
+        select(ReviewEvent).where(ReviewEvent.record_id == profile.id)
+    ).all()
     assert [(e.action, e.role, e.to_status) for e in events] == [("enter", "center", "approved")]
     assert len(files.attachments_of(profile, "photo")) == 1
     # In force at once: the city of the region sees it.
@@ -199,22 +242,35 @@ def test_point1_center_entry_is_in_force_at_once_and_recorded_as_its_act(client,
     assert "Changed by the center" in page and "Entered by the center" in page
 
 
-@pytest.mark.parametrize("over, message", [
-    ({"id_number": make_id(seq=11)[:-1] + ("1" if make_id(seq=11)[-1] != "1" else "2")},
-     "ID number: the check digit is wrong"),
-    ({"id_number": "11010119800101"}, "ID number: must have 18 characters"),
-    ({"id_number": "110101198013010016"}, "ID number: the date of birth in it is not a valid date"),
-    ({"id_number": ""}, "ID number: required"),
-    ({"mobile": "1391111"}, "Mobile: must be an 11-digit mainland mobile number"),
-    ({"birth_year": "1975"}, "Birth year: 1975 does not match the ID number"),
-    ({"certificate_expiry": "2019-01-01"}, "Certificate expiry: must be after the certificate date"),
-    ({"certificate_date": "2027-01-01", "certificate_expiry": "2028-01-01"},
-     "Certificate date: cannot be in the future"),
-    ({"level": "grandmaster"}, "Level: unknown level grandmaster"),
-    ({"course_types": ["SYB", "XYZ"]}, "Course types: unknown type XYZ"),
-    ({"org_id": ""}, "Region: choose a province or city"),
-    ({"email": "not-an-address"}, "E-mail: not a valid address"),
-])
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        (
+            {"id_number": make_id(seq=11)[:-1] + ("1" if make_id(seq=11)[-1] != "1" else "2")},
+            "ID number: the check digit is wrong",
+        ),
+        ({"id_number": "11010119800101"}, "ID number: must have 18 characters"),
+        (
+            {"id_number": "110101198013010016"},
+            "ID number: the date of birth in it is not a valid date",
+        ),
+        ({"id_number": ""}, "ID number: required"),
+        ({"mobile": "1391111"}, "Mobile: must be an 11-digit mainland mobile number"),
+        ({"birth_year": "1975"}, "Birth year: 1975 does not match the ID number"),
+        (
+            {"certificate_expiry": "2019-01-01"},
+            "Certificate expiry: must be after the certificate date",
+        ),
+        (
+            {"certificate_date": "2027-01-01", "certificate_expiry": "2028-01-01"},
+            "Certificate date: cannot be in the future",
+        ),
+        ({"level": "grandmaster"}, "Level: unknown level grandmaster"),
+        ({"course_types": ["SYB", "XYZ"]}, "Course types: unknown type XYZ"),
+        ({"org_id": ""}, "Region: choose a province or city"),
+        ({"email": "not-an-address"}, "E-mail: not a valid address"),
+    ],
+)
 def test_point1_bad_profile_is_refused_naming_the_field(client, login, world, over, message):
     login("center")
     post(client, f"{BASE}/add", **form(world, **over))
@@ -232,24 +288,39 @@ def test_point1_id_number_is_stored_normalised_and_id_and_mobile_are_unique(clie
     assert by_name("林老师").id_number == number.upper()
     before = len(profiles())
     post(client, f"{BASE}/add", **form(world, name="重复", id_number=number, mobile="13911119999"))
-    assert any("ID number: another profile already has this ID number" in f for f in flashes(client))
-    post(client, f"{BASE}/add", **form(world, name="重复", id_number=make_id(seq=13),
-                                       mobile="13800000101"))  # a seeded mobile
-    assert any("Mobile: another profile already has this mobile number" in f for f in flashes(client))
+    assert any(
+        "ID number: another profile already has this ID number" in f for f in flashes(client)
+    )
+    post(
+        client,
+        f"{BASE}/add",
+        **form(world, name="重复", id_number=make_id(seq=13), mobile="13800000101"),
+    )  # a seeded mobile
+    assert any(
+        "Mobile: another profile already has this mobile number" in f for f in flashes(client)
+    )
     assert len(profiles()) == before
 
 
 # ---------------------------------------------------------------- the trainer's own profile
 
+
 def trainer_enters(client, login, world, **over):
     login("trainer1")
-    response = post(client, f"{BASE}/add", **form(world, name="冯讲师", org_id=str(world["org"]["P2"]),
-                                                  service_status="retired", **over))
+    response = post(
+        client,
+        f"{BASE}/add",
+        **form(
+            world, name="冯讲师", org_id=str(world["org"]["P2"]), service_status="retired", **over
+        ),
+    )
     assert response.status_code == 302, flashes(client)
     return by_name("冯讲师")
 
 
-def test_point1_trainer_draft_is_reviewed_by_the_center_before_the_pool_shows_it(client, login, world):
+def test_point1_trainer_draft_is_reviewed_by_the_center_before_the_pool_shows_it(
+    client, login, world
+):
     profile = trainer_enters(client, login, world)
     # Its own region and standing, whatever was posted.
     assert profile.user_id == world["user"]["trainer1"] and profile.org_id == world["org"]["C1"]
@@ -274,8 +345,11 @@ def test_point1_trainer_draft_is_reviewed_by_the_center_before_the_pool_shows_it
 
 def test_point1_trainer_has_one_profile(client, login, world):
     trainer_enters(client, login, world)
-    post(client, f"{BASE}/add", **form(world, name="第二份", id_number=make_id(seq=14),
-                                       mobile="13911112222"))
+    post(
+        client,
+        f"{BASE}/add",
+        **form(world, name="第二份", id_number=make_id(seq=14), mobile="13911112222"),
+    )
     assert any("You already have a profile" in f for f in flashes(client))
     assert len(profiles()) == 1
 
@@ -292,28 +366,40 @@ def test_point1_return_needs_an_opinion_and_the_trainer_reads_it(client, login, 
     login("trainer1")
     page = client.get(f"{BASE}/show/{profile.id}").get_data(as_text=True)
     assert "请补充证书编号" in page
-    response = post(client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师",
-                                                                 certificate_no="SYB-2021-009"))
+    response = post(
+        client,
+        f"{BASE}/edit/{profile.id}",
+        **form(world, name="冯讲师", certificate_no="SYB-2021-009"),
+    )
     assert response.status_code == 302, flashes(client)
     assert by_name("冯讲师").certificate_no == "SYB-2021-009"
     act(client, profile, "submit")
     assert by_name("冯讲师").status == "pending"
 
 
-def test_point1_correction_keeps_the_approved_values_until_approved(client, login, world, files_dir):
+def test_point1_correction_keeps_the_approved_values_until_approved(
+    client, login, world, files_dir
+):
     profile = trainer_enters(client, login, world, photo=png("旧照片.png"))
     act(client, profile, "submit")
     login("center")
     act(client, profile, "approve")
     old_photo = files.attachments_of(by_name("冯讲师"), "photo")[0]
     login("trainer1")
-    assert post(client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师",
-                                                            employer="改后单位")).status_code == 302
+    assert (
+        post(
+            client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师", employer="改后单位")
+        ).status_code
+        == 302
+    )
     assert any("use “Correct”" in f or "Correct" in f for f in flashes(client))
     assert by_name("冯讲师").employer == "东城创业学校"
     act(client, profile, "correct")
-    response = post(client, f"{BASE}/edit/{profile.id}",
-                    **form(world, name="冯讲师", employer="改后单位", photo=png("新照片.jpg", SAMPLES["jpg"])))
+    response = post(
+        client,
+        f"{BASE}/edit/{profile.id}",
+        **form(world, name="冯讲师", employer="改后单位", photo=png("新照片.jpg", SAMPLES["jpg"])),
+    )
     assert response.status_code == 302, flashes(client)
     profile = by_name("冯讲师")
     assert profile.employer == "东城创业学校"  # in force until approved
@@ -347,6 +433,7 @@ def test_point1_correction_keeps_the_approved_values_until_approved(client, logi
 
 
 # ---------------------------------------------------------------- masking and export
+
 
 def test_point1_personal_data_masked_for_province_shown_to_center(client, login, world):
     ids = seed_faculty(world)
@@ -418,8 +505,13 @@ def test_point6_export_takes_the_list_filters(client, login, world):
 
 def test_point6_export_writes_formula_like_text_as_text(client, login, world):
     login("center")
-    post(client, f"{BASE}/add", **form(world, employer='=HYPERLINK("http://evil","x")',
-                                       biography="+1-2", languages="@SUM(A1)"))
+    post(
+        client,
+        f"{BASE}/add",
+        **form(
+            world, employer='=HYPERLINK("http://evil","x")', biography="+1-2", languages="@SUM(A1)"
+        ),
+    )
     sheet, header, rows = read_export(client.get(f"{BASE}/export"))
     col = header.index("Employer") + 1
     cell = sheet.cell(row=3, column=col)
@@ -429,6 +521,7 @@ def test_point6_export_writes_formula_like_text_as_text(client, login, world):
 
 
 # ---------------------------------------------------------------- search
+
 
 def test_point1_filters_name_level_course_type_status_and_expiry_window(client, login, world):
     ids = seed_faculty(world)
@@ -455,9 +548,14 @@ def test_point1_filters_name_level_course_type_status_and_expiry_window(client, 
 
 # ---------------------------------------------------------------- photos
 
+
 def test_point4_photo_disguised_by_extension_is_refused(client, login, world, files_dir):
     login("center")
-    post(client, f"{BASE}/add", **form(world, photo=(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 60), "照片.png")))
+    post(
+        client,
+        f"{BASE}/add",
+        **form(world, photo=(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 60), "照片.png")),
+    )
     assert any("is not a valid png file" in f for f in flashes(client)), flashes(client)
     assert profiles() == []
     assert not list(files_dir.glob("*")) if files_dir.exists() else True
@@ -467,7 +565,9 @@ def test_point4_photo_disguised_by_extension_is_refused(client, login, world, fi
 
 
 def test_point4_oversize_photo_is_refused(app, client, login, world, monkeypatch):
-    monkeypatch.setitem(app.config, "ATTACHMENT_LIMITS", {**app.config["ATTACHMENT_LIMITS"], "image": 1})
+    monkeypatch.setitem(
+        app.config, "ATTACHMENT_LIMITS", {**app.config["ATTACHMENT_LIMITS"], "image": 1}
+    )
     login("center")
     big = SAMPLES["png"] + b"\x00" * (1024 * 1024)
     post(client, f"{BASE}/add", **form(world, photo=png(data=big)))
@@ -539,8 +639,11 @@ def test_point1_center_cannot_overwrite_a_trainer_change_under_review(client, lo
     assert by_name("冯讲师").employer == "东城创业学校"
     # Nor move a trainer's own profile out of the trainer's region.
     act(client, profile, "approve")
-    post(client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师", employer="讲师改的",
-                                                      org_id=str(world["org"]["C2"])))
+    post(
+        client,
+        f"{BASE}/edit/{profile.id}",
+        **form(world, name="冯讲师", employer="讲师改的", org_id=str(world["org"]["C2"])),
+    )
     assert any("stays in the region of the trainer's account" in f for f in flashes(client))
     assert by_name("冯讲师").org_id == world["org"]["C1"]
 
@@ -563,10 +666,13 @@ def test_point4_a_rejected_correction_drops_its_new_photo(client, login, world):
     assert files.attachments_of(profile, faculty_svc.PHOTO_PENDING) == []
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("１１０１０１１９８００１０１００１０", "110101198001010010"),
-    ("110101-19800101-0010", "110101198001010010"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("１１０１０１１９８００１０１００１０", "110101198001010010"),
+        ("110101-19800101-0010", "110101198001010010"),
+    ],
+)
 def test_point1_id_number_normalisation(app, raw, expected):
     from app.services.faculty import normalize_id_number
 
@@ -591,25 +697,32 @@ def test_point1_my_profile_leads_a_trainer_to_its_own_profile(client, login, wor
 
 # ---------------------------------------------------------------- linking a trainer's account
 
+
 def unlink_seeded(world, seeded, owner):
     """The seeded profile of ``owner`` as if the center had imported it: nobody's yet."""
-    db.session.execute(update(FacultyProfile).where(FacultyProfile.id == seeded[owner])
-                       .values(user_id=None))
+    db.session.execute(
+        update(FacultyProfile).where(FacultyProfile.id == seeded[owner]).values(user_id=None)
+    )
     db.session.commit()
 
 
-def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(client, login,
-                                                                              world):
+def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(
+    client, login, world
+):
     seeded = seed_faculty(world)
     unlink_seeded(world, seeded, "trainer1")
     profile_id = seeded["trainer1"]  # 冯讲师 in 东城区, entered by the center
     login("trainer1")
     assert client.get(f"{BASE}/show/{profile_id}").status_code == 404
     # Entering it again is refused with the way out.
-    post(client, f"{BASE}/add", **form(world, name="冯讲师",
-                                       id_number=make_id(born="19800101", seq=106)))
-    assert any("already in the pool" in f and world["username"]["trainer1"] in f
-               for f in flashes(client))
+    post(
+        client,
+        f"{BASE}/add",
+        **form(world, name="冯讲师", id_number=make_id(born="19800101", seq=106)),
+    )
+    assert any(
+        "already in the pool" in f and world["username"]["trainer1"] in f for f in flashes(client)
+    )
     login("center")
     page = client.get(f"{BASE}/show/{profile_id}").get_data(as_text=True)
     assert 'id="link-account-form"' in page
@@ -617,9 +730,13 @@ def test_point1_center_links_an_imported_profile_and_the_trainer_then_keeps_it(c
     assert response.status_code == 302 and any("Linked to" in f for f in flashes(client))
     assert db.session.get(FacultyProfile, profile_id).user_id == world["user"]["trainer1"]
     assert 'id="linked-account"' in client.get(f"{BASE}/show/{profile_id}").get_data(as_text=True)
-    entry = db.session.scalars(select(AuditLog).where(
-        AuditLog.object_type == "FacultyProfile", AuditLog.object_id == str(profile_id),
-        AuditLog.event == "update")).all()[-1]
+    entry = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.object_type == "FacultyProfile",
+            AuditLog.object_id == str(profile_id),
+            AuditLog.event == "update",
+        )
+    ).all()[-1]
     assert entry.username == world["username"]["center"] and "user_id" in entry.changes
     # The trainer now finds it as its own and its changes go to the center's review.
     login("trainer1")
@@ -646,15 +763,19 @@ def test_point1_center_undoes_a_wrong_link(client, login, world):
     assert client.get(f"{BASE}/mine").headers["Location"].endswith(f"{BASE}/add")
 
 
-@pytest.mark.parametrize("case,username,message", [
-    ("not a trainer", "c1", "no active trainer account"),
-    ("unknown", None, "no active trainer account"),
-    ("has its own", "trainer1", "already has a profile"),
-    ("other region", "trainer2", "Region: the profile is in"),
-    ("other person", "trainer1", "belongs to 冯讲师, the profile to 东城讲师"),
-])
-def test_point1_linking_refuses_the_wrong_account_and_changes_nothing(client, login, world, case,
-                                                                      username, message):
+@pytest.mark.parametrize(
+    "case,username,message",
+    [
+        ("not a trainer", "c1", "no active trainer account"),
+        ("unknown", None, "no active trainer account"),
+        ("has its own", "trainer1", "already has a profile"),
+        ("other region", "trainer2", "Region: the profile is in"),
+        ("other person", "trainer1", "belongs to 冯讲师, the profile to 东城讲师"),
+    ],
+)
+def test_point1_linking_refuses_the_wrong_account_and_changes_nothing(
+    client, login, world, case, username, message
+):
     seeded = seed_faculty(world)
     if case == "other region":  # trainer2 (广州市) without a profile, the profile in 东城区
         unlink_seeded(world, seeded, "trainer2")
@@ -671,11 +792,16 @@ def test_point1_linking_refuses_the_wrong_account_and_changes_nothing(client, lo
 def test_point1_only_the_center_links_and_never_a_linked_profile(client, login, world):
     seeded = seed_faculty(world)
     login("p1")  # the province sees the profile but may not link it
-    assert client.post(f"{BASE}/link/{seeded['C1']}", data={
-        "username": world["username"]["trainer1"],
-        "csrf_token": csrf_token(client, "/password/change")}).status_code in (403, 404)
+    assert client.post(
+        f"{BASE}/link/{seeded['C1']}",
+        data={
+            "username": world["username"]["trainer1"],
+            "csrf_token": csrf_token(client, "/password/change"),
+        },
+    ).status_code in (403, 404)
     assert 'id="link-account-form"' not in client.get(f"{BASE}/show/{seeded['C1']}").get_data(
-        as_text=True)
+        as_text=True
+    )
     login("center")
     post(client, f"{BASE}/link/{seeded['trainer1']}", username=world["username"]["trainer2"])
     assert any("already linked" in f for f in flashes(client))

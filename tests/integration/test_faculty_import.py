@@ -45,6 +45,7 @@ def frozen_clock(monkeypatch):
 
 # ---------------------------------------------------------------- building files
 
+
 def ident(n: int, birth: str = "19800101", region: str = "110101") -> str:
     """A valid 居民身份证号 (checksum by stdnum); n odd → male."""
     body = f"{region}{birth}{n % 1000:03d}"
@@ -52,11 +53,25 @@ def ident(n: int, birth: str = "19800101", region: str = "110101") -> str:
 
 
 def person(n: int, **changes) -> list:
-    row = dict(name=f"讲师{n}", gender="", birth_year="", id_number=ident(n), mobile=f"139{n:08d}",
-               email=f"t{n}@example.cn", province="北京市", city="东城区", employer="某大学创业学院",
-               level="讲师", certificate_no=f"C{n:05d}", certificate_date="2024-05-01",
-               certificate_expiry="2027-05-01", course_types="GYB、SYB", languages="普通话",
-               years_experience="5", biography="从事创业培训多年。")
+    row = dict(
+        name=f"讲师{n}",
+        gender="",
+        birth_year="",
+        id_number=ident(n),
+        mobile=f"139{n:08d}",
+        email=f"t{n}@example.cn",
+        province="北京市",
+        city="东城区",
+        employer="某大学创业学院",
+        level="讲师",
+        certificate_no=f"C{n:05d}",
+        certificate_date="2024-05-01",
+        certificate_expiry="2027-05-01",
+        course_types="GYB、SYB",
+        languages="普通话",
+        years_experience="5",
+        biography="从事创业培训多年。",
+    )
     row.update(changes)
     return [row[k] for k in KEYS]
 
@@ -83,6 +98,7 @@ def build(rows, header=HEADER, sheet="师资信息") -> bytes:
 def zh(msgid, **kwargs) -> str:
     """A message as the app renders it (the default language is zh)."""
     from flask import current_app
+
     with current_app.test_request_context():
         return _(msgid, **kwargs)
 
@@ -90,22 +106,29 @@ def zh(msgid, **kwargs) -> str:
 def cell_error(row, column, header, msgid, **kwargs) -> str:
     """A row error as the page shows it: 第 n 行，X 列（表头）：message."""
     from flask import current_app
+
     with current_app.test_request_context():
         return str(RowError(row, column, header, _(msgid, **kwargs)))
 
 
 # ---------------------------------------------------------------- client helpers
 
+
 def counts():
-    return (db.session.scalar(select(func.count(FacultyProfile.id))),
-            db.session.scalar(select(func.count(ReviewRevision.id))),
-            db.session.scalar(select(func.count(ReviewEvent.id))))
+    return (
+        db.session.scalar(select(func.count(FacultyProfile.id))),
+        db.session.scalar(select(func.count(ReviewRevision.id))),
+        db.session.scalar(select(func.count(ReviewEvent.id))),
+    )
 
 
 def upload(client, data: bytes, name="师资名单.xlsx"):
     token = csrf_token(client, URL)
-    return client.post(URL, data={"csrf_token": token, "file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        URL,
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def page_errors(response) -> list[str]:
@@ -119,7 +142,9 @@ def confirm_token(response) -> str | None:
 
 
 def confirm(client, token):
-    return client.post(URL + "confirm", data={"csrf_token": csrf_token(client, URL), "token": token})
+    return client.post(
+        URL + "confirm", data={"csrf_token": csrf_token(client, URL), "token": token}
+    )
 
 
 def text_of(response) -> str:
@@ -127,6 +152,7 @@ def text_of(response) -> str:
 
 
 # ---------------------------------------------------------------- the template
+
 
 def test_point5_template_has_the_chinese_headers_and_text_columns(client, login):
     login("center")
@@ -149,24 +175,47 @@ def test_point5_template_has_the_chinese_headers_and_text_columns(client, login)
     assert sorted(styled) == list(range(1, len(HEADER) + 1))
     assert {ws.parent._cell_styles[s].numFmtId for s in styled.values()} == {49}
     guide = book.get_sheet_by_name("填写说明").to_python()
-    assert guide[2][:len(HEADER)] == HEADER and guide[3][3] == "11010119800101007X"
+    assert guide[2][: len(HEADER)] == HEADER and guide[3][3] == "11010119800101007X"
     # The template's own example, copied into the data sheet, passes the checks.
     assert ric.is_valid(guide[3][3])
 
 
 # ---------------------------------------------------------------- the happy path
 
-def test_point5_preview_then_confirm_creates_approved_profiles_visible_in_the_pool(client, login, world):
+
+def test_point5_preview_then_confirm_creates_approved_profiles_visible_in_the_pool(
+    client, login, world
+):
     login("center")
-    rows = [person(1), [None] * len(KEYS),  # an empty row in between: skipped, numbering kept
-            person(2, province="广东", city="广州", gender="女", birth_year="1980",
-                   course_types="SYB（创办你的企业）、iyb", level="trainer"),
-            person(3, province="440000", city="", level="培训师", certificate_date="",
-                   certificate_expiry="", certificate_no="")]
+    rows = [
+        person(1),
+        [None] * len(KEYS),  # an empty row in between: skipped, numbering kept
+        person(
+            2,
+            province="广东",
+            city="广州",
+            gender="女",
+            birth_year="1980",
+            course_types="SYB（创办你的企业）、iyb",
+            level="trainer",
+        ),
+        person(
+            3,
+            province="440000",
+            city="",
+            level="培训师",
+            certificate_date="",
+            certificate_expiry="",
+            certificate_no="",
+        ),
+    ]
     response = upload(client, build(rows))
     assert response.status_code == 200
     text = text_of(response)
-    assert zh("%(n)d trainer profiles will be created, approved and entered by the center.", n=3) in text
+    assert (
+        zh("%(n)d trainer profiles will be created, approved and entered by the center.", n=3)
+        in text
+    )
     assert "讲师1" in text and "广东省·广州市" in text and ident(2) in text
     assert counts() == (0, 0, 0)  # the preview writes nothing
     response = confirm(client, confirm_token(response))
@@ -183,7 +232,8 @@ def test_point5_preview_then_confirm_creates_approved_profiles_visible_in_the_po
     assert one.certificate_expiry.isoformat() == "2027-05-01" and three.certificate_no is None
     events = list(db.session.scalars(select(ReviewEvent)))
     assert {(e.action, e.to_status, e.actor_id) for e in events} == {
-        (faculty.ENTER, APPROVED, world["user"]["center"])}
+        (faculty.ENTER, APPROVED, world["user"]["center"])
+    }
     entry = db.session.scalars(select(AuditLog).where(AuditLog.event == "import")).all()
     assert len(entry) == 1 and "3 rows, 0 errors" in entry[0].summary
     pool = text_of(client.get("/facultyview/list/"))
@@ -198,8 +248,13 @@ def test_point5_double_confirm_creates_once(client, login, world):
     assert second.status_code == 302 and second.headers["Location"].endswith(URL)
     assert counts() == (2, 2, 2)
     followed = text_of(client.get(URL))
-    assert zh("This import was already confirmed or has expired: nothing more was created. "
-              "Upload the file again if needed.") in followed
+    assert (
+        zh(
+            "This import was already confirmed or has expired: nothing more was created. "
+            "Upload the file again if needed."
+        )
+        in followed
+    )
 
 
 def test_point5_a_forged_or_foreign_token_creates_nothing(client, login, world):
@@ -213,6 +268,7 @@ def test_point5_a_forged_or_foreign_token_creates_nothing(client, login, world):
 
 # ---------------------------------------------------------------- permissions
 
+
 @pytest.mark.parametrize("key", ["p1", "c1", "i1", "trainer1", "sysadmin"])
 def test_point5_only_the_center_may_import(client, login, world, key):
     login(key)
@@ -220,7 +276,10 @@ def test_point5_only_the_center_may_import(client, login, world, key):
     assert client.get(URL + "template.xlsx").status_code == 403
     assert client.get(URL + "errors/" + "a" * 43).status_code == 403
     token = csrf_token(client, "/password/change")
-    assert client.post(URL + "confirm", data={"csrf_token": token, "token": "a" * 43}).status_code == 403
+    assert (
+        client.post(URL + "confirm", data={"csrf_token": token, "token": "a" * 43}).status_code
+        == 403
+    )
     assert client.post(URL, data={"csrf_token": token}).status_code == 403
     assert 'id="faculty-import"' not in client.get("/facultyview/list/").get_data(as_text=True)
     assert counts() == (0, 0, 0)
@@ -234,60 +293,104 @@ def test_point5_the_pool_offers_the_import_to_the_center(client, login, world):
 
 # ---------------------------------------------------------------- the bad-file corpus
 
+
 def test_point7_corpus_row_errors_name_row_column_and_write_nothing(client, login, world):
     """One file, one fault per row (row 2 is valid; row 14 is empty): every row is checked."""
     login("center")
     good = person(1)
     id_typed_as_number = float(ident(3))  # what Excel keeps of an 18-digit number
     rows = [
-        good,                                                      # 2
-        person(3, id_number=id_typed_as_number),                   # 3 float ID
-        person(4, id_number="1.10101E+17"),                        # 4 scientific text
+        good,  # 2
+        person(3, id_number=id_typed_as_number),  # 3 float ID
+        person(4, id_number="1.10101E+17"),  # 4 scientific text
         person(5, id_number=ident(5)[:-1] + ("0" if ident(5)[-1] != "0" else "1")),  # 5 checksum
-        person(6, id_number=good[3]),                              # 6 same ID as row 2
-        person(7, mobile=good[4]),                                 # 7 same mobile as row 2
-        person(8, province="火星省"),                               # 8
-        person(9, city="广州市"),                                   # 9 not a city of 北京市
-        person(10, level="教授"),                                   # 10
-        person(11, course_types="GYB、ABC"),                        # 11
-        person(12, certificate_date="2024-13-01"),                 # 12
-        person(13, certificate_expiry="2020-01-01"),               # 13 before the certificate date
-        ["   "] * len(KEYS),                                       # 14 blanks only: skipped
-        person(15, name=""),                                       # 15
-        person(16, mobile="12345"),                                # 16
-        person(17, province="440000", city="广州"),                 # 17 valid (codes, short names)
-        person(18, birth_year="1990"),                             # 18 not the ID's year
+        person(6, id_number=good[3]),  # 6 same ID as row 2
+        person(7, mobile=good[4]),  # 7 same mobile as row 2
+        person(8, province="火星省"),  # 8
+        person(9, city="广州市"),  # 9 not a city of 北京市
+        person(10, level="教授"),  # 10
+        person(11, course_types="GYB、ABC"),  # 11
+        person(12, certificate_date="2024-13-01"),  # 12
+        person(13, certificate_expiry="2020-01-01"),  # 13 before the certificate date
+        ["   "] * len(KEYS),  # 14 blanks only: skipped
+        person(15, name=""),  # 15
+        person(16, mobile="12345"),  # 16
+        person(17, province="440000", city="广州"),  # 17 valid (codes, short names)
+        person(18, birth_year="1990"),  # 18 not the ID's year
     ]
     before = counts()
     response = upload(client, build(rows))
     assert response.status_code == 200
     assert confirm_token(response) is None
     expected = [
-        cell_error(3, "D", "身份证号", "Typed as a number (%(v)s): a spreadsheet keeps only 15 "
-                   "digits, so the last digits are lost. Format the column as text and type the "
-                   "value again.", v="1.10101E+17"),
-        cell_error(4, "D", "身份证号", "%(v)s is an ID number turned into a number by the "
-                   "spreadsheet: its last digits are lost. Format the column as text and type the "
-                   "ID number again.", v="1.10101E+17"),
-        cell_error(5, "D", "身份证号", "The check digit of ID number %(v)s is wrong.",
-                   v=rows[3][3]),
+        cell_error(
+            3,
+            "D",
+            "身份证号",
+            "Typed as a number (%(v)s): a spreadsheet keeps only 15 "
+            "digits, so the last digits are lost. Format the column as text and type the "
+            "value again.",
+            v="1.10101E+17",
+        ),
+        cell_error(
+            4,
+            "D",
+            "身份证号",
+            "%(v)s is an ID number turned into a number by the "
+            "spreadsheet: its last digits are lost. Format the column as text and type the "
+            "ID number again.",
+            v="1.10101E+17",
+        ),
+        cell_error(
+            5, "D", "身份证号", "The check digit of ID number %(v)s is wrong.", v=rows[3][3]
+        ),
         cell_error(6, "D", "身份证号", "%(v)s already appears in row %(r)d.", v=good[3], r=2),
         cell_error(7, "E", "手机号", "%(v)s already appears in row %(r)d.", v=good[4], r=2),
-        cell_error(8, "G", "省份", "Unknown province %(v)s: use its name or code, e.g. 广东省 or "
-                   "440000.", v="火星省"),
-        cell_error(9, "H", "城市", "%(city)s is not a city of %(province)s.", city="广州市",
-                   province="北京市"),
-        cell_error(10, "J", "级别", "Unknown level %(v)s. Use one of: %(known)s", v="教授",
-                   known="讲师、培训师"),
-        cell_error(11, "N", "可授课程类型", "Unknown course type(s) %(v)s. Use: %(known)s", v="ABC",
-                   known="GYB、SYB、IYB、EYB"),
-        cell_error(12, "L", "发证日期", "Not a date: %(v)s (write it as 2024-05-01).",
-                   v="2024-13-01"),
+        cell_error(
+            8,
+            "G",
+            "省份",
+            "Unknown province %(v)s: use its name or code, e.g. 广东省 or 440000.",
+            v="火星省",
+        ),
+        cell_error(
+            9,
+            "H",
+            "城市",
+            "%(city)s is not a city of %(province)s.",
+            city="广州市",
+            province="北京市",
+        ),
+        cell_error(
+            10,
+            "J",
+            "级别",
+            "Unknown level %(v)s. Use one of: %(known)s",
+            v="教授",
+            known="讲师、培训师",
+        ),
+        cell_error(
+            11,
+            "N",
+            "可授课程类型",
+            "Unknown course type(s) %(v)s. Use: %(known)s",
+            v="ABC",
+            known="GYB、SYB、IYB、EYB",
+        ),
+        cell_error(
+            12, "L", "发证日期", "Not a date: %(v)s (write it as 2024-05-01).", v="2024-13-01"
+        ),
         cell_error(13, "M", "证书有效期至", "The expiry must be after the certificate date."),
         cell_error(15, "A", "姓名", "This field is required."),
         cell_error(16, "E", "手机号", "Not a valid mainland mobile number: %(v)s", v="12345"),
-        cell_error(18, "C", "出生年份", "%(year)s does not match the ID number (born %(born)d).",
-                   year="1990", born=1980),
+        cell_error(
+            18,
+            "C",
+            "出生年份",
+            "%(year)s does not match the ID number (born %(born)d).",
+            year="1990",
+            born=1980,
+        ),
     ]
     assert page_errors(response) == expected
     assert re.search(r"第 3 行，D 列（身份证号）", "".join(expected))  # Chinese frame
@@ -298,15 +401,31 @@ def test_point7_corpus_row_errors_name_row_column_and_write_nothing(client, logi
 
 def test_point7_duplicates_against_the_pool_are_refused(client, login, world):
     login("center")
-    assert confirm(client, confirm_token(upload(client, build([person(1), person(2)])))).status_code == 302
+    assert (
+        confirm(client, confirm_token(upload(client, build([person(1), person(2)])))).status_code
+        == 302
+    )
     before = counts()
-    response = upload(client, build([person(3), person(4, id_number=ident(1)),
-                                     person(5, mobile=person(2)[4])]))
+    response = upload(
+        client, build([person(3), person(4, id_number=ident(1)), person(5, mobile=person(2)[4])])
+    )
     assert page_errors(response) == [
-        cell_error(3, "D", "身份证号", "%(v)s is already in the faculty pool (%(name)s).",
-                   v=ident(1), name="讲师1"),
-        cell_error(4, "E", "手机号", "%(v)s is already in the faculty pool (%(name)s).",
-                   v=person(2)[4], name="讲师2"),
+        cell_error(
+            3,
+            "D",
+            "身份证号",
+            "%(v)s is already in the faculty pool (%(name)s).",
+            v=ident(1),
+            name="讲师1",
+        ),
+        cell_error(
+            4,
+            "E",
+            "手机号",
+            "%(v)s is already in the faculty pool (%(name)s).",
+            v=person(2)[4],
+            name="讲师2",
+        ),
     ]
     assert counts() == before
 
@@ -350,18 +469,34 @@ def _refusal(client, data, name="师资名单.xlsx"):
 def test_point7_corpus_whole_file_refusals_say_why(client, login, world):
     login("center")
     roster_header = ["序号", "姓名", "工作单位", "职务", "办公电话", "手机号", "微信号"]
-    text, _t = _refusal(client, build([["1", "张三", "某单位", "", "", "13900000001", ""]],
-                                      header=roster_header))
-    assert zh("Row %(row)d looks like the header but lacks the required column(s): %(cols)s. "
-              "Use the template.", row=1, cols="身份证号、省份、级别") in text
+    text, _t = _refusal(
+        client, build([["1", "张三", "某单位", "", "", "13900000001", ""]], header=roster_header)
+    )
+    assert (
+        zh(
+            "Row %(row)d looks like the header but lacks the required column(s): %(cols)s. "
+            "Use the template.",
+            row=1,
+            cols="身份证号、省份、级别",
+        )
+        in text
+    )
     without = [h for h in HEADER if h not in ("邮箱", "个人简介")]
     rows = [[v for k, v in zip(KEYS, person(1), strict=True) if k not in ("email", "biography")]]
     text, _t = _refusal(client, build(rows, header=without))
-    assert zh("The file lacks the column(s) %(cols)s. Download the template and copy the data "
-              "into it.", cols="邮箱、个人简介") in text
+    assert (
+        zh(
+            "The file lacks the column(s) %(cols)s. Download the template and copy the data "
+            "into it.",
+            cols="邮箱、个人简介",
+        )
+        in text
+    )
     not_xlsx = zh("The file is not an Excel workbook (.xlsx).")
     assert not_xlsx in _refusal(client, "姓名,身份证号\n张三,1\n".encode())[0]  # a CSV renamed
-    assert not_xlsx in _refusal(client, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)[0]  # .xls
+    assert (
+        not_xlsx in _refusal(client, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)[0]
+    )  # .xls
     assert zh("The file is empty.") in _refusal(client, b"")[0]
     blank_rows = build([[""] * len(KEYS), ["  "] * len(KEYS)])
     assert zh("The file has no data rows below the header.") in _refusal(client, blank_rows)[0]
@@ -374,8 +509,10 @@ def test_point7_corpus_whole_file_refusals_say_why(client, login, world):
         sheet.write_string(0, c, text)
     sheet.write_string(1_048_575, 16_383, "x")
     book.close()
-    assert zh("The workbook expands to an unreasonable size and is refused.") in _refusal(
-        client, far.getvalue())[0]
+    assert (
+        zh("The workbook expands to an unreasonable size and is refused.")
+        in _refusal(client, far.getvalue())[0]
+    )
 
 
 def test_point7_corpus_20000_rows_are_refused_quickly(client, login, world):

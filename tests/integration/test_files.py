@@ -49,8 +49,9 @@ def user(world, key):
 
 def keep(world, files_dir, key="C1", name=NAME, data=SAMPLES["pdf"], **kw):
     """Stores one file for org ``key`` (a scoped owner) and commits."""
-    attachment = files.store(upload(name, data), owner=org(world, key), actor=user(world, "c1"),
-                             now=clock.now(), **kw)
+    attachment = files.store(
+        upload(name, data), owner=org(world, key), actor=user(world, "c1"), now=clock.now(), **kw
+    )
     db.session.commit()
     return attachment
 
@@ -83,15 +84,28 @@ def test_point4_default_files_dir_is_outside_the_static_folder(app):
     assert not Path(Config.FILES_DIR).resolve().is_relative_to(Path(app.static_folder).resolve())
 
 
-@pytest.mark.parametrize("name,sample", [
-    ("通知.pdf", "exe"), ("通知.pdf", "html"), ("名单.xlsx", "zip"), ("报名表.docx", "docm"),
-    ("setup.exe", "exe"), ("page.html", "html"), ("说明.txt", "html"),
-])
-def test_point4_disguised_or_foreign_types_are_refused_and_leave_nothing(world, files_dir, name,
-                                                                          sample):
+@pytest.mark.parametrize(
+    "name,sample",
+    [
+        ("通知.pdf", "exe"),
+        ("通知.pdf", "html"),
+        ("名单.xlsx", "zip"),
+        ("报名表.docx", "docm"),
+        ("setup.exe", "exe"),
+        ("page.html", "html"),
+        ("说明.txt", "html"),
+    ],
+)
+def test_point4_disguised_or_foreign_types_are_refused_and_leave_nothing(
+    world, files_dir, name, sample
+):
     with pytest.raises(FileRejected):
-        files.store(upload(name, SAMPLES[sample]), owner=org(world, "C1"),
-                    actor=user(world, "c1"), now=clock.now())
+        files.store(
+            upload(name, SAMPLES[sample]),
+            owner=org(world, "C1"),
+            actor=user(world, "c1"),
+            now=clock.now(),
+        )
     db.session.commit()
     assert rows() == 0
     assert on_disk(files_dir) == set()
@@ -104,23 +118,40 @@ def test_point4_empty_files_are_refused(world, files_dir):
 
 
 def test_point4_size_limit_per_type_video_larger(app, world, files_dir, monkeypatch):
-    monkeypatch.setitem(app.config, "ATTACHMENT_LIMITS",
-                        {"image": 1, "document": 1, "text": 1, "video": 3})
+    monkeypatch.setitem(
+        app.config, "ATTACHMENT_LIMITS", {"image": 1, "document": 1, "text": 1, "video": 3}
+    )
     two_mb = 2 * files.MB
     with pytest.raises(FileRejected, match="larger than 1 MB|超过 1 MB"):
-        files.store(upload("大图.png", SAMPLES["png"].ljust(two_mb, b"\x00")),
-                    owner=org(world, "C1"), actor=None, now=clock.now())
+        files.store(
+            upload("大图.png", SAMPLES["png"].ljust(two_mb, b"\x00")),
+            owner=org(world, "C1"),
+            actor=None,
+            now=clock.now(),
+        )
     with pytest.raises(FileRejected):
-        files.store(upload("大文件.pdf", SAMPLES["pdf"].ljust(two_mb, b" ")),
-                    owner=org(world, "C1"), actor=None, now=clock.now())
+        files.store(
+            upload("大文件.pdf", SAMPLES["pdf"].ljust(two_mb, b" ")),
+            owner=org(world, "C1"),
+            actor=None,
+            now=clock.now(),
+        )
     assert on_disk(files_dir) == set()
-    video = files.store(upload("示范课.mp4", SAMPLES["mp4"].ljust(two_mb, b"\x00")),
-                        owner=org(world, "C1"), actor=None, now=clock.now())
+    video = files.store(
+        upload("示范课.mp4", SAMPLES["mp4"].ljust(two_mb, b"\x00")),
+        owner=org(world, "C1"),
+        actor=None,
+        now=clock.now(),
+    )
     db.session.commit()
     assert video.size == two_mb
     with pytest.raises(FileRejected, match="larger than 3 MB|超过 3 MB"):
-        files.store(upload("长视频.mp4", SAMPLES["mp4"].ljust(4 * files.MB, b"\x00")),
-                    owner=org(world, "C1"), actor=None, now=clock.now())
+        files.store(
+            upload("长视频.mp4", SAMPLES["mp4"].ljust(4 * files.MB, b"\x00")),
+            owner=org(world, "C1"),
+            actor=None,
+            now=clock.now(),
+        )
     assert on_disk(files_dir) == {video.stored_name}
 
 
@@ -138,7 +169,9 @@ def test_point4_a_rolled_back_upload_leaves_no_file(world, files_dir):
 def test_point4_an_upload_whose_transaction_fails_leaves_no_file(world, files_dir):
     files.store(upload(NAME, SAMPLES["pdf"]), owner=org(world, "C1"), actor=None, now=clock.now())
     # Another row of the same transaction breaks a constraint: the commit fails.
-    db.session.add(Org(kind=INSTITUTION, code="1101010001", name="重复代码", parent=org(world, "C1")))
+    db.session.add(
+        Org(kind=INSTITUTION, code="1101010001", name="重复代码", parent=org(world, "C1"))
+    )
     with pytest.raises(Exception):  # noqa: B017 (IntegrityError, whatever the driver)
         db.session.commit()
     db.session.rollback()
@@ -153,15 +186,18 @@ def test_point4_a_session_closed_without_commit_leaves_no_file(world, files_dir)
 
 
 def test_point4_a_rolled_back_savepoint_removes_only_its_files(world, files_dir):
-    kept = files.store(upload("保留.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None,
-                       now=clock.now())
+    kept = files.store(
+        upload("保留.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None, now=clock.now()
+    )
     savepoint = db.session.begin_nested()
-    files.store(upload("撤销.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None,
-                now=clock.now())
+    files.store(
+        upload("撤销.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None, now=clock.now()
+    )
     savepoint.rollback()
     savepoint = db.session.begin_nested()
-    released = files.store(upload("释放.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None,
-                           now=clock.now())
+    released = files.store(
+        upload("释放.pdf", SAMPLES["pdf"]), owner=org(world, "C1"), actor=None, now=clock.now()
+    )
     savepoint.commit()
     db.session.commit()
     assert on_disk(files_dir) == {kept.stored_name, released.stored_name}
@@ -193,8 +229,9 @@ def test_point4_deleting_the_owner_deletes_its_attachments_and_files(world, file
     assert db.session.get(Org, owner_id) is None
     assert db.session.scalars(select(Attachment.id)).all() == [other.id]
     assert on_disk(files_dir) == {other.stored_name}
-    deleted = db.session.scalars(select(AuditLog).where(AuditLog.event == "delete",
-                                                        AuditLog.object_type == "Attachment"))
+    deleted = db.session.scalars(
+        select(AuditLog).where(AuditLog.event == "delete", AuditLog.object_type == "Attachment")
+    )
     assert [e.object_id for e in deleted] == [str(a.id)], "the cascade is audited too"
 
 
@@ -229,8 +266,9 @@ def test_promote_without_a_replacement_keeps_the_files(world, files_dir):
 # --- downloading -------------------------------------------------------------------------
 
 
-def test_point4_download_sends_the_chinese_name_nosniff_and_is_audited(client, login, world,
-                                                                       files_dir):
+def test_point4_download_sends_the_chinese_name_nosniff_and_is_audited(
+    client, login, world, files_dir
+):
     a = keep(world, files_dir)
     login("c1")
     response = client.get(f"/files/{a.id}")
@@ -245,7 +283,11 @@ def test_point4_download_sends_the_chinese_name_nosniff_and_is_audited(client, l
     db.session.rollback()
     entry = db.session.scalars(select(AuditLog).where(AuditLog.event == "download")).one()
     assert (entry.object_type, entry.object_id, entry.user_id, entry.success) == (
-        "Attachment", str(a.id), world["user"]["c1"], True)
+        "Attachment",
+        str(a.id),
+        world["user"]["c1"],
+        True,
+    )
     assert NAME in entry.summary
 
 
@@ -264,26 +306,50 @@ def test_point4_url_for_names_the_download_view(app, world, files_dir):
         assert url_for("FileView.download", attachment_id=a.id) == f"/files/{a.id}"
 
 
-@pytest.mark.parametrize("key,status", [
-    ("c1", 200), ("p1", 200), ("center", 200),  # the owner's region and above
-    ("c2", 404), ("c1b", 404), ("p2", 404), ("i1", 404),  # beside or below
-    ("trainer1", 404), ("trainee1", 404),
-])
+@pytest.mark.parametrize(
+    "key,status",
+    [
+        ("c1", 200),
+        ("p1", 200),
+        ("center", 200),  # the owner's region and above
+        ("c2", 404),
+        ("c1b", 404),
+        ("p2", 404),
+        ("i1", 404),  # beside or below
+        ("trainer1", 404),
+        ("trainee1", 404),
+    ],
+)
 def test_point4_download_only_for_who_sees_the_owner(client, login, world, files_dir, key, status):
     a = keep(world, files_dir)
     login(key)
     assert client.get(f"/files/{a.id}").status_code == status
 
 
-@pytest.mark.parametrize("key,status", [("trainer1", 404), ("trainer2", 404), ("c1", 200),
-                                        ("c2", 404), ("sysadmin", 200), ("auditor", 404)])
-def test_point4_files_of_a_person_follow_the_owner_scope(client, login, world, files_dir, key,
-                                                         status):
+@pytest.mark.parametrize(
+    "key,status",
+    [
+        ("trainer1", 404),
+        ("trainer2", 404),
+        ("c1", 200),
+        ("c2", 404),
+        ("sysadmin", 200),
+        ("auditor", 404),
+    ],
+)
+def test_point4_files_of_a_person_follow_the_owner_scope(
+    client, login, world, files_dir, key, status
+):
     """A file attached to an account follows the account: whoever may read accounts (the
     permission) in that region (the scope) — c1 and the sysadmin; not another city, not the
     auditor (who sees every region but may not read accounts), not trainers (no account screens)."""
-    a = files.store(upload("证件照.png", SAMPLES["png"]), owner=user(world, "trainer1"),
-                    actor=user(world, "trainer1"), now=clock.now(), purpose="photo")
+    a = files.store(
+        upload("证件照.png", SAMPLES["png"]),
+        owner=user(world, "trainer1"),
+        actor=user(world, "trainer1"),
+        now=clock.now(),
+        purpose="photo",
+    )
     db.session.commit()
     login(key)
     response = client.get(f"/files/{a.id}")
@@ -299,7 +365,11 @@ def test_point4_a_refused_download_is_audited_as_failed(client, login, world, fi
     assert client.get(f"/files/{a.id}").status_code == 404
     db.session.rollback()
     entry = db.session.scalars(select(AuditLog).where(AuditLog.event == "download")).one()
-    assert (entry.object_id, entry.user_id, entry.success) == (str(a.id), world["user"]["c2"], False)
+    assert (entry.object_id, entry.user_id, entry.success) == (
+        str(a.id),
+        world["user"]["c2"],
+        False,
+    )
 
 
 def test_download_needs_a_signed_in_user(client, world, files_dir):

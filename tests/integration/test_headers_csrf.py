@@ -13,7 +13,9 @@ from models.user import MalanUser
 from tests.conftest import PASSWORD
 from tests.integration.test_login import post_login
 
-CSRF_MESSAGE = "The form has expired or was not sent from this site. Please reload the page and try again."
+CSRF_MESSAGE = (
+    "The form has expired or was not sent from this site. Please reload the page and try again."
+)
 
 
 def zh(app, msgid):
@@ -28,10 +30,13 @@ def count_orgs():
 
 # --- CSRF ---------------------------------------------------------------------------------------
 
+
 def test_point7_form_post_without_csrf_token_is_refused_with_a_clear_page(app, client, world):
     post_login(client, world["username"]["center"], PASSWORD)
     before = count_orgs()
-    response = client.post("/orgview/add", data={"parent": world["org"]["C1"], "name": "无令牌机构"})
+    response = client.post(
+        "/orgview/add", data={"parent": world["org"]["C1"], "name": "无令牌机构"}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert zh(app, CSRF_MESSAGE) in html and 'id="malan-error"' in html
@@ -44,7 +49,10 @@ def test_point7_actions_without_csrf_token_change_nothing(client, world, action)
     target = world["user"]["c1"]
     before = db.session.get(MalanUser, target).password
     assert client.post(f"/userview/action/{action}/{target}").status_code == 400
-    assert client.post("/userview/action_post", data={"action": action, "rowid": [target]}).status_code == 400
+    assert (
+        client.post("/userview/action_post", data={"action": action, "rowid": [target]}).status_code
+        == 400
+    )
     client.get(f"/userview/action/{action}/{target}")  # GET never mutates
     db.session.expire_all()
     user = db.session.get(MalanUser, target)
@@ -58,11 +66,20 @@ def test_point7_get_delete_does_not_delete(client, world):
     assert db.session.get(Org, world["org"]["I1b"]) is not None
 
 
-@pytest.mark.parametrize("path,data", [
-    ("/login/", {"username": "x", "password": "y"}),
-    ("/password/change", {"old_password": PASSWORD, "new_password": "Neu#Kennwort2026",
-                          "confirm": "Neu#Kennwort2026"}),
-])
+@pytest.mark.parametrize(
+    "path,data",
+    [
+        ("/login/", {"username": "x", "password": "y"}),
+        (
+            "/password/change",
+            {
+                "old_password": PASSWORD,
+                "new_password": "Neu#Kennwort2026",
+                "confirm": "Neu#Kennwort2026",
+            },
+        ),
+    ],
+)
 def test_point7_login_and_password_forms_need_the_token(client, world, path, data):
     if path != "/login/":
         post_login(client, world["username"]["c1"], PASSWORD)
@@ -73,14 +90,17 @@ def test_point7_login_and_password_forms_need_the_token(client, world, path, dat
 
 
 def test_point7_jwt_api_works_without_csrf_token(client, world):
-    response = client.post("/api/v1/security/login", json={
-        "username": world["username"]["center"], "password": PASSWORD, "provider": "db"})
+    response = client.post(
+        "/api/v1/security/login",
+        json={"username": world["username"]["center"], "password": PASSWORD, "provider": "db"},
+    )
     assert response.status_code == 200
     auth = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
     listing = client.get("/api/v1/org/", headers=auth)
     assert listing.status_code == 200 and listing.get_json()["count"] == count_orgs()
-    created = client.post("/api/v1/org/", headers=auth,
-                          json={"parent": world["org"]["C1"], "name": "接口新建机构"})
+    created = client.post(
+        "/api/v1/org/", headers=auth, json={"parent": world["org"]["C1"], "name": "接口新建机构"}
+    )
     assert created.status_code == 201, created.get_json()
 
 
@@ -91,6 +111,7 @@ def test_point7_cookie_session_does_not_open_the_jwt_api(client, world):
 
 # --- security headers ---------------------------------------------------------------------------
 
+
 def assert_security_headers(response):
     csp = response.headers["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
@@ -100,12 +121,21 @@ def assert_security_headers(response):
     assert "'unsafe-inline'" not in directives["script-src"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin", "no-referrer")
+    assert response.headers["Referrer-Policy"] in (
+        "same-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer",
+    )
 
 
 def test_point7_security_headers_on_every_kind_of_response(client, world):
-    responses = [client.get("/login/"), client.get("/static/malan.css"), client.get("/no/such/page"),
-                 client.post("/login/", data={}), client.get("/api/v1/org/")]
+    responses = [
+        client.get("/login/"),
+        client.get("/static/malan.css"),
+        client.get("/no/such/page"),
+        client.post("/login/", data={}),
+        client.get("/api/v1/org/"),
+    ]
     post_login(client, world["username"]["center"], PASSWORD)
     responses += [client.get("/"), client.get("/orgview/list/"), client.get("/logout/")]
     for response in responses:
@@ -127,7 +157,9 @@ def test_point7_every_script_carries_the_per_request_nonce(client, world):
 def test_point7_pages_load_nothing_from_another_host(client, world):
     pages = [client.get("/login/").get_data(as_text=True)]
     post_login(client, world["username"]["center"], PASSWORD)
-    pages += [client.get(p).get_data(as_text=True) for p in ("/", "/orgview/list/", "/userview/list/")]
+    pages += [
+        client.get(p).get_data(as_text=True) for p in ("/", "/orgview/list/", "/userview/list/")
+    ]
     for html in pages:
         assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
         assert "@import" not in html and "fonts.googleapis" not in html

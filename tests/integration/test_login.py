@@ -27,6 +27,7 @@ BASE_NOW = app_clock.now()
 
 # --- helpers shared by the login-hardening test modules -------------------------------------
 
+
 @pytest.fixture()
 def clock_at(monkeypatch):
     """``clock_at(dt)`` freezes app.clock.now at ``dt`` (time is a parameter, never a sleep)."""
@@ -41,8 +42,9 @@ def clock_at(monkeypatch):
 
 def post_login(client, username, password, **headers):
     token = csrf_token(client)
-    return client.post("/login/", data={"username": username, "password": password,
-                                        "csrf_token": token}, **headers)
+    return client.post(
+        "/login/", data={"username": username, "password": password, "csrf_token": token}, **headers
+    )
 
 
 def user(key_or_id, world=None):
@@ -68,8 +70,10 @@ def flashes(client):
 
 def change_password(client, old, new):
     token = csrf_token(client, "/password/change")
-    return client.post("/password/change", data={"old_password": old, "new_password": new,
-                                                 "confirm": new, "csrf_token": token})
+    return client.post(
+        "/password/change",
+        data={"old_password": old, "new_password": new, "confirm": new, "csrf_token": token},
+    )
 
 
 def force_change(world, key):
@@ -80,8 +84,11 @@ def force_change(world, key):
 
 # --- 1. initial and reset passwords must be changed first ------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/", "/orgview/list/", "/userview/list/", "/auditlogview/list/"])
-def test_point7_initial_password_redirects_every_page_to_change_password(client, world, clock_at, path):
+def test_point7_initial_password_redirects_every_page_to_change_password(
+    client, world, clock_at, path
+):
     force_change(world, "center")
     post_login(client, world["username"]["center"], PASSWORD)
     response = client.get(path)
@@ -91,15 +98,17 @@ def test_point7_initial_password_redirects_every_page_to_change_password(client,
 
 def test_point7_forced_change_blocks_the_api_too(client, world, clock_at):
     force_change(world, "center")
-    response = client.post("/api/v1/security/login",
-                           json={"username": world["username"]["center"], "password": PASSWORD,
-                                 "provider": "db"})
+    response = client.post(
+        "/api/v1/security/login",
+        json={"username": world["username"]["center"], "password": PASSWORD, "provider": "db"},
+    )
     assert response.status_code == 403 and "access_token" not in response.get_json()
 
 
 def test_point7_jwt_issued_before_a_reset_stops_working(client, world, clock_at):
-    token = client.post("/api/v1/security/login", json={
-        "username": world["username"]["center"], "password": PASSWORD, "provider": "db"}
+    token = client.post(
+        "/api/v1/security/login",
+        json={"username": world["username"]["center"], "password": PASSWORD, "provider": "db"},
     ).get_json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/org/", headers=auth).status_code == 200
@@ -111,7 +120,9 @@ def test_point7_after_changing_the_password_pages_open(client, world, clock_at):
     force_change(world, "c1")
     post_login(client, world["username"]["c1"], PASSWORD)
     response = change_password(client, PASSWORD, NEW_PASSWORD)
-    assert response.status_code == 302 and not response.headers["Location"].endswith("/password/change")
+    assert response.status_code == 302 and not response.headers["Location"].endswith(
+        "/password/change"
+    )
     assert client.get("/orgview/list/").status_code == 200
     assert user("c1", world).must_change_password is False
 
@@ -122,7 +133,9 @@ def test_point7_admin_reset_forces_a_change_at_next_login(client, world, clock_a
     monkeypatch.setattr(security.passwords, "random_password", lambda: "Reset#Pass2026")
     post_login(client, world["username"]["sysadmin"], PASSWORD)
     token = csrf_token(client, "/password/change")
-    client.post(f"/userview/action/reset_password/{world['user']['c1']}", data={"csrf_token": token})
+    client.post(
+        f"/userview/action/reset_password/{world['user']['c1']}", data={"csrf_token": token}
+    )
     assert user("c1", world).must_change_password is True
     client.get("/logout/")
     post_login(client, world["username"]["c1"], "Reset#Pass2026")
@@ -185,6 +198,7 @@ def test_point7_password_change_ends_the_users_other_sessions(app, world, clock_
 
 
 # --- 3. lockout, one answer for every failure -----------------------------------------------
+
 
 def answer(client, username, password):
     response = post_login(client, username, password)
@@ -250,8 +264,11 @@ def test_point7_unknown_users_cost_a_password_hash_check(client, world, clock_at
 
     calls = []
     real = security.manager.check_password_hash
-    monkeypatch.setattr(security.manager, "check_password_hash",
-                        lambda h, p: calls.append(h.split("$")[0]) or real(h, p))
+    monkeypatch.setattr(
+        security.manager,
+        "check_password_hash",
+        lambda h, p: calls.append(h.split("$")[0]) or real(h, p),
+    )
     locked = user("c2", world)
     locked.locked_until = BASE_NOW + timedelta(minutes=30)
     db.session.commit()
@@ -263,10 +280,13 @@ def test_point7_unknown_users_cost_a_password_hash_check(client, world, clock_at
 
 
 def test_point7_fake_hash_uses_the_configured_method(app):
-    assert app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"].startswith(TestConfig.FAB_PASSWORD_HASH_METHOD + "$")
+    assert app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"].startswith(
+        TestConfig.FAB_PASSWORD_HASH_METHOD + "$"
+    )
 
 
 # --- 4. per-IP rate limit ---------------------------------------------------------------------
+
 
 def fresh_app(**extra):
     """A new app (another worker, other settings) on the test database; sign-in failures only,
@@ -282,9 +302,18 @@ def fresh_app(**extra):
 
 def _hammer(application, ip, times=4):
     c = application.test_client()
-    return [c.post("/login/", data={"username": "nobody-here", "password": "Wrong#Pass2026",
-                                        "csrf_token": csrf_token(c)},
-                       environ_base={"REMOTE_ADDR": ip}) for _i in range(times)]
+    return [
+        c.post(
+            "/login/",
+            data={
+                "username": "nobody-here",
+                "password": "Wrong#Pass2026",
+                "csrf_token": csrf_token(c),
+            },
+            environ_base={"REMOTE_ADDR": ip},
+        )
+        for _i in range(times)
+    ]
 
 
 def test_point7_login_post_is_rate_limited_per_ip(world):
@@ -301,8 +330,14 @@ def test_point7_login_post_is_rate_limited_per_ip(world):
 def test_point7_api_login_is_rate_limited_too(world):
     limited = fresh_app(AUTH_RATE_LIMIT="3 per minute")
     c = limited.test_client()
-    statuses = [c.post("/api/v1/security/login", json={"username": "x", "password": "y", "provider": "db"},
-                       environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code for _i in range(4)]
+    statuses = [
+        c.post(
+            "/api/v1/security/login",
+            json={"username": "x", "password": "y", "provider": "db"},
+            environ_base={"REMOTE_ADDR": "10.0.0.3"},
+        ).status_code
+        for _i in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 
@@ -317,14 +352,18 @@ def _redis_up() -> bool:
 @pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
 def test_point7_rate_limit_is_shared_through_redis(world):
     """Two apps (two gunicorn workers) with the same Redis storage share one count per IP."""
-    settings = dict(AUTH_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
-                    RATELIMIT_KEY_PREFIX=f"malan-test-{uuid.uuid4().hex}")
+    settings = dict(
+        AUTH_RATE_LIMIT="3 per minute",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+        RATELIMIT_KEY_PREFIX=f"malan-test-{uuid.uuid4().hex}",
+    )
     worker1, worker2 = fresh_app(**settings), fresh_app(**settings)
     assert [r.status_code for r in _hammer(worker1, "10.0.0.4", times=3)] == [302, 302, 302]
     assert _hammer(worker2, "10.0.0.4", times=1)[0].status_code == 429
 
 
 # --- 8. audit of login events -------------------------------------------------------------------
+
 
 def test_point8_login_success_failure_lockout_logout_are_audited(client, world, clock_at, app):
     name = world["username"]["c1"]
@@ -337,7 +376,9 @@ def test_point8_login_success_failure_lockout_logout_are_audited(client, world, 
     post_login(client, name, PASSWORD)  # refused while locked
     events = [(e.event, e.success) for e in audit_events(name) if e.event != "update"]
     assert events == [("login", True), ("logout", True)] + [("login_failed", False)] * 5 + [
-        ("lockout", False), ("login_locked", False)]
+        ("lockout", False),
+        ("login_locked", False),
+    ]
     login_row = audit_events(name, "login")[0]
     assert login_row.user_id == world["user"]["c1"] and login_row.role == "city" and login_row.ip
 
@@ -348,11 +389,20 @@ def test_point8_password_change_is_audited(client, world, clock_at):
     rows = audit_events(world["username"]["c1"], "password_change")
     assert len(rows) == 1 and rows[0].object_id == str(world["user"]["c1"])
     assert NEW_PASSWORD not in (rows[0].changes or "") and PASSWORD not in str(
-        [r.changes for r in audit_events()])
+        [r.changes for r in audit_events()]
+    )
 
 
 def test_point8_api_login_is_audited(client, world, clock_at):
-    client.post("/api/v1/security/login",
-                json={"username": world["username"]["c1"], "password": PASSWORD, "provider": "db"})
-    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.event == "login", AuditLog.username == world["username"]["c1"])) == 1
+    client.post(
+        "/api/v1/security/login",
+        json={"username": world["username"]["c1"], "password": PASSWORD, "provider": "db"},
+    )
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.event == "login", AuditLog.username == world["username"]["c1"])
+        )
+        == 1
+    )

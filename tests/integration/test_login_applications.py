@@ -48,9 +48,15 @@ def anon(app, client):
 
 
 def fields(world, **overrides):
-    data = {"applicant_name": "林申请", "mobile": "13912345678", "unit": "东城区就业服务中心",
-            "role_kind": "city", "province_id": str(world["org"]["P1"]),
-            "city_id": str(world["org"]["C1"]), "reason": "负责本区创业培训工作"}
+    data = {
+        "applicant_name": "林申请",
+        "mobile": "13912345678",
+        "unit": "东城区就业服务中心",
+        "role_kind": "city",
+        "province_id": str(world["org"]["P1"]),
+        "city_id": str(world["org"]["C1"]),
+        "reason": "负责本区创业培训工作",
+    }
     data.update(overrides)
     return data
 
@@ -80,8 +86,12 @@ def page_token(client, url="/password/change") -> str:
 
 def act(client, pk, action, opinion=""):
     record = row(pk)
-    data = {"action": action, "opinion": opinion, "version": record.version,
-            "csrf_token": page_token(client)}
+    data = {
+        "action": action,
+        "opinion": opinion,
+        "version": record.version,
+        "csrf_token": page_token(client),
+    }
     return client.post(f"{BASE}/review/{pk}", data=data)
 
 
@@ -103,15 +113,22 @@ def submitted(anon, world, **overrides) -> int:
 def seed_login_applications(world, now=NOW):
     """One pending application per city, for the scope matrix (`people` fixture)."""
     for n, city in enumerate(("C1", "C1b", "C2")):
-        record = LoginApplication(applicant_name=f"申请人{n}", mobile=f"1370000000{n}",
-                                  unit="某单位", role_kind="city", org_id=world["org"][city],
-                                  reason="工作需要", created_at=now)
+        record = LoginApplication(
+            applicant_name=f"申请人{n}",
+            mobile=f"1370000000{n}",
+            unit="某单位",
+            role_kind="city",
+            org_id=world["org"][city],
+            reason="工作需要",
+            created_at=now,
+        )
         db.session.add(record)
         review.enter_review(record, now)
     db.session.commit()
 
 
 # ---------------------------------------------------------------- the public page
+
 
 def test_point5_sign_in_page_links_to_the_public_form_which_needs_no_login(anon, world):
     login_page = text(anon.get("/login/"))
@@ -129,7 +146,11 @@ def test_point5_submission_enters_provincial_review_at_once(anon, world):
     pk = submitted(anon, world, mobile="139 1234 5678")
     record = row(pk)
     assert (record.status, record.step, record.mobile, record.org_id) == (
-        "pending", 0, "13912345678", world["org"]["C1"])
+        "pending",
+        0,
+        "13912345678",
+        world["org"]["C1"],
+    )
     task = review.open_task(record)
     assert (task.level, task.reviewer_org_id) == ("province", world["org"]["P1"])
     event = review.history(record)[0]
@@ -159,37 +180,65 @@ def test_point5_from_submission_to_account_and_forced_password_change(anon, worl
     html = text(answer)
     username = re.search(r'id="allocated-username">([^<]+)<', html).group(1)
     # The page escapes the password as HTML (a random "&" becomes "&amp;").
-    password = html_module.unescape(re.search(r'id="allocated-password"><code>([^<]+)<', html).group(1))
+    password = html_module.unescape(
+        re.search(r'id="allocated-password"><code>([^<]+)<', html).group(1)
+    )
     record = row(pk)
     assert record.status == "approved"
     user = record.account
     assert (user.username, user.mobile, user.org_id, user.role_kind, user.full_name) == (
-        username, "13912345678", world["org"]["C1"], "city", "林申请")
+        username,
+        "13912345678",
+        world["org"]["C1"],
+        "city",
+        "林申请",
+    )
     assert username.startswith("ds110101") and user.must_change_password
     assert password not in text(anon.get(f"{BASE}/show/{pk}"))  # shown once, kept nowhere
-    assert db.session.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.event == "create", AuditLog.object_type == "MalanUser",
-        AuditLog.object_id == str(user.id))) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditLog.id)).where(
+                AuditLog.event == "create",
+                AuditLog.object_type == "MalanUser",
+                AuditLog.object_id == str(user.id),
+            )
+        )
+        == 1
+    )
 
     # The new liaison signs in and must change the initial password first.
     anon.get("/logout/")
-    signed = anon.post("/login/", data={"username": username, "password": password,
-                                        "csrf_token": csrf_token(anon)})
+    signed = anon.post(
+        "/login/", data={"username": username, "password": password, "csrf_token": csrf_token(anon)}
+    )
     assert signed.status_code == 302
     home = anon.get("/")
     assert home.status_code == 302 and home.headers["Location"].endswith("/password/change")
-    changed = anon.post("/password/change", data={
-        "old_password": password, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-        "csrf_token": csrf_token(anon, "/password/change")})
+    changed = anon.post(
+        "/password/change",
+        data={
+            "old_password": password,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token(anon, "/password/change"),
+        },
+    )
     assert changed.status_code == 302
     assert anon.get("/").status_code == 200
 
 
 def test_point5_institution_liaison_is_placed_in_the_named_institution(anon, world, login):
-    same = submitted(anon, world, role_kind="institution", unit="东城创业学校",
-                     mobile="13912345601")
-    new = submitted(anon, world, role_kind="institution", unit="东城新办培训学校",
-                    mobile="13912345602", city_id=str(world["org"]["C1"]))
+    same = submitted(
+        anon, world, role_kind="institution", unit="东城创业学校", mobile="13912345601"
+    )
+    new = submitted(
+        anon,
+        world,
+        role_kind="institution",
+        unit="东城新办培训学校",
+        mobile="13912345602",
+        city_id=str(world["org"]["C1"]),
+    )
     for pk in (same, new):
         login("p1")
         act(anon, pk, "approve")
@@ -198,7 +247,10 @@ def test_point5_institution_liaison_is_placed_in_the_named_institution(anon, wor
     assert row(same).account.org_id == world["org"]["I1"]  # the existing institution
     created = row(new).account.org
     assert (created.kind, created.name, created.parent_id) == (
-        "institution", "东城新办培训学校", world["org"]["C1"])
+        "institution",
+        "东城新办培训学校",
+        world["org"]["C1"],
+    )
     assert created.code == "1101010003"
 
 
@@ -267,6 +319,7 @@ def test_point5_person_with_an_account_is_refused_at_the_center(anon, world, log
 
 # ---------------------------------------------------------------- abuse
 
+
 def test_point5_no_user_enumeration(anon, world):
     """The same answer whether or not the mobile already has an account."""
     existing = db.session.get(MalanUser, world["user"]["c1"])
@@ -277,8 +330,10 @@ def test_point5_no_user_enumeration(anon, world):
     assert known.status_code == unknown.status_code == 302
     assert known.headers["Location"] == unknown.headers["Location"]
     assert known.get_data() == unknown.get_data()
-    pages = [re.sub(r'nonce="[^"]+"', "", text(anon.get(r.headers["Location"])))
-             for r in (known, unknown)]
+    pages = [
+        re.sub(r'nonce="[^"]+"', "", text(anon.get(r.headers["Location"])))
+        for r in (known, unknown)
+    ]
     assert pages[0] == pages[1]
     assert len(applications()) == 2  # both recorded; the duplicate is the reviewers' business
 
@@ -301,24 +356,29 @@ def test_point5_csrf_token_required(anon, world):
     assert applications() == []
 
 
-@pytest.mark.parametrize("overrides", [
-    {"mobile": "12345"},
-    {"mobile": ""},
-    {"applicant_name": ""},
-    {"reason": ""},
-    {"unit": "x" * 200},
-    {"role_kind": "sysadmin"},
-    {"role_kind": "center"},
-    {"role_kind": "province"},
-    {"city_id": "C2"},  # a city of another province
-    {"city_id": "P1"},  # a province is not a city
-    {"city_id": "I1"},
-    {"city_id": "999999"},
-    {"province_id": "abc"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"mobile": "12345"},
+        {"mobile": ""},
+        {"applicant_name": ""},
+        {"reason": ""},
+        {"unit": "x" * 200},
+        {"role_kind": "sysadmin"},
+        {"role_kind": "center"},
+        {"role_kind": "province"},
+        {"city_id": "C2"},  # a city of another province
+        {"city_id": "P1"},  # a province is not a city
+        {"city_id": "I1"},
+        {"city_id": "999999"},
+        {"province_id": "abc"},
+    ],
+)
 def test_point5_bad_input_is_refused_and_nothing_is_stored(anon, world, overrides):
-    overrides = {k: str(world["org"][v]) if k == "city_id" and v in world["org"] else v
-                 for k, v in overrides.items()}
+    overrides = {
+        k: str(world["org"][v]) if k == "city_id" and v in world["org"] else v
+        for k, v in overrides.items()
+    }
     response = apply(anon, world, **overrides)
     assert response.status_code == 200  # the form again, with the field's message
     assert "has-error" in text(response)

@@ -36,11 +36,23 @@ def seed_mentors(world, now=NOW) -> dict:
     ids = {}
     for key, (org_key, industry, expertise, mobile, email) in SEED.items():
         mentor = MentorProfile(
-            chain=MENTOR_CHAINS[kinds.get(org_key, "city")], org_id=world["org"][org_key],
-            name=f"导师{key}", gender="F", employer=f"{key}创业服务中心", title="高级经济师",
-            industry=industry, expertise=expertise, mobile=mobile, email=email,
-            biography="从事创业指导十年", availability="周末", created_at=now,
-            status="approved", revision=1, in_force_revision=1)
+            chain=MENTOR_CHAINS[kinds.get(org_key, "city")],
+            org_id=world["org"][org_key],
+            name=f"导师{key}",
+            gender="F",
+            employer=f"{key}创业服务中心",
+            title="高级经济师",
+            industry=industry,
+            expertise=expertise,
+            mobile=mobile,
+            email=email,
+            biography="从事创业指导十年",
+            availability="周末",
+            created_at=now,
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+        )
         db.session.add(mentor)
         db.session.flush()
         ids[key] = mentor.id
@@ -81,9 +93,18 @@ def mentor(mentor_id) -> MentorProfile:
 
 
 def form(**over):
-    values = {"name": "新导师", "gender": "M", "employer": "某创业园", "title": "教授",
-              "industry": "I", "expertise": "电子商务、直播带货", "mobile": "138 0013 8000",
-              "email": "new@example.cn", "biography": "连续创业者", "availability": "每周三下午"}
+    values = {
+        "name": "新导师",
+        "gender": "M",
+        "employer": "某创业园",
+        "title": "教授",
+        "industry": "I",
+        "expertise": "电子商务、直播带货",
+        "mobile": "138 0013 8000",
+        "email": "new@example.cn",
+        "biography": "连续创业者",
+        "availability": "每周三下午",
+    }
     return {**values, **over}
 
 
@@ -91,14 +112,18 @@ def enter(client, login, who, **over) -> MentorProfile | None:
     login(who)
     post(client, "/mentorview/add", **form(**over))
     db.session.rollback()
-    return db.session.scalar(select(MentorProfile).where(
-        MentorProfile.name == over.get("name", "新导师")).order_by(MentorProfile.id.desc()))
+    return db.session.scalar(
+        select(MentorProfile)
+        .where(MentorProfile.name == over.get("name", "新导师"))
+        .order_by(MentorProfile.id.desc())
+    )
 
 
 def act(client, mentor_id, action, opinion=""):
     version = mentor(mentor_id).version
-    return post(client, f"/mentorview/review/{mentor_id}", action=action, opinion=opinion,
-                version=version)
+    return post(
+        client, f"/mentorview/review/{mentor_id}", action=action, opinion=opinion, version=version
+    )
 
 
 def listed(client, url="/mentorview/list/?psize_MentorView=100") -> set:
@@ -111,8 +136,12 @@ def pool(client, query="") -> dict:
     response = client.get(f"/mentorpool/?{query}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    rows = re.findall(r'data-mentor="(\d+)".*?class="mentor-mobile">([^<]*)<.*?'
-                      r'class="mentor-email">([^<]*)<', html, re.S)
+    rows = re.findall(
+        r'data-mentor="(\d+)".*?class="mentor-mobile">([^<]*)<.*?'
+        r'class="mentor-email">([^<]*)<',
+        html,
+        re.S,
+    )
     return {int(pk): (mobile, email) for pk, mobile, email in rows}
 
 
@@ -145,13 +174,15 @@ def test_point2_keepers_list_is_scoped_per_role(client, login, seeded):
 
 # ---------------------------------------------------------------- entering and review
 
+
 def test_point2_city_entry_is_reviewed_by_its_province_only(now, client, login, world, seeded):
     m = enter(client, login, "c1")
     assert (m.status, m.chain, m.org_id) == ("draft", "mentor_city", world["org"]["C1"])
     assert m.mobile == "13800138000" and m.created_by_id == world["user"]["c1"]
     act(client, m.id, "submit")
-    task = db.session.scalar(select(ReviewTask).where(ReviewTask.record_id == m.id,
-                                                      ReviewTask.record_type == "mentor"))
+    task = db.session.scalar(
+        select(ReviewTask).where(ReviewTask.record_id == m.id, ReviewTask.record_type == "mentor")
+    )
     assert mentor(m.id).status == "pending" and task.reviewer_org_id == world["org"]["P1"]
 
     login("p2")  # another province does not even see it
@@ -166,8 +197,9 @@ def test_point2_city_entry_is_reviewed_by_its_province_only(now, client, login, 
     login("p1")
     act(client, m.id, "approve", opinion="同意")
     assert mentor(m.id).status == "approved" and mentor(m.id).in_force_revision == 1
-    event = db.session.scalars(select(ReviewEvent).where(
-        ReviewEvent.record_id == m.id, ReviewEvent.action == "approve")).one()
+    event = db.session.scalars(
+        select(ReviewEvent).where(ReviewEvent.record_id == m.id, ReviewEvent.action == "approve")
+    ).one()
     assert event.actor_id == world["user"]["p1"] and event.opinion == "同意"
     login("c2")
     assert pool(client)[m.id] == ("138****8000", "n***@example.cn")
@@ -189,14 +221,20 @@ def test_point2_center_entry_is_in_force_at_once_with_history(now, client, login
     assert (m.status, m.in_force_revision, m.org_id) == ("approved", 1, world["org"]["center"])
     events = db.session.scalars(select(ReviewEvent).where(ReviewEvent.record_id == m.id)).all()
     assert [(e.action, e.actor_id, e.at) for e in events] == [
-        ("enter", world["user"]["center"], NOW)]
+        ("enter", world["user"]["center"], NOW)
+    ]
     page = client.get(f"/mentorview/show/{m.id}").get_data(as_text=True)
     assert "review-history" in page and world["username"]["center"] in page
     assert "Entered by the center" in page  # the history says the center entered it
     # The center's own change is in force at once too, as a new revision with its entry.
     post(client, f"/mentorview/edit/{m.id}", **form(employer="部中心专家库"))
     m = mentor(m.id)
-    assert (m.employer, m.status, m.revision, m.in_force_revision) == ("部中心专家库", "approved", 2, 2)
+    assert (m.employer, m.status, m.revision, m.in_force_revision) == (
+        "部中心专家库",
+        "approved",
+        2,
+        2,
+    )
     post(client, f"/mentorview/edit/{m.id}", **form(employer="部中心专家库"))  # unchanged
     assert mentor(m.id).revision == 2
     login("i2")
@@ -280,16 +318,30 @@ def test_point2_correction_keeps_approved_values_until_approved(now, client, log
 
 # ---------------------------------------------------------------- the shared page
 
+
 def test_point2_shared_page_masks_contact_outside_the_scope(client, login, world, seeded):
-    draft = MentorProfile(chain="mentor_city", org_id=world["org"]["C2"], name="草稿导师",
-                          gender="M", industry="C", expertise="制造", mobile="13911112222",
-                          created_at=NOW)
+    draft = MentorProfile(
+        chain="mentor_city",
+        org_id=world["org"]["C2"],
+        name="草稿导师",
+        gender="M",
+        industry="C",
+        expertise="制造",
+        mobile="13911112222",
+        created_at=NOW,
+    )
     db.session.add(draft)
     db.session.commit()
     full = {k: (SEED[k][3], SEED[k][4]) for k in SEED}
     masked = {k: (f"{m[:3]}****{m[-4:]}", f"{e[0]}***@example.cn") for k, (m, e) in full.items()}
-    in_scope = {"center": set(SEED), "p1": {"P1", "C1", "C1b"}, "c1": {"C1"}, "c2": {"C2"},
-                "i1": set(), "trainer1": set()}
+    in_scope = {
+        "center": set(SEED),
+        "p1": {"P1", "C1", "C1b"},
+        "c1": {"C1"},
+        "c2": {"C2"},
+        "i1": set(),
+        "trainer1": set(),
+    }
     for who, own in in_scope.items():
         login(who)
         rows = pool(client)
@@ -341,10 +393,21 @@ def test_point2_search_by_region_industry_and_expertise(client, login, world, se
 
 def test_point2_shared_page_pages_by_twenty(client, login, world, seeded):
     for n in range(25):
-        db.session.add(MentorProfile(
-            chain="mentor_city", org_id=world["org"]["C2"], name=f"批量导师{n:02d}", gender="M",
-            industry="C", expertise="制造", mobile=f"1370000{n:04d}", created_at=NOW,
-            status="approved", revision=1, in_force_revision=1))
+        db.session.add(
+            MentorProfile(
+                chain="mentor_city",
+                org_id=world["org"]["C2"],
+                name=f"批量导师{n:02d}",
+                gender="M",
+                industry="C",
+                expertise="制造",
+                mobile=f"1370000{n:04d}",
+                created_at=NOW,
+                status="approved",
+                revision=1,
+                in_force_revision=1,
+            )
+        )
     db.session.commit()
     login("c1")
     first, second = pool(client), pool(client, "page=2")
@@ -353,11 +416,14 @@ def test_point2_shared_page_pages_by_twenty(client, login, world, seeded):
     assert pool(client, "page=99") == second  # past the end: the last page
     # The pager and the export keep the search and nothing else of the address.
     html = client.get("/mentorpool/?industry=C&unknown=1").get_data(as_text=True)
-    assert re.findall(r'<a rel="next" href="([^"]+)"', html) == ["/mentorpool/?industry=C&amp;page=2"]
+    assert re.findall(r'<a rel="next" href="([^"]+)"', html) == [
+        "/mentorpool/?industry=C&amp;page=2"
+    ]
     assert 'href="/mentorpool/export?industry=C"' in html
 
 
 # ---------------------------------------------------------------- point 6: export
+
 
 def sheet(response) -> list[list]:
     assert response.status_code == 200
@@ -382,8 +448,10 @@ def test_point6_shared_export_masks_contact_outside_the_scope(client, login, see
     login("c1")
     rows = sheet(client.get("/mentorpool/export?province=&industry=I"))
     contacts = {r[0]: (r[8], r[9]) for r in rows[1:]}
-    assert contacts == {"导师C1": ("13900000003", "c1mentor@example.cn"),
-                        "导师P1": ("139****0001", "p***@example.cn")}
+    assert contacts == {
+        "导师C1": ("13900000003", "c1mentor@example.cn"),
+        "导师P1": ("139****0001", "p***@example.cn"),
+    }
     for who in ("i1", "trainer1", "trainee1"):  # no export permission
         login(who)
         assert client.get("/mentorpool/export").status_code == 403
@@ -392,18 +460,19 @@ def test_point6_shared_export_masks_contact_outside_the_scope(client, login, see
 
 def test_point6_export_writes_formula_like_text_as_text(client, login, world, seeded):
     m = mentor(seeded["C1"])
-    m.employer, m.expertise = "=HYPERLINK(\"http://evil\",\"x\")", "+1-2"
+    m.employer, m.expertise = '=HYPERLINK("http://evil","x")', "+1-2"
     db.session.commit()
     login("c1")
     response = client.get("/mentorview/export")
     ws = load_workbook(io.BytesIO(response.data)).active
     cells = {c.value: c for row in ws.iter_rows(min_row=2) for c in row if c.value}
-    for text in ("=HYPERLINK(\"http://evil\",\"x\")", "+1-2"):
+    for text in ('=HYPERLINK("http://evil","x")', "+1-2"):
         assert cells[text].data_type == "s" and cells[text].quotePrefix
 
 
 def test_point2_the_menu_leads_everyone_to_the_shared_pool_and_keepers_to_their_list(
-        now, client, login, world):
+    now, client, login, world
+):
     login("i1")  # an institution finds mentors; it keeps none
     page = client.get("/mentorpool/").get_data(as_text=True)
     assert 'href="/mentorpool/' in page and "/mentorview/list/" not in page

@@ -47,8 +47,9 @@ def post(client, url, files=None, **data):
 
 def write(client, login, world, sender, to, subject="培训计划报送", body="请查收。", files=None):
     login(sender)
-    return post(client, "/messages/new", files=files, recipient=world["org"][to],
-                subject=subject, body=body)
+    return post(
+        client, "/messages/new", files=files, recipient=world["org"][to], subject=subject, body=body
+    )
 
 
 def conversation_ids() -> list[int]:
@@ -65,26 +66,26 @@ def message_count() -> int:
 # in app/services/messages.py: up only to the direct superior, down anywhere in the own subtree)
 
 DIRECTIONS = [
-    ("i1", "C1", True),    # institution -> its city
-    ("i1", "P1", False),   # over the city's head
+    ("i1", "C1", True),  # institution -> its city
+    ("i1", "P1", False),  # over the city's head
     ("i1", "I1b", False),  # sideways: another institution of the same city
-    ("i1", "I2", False),   # outside
-    ("c1", "P1", True),    # city -> its province
-    ("c1", "I1", True),    # city -> its institution
+    ("i1", "I2", False),  # outside
+    ("c1", "P1", True),  # city -> its province
+    ("c1", "I1", True),  # city -> its institution
     ("c1", "C1b", False),  # sideways: another city of the same province
-    ("c1", "C2", False),   # another province's city
-    ("c1", "I2", False),   # outside its subtree
+    ("c1", "C2", False),  # another province's city
+    ("c1", "I2", False),  # outside its subtree
     ("c1", "center", False),  # not its direct superior
     ("p1", "center", True),
     ("p1", "C1", True),
-    ("p1", "I1", True),    # into its subtree, skipping the city (decision)
-    ("p1", "P2", False),   # sideways
+    ("p1", "I1", True),  # into its subtree, skipping the city (decision)
+    ("p1", "P2", False),  # sideways
     ("p1", "C2", False),
     ("p1", "I2", False),
     ("center", "P2", True),
     ("center", "I2", True),
     ("center", "center", False),
-    ("trainer1", "C1", True),   # a trainer writes to the org its account belongs to
+    ("trainer1", "C1", True),  # a trainer writes to the org its account belongs to
     ("trainer1", "P1", False),
     ("trainer1", "C2", False),
 ]
@@ -98,7 +99,9 @@ def test_point4_message_direction_rules(world, sender, to, allowed):
 
 
 @pytest.mark.parametrize(("sender", "to"), [(s, t) for s, t, ok in DIRECTIONS if not ok][:6])
-def test_point4_refused_direction_through_the_form_creates_nothing(client, login, world, sender, to):
+def test_point4_refused_direction_through_the_form_creates_nothing(
+    client, login, world, sender, to
+):
     response = write(client, login, world, sender, to)
     assert response.status_code == 200  # the form again, with the refusal
     assert "You may write only to your superior" in response.get_data(as_text=True)
@@ -108,16 +111,19 @@ def test_point4_refused_direction_through_the_form_creates_nothing(client, login
 def test_point4_roles_without_messaging_cannot_write(client, login, world):
     for key in ("trainee1", "auditor"):
         login(key)
-        assert post(client, "/messages/new", recipient=world["org"]["I1"], subject="x",
-                    body="y").status_code in (302, 403)
+        assert post(
+            client, "/messages/new", recipient=world["org"]["I1"], subject="x", body="y"
+        ).status_code in (302, 403)
     assert conversation_ids() == []
 
 
 def test_point4_empty_subject_or_body_is_refused(client, login, world):
     assert "must not be empty" in write(client, login, world, "c1", "P1", subject=" ").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "must not be empty" in write(client, login, world, "c1", "P1", body="").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert conversation_ids() == []
 
 
@@ -143,7 +149,10 @@ def test_point4_thread_with_replies(client, login, world):
     thread = db.session.get(Conversation, cid)
     assert [m.body for m in thread.messages] == ["第一条消息", "已收到，请补充材料", "材料已补充"]
     assert [m.author_org_id for m in thread.messages] == [
-        world["org"]["C1"], world["org"]["P1"], world["org"]["C1"]]
+        world["org"]["C1"],
+        world["org"]["P1"],
+        world["org"]["C1"],
+    ]
     assert conversation_ids() == [cid]  # replies stay in the one conversation
 
 
@@ -156,12 +165,20 @@ def test_point4_a_new_message_to_the_same_org_is_a_new_conversation(client, logi
 # ---------------------------------------------------------------- visibility: the two parties only
 
 
-@pytest.mark.parametrize(("key", "sees"), [
-    ("c1", True), ("i1", True),
-    ("p1", False),      # above both parties: privacy, not supervision
-    ("center", False),  # the center sees only its own conversations
-    ("c1b", False), ("i1b", False), ("c2", False), ("i2", False), ("trainer1", False),
-])
+@pytest.mark.parametrize(
+    ("key", "sees"),
+    [
+        ("c1", True),
+        ("i1", True),
+        ("p1", False),  # above both parties: privacy, not supervision
+        ("center", False),  # the center sees only its own conversations
+        ("c1b", False),
+        ("i1b", False),
+        ("c2", False),
+        ("i2", False),
+        ("trainer1", False),
+    ],
+)
 def test_point4_conversation_visible_only_to_its_two_parties(client, login, world, key, sees):
     write(client, login, world, "c1", "I1", subject="机构整改通知", body="请于三日内整改")
     [cid] = conversation_ids()
@@ -181,8 +198,13 @@ def test_point4_unknown_conversation_is_404(client, login, world):
 def test_point4_trainer_conversation_is_seen_by_the_trainer_and_its_org(client, login, world):
     write(client, login, world, "trainer1", "C1", subject="档期调整")
     [cid] = conversation_ids()
-    for key, status in (("trainer1", 200), ("c1", 200), ("c1b", 404), ("p1", 404),
-                        ("trainer2", 404)):
+    for key, status in (
+        ("trainer1", 200),
+        ("c1", 200),
+        ("c1b", 404),
+        ("p1", 404),
+        ("trainer2", 404),
+    ):
         login(key)
         assert client.get(f"/messages/{cid}").status_code == status, key
 
@@ -243,13 +265,21 @@ def test_point4_unread_badge_is_one_query_per_page(app, world):
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def test_point4_attachment_downloadable_by_the_two_parties_only(client, login, world, tmp_path,
-                                                                app, monkeypatch):
+def test_point4_attachment_downloadable_by_the_two_parties_only(
+    client, login, world, tmp_path, app, monkeypatch
+):
     from models.attachment import Attachment
 
     monkeypatch.setitem(app.config, "FILES_DIR", str(tmp_path))
-    response = write(client, login, world, "c1", "I1", subject="附件",
-                     files={"attachments": (io.BytesIO(PDF), "整改要求.pdf")})
+    response = write(
+        client,
+        login,
+        world,
+        "c1",
+        "I1",
+        subject="附件",
+        files={"attachments": (io.BytesIO(PDF), "整改要求.pdf")},
+    )
     assert response.status_code == 302
     db.session.rollback()
     [attachment] = db.session.scalars(select(Attachment)).all()
@@ -264,8 +294,15 @@ def test_point4_attachment_downloadable_by_the_two_parties_only(client, login, w
 
 def test_point4_refused_attachment_sends_nothing(client, login, world, tmp_path, app, monkeypatch):
     monkeypatch.setitem(app.config, "FILES_DIR", str(tmp_path))
-    response = write(client, login, world, "c1", "I1", subject="附件",
-                     files={"attachments": (io.BytesIO(b"MZ\x90\x00"), "病毒.exe")})
+    response = write(
+        client,
+        login,
+        world,
+        "c1",
+        "I1",
+        subject="附件",
+        files={"attachments": (io.BytesIO(b"MZ\x90\x00"), "病毒.exe")},
+    )
     assert response.status_code == 200  # the form again, with the file's refusal
     assert conversation_ids() == [] and message_count() == 0
     assert list(tmp_path.iterdir()) == []

@@ -29,8 +29,14 @@ ON_PG = PG_URL.startswith("postgresql")
 
 def flask_db(url: str, *args: str) -> None:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "run.py", "SECRET_KEY": "migration-test"}
-    done = subprocess.run([sys.executable, "-m", "flask", "db", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "db", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"flask db {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
 
 
@@ -97,13 +103,20 @@ def test_point8_postgres_trigger_keeps_the_audit_log_append_only(pg_url):
     flask_db(pg_url, "upgrade")
     engine = create_engine(pg_url)
     now = clock.now()
-    insert = text("INSERT INTO audit_log (at, event, success, summary) "
-                  "VALUES (:at, 'test', true, :summary)")
+    insert = text(
+        "INSERT INTO audit_log (at, event, success, summary) VALUES (:at, 'test', true, :summary)"
+    )
     try:
         with engine.begin() as conn:
-            assert conn.scalar(text(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
-                "AND tgname = 'audit_log_append_only'")) == 1
+            assert (
+                conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
+                        "AND tgname = 'audit_log_append_only'"
+                    )
+                )
+                == 1
+            )
             conn.execute(insert, {"at": now, "summary": "young"})
             conn.execute(insert, {"at": now - timedelta(days=200), "summary": "old"})
 

@@ -20,8 +20,20 @@ from tests.conftest import csrf_token
 from tests.integration.test_scope_matrix import grant
 
 NOW = datetime(2026, 3, 2, 9, 0)
-EVERYONE = ["center", "p1", "p2", "c1", "c1b", "c2", "i1", "i1b", "i2", "trainer1", "trainer2",
-            "trainee1"]
+EVERYONE = [
+    "center",
+    "p1",
+    "p2",
+    "c1",
+    "c1b",
+    "c2",
+    "i1",
+    "i1b",
+    "i2",
+    "trainer1",
+    "trainer2",
+    "trainee1",
+]
 
 
 @pytest.fixture()
@@ -35,8 +47,13 @@ def user(world, key) -> MalanUser:
 
 
 def publish(world, who, orgs, groups=("authorities", "institutions"), now=NOW, **kw) -> int:
-    draft = svc.Draft(title=kw.pop("title", f"{who}的通知"), body=kw.pop("body", "<p>内容</p>"),
-                      org_ids=[world["org"][o] for o in orgs], groups=list(groups), **kw)
+    draft = svc.Draft(
+        title=kw.pop("title", f"{who}的通知"),
+        body=kw.pop("body", "<p>内容</p>"),
+        org_ids=[world["org"][o] for o in orgs],
+        groups=list(groups),
+        **kw,
+    )
     notice = svc.publish(draft, user(world, who), now)
     db.session.commit()
     return notice.id
@@ -57,8 +74,13 @@ def post(client, url, data, **kw):
 
 
 def form(world, orgs, **kw):
-    data = {"title": "关于开展创业培训的通知", "body": "<p>请各单位做好准备。</p>", "category": "notice",
-            "org_ids": [str(world["org"][o]) for o in orgs], "groups": ["authorities", "institutions"]}
+    data = {
+        "title": "关于开展创业培训的通知",
+        "body": "<p>请各单位做好准备。</p>",
+        "category": "notice",
+        "org_ids": [str(world["org"][o]) for o in orgs],
+        "groups": ["authorities", "institutions"],
+    }
     data.update(kw)
     return data
 
@@ -70,30 +92,39 @@ def events(name) -> list[AuditLog]:
 # ---------------------------------------------------------------- point 1: publishing
 
 
-def test_point1_province_publishes_with_attachment_category_pin_and_expiry(world, login, client,
-                                                                           frozen):
+def test_point1_province_publishes_with_attachment_category_pin_and_expiry(
+    world, login, client, frozen
+):
     login("p1")
     data = form(world, ["C1"], category="document", pinned="y", expires_at="2026-04-01T18:00")
     data["files"] = (io.BytesIO("附件内容".encode()), "培训安排.txt")
     response = post(client, "/notices/new", data, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)
     notice = db.session.scalar(select(Notice))
-    assert (notice.category, notice.pinned, notice.expires_at) == ("document", True,
-                                                                   datetime(2026, 4, 1, 18, 0))
+    assert (notice.category, notice.pinned, notice.expires_at) == (
+        "document",
+        True,
+        datetime(2026, 4, 1, 18, 0),
+    )
     assert notice.publish_at == NOW and notice.publisher_org_id == world["org"]["P1"]
     assert [a.org_id for a in notice.audience] == [world["org"]["C1"]]
     [attachment] = db.session.scalars(select(Attachment)).all()
     assert (attachment.owner_type, attachment.owner_id, attachment.filename) == (
-        "notice", notice.id, "培训安排.txt")
+        "notice",
+        notice.id,
+        "培训安排.txt",
+    )
     page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
     assert "培训安排.txt" in page and f"/files/{attachment.id}" in page
 
 
 def test_point1_body_is_sanitised_on_save(world, login, client, frozen):
     login("c1")
-    body = ('<p onclick="steal()">正文<script>alert(1)</script>'
-            '<img src=x onerror="alert(2)"><a href="javascript:alert(3)">点我</a>'
-            '<a href="https://www.mohrss.gov.cn/">人社部</a><b>重点</b></p>')
+    body = (
+        '<p onclick="steal()">正文<script>alert(1)</script>'
+        '<img src=x onerror="alert(2)"><a href="javascript:alert(3)">点我</a>'
+        '<a href="https://www.mohrss.gov.cn/">人社部</a><b>重点</b></p>'
+    )
     assert post(client, "/notices/new", form(world, ["I1"], body=body)).status_code == 302
     stored = db.session.scalar(select(Notice.body))
     for bad in ("<script", "alert(", "onclick", "onerror", "javascript:"):
@@ -103,19 +134,24 @@ def test_point1_body_is_sanitised_on_save(world, login, client, frozen):
     assert "alert(1)" not in shown and "<b>重点</b>" in shown
 
 
-@pytest.mark.parametrize("who, target", [
-    ("p1", "C2"),  # another province's city
-    ("p1", "P2"),  # another province
-    ("p1", "center"),  # upward
-    ("c1", "I2"),  # another province's institution
-    ("c1", "C1b"),  # sideways
-    ("c1", "P1"),  # its own province: upward
-])
-def test_point1_addressing_outside_the_subtree_is_refused(world, login, client, frozen, who,
-                                                          target):
+@pytest.mark.parametrize(
+    "who, target",
+    [
+        ("p1", "C2"),  # another province's city
+        ("p1", "P2"),  # another province
+        ("p1", "center"),  # upward
+        ("c1", "I2"),  # another province's institution
+        ("c1", "C1b"),  # sideways
+        ("c1", "P1"),  # its own province: upward
+    ],
+)
+def test_point1_addressing_outside_the_subtree_is_refused(
+    world, login, client, frozen, who, target
+):
     login(who)
-    response = post(client, "/notices/new", form(world, ["I1", target] if who == "c1"
-                                                 else ["C1", target]))
+    response = post(
+        client, "/notices/new", form(world, ["I1", target] if who == "c1" else ["C1", target])
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(Notice.id)) is None
     with pytest.raises(svc.NoticeError):
@@ -134,17 +170,22 @@ def test_point1_institutions_trainers_trainees_cannot_publish(world, login, clie
 
 def test_point1_bad_input_is_refused(world, login, client, frozen):
     login("c1")
-    for data in (form(world, ["I1"], category="secret"), form(world, ["I1"], title=" "),
-                 form(world, [], title="无受众"), form(world, ["I1"], groups=[]),
-                 form(world, ["I1"], expires_at="2026-03-01T00:00"),
-                 form(world, ["I1"], publish_at="not a date")):
+    for data in (
+        form(world, ["I1"], category="secret"),
+        form(world, ["I1"], title=" "),
+        form(world, [], title="无受众"),
+        form(world, ["I1"], groups=[]),
+        form(world, ["I1"], expires_at="2026-03-01T00:00"),
+        form(world, ["I1"], publish_at="not a date"),
+    ):
         assert post(client, "/notices/new", data).status_code == 422
     assert db.session.scalar(select(Notice.id)) is None
 
 
 def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen):
-    nid = publish(world, "c1", ["I1"], publish_at=NOW + timedelta(days=1),
-                  expires_at=NOW + timedelta(days=3))
+    nid = publish(
+        world, "c1", ["I1"], publish_at=NOW + timedelta(days=1), expires_at=NOW + timedelta(days=3)
+    )
     assert seers(world, nid) == {"c1"}  # the publisher sees it scheduled; the audience not yet
     assert seers(world, nid, NOW + timedelta(days=1)) == {"c1", "i1"}
     assert seers(world, nid, NOW + timedelta(days=3)) == {"c1"}  # expired
@@ -153,32 +194,48 @@ def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen):
 # ---------------------------------------------------------------- point 2 / 7: audience matrix
 
 
-@pytest.mark.parametrize("who, orgs, groups, expected", [
-    ("center", ["center"], ("authorities", "institutions"),
-     {"center", "p1", "p2", "c1", "c1b", "c2", "i1", "i1b", "i2"}),
-    ("center", ["P1", "P2"], ("authorities",), {"center", "p1", "p2", "c1", "c1b", "c2"}),
-    ("center", ["P2", "I1"], ("authorities", "institutions"), {"center", "p2", "c2", "i2", "i1"}),
-    ("center", ["center"], ("trainers",), {"center", "trainer1", "trainer2"}),
-    ("p1", ["C1"], ("authorities", "institutions"), {"p1", "c1", "i1", "i1b"}),
-    ("p1", ["C1", "C1b"], ("authorities",), {"p1", "c1", "c1b"}),
-    ("p1", ["P1"], ("institutions",), {"p1", "i1", "i1b"}),
-    ("c1", ["I1"], ("authorities", "institutions"), {"c1", "i1"}),
-    ("c1", ["C1"], ("institutions", "trainers"), {"c1", "i1", "i1b", "trainer1"}),
-])
+@pytest.mark.parametrize(
+    "who, orgs, groups, expected",
+    [
+        (
+            "center",
+            ["center"],
+            ("authorities", "institutions"),
+            {"center", "p1", "p2", "c1", "c1b", "c2", "i1", "i1b", "i2"},
+        ),
+        ("center", ["P1", "P2"], ("authorities",), {"center", "p1", "p2", "c1", "c1b", "c2"}),
+        (
+            "center",
+            ["P2", "I1"],
+            ("authorities", "institutions"),
+            {"center", "p2", "c2", "i2", "i1"},
+        ),
+        ("center", ["center"], ("trainers",), {"center", "trainer1", "trainer2"}),
+        ("p1", ["C1"], ("authorities", "institutions"), {"p1", "c1", "i1", "i1b"}),
+        ("p1", ["C1", "C1b"], ("authorities",), {"p1", "c1", "c1b"}),
+        ("p1", ["P1"], ("institutions",), {"p1", "i1", "i1b"}),
+        ("c1", ["I1"], ("authorities", "institutions"), {"c1", "i1"}),
+        ("c1", ["C1"], ("institutions", "trainers"), {"c1", "i1", "i1b", "trainer1"}),
+    ],
+)
 def test_point7_audience_matrix(world, frozen, who, orgs, groups, expected):
     nid = publish(world, who, orgs, groups)
     assert seers(world, nid) == expected
 
 
-@pytest.mark.parametrize("start, end, sees", [
-    (date(2026, 3, 5), date(2026, 3, 10), False),  # three days before the class: not yet
-    (date(2026, 3, 4), date(2026, 3, 10), True),  # two days before
-    (date(2026, 2, 25), date(2026, 3, 2), True),  # last day of the class
-    (date(2026, 2, 20), date(2026, 3, 1), False),  # the class is over
-    (None, None, False),  # no class
-])
-def test_point7_trainee_sees_trainee_notices_only_while_its_class_runs(world, frozen, start, end,
-                                                                      sees):
+@pytest.mark.parametrize(
+    "start, end, sees",
+    [
+        (date(2026, 3, 5), date(2026, 3, 10), False),  # three days before the class: not yet
+        (date(2026, 3, 4), date(2026, 3, 10), True),  # two days before
+        (date(2026, 2, 25), date(2026, 3, 2), True),  # last day of the class
+        (date(2026, 2, 20), date(2026, 3, 1), False),  # the class is over
+        (None, None, False),  # no class
+    ],
+)
+def test_point7_trainee_sees_trainee_notices_only_while_its_class_runs(
+    world, frozen, start, end, sees
+):
     trainee = user(world, "trainee1")
     trainee.class_start, trainee.class_end = start, end
     db.session.commit()
@@ -188,8 +245,9 @@ def test_point7_trainee_sees_trainee_notices_only_while_its_class_runs(world, fr
     assert "trainee1" not in seers(world, not_to_trainees)
 
 
-def test_point2_nothing_outside_the_audience_by_list_page_attachment_or_search(world, login,
-                                                                              client, frozen):
+def test_point2_nothing_outside_the_audience_by_list_page_attachment_or_search(
+    world, login, client, frozen
+):
     login("p1")
     data = form(world, ["C1"], title="北京专属通知")
     data["files"] = (io.BytesIO(b"only for Beijing"), "beijing.txt")
@@ -208,8 +266,11 @@ def test_point2_nothing_outside_the_audience_by_list_page_attachment_or_search(w
         assert client.get(f"/files/{aid}").status_code == 404
         assert client.get(f"/notices/{nid}/receipts").status_code in (403, 404)
     # No REST API exposes notices: there is no path around the audience rule.
-    assert not [r.rule for r in client.application.url_map.iter_rules()
-                if r.rule.startswith("/api/") and "notice" in r.rule.lower()]
+    assert not [
+        r.rule
+        for r in client.application.url_map.iter_rules()
+        if r.rule.startswith("/api/") and "notice" in r.rule.lower()
+    ]
 
 
 def test_point2_province_and_city_see_what_they_published(world, frozen):
@@ -221,8 +282,7 @@ def test_point2_province_and_city_see_what_they_published(world, frozen):
 
 def test_point2_list_is_pinned_first(world, login, client, frozen):
     publish(world, "c1", ["I1"], title="普通通知", publish_at=NOW - timedelta(hours=1))
-    publish(world, "c1", ["I1"], title="置顶通知", pinned=True,
-            publish_at=NOW - timedelta(hours=2))
+    publish(world, "c1", ["I1"], title="置顶通知", pinned=True, publish_at=NOW - timedelta(hours=2))
     login("i1")
     html = client.get("/notices/").get_data(as_text=True)
     assert html.index("置顶通知") < html.index("普通通知")
@@ -264,12 +324,16 @@ def test_point3_publisher_sees_counts_by_org_and_who_has_not_read(world, login, 
     nid = publish(world, "p1", ["C1", "C1b"], ("authorities", "institutions"))
     login("i1")
     client.get(f"/notices/{nid}")
-    rows = {r.org.code: (r.read, [u.username for u in r.unread])
-            for r in svc.receipts(db.session.get(Notice, nid), NOW)}
-    assert rows == {"110101": (0, [world["username"]["c1"]]),
-                    "110102": (0, [world["username"]["c1b"]]),
-                    "1101010001": (1, []),
-                    "1101010002": (0, [world["username"]["i1b"]])}
+    rows = {
+        r.org.code: (r.read, [u.username for u in r.unread])
+        for r in svc.receipts(db.session.get(Notice, nid), NOW)
+    }
+    assert rows == {
+        "110101": (0, [world["username"]["c1"]]),
+        "110102": (0, [world["username"]["c1b"]]),
+        "1101010001": (1, []),
+        "1101010002": (0, [world["username"]["i1b"]]),
+    }
     login("p1")
     html = client.get(f"/notices/{nid}/receipts").get_data(as_text=True)
     assert 'id="receipt-read">1<' in html and 'id="receipt-unread">3<' in html
@@ -298,9 +362,11 @@ def test_point3_only_the_publisher_sees_receipts(world, login, client, frozen, w
 def test_point5_correction_keeps_every_version_and_who_changed_what(world, login, client, frozen):
     nid = publish(world, "p1", ["C1"], title="初稿标题", body="<p>旧内容</p>")
     login("p1")
-    response = post(client, f"/notices/{nid}/correct", {
-        "title": "更正后标题", "body": "<p>新内容</p>", "category": "notice",
-        "note": "标题有误"})
+    response = post(
+        client,
+        f"/notices/{nid}/correct",
+        {"title": "更正后标题", "body": "<p>新内容</p>", "category": "notice", "note": "标题有误"},
+    )
     assert response.status_code == 302
     notice = db.session.get(Notice, nid)
     db.session.refresh(notice)
@@ -308,7 +374,8 @@ def test_point5_correction_keeps_every_version_and_who_changed_what(world, login
     revs = db.session.scalars(select(NoticeRevision).order_by(NoticeRevision.version)).all()
     assert [(r.version, r.title, r.body, r.changed_by_id) for r in revs] == [
         (1, "初稿标题", "<p>旧内容</p>", world["user"]["p1"]),
-        (2, "更正后标题", "<p>新内容</p>", world["user"]["p1"])]
+        (2, "更正后标题", "<p>新内容</p>", world["user"]["p1"]),
+    ]
     assert revs[1].note == "标题有误"
     [entry] = events("notice_correct")
     assert "初稿标题" in entry.changes and "更正后标题" in entry.changes
@@ -317,8 +384,10 @@ def test_point5_correction_keeps_every_version_and_who_changed_what(world, login
     # The audience sees the corrected text; another city cannot correct it.
     login("c1")
     assert "新内容" in client.get(f"/notices/{nid}").get_data(as_text=True)
-    assert post(client, f"/notices/{nid}/correct", {"title": "篡改", "category": "notice"}
-                ).status_code == 404
+    assert (
+        post(client, f"/notices/{nid}/correct", {"title": "篡改", "category": "notice"}).status_code
+        == 404
+    )
     db.session.refresh(notice)
     assert notice.title == "更正后标题"
 
@@ -349,15 +418,22 @@ def test_point6_publish_correct_withdraw_and_download_are_audited(world, login, 
     data["files"] = (io.BytesIO(b"text"), "a.txt")
     post(client, "/notices/new", data, content_type="multipart/form-data")
     nid = db.session.scalar(select(Notice.id))
-    post(client, f"/notices/{nid}/correct", {"title": "审计通知（更正）", "category": "notice",
-                                              "body": "x"})
+    post(
+        client,
+        f"/notices/{nid}/correct",
+        {"title": "审计通知（更正）", "category": "notice", "body": "x"},
+    )
     login("i1")
     aid = db.session.scalar(select(Attachment.id))
     assert client.get(f"/files/{aid}").status_code == 200
     login("c1")
     post(client, f"/notices/{nid}/withdraw", {})
-    for name, who in (("notice_publish", "c1"), ("notice_correct", "c1"),
-                      ("notice_withdraw", "c1"), ("download", "i1")):
+    for name, who in (
+        ("notice_publish", "c1"),
+        ("notice_correct", "c1"),
+        ("notice_withdraw", "c1"),
+        ("download", "i1"),
+    ):
         [entry] = events(name)
         assert entry.username == world["username"][who], name
     assert events("notice_publish")[0].object_id == str(nid)

@@ -36,9 +36,13 @@ def post_token(app, client) -> str:
 
 def snapshot():
     db.session.expire_all()
-    return (sorted(db.session.execute(select(Org.id, Org.name, Org.active)).all()),
-            sorted((u.id, u.username, u.active, u.role_kind, u.org_id)
-                   for u in db.session.scalars(select(MalanUser))))
+    return (
+        sorted(db.session.execute(select(Org.id, Org.name, Org.active)).all()),
+        sorted(
+            (u.id, u.username, u.active, u.role_kind, u.org_id)
+            for u in db.session.scalars(select(MalanUser))
+        ),
+    )
 
 
 # ------------------------------------------------------------------ the matrix is the database
@@ -71,7 +75,9 @@ def test_point4_sync_roles_makes_the_database_equal_the_matrix(app, world):
 
 
 def test_point4_matrix_separates_the_three_administrators():
-    audit_holders = {role for role, grants in ROLE_MATRIX.items() if any(r == AUDIT for _a, r in grants)}
+    audit_holders = {
+        role for role, grants in ROLE_MATRIX.items() if any(r == AUDIT for _a, r in grants)
+    }
     assert audit_holders == {"auditor"}
     # The auditor reads and exports the log, and reads notices (withdrawn ones too); nothing else.
     assert set(ROLE_MATRIX["auditor"]) == {(READ, AUDIT), (EXPORT, AUDIT), (READ, "Notice")}
@@ -121,15 +127,25 @@ FORBIDDEN = [  # (user, method, url): none of these may do another administrator
 
 
 @pytest.mark.parametrize("key,method,url", FORBIDDEN)
-def test_point4_administrator_cannot_do_another_ones_job(app, client, login, world, key, method, url):
+def test_point4_administrator_cannot_do_another_ones_job(
+    app, client, login, world, key, method, url
+):
     login(key)
     entry = db.session.scalar(select(AuditLog.id).order_by(AuditLog.id).limit(1))
     url = url.format(audit=entry, c1=world["user"]["c1"], I1=world["org"]["I1"])
     before = snapshot()
     audit_rows = db.session.scalar(select(func.count(AuditLog.id)))
-    data = {"csrf_token": post_token(app, client), "name": "越权", "username": world["username"]["c1"],
-            "role_kind": "auditor", "first_name": "越权", "rowid": str(entry), "action": "disable",
-            "event": "x", "summary": "x"}
+    data = {
+        "csrf_token": post_token(app, client),
+        "name": "越权",
+        "username": world["username"]["c1"],
+        "role_kind": "auditor",
+        "first_name": "越权",
+        "rowid": str(entry),
+        "action": "disable",
+        "event": "x",
+        "summary": "x",
+    }
     response = client.open(url, method=method, data=data if method == "POST" else None)
     assert response.status_code in (403, 404, 405), response.status_code
     assert snapshot() == before
@@ -139,9 +155,13 @@ def test_point4_administrator_cannot_do_another_ones_job(app, client, login, wor
 
 
 ALLOWED = [
-    ("sysadmin", "/userview/list/"), ("sysadmin", "/orgview/list/"), ("sysadmin", "/userview/add"),
-    ("secadmin", "/roles/"), ("secadmin", "/userview/list/"),
-    ("auditor", "/auditlogview/list/"), ("auditor", "/auditlogview/show/{audit}"),
+    ("sysadmin", "/userview/list/"),
+    ("sysadmin", "/orgview/list/"),
+    ("sysadmin", "/userview/add"),
+    ("secadmin", "/roles/"),
+    ("secadmin", "/userview/list/"),
+    ("auditor", "/auditlogview/list/"),
+    ("auditor", "/auditlogview/show/{audit}"),
     ("auditor", "/auditlogview/export"),
 ]
 
@@ -154,8 +174,10 @@ def test_point4_each_administrator_does_its_own_job(client, login, world, key, u
 
 
 def _assign(app, client, username, role_kind):
-    return client.post("/roles/assign", data={"csrf_token": post_token(app, client),
-                                              "username": username, "role_kind": role_kind})
+    return client.post(
+        "/roles/assign",
+        data={"csrf_token": post_token(app, client), "username": username, "role_kind": role_kind},
+    )
 
 
 def _user(key, world):
@@ -170,8 +192,11 @@ def test_point4_secadmin_grants_an_admin_role_and_it_is_audited(app, client, log
     assert response.status_code == 302
     assert _user("center", world).role_kind == "auditor"
 
-    entries = db.session.scalars(select(AuditLog).where(
-        AuditLog.object_type == "MalanUser", AuditLog.object_id == str(world["user"]["center"]))).all()
+    entries = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.object_type == "MalanUser", AuditLog.object_id == str(world["user"]["center"])
+        )
+    ).all()
     named = [e for e in entries if e.event == "role_change"]
     assert len(named) == 1 and named[0].username == world["username"]["secadmin"]
     assert named[0].role == "secadmin" and '"center", "auditor"' in named[0].changes
@@ -186,7 +211,9 @@ def test_point4_secadmin_role_rules(app, client, login, world):
     _assign(app, client, world["username"]["c1"], "auditor")
     assert _user("c1", world).role_kind == "city", "an administrator sits at the center"
     assert _assign(app, client, "nobody-here", "city").status_code == 404
-    assert not db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.event == "role_change"))
+    assert not db.session.scalar(
+        select(func.count(AuditLog.id)).where(AuditLog.event == "role_change")
+    )
 
 
 def test_point4_sysadmin_cannot_grant_admin_roles(app, client, login, world):
@@ -196,16 +223,28 @@ def test_point4_sysadmin_cannot_grant_admin_roles(app, client, login, world):
     assert not any(f'value="{kind}"' in form for kind in ("auditor", "secadmin", "sysadmin"))
     users = db.session.scalar(select(func.count(MalanUser.id)))
     for kind in ("auditor", "secadmin", "sysadmin"):
-        client.post("/userview/add", data={"csrf_token": post_token(app, client), "first_name": "新管理员",
-                                           "role_kind": kind, "org": world["org"]["center"]})
+        client.post(
+            "/userview/add",
+            data={
+                "csrf_token": post_token(app, client),
+                "first_name": "新管理员",
+                "role_kind": kind,
+                "org": world["org"]["center"],
+            },
+        )
     db.session.expire_all()
     assert db.session.scalar(select(func.count(MalanUser.id))) == users
     assert _assign(app, client, world["username"]["center"], "auditor").status_code == 403
     assert _user("center", world).role_kind == "center"
     # Nor can it take over an administrator's account through the account screens.
-    client.post(f"/userview/edit/{world['user']['auditor']}",
-                data={"csrf_token": post_token(app, client), "first_name": "改名",
-                      "org": world["org"]["center"]})
+    client.post(
+        f"/userview/edit/{world['user']['auditor']}",
+        data={
+            "csrf_token": post_token(app, client),
+            "first_name": "改名",
+            "org": world["org"]["center"],
+        },
+    )
     db.session.remove()
     assert _user("auditor", world).first_name == "审计员"
 
@@ -213,9 +252,15 @@ def test_point4_sysadmin_cannot_grant_admin_roles(app, client, login, world):
 def test_point4_sysadmin_creates_business_accounts(app, client, login, world):
     """The positive control for the test above: the same form works for a business role."""
     login("sysadmin")
-    client.post("/userview/add", data={"csrf_token": post_token(app, client), "first_name": "新市级",
-                                       "role_kind": "city", "org": world["org"]["C1"]})
+    client.post(
+        "/userview/add",
+        data={
+            "csrf_token": post_token(app, client),
+            "first_name": "新市级",
+            "role_kind": "city",
+            "org": world["org"]["C1"],
+        },
+    )
     db.session.expire_all()
     created = db.session.scalar(select(MalanUser).where(MalanUser.first_name == "新市级"))
     assert created is not None and created.role_kind == "city" and created.must_change_password
-

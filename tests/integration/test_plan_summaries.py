@@ -37,17 +37,28 @@ KEYS = ["plans", "lines", "classes", "trainees", "applied", "approved"]
 
 
 def _application(world, line, status, in_force=None):
-    db.session.add(ClassApplication(
-        org_id=world["org"]["I1" if line.org_id == world["org"]["C1"] else "I2"],
-        course_type=line.course_type, start_date=date(2026, 4, 20), end_date=date(2026, 4, 25),
-        venue="培训楼", expected_trainees=30, contact_name="周", contact_phone="1",
-        plan_line_id=line.id, status=status, in_force_revision=in_force))
+    db.session.add(
+        ClassApplication(
+            org_id=world["org"]["I1" if line.org_id == world["org"]["C1"] else "I2"],
+            course_type=line.course_type,
+            start_date=date(2026, 4, 20),
+            end_date=date(2026, 4, 25),
+            venue="培训楼",
+            expected_trainees=30,
+            contact_name="周",
+            contact_phone="1",
+            plan_line_id=line.id,
+            status=status,
+            in_force_revision=in_force,
+        )
+    )
 
 
 @pytest.fixture()
 def plans(now, world):
-    shenzhen = Org(kind=CITY, code="440300", name="深圳市",
-                   parent=db.session.get(Org, world["org"]["P2"]))
+    shenzhen = Org(
+        kind=CITY, code="440300", name="深圳市", parent=db.session.get(Org, world["org"]["P2"])
+    )
     db.session.add(shenzhen)
     db.session.flush()
     world["org"]["C2b"] = shenzhen.id
@@ -57,18 +68,40 @@ def plans(now, world):
     db.session.flush()
     made = {}
     for key, (status, lines) in PLANS.items():
-        plan = TrainingPlan(round_id=rnd.id, org_id=world["org"][key], status=status,
-                            in_force_revision=1 if status == "approved" else None)
-        plan.lines = [PlanLine(org_id=plan.org_id, course_type=c, classes=n, trainees_per_class=t,
-                               start_from=date(2026, 4, 1), start_to=date(2026, 5, 31),
-                               venue_city_id=plan.org_id, contact_name="=HYPERLINK(1)")
-                      for c, n, t in lines]
+        plan = TrainingPlan(
+            round_id=rnd.id,
+            org_id=world["org"][key],
+            status=status,
+            in_force_revision=1 if status == "approved" else None,
+        )
+        plan.lines = [
+            PlanLine(
+                org_id=plan.org_id,
+                course_type=c,
+                classes=n,
+                trainees_per_class=t,
+                start_from=date(2026, 4, 1),
+                start_to=date(2026, 5, 31),
+                venue_city_id=plan.org_id,
+                contact_name="=HYPERLINK(1)",
+            )
+            for c, n, t in lines
+        ]
         db.session.add(plan)
         made[key] = plan
-    other = TrainingPlan(round_id=old.id, org_id=world["org"]["C1"], status="approved",
-                         in_force_revision=1)  # another round: not counted
-    other.lines = [PlanLine(org_id=other.org_id, course_type="SYB", classes=7, trainees_per_class=7,
-                            start_from=date(2026, 2, 1), start_to=date(2026, 2, 2))]
+    other = TrainingPlan(
+        round_id=old.id, org_id=world["org"]["C1"], status="approved", in_force_revision=1
+    )  # another round: not counted
+    other.lines = [
+        PlanLine(
+            org_id=other.org_id,
+            course_type="SYB",
+            classes=7,
+            trainees_per_class=7,
+            start_from=date(2026, 2, 1),
+            start_to=date(2026, 2, 2),
+        )
+    ]
     db.session.add(other)
     db.session.flush()
     syb_c1, eyb_c2 = made["C1"].lines[0], made["C2"].lines[1]
@@ -84,7 +117,9 @@ def table(html, table_id) -> list[list[str]]:
     body = re.search(rf'<table[^>]*id="{table_id}"[^>]*>(.*?)</table>', html, re.S).group(1)
     rows = []
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+        ]
         if cells:
             rows.append(cells)
     return rows
@@ -98,11 +133,22 @@ def test_point6_national_summary_by_province_and_city(client, login, world, plan
     login("center")
     html = client.get(f"/plansummary/national?round={plans['round']}").get_data(as_text=True)
     rows = table(html, "by-city")
-    assert [r[:2] for r in rows] == [["北京市", "东城区"], ["北京市", "西城区"],
-                                     ["北京市", "Subtotal"], ["广东省", "广州市"],
-                                     ["广东省", "Subtotal"], ["Total", ""]]
-    assert numbers(rows[0]) == {"plans": 1, "lines": 2, "classes": 3, "trainees": 85,
-                                "applied": 2, "approved": 1}
+    assert [r[:2] for r in rows] == [
+        ["北京市", "东城区"],
+        ["北京市", "西城区"],
+        ["北京市", "Subtotal"],
+        ["广东省", "广州市"],
+        ["广东省", "Subtotal"],
+        ["Total", ""],
+    ]
+    assert numbers(rows[0]) == {
+        "plans": 1,
+        "lines": 2,
+        "classes": 3,
+        "trainees": 85,
+        "applied": 2,
+        "approved": 1,
+    }
     assert numbers(rows[2]) == P1 and numbers(rows[4]) == P2 and numbers(rows[5]) == TOTAL
     by_status = table(html, "by-status")
     assert [numbers(r) for r in by_status] == [APPROVED, UNDER_REVIEW, TOTAL]
@@ -118,8 +164,9 @@ def test_point6_provincial_summary_shows_only_the_province(client, login, world,
     assert "submit-summary" in html  # the province can submit its summary from here
     # The center picks a province.
     login("center")
-    html = client.get(f"/plansummary/province?round={plans['round']}&province={world['org']['P2']}"
-                      ).get_data(as_text=True)
+    html = client.get(
+        f"/plansummary/province?round={plans['round']}&province={world['org']['P2']}"
+    ).get_data(as_text=True)
     assert numbers(table(html, "by-city")[-1]) == P2 and "submit-summary" not in html
 
 
@@ -127,8 +174,12 @@ def test_point6_summary_scope(client, login, world, plans):
     login("p1")
     base = f"/plansummary/province?round={plans['round']}"
     assert client.get(f"{base}&province={world['org']['P2']}").status_code == 404
-    assert client.get(f"/plansummary/province.xlsx?round={plans['round']}&province="
-                      f"{world['org']['P2']}").status_code == 404
+    assert (
+        client.get(
+            f"/plansummary/province.xlsx?round={plans['round']}&province={world['org']['P2']}"
+        ).status_code
+        == 404
+    )
     assert client.get(f"/plansummary/national?round={plans['round']}").status_code == 403
     assert client.get(f"/plansummary/national.xlsx?round={plans['round']}").status_code == 403
     assert client.get("/plansummary/province?round=999999").status_code == 404
@@ -145,8 +196,9 @@ def _sheet(response):
 
 def _exports():
     db.session.rollback()
-    return db.session.scalars(select(AuditLog).where(AuditLog.event == "export",
-                                                     AuditLog.object_type == "PlanSummary")).all()
+    return db.session.scalars(
+        select(AuditLog).where(AuditLog.event == "export", AuditLog.object_type == "PlanSummary")
+    ).all()
 
 
 def test_point6_national_xlsx(client, login, world, plans):
@@ -154,9 +206,14 @@ def test_point6_national_xlsx(client, login, world, plans):
     ws = _sheet(client.get(f"/plansummary/national.xlsx?round={plans['round']}"))
     assert ws.freeze_panes == "A3"  # title row, then the frozen header row
     values = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]
-    assert [r[:2] for r in values] == [["北京市", "东城区"], ["北京市", "西城区"],
-                                       ["北京市", "Subtotal"], ["广东省", "广州市"],
-                                       ["广东省", "Subtotal"], ["Total", None]]
+    assert [r[:2] for r in values] == [
+        ["北京市", "东城区"],
+        ["北京市", "西城区"],
+        ["北京市", "Subtotal"],
+        ["广东省", "广州市"],
+        ["广东省", "Subtotal"],
+        ["Total", None],
+    ]
     assert dict(zip(KEYS, values[2][3:], strict=True)) == P1
     assert dict(zip(KEYS, values[4][3:], strict=True)) == P2
     assert dict(zip(KEYS, values[-1][3:], strict=True)) == TOTAL
@@ -174,7 +231,10 @@ def test_point6_provincial_xlsx(client, login, world, plans):
     assert len(header) == 13 and all(header)
     lines = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]
     assert [(r[0], r[2], r[3], r[5]) for r in lines[:-1]] == [
-        ("东城区", "SYB", 2, 60), ("东城区", "GYB", 1, 25), ("西城区", "IYB", 3, 60)]
+        ("东城区", "SYB", 2, 60),
+        ("东城区", "GYB", 1, 25),
+        ("西城区", "IYB", 3, 60),
+    ]
     total = lines[-1]
     assert (total[3], total[5], total[11], total[12]) == (6, 145, 2, 1)
     assert lines[0][9] == "=HYPERLINK(1)" and ws.cell(3, 10).data_type == "s"  # text, not a formula
@@ -183,15 +243,18 @@ def test_point6_provincial_xlsx(client, login, world, plans):
 
 
 def test_point6_submitting_the_provincial_summary_forwards_waiting_plans(
-        client, login, world, plans):
+    client, login, world, plans
+):
     """Row 2: the province's summary = its pending city plans approved and sent to the center."""
     plan = db.session.get(TrainingPlan, plans["C1b"])
     plan.status = "draft"
     db.session.commit()
     review.submit(plan, db.session.get(MalanUser, world["user"]["c1b"]), NOW)
     login("p1")
-    client.post("/planview/submit_summary", data={
-        "round_id": plans["round"], "csrf_token": csrf_token(client, "/password/change")})
+    client.post(
+        "/planview/submit_summary",
+        data={"round_id": plans["round"], "csrf_token": csrf_token(client, "/password/change")},
+    )
     db.session.rollback()
     assert db.session.get(TrainingPlan, plans["C1b"]).step == 1
     html = client.get(f"/plansummary/province?round={plans['round']}").get_data(as_text=True)
@@ -203,8 +266,11 @@ def test_point6_summary_pages_before_any_plan(client, login, world, now):
     assert client.get("/plansummary/province").status_code == 200  # no round yet
     db.session.add(PlanRound(year=2026, month=6, deadline=date(2026, 3, 20), opened_at=NOW))
     db.session.commit()
-    for url in ("/plansummary/national", "/plansummary/province",
-                f"/plansummary/province?province={world['org']['P1']}"):
+    for url in (
+        "/plansummary/national",
+        "/plansummary/province",
+        f"/plansummary/province?province={world['org']['P1']}",
+    ):
         assert client.get(url).status_code == 200, url
     ws = _sheet(client.get("/plansummary/national.xlsx"))
     assert [c.value for c in ws[ws.max_row]][3:] == [0, 0, 0, 0, 0, 0]

@@ -46,15 +46,27 @@ def count(model) -> int:
 
 def open_round(client, login, year=2026, month=6, deadline="2026-03-20"):
     login("center")
-    return post(client, "/planroundview/add", year=year, month=month, deadline=deadline,
-                notice="请各市按时报送")
+    return post(
+        client,
+        "/planroundview/add",
+        year=year,
+        month=month,
+        deadline=deadline,
+        notice="请各市按时报送",
+    )
 
 
 def line_form(world, **over):
-    form = {"course_type": "SYB", "classes": 2, "trainees_per_class": 30,
-            "start_from": "2026-04-01", "start_to": "2026-05-31",
-            "venue_city_id": world["org"]["C1"], "contact_name": "赵老师",
-            "contact_phone": "13800000000"}
+    form = {
+        "course_type": "SYB",
+        "classes": 2,
+        "trainees_per_class": 30,
+        "start_from": "2026-04-01",
+        "start_to": "2026-05-31",
+        "venue_city_id": world["org"]["C1"],
+        "contact_name": "赵老师",
+        "contact_phone": "13800000000",
+    }
     return {**form, **over}
 
 
@@ -64,8 +76,11 @@ def enter_plan(client, login, world, city="c1", lines=1):
     round_id = db.session.scalar(select(PlanRound.id))
     post(client, "/planview/add", round=round_id, contact_name="联系人", contact_phone="010-1")
     db.session.rollback()
-    plan = db.session.scalar(select(TrainingPlan).where(
-        TrainingPlan.org_id == world["org"][city.upper().replace("C1B", "C1b")]))
+    plan = db.session.scalar(
+        select(TrainingPlan).where(
+            TrainingPlan.org_id == world["org"][city.upper().replace("C1B", "C1b")]
+        )
+    )
     venue = plan.org_id
     for _ in range(lines):
         post(client, "/planlineview/add", plan=plan.id, **line_form(world, venue_city_id=venue))
@@ -76,8 +91,9 @@ def enter_plan(client, login, world, city="c1", lines=1):
 def act(client, plan, action, opinion=""):
     db.session.rollback()
     version = db.session.get(TrainingPlan, plan.id).version
-    return post(client, f"/planview/review/{plan.id}",
-                action=action, opinion=opinion, version=version)
+    return post(
+        client, f"/planview/review/{plan.id}", action=action, opinion=opinion, version=version
+    )
 
 
 def reload(plan):
@@ -87,11 +103,15 @@ def reload(plan):
 
 def open_tasks(record_type="plan"):
     db.session.rollback()
-    return db.session.scalars(select(ReviewTask).where(
-        ReviewTask.record_type == record_type, ReviewTask.done_at.is_(None))).all()
+    return db.session.scalars(
+        select(ReviewTask).where(
+            ReviewTask.record_type == record_type, ReviewTask.done_at.is_(None)
+        )
+    ).all()
 
 
 # ---------------------------------------------------------------- rounds
+
 
 def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(now, client, login, world):
     response = open_round(client, login)
@@ -101,15 +121,23 @@ def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(now, clien
     tasks = open_tasks(ROUND_TASK)
     cities = {world["org"][k] for k in ("C1", "C1b", "C2")}
     assert {t.reviewer_org_id for t in tasks} == cities and len(tasks) == 3
-    assert all(t.level == "city" and t.step == -1 and t.record_id == rnd.id
-               and t.due_at == datetime(2026, 3, 20, 23, 59, 59) for t in tasks)
+    assert all(
+        t.level == "city"
+        and t.step == -1
+        and t.record_id == rnd.id
+        and t.due_at == datetime(2026, 3, 20, 23, 59, 59)
+        for t in tasks
+    )
 
 
-@pytest.mark.parametrize("form,field", [
-    ({"deadline": "2026-03-01"}, "Deadline"),  # in the past
-    ({"deadline": "2026-03-02"}, "Deadline"),  # today is not in the future
-    ({"year": 1999}, "Year"),
-])
+@pytest.mark.parametrize(
+    "form,field",
+    [
+        ({"deadline": "2026-03-01"}, "Deadline"),  # in the past
+        ({"deadline": "2026-03-02"}, "Deadline"),  # today is not in the future
+        ({"year": 1999}, "Year"),
+    ],
+)
 def test_point6_bad_round_is_refused_naming_the_field(now, client, login, world, form, field):
     open_round(client, login, **form)
     assert count(PlanRound) == 0 and count(ReviewTask) == 0
@@ -129,12 +157,14 @@ def test_point6_cities_and_provinces_read_rounds_but_cannot_open_them(now, clien
     for who in ("c1", "p1"):
         login(who)
         assert client.get("/planroundview/list/").status_code == 200
-        assert post(client, "/planroundview/add", year=2027, month=1,
-                    deadline="2026-12-01").status_code in (302, 403)
+        assert post(
+            client, "/planroundview/add", year=2027, month=1, deadline="2026-12-01"
+        ).status_code in (302, 403)
     assert count(PlanRound) == 1
 
 
 # ---------------------------------------------------------------- the chain
+
 
 def test_point6_city_plan_goes_province_then_center_with_deadlines(now, client, login, world):
     open_round(client, login)
@@ -146,7 +176,9 @@ def test_point6_city_plan_goes_province_then_center_with_deadlines(now, client, 
     plan = reload(plan)
     assert plan.status == "pending" and plan.step == 0
     (task,) = open_tasks()
-    assert task.reviewer_org_id == world["org"]["P1"] and task.due_at == datetime(2026, 3, 4, 23, 59, 59)
+    assert task.reviewer_org_id == world["org"]["P1"] and task.due_at == datetime(
+        2026, 3, 4, 23, 59, 59
+    )
     # The city's "submit your plan" to-do item is done; the other cities' are still open.
     assert world["org"]["C1"] not in {t.reviewer_org_id for t in open_tasks(ROUND_TASK)}
     assert len(open_tasks(ROUND_TASK)) == 2
@@ -210,8 +242,7 @@ def test_point6_province_submits_its_summary_by_bulk_approval(now, client, login
         login(city)
         act(client, plan, "submit")
     login("p1")
-    response = post(client, "/planview/submit_summary",
-                    round_id=plans[0].round_id)
+    response = post(client, "/planview/submit_summary", round_id=plans[0].round_id)
     assert response.status_code == 302
     steps = [reload(p).step for p in plans]
     assert steps == [1, 1, 0]  # both cities of 北京 went to the center; 广州 still waits for 广东
@@ -232,8 +263,9 @@ def test_point6_correction_keeps_approved_lines_in_force_until_approved(now, cli
     plan = reload(plan)
     line = plan.lines[0]
     post(client, f"/planlineview/edit/{line.id}", **line_form(world, classes=5))
-    post(client, "/planlineview/add", plan=plan.id,
-         **line_form(world, course_type="GYB", classes=1))
+    post(
+        client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="GYB", classes=1)
+    )
     assert [(x.course_type, x.classes) for x in reload(plan).lines] == [("SYB", 2)]  # in force
     act(client, plan, "submit")
     login("p1")
@@ -272,13 +304,20 @@ def test_point6_correction_of_the_plan_header_waits_for_approval(now, client, lo
 
 # ---------------------------------------------------------------- bad input (issue "Bad input")
 
-@pytest.mark.parametrize("over,field", [
-    ({"start_from": "2026-03-01"}, "Earliest start"),  # in the past
-    ({"start_from": "2026-05-01", "start_to": "2026-04-01"}, "Latest start"),  # end before start
-    ({"course_type": "XYZ"}, "Course type"),
-    ({"classes": 0}, "Number of classes"),
-    ({"trainees_per_class": -3}, "Trainees per class"),
-])
+
+@pytest.mark.parametrize(
+    "over,field",
+    [
+        ({"start_from": "2026-03-01"}, "Earliest start"),  # in the past
+        (
+            {"start_from": "2026-05-01", "start_to": "2026-04-01"},
+            "Latest start",
+        ),  # end before start
+        ({"course_type": "XYZ"}, "Course type"),
+        ({"classes": 0}, "Number of classes"),
+        ({"trainees_per_class": -3}, "Trainees per class"),
+    ],
+)
 def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, world, over, field):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=0)
@@ -286,8 +325,11 @@ def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, wo
     html = response.get_data(as_text=True)
     assert count(PlanLine) == 0
     # Either the form shows the error beside the field, or the flash names it.
-    assert response.status_code == 200 and field in html or any(
-        m.startswith(field) for m in flashes(client)), (response.status_code, flashes(client))
+    assert (
+        response.status_code == 200
+        and field in html
+        or any(m.startswith(field) for m in flashes(client))
+    ), (response.status_code, flashes(client))
 
 
 def test_point6_venue_city_of_another_province_is_refused(now, client, login, world):
@@ -296,12 +338,20 @@ def test_point6_venue_city_of_another_province_is_refused(now, client, login, wo
     page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
     assert f'value="{world["org"]["C1b"]}"' in page  # a neighbouring city of 北京 is offered
     assert f'value="{world["org"]["C2"]}"' not in page  # 广州 is not
-    post(client, "/planlineview/add", plan=plan.id,
-         **line_form(world, venue_city_id=world["org"]["C2"]))
+    post(
+        client,
+        "/planlineview/add",
+        plan=plan.id,
+        **line_form(world, venue_city_id=world["org"]["C2"]),
+    )
     assert count(PlanLine) == 0
     assert any(m.startswith("Venue city") for m in flashes(client))
-    post(client, "/planlineview/add", plan=plan.id,
-         **line_form(world, venue_city_id=world["org"]["C1b"]))
+    post(
+        client,
+        "/planlineview/add",
+        plan=plan.id,
+        **line_form(world, venue_city_id=world["org"]["C1b"]),
+    )
     assert count(PlanLine) == 1
 
 
@@ -326,11 +376,17 @@ def test_point6_only_cities_enter_plans(now, client, login, world):
 
 # ---------------------------------------------------------------- scope
 
+
 def test_point6_scope_province_sees_its_cities_city_only_its_own(now, client, login, world):
     open_round(client, login)
     plans = {city: enter_plan(client, login, world, city) for city in ("c1", "c1b", "c2")}
-    expectations = {"p1": {"c1", "c1b"}, "p2": {"c2"}, "c1": {"c1"}, "c1b": {"c1b"},
-                    "center": {"c1", "c1b", "c2"}}
+    expectations = {
+        "p1": {"c1", "c1b"},
+        "p2": {"c2"},
+        "c1": {"c1"},
+        "c1b": {"c1b"},
+        "center": {"c1", "c1b", "c2"},
+    }
     for who, mine in expectations.items():
         login(who)
         html = client.get("/planview/list/").get_data(as_text=True)
@@ -348,8 +404,10 @@ def test_point6_city_cannot_touch_a_foreign_plan_or_line(now, client, login, wor
     foreign = enter_plan(client, login, world, "c2")
     login("c1")
     line = foreign.lines[0]
-    assert post(client, f"/planlineview/edit/{line.id}",
-                **line_form(world, classes=9)).status_code == 404
+    assert (
+        post(client, f"/planlineview/edit/{line.id}", **line_form(world, classes=9)).status_code
+        == 404
+    )
     assert post(client, f"/planlineview/delete/{line.id}").status_code == 404
     post(client, "/planlineview/add", plan=foreign.id, **line_form(world))
     assert act(client, foreign, "submit").status_code == 404
@@ -368,8 +426,17 @@ def seed_plans(world, now=NOW) -> dict:
     for key in ("C1", "C1b", "C2"):
         city = world["org"][key]
         plan = TrainingPlan(round_id=rnd.id, org_id=city, contact_name="联系人")
-        plan.lines = [PlanLine(org_id=city, course_type="SYB", classes=1, trainees_per_class=30,
-                               start_from=now.date(), start_to=now.date(), venue_city_id=city)]
+        plan.lines = [
+            PlanLine(
+                org_id=city,
+                course_type="SYB",
+                classes=1,
+                trainees_per_class=30,
+                start_from=now.date(),
+                start_to=now.date(),
+                venue_city_id=city,
+            )
+        ]
         db.session.add(plan)
         db.session.flush()
         ids[key] = plan.id

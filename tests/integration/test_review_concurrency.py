@@ -49,8 +49,9 @@ def arena(app, request, tmp_path):
 def _second_province_reviewer(ids) -> int:
     """Another account of the same province: two legitimate reviewers of the same step."""
     org = db.session.get(Org, ids["org"]["P1"])
-    user, _pw = accounts.create_account(name="周北京", role_kind="province", org=org, now=NOW,
-                                        password=PASSWORD)
+    user, _pw = accounts.create_account(
+        name="周北京", role_kind="province", org=org, now=NOW, password=PASSWORD
+    )
     db.session.commit()
     return user.id
 
@@ -60,9 +61,17 @@ def _submitted_plan(ids) -> int:
     db.session.add(rnd)
     db.session.flush()
     plan = TrainingPlan(round_id=rnd.id, org_id=ids["org"]["C1"], contact_name="赵联系")
-    plan.lines.append(PlanLine(org_id=ids["org"]["C1"], course_type="SYB", classes=1,
-                               trainees_per_class=30, start_from=date(2026, 7, 1),
-                               start_to=date(2026, 7, 31), venue_city_id=ids["org"]["C1"]))
+    plan.lines.append(
+        PlanLine(
+            org_id=ids["org"]["C1"],
+            course_type="SYB",
+            classes=1,
+            trainees_per_class=30,
+            start_from=date(2026, 7, 1),
+            start_to=date(2026, 7, 31),
+            venue_city_id=ids["org"]["C1"],
+        )
+    )
     db.session.add(plan)
     db.session.commit()
     review.submit(plan, db.session.get(MalanUser, ids["user"]["c1"]), NOW)
@@ -82,8 +91,14 @@ def _race(application, plan_id, contenders):
                 version = plan.version  # what the reviewer's form carried
                 _ = actor.org, actor.roles, plan.org_id  # loaded before the race, as a page would
                 barrier.wait(timeout=10)
-                review.decide(plan, actor, decision, datetime(2026, 3, 3, 10, i),
-                              opinion=opinion, expected_version=version)
+                review.decide(
+                    plan,
+                    actor,
+                    decision,
+                    datetime(2026, 3, 3, 10, i),
+                    opinion=opinion,
+                    expected_version=version,
+                )
                 outcomes[i] = "done"
             except AlreadyHandled as exc:
                 db.session.rollback()
@@ -104,9 +119,16 @@ def _race(application, plan_id, contenders):
 
 def _decisions_at_step0(plan_id):
     db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(ReviewEvent).where(
-        ReviewEvent.record_type == "plan", ReviewEvent.record_id == plan_id,
-        ReviewEvent.step == 0, ReviewEvent.action != "submit"))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(ReviewEvent)
+        .where(
+            ReviewEvent.record_type == "plan",
+            ReviewEvent.record_id == plan_id,
+            ReviewEvent.step == 0,
+            ReviewEvent.action != "submit",
+        )
+    )
 
 
 def _assert_exactly_one(outcomes, plan_id, names):
@@ -115,9 +137,13 @@ def _assert_exactly_one(outcomes, plan_id, names):
     assert isinstance(loser, AlreadyHandled), repr(loser)
     assert any(name in str(loser) for name in names), str(loser)
     assert _decisions_at_step0(plan_id) == 1
-    open_tasks = db.session.scalars(select(ReviewTask).where(
-        ReviewTask.record_type == "plan", ReviewTask.record_id == plan_id,
-        ReviewTask.done_at.is_(None))).all()
+    open_tasks = db.session.scalars(
+        select(ReviewTask).where(
+            ReviewTask.record_type == "plan",
+            ReviewTask.record_id == plan_id,
+            ReviewTask.done_at.is_(None),
+        )
+    ).all()
     assert len(open_tasks) <= 1  # never two next steps
 
 
@@ -127,8 +153,9 @@ def test_point3_two_reviewers_approve_at_once_exactly_one_transition(arena, roun
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
-        outcomes = _race(application, plan_id, [(ids["user"]["p1"], APPROVE, None),
-                                                (other, APPROVE, None)])
+        outcomes = _race(
+            application, plan_id, [(ids["user"]["p1"], APPROVE, None), (other, APPROVE, None)]
+        )
         _assert_exactly_one(outcomes, plan_id, ["李北京", "周北京"])
         plan = db.session.get(TrainingPlan, plan_id)
         assert (plan.status, plan.step) == ("pending", 1)
@@ -152,8 +179,9 @@ def test_point3_both_past_every_check_still_one_transition(arena, monkeypatch):
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
-        outcomes = _race(application, plan_id, [(ids["user"]["p1"], APPROVE, None),
-                                                (other, RETURN, "退回")])
+        outcomes = _race(
+            application, plan_id, [(ids["user"]["p1"], APPROVE, None), (other, RETURN, "退回")]
+        )
         _assert_exactly_one(outcomes, plan_id, ["李北京", "周北京"])
 
 
@@ -185,8 +213,9 @@ def test_point3_loser_waiting_on_a_held_lock_is_told_who_won(arena, monkeypatch)
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
-        outcomes = _race(application, plan_id, [(ids["user"]["p1"], APPROVE, None),
-                                                (other, APPROVE, None)])
+        outcomes = _race(
+            application, plan_id, [(ids["user"]["p1"], APPROVE, None), (other, APPROVE, None)]
+        )
         _assert_exactly_one(outcomes, plan_id, ["李北京", "周北京"])
 
 
@@ -204,8 +233,9 @@ def test_point3_approve_and_return_at_once_one_wins(arena):
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
-        outcomes = _race(application, plan_id, [(ids["user"]["p1"], APPROVE, None),
-                                                (other, RETURN, "请补充")])
+        outcomes = _race(
+            application, plan_id, [(ids["user"]["p1"], APPROVE, None), (other, RETURN, "请补充")]
+        )
         _assert_exactly_one(outcomes, plan_id, ["李北京", "周北京"])
         plan = db.session.get(TrainingPlan, plan_id)
         assert plan.status in ("pending", "returned")
@@ -218,11 +248,22 @@ def test_point3_stale_version_from_a_form_is_refused(arena):
         plan_id = _submitted_plan(ids)
         plan = db.session.get(TrainingPlan, plan_id)
         seen = plan.version  # both reviewers opened the page at this version
-        review.decide(plan, db.session.get(MalanUser, other), REJECT,
-                      datetime(2026, 3, 2, 14, 30), opinion="不同意", expected_version=seen)
+        review.decide(
+            plan,
+            db.session.get(MalanUser, other),
+            REJECT,
+            datetime(2026, 3, 2, 14, 30),
+            opinion="不同意",
+            expected_version=seen,
+        )
         with pytest.raises(AlreadyHandled, match="周北京") as exc:
-            review.decide(plan, db.session.get(MalanUser, ids["user"]["p1"]), APPROVE,
-                          datetime(2026, 3, 2, 14, 31), expected_version=seen)
+            review.decide(
+                plan,
+                db.session.get(MalanUser, ids["user"]["p1"]),
+                APPROVE,
+                datetime(2026, 3, 2, 14, 31),
+                expected_version=seen,
+            )
         assert "2026-03-02 14:30" in str(exc.value)
         db.session.rollback()
         assert _decisions_at_step0(plan_id) == 1

@@ -38,8 +38,11 @@ def _plan_fields(monkeypatch):
     # models/plan.py names a `lines_data` property the plans module adds; until it exists the
     # mechanism is tested on the plan's own columns.
     if not hasattr(TrainingPlan, "lines_data"):
-        monkeypatch.setattr(TrainingPlan, "__review_fields__",
-                            tuple(f for f in TrainingPlan.__review_fields__ if f != "lines_data"))
+        monkeypatch.setattr(
+            TrainingPlan,
+            "__review_fields__",
+            tuple(f for f in TrainingPlan.__review_fields__ if f != "lines_data"),
+        )
 
 
 class Actors:
@@ -61,15 +64,28 @@ def make_plan(world, city="C1", **values) -> TrainingPlan:
         rnd = PlanRound(year=2026, month=6, deadline=date(2026, 3, 31), opened_at=NOW)
         db.session.add(rnd)
         db.session.flush()
-    plan = TrainingPlan(round_id=rnd.id, org_id=world["org"][city], contact_name="赵联系",
-                        contact_phone="13800000001", note="第一稿", **values)
+    plan = TrainingPlan(
+        round_id=rnd.id,
+        org_id=world["org"][city],
+        contact_name="赵联系",
+        contact_phone="13800000001",
+        note="第一稿",
+        **values,
+    )
     # A valid line, so that the plans view's own checks let it be submitted (dates from today:
     # the view reads the real clock).
     start = date.today() + timedelta(days=60)
-    plan.lines.append(PlanLine(org_id=world["org"][city], course_type="SYB", classes=2,
-                               trainees_per_class=30, start_from=start,
-                               start_to=start + timedelta(days=30),
-                               venue_city_id=world["org"][city]))
+    plan.lines.append(
+        PlanLine(
+            org_id=world["org"][city],
+            course_type="SYB",
+            classes=2,
+            trainees_per_class=30,
+            start_from=start,
+            start_to=start + timedelta(days=30),
+            venue_city_id=world["org"][city],
+        )
+    )
     db.session.add(plan)
     db.session.commit()
     return plan
@@ -80,15 +96,29 @@ def events(plan):
 
 
 def review_audits(plan):
-    return list(db.session.scalars(select(AuditLog).where(
-        AuditLog.event.like("review_%"), AuditLog.object_type == "TrainingPlan",
-        AuditLog.object_id == str(plan.id)).order_by(AuditLog.id)))
+    return list(
+        db.session.scalars(
+            select(AuditLog)
+            .where(
+                AuditLog.event.like("review_%"),
+                AuditLog.object_type == "TrainingPlan",
+                AuditLog.object_id == str(plan.id),
+            )
+            .order_by(AuditLog.id)
+        )
+    )
 
 
 def open_tasks(plan):
-    return list(db.session.scalars(select(ReviewTask).where(
-        ReviewTask.record_type == "plan", ReviewTask.record_id == plan.id,
-        ReviewTask.done_at.is_(None))))
+    return list(
+        db.session.scalars(
+            select(ReviewTask).where(
+                ReviewTask.record_type == "plan",
+                ReviewTask.record_id == plan.id,
+                ReviewTask.done_at.is_(None),
+            )
+        )
+    )
 
 
 # ---------------------------------------------------------------- point 1: transitions
@@ -112,11 +142,17 @@ def test_point1_plan_chain_happy_path_city_province_center(world, u):
     review.decide(plan, u.center, APPROVE, datetime(2026, 3, 5, 10, 0))
     assert (plan.status, plan.step, plan.in_force_revision) == ("approved", None, 1)
     assert open_tasks(plan) == []
-    assert events(plan) == [("submit", "draft", "pending", u.c1.id),
-                            ("approve", "pending", "pending", u.p1.id),
-                            ("approve", "pending", "approved", u.center.id)]
+    assert events(plan) == [
+        ("submit", "draft", "pending", u.c1.id),
+        ("approve", "pending", "pending", u.p1.id),
+        ("approve", "pending", "approved", u.center.id),
+    ]
     history = review.history(plan)
-    assert (history[1].role, history[1].org_name, history[1].opinion) == ("province", "北京市", "同意")
+    assert (history[1].role, history[1].org_name, history[1].opinion) == (
+        "province",
+        "北京市",
+        "同意",
+    )
     assert review.allowed_actions(plan, u.c1) == ["correct"]
 
 
@@ -128,8 +164,13 @@ def test_point8_every_transition_writes_an_event_and_an_audit_entry(world, u):
     review.decide(plan, u.p1, APPROVE, NOW)
     review.decide(plan, u.center, REJECT, NOW, opinion="不符合要求")
     audits = review_audits(plan)
-    assert [a.event for a in audits] == ["review_submit", "review_return", "review_resubmit",
-                                        "review_approve", "review_reject"]
+    assert [a.event for a in audits] == [
+        "review_submit",
+        "review_return",
+        "review_resubmit",
+        "review_approve",
+        "review_reject",
+    ]
     assert len(review.history(plan)) == len(audits) == 5
     assert audits[1].username == u.p1.username and "补充联系人" in audits[1].summary
     assert audits[4].org_name == "部中心"
@@ -212,7 +253,11 @@ def test_point1_point4_return_gives_the_submitter_a_task_and_resubmission_recomp
     review.decide(plan, u.p1, RETURN, datetime(2026, 3, 3, 15, 0), opinion="请补充联系人电话")
     assert plan.status == "returned"
     (task,) = open_tasks(plan)
-    assert (task.step, task.level, task.reviewer_org_id) == (SUBMITTER_STEP, "city", world["org"]["C1"])
+    assert (task.step, task.level, task.reviewer_org_id) == (
+        SUBMITTER_STEP,
+        "city",
+        world["org"]["C1"],
+    )
     assert task.due_at == datetime(2026, 3, 5, *END)
     assert [t.id for t in db.session.scalars(review.todo_tasks(u.c1))] == [task.id]
     assert list(db.session.scalars(review.todo_tasks(u.p1))) == []
@@ -225,7 +270,9 @@ def test_point1_point4_return_gives_the_submitter_a_task_and_resubmission_recomp
     assert task.done_at == datetime(2026, 3, 10, 8, 30) and task.decision == "submit"
     (task2,) = open_tasks(plan)
     assert (task2.level, task2.entered_at) == ("province", datetime(2026, 3, 10, 8, 30))
-    assert task2.due_at == datetime(2026, 3, 12, *END)  # from the resubmission, not the first submit
+    assert task2.due_at == datetime(
+        2026, 3, 12, *END
+    )  # from the resubmission, not the first submit
     assert [e[0] for e in events(plan)] == ["submit", "return", "resubmit"]
     assert json.loads(review.current_revision(plan).data)["contact_phone"] == "13800000002"
 
@@ -357,7 +404,11 @@ def test_point2_rejected_correction_leaves_the_approved_revision_in_force(world,
     review.submit(plan, u.c1, datetime(2026, 4, 1, 10, 0))
     review.decide(plan, u.p1, REJECT, datetime(2026, 4, 2, 10, 0), opinion="电话有误")
     db.session.expire_all()
-    assert (plan.status, plan.in_force_revision, plan.contact_phone) == ("approved", 1, "13800000001")
+    assert (plan.status, plan.in_force_revision, plan.contact_phone) == (
+        "approved",
+        1,
+        "13800000001",
+    )
     assert not review.is_correction(plan)
     revs = {r.revision: r.status for r in db.session.scalars(select(ReviewRevision))}
     assert revs == {1: "approved", 2: "rejected"}
@@ -413,24 +464,32 @@ def test_point1_buttons_through_the_http_endpoint(app, client, login, world, u):
     base = "/" + view.route_base.strip("/")
     login("c1")
     token = csrf_token(client, f"{base}/show/{plan.id}")
-    client.post(f"{base}/review/{plan.id}", data={"action": "submit", "version": plan.version,
-                                                 "csrf_token": token})
+    client.post(
+        f"{base}/review/{plan.id}",
+        data={"action": "submit", "version": plan.version, "csrf_token": token},
+    )
     db.session.expire_all()
     assert plan.status == "pending"
     own = make_plan(world, "C2")
     login("p2")  # another province: the record is not even visible
     token = csrf_token(client, f"{base}/show/{own.id}")
     assert token
-    response = client.post(f"{base}/review/{plan.id}", data={"action": "approve", "csrf_token": token})
+    response = client.post(
+        f"{base}/review/{plan.id}", data={"action": "approve", "csrf_token": token}
+    )
     assert response.status_code == 404
     login("p1")
     token = csrf_token(client, f"{base}/show/{plan.id}")
-    client.post(f"{base}/review/{plan.id}", data={"action": "return", "opinion": "",
-                                                 "version": plan.version, "csrf_token": token})
+    client.post(
+        f"{base}/review/{plan.id}",
+        data={"action": "return", "opinion": "", "version": plan.version, "csrf_token": token},
+    )
     db.session.expire_all()
     assert plan.status == "pending"  # no opinion: refused
-    client.post(f"{base}/review/{plan.id}", data={"action": "approve", "version": plan.version,
-                                                 "csrf_token": token})
+    client.post(
+        f"{base}/review/{plan.id}",
+        data={"action": "approve", "version": plan.version, "csrf_token": token},
+    )
     db.session.expire_all()
     assert plan.step == 1
 
@@ -444,16 +503,26 @@ def test_point2_edit_form_of_an_approved_record_changes_nothing(app, client, log
     if page.status_code != 200:
         pytest.skip("the plans view has no edit form")
     token = csrf_token(client, f"{base}/edit/{plan.id}")
-    updates_before = db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.event == "update", AuditLog.object_type == "TrainingPlan"))
+    updates_before = db.session.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.event == "update", AuditLog.object_type == "TrainingPlan")
+    )
     version = plan.version
-    form = {"contact_name": "篡改", "contact_phone": "13800000001", "note": "篡改",
-            "csrf_token": token}
+    form = {
+        "contact_name": "篡改",
+        "contact_phone": "13800000001",
+        "note": "篡改",
+        "csrf_token": token,
+    }
     response = client.post(f"{base}/edit/{plan.id}", data=form, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert re.search(r"alert-danger", html)
     db.session.expire_all()
     assert (plan.contact_name, plan.note, plan.version) == ("赵联系", "第一稿", version)
-    count = db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.event == "update", AuditLog.object_type == "TrainingPlan"))
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.event == "update", AuditLog.object_type == "TrainingPlan")
+    )
     assert count == updates_before

@@ -52,8 +52,10 @@ def sign_in(app, username, password=PASSWORD) -> FreshClient:
     """A browser signed in as ``username``; ``.csrf`` holds a token valid for its session."""
     app.appbuilder.sm.limiter.reset()  # hundreds of logins per minute here are not an attack
     client = browser(app)
-    response = client.post("/login/", data={"username": username, "password": password,
-                                            "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 302 and "/login" not in response.headers["Location"]
     client.csrf = csrf_token(client, "/password/change")
     assert client.csrf
@@ -62,8 +64,10 @@ def sign_in(app, username, password=PASSWORD) -> FreshClient:
 
 def api_headers(app, username, password=PASSWORD) -> dict:
     """JWT login through FAB's security API, as a script would."""
-    response = browser(app).post("/api/v1/security/login", json={
-        "username": username, "password": password, "provider": "db"})
+    response = browser(app).post(
+        "/api/v1/security/login",
+        json={"username": username, "password": password, "provider": "db"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return {"Authorization": f"Bearer {response.json['access_token']}"}
 
@@ -94,7 +98,8 @@ def snapshot() -> dict:
     volatile = {"last_login", "login_count", "fail_login_count", "changed_on"}
     state["ab_user"] = sorted(
         tuple(v for k, v in r._mapping.items() if k not in volatile)
-        for r in db.session.execute(select(users)).all())
+        for r in db.session.execute(select(users)).all()
+    )
     state["audit"] = rows(AuditLog.__table__.select().where(AuditLog.event.in_(AUDIT_WRITES)))
     return state
 
@@ -118,10 +123,17 @@ def subtree(org_key) -> set:
 
 # user key -> (role, org key or None); the fixture users plus one without an org.
 PEOPLE = {
-    "center": ("center", "center"), "p1": ("province", "P1"), "p2": ("province", "P2"),
-    "c1": ("city", "C1"), "c1b": ("city", "C1b"), "c2": ("city", "C2"),
-    "i1": ("institution", "I1"), "i2": ("institution", "I2"),
-    "trainer1": ("trainer", "C1"), "trainee1": ("trainee", "I1"), "noorg": ("city", None),
+    "center": ("center", "center"),
+    "p1": ("province", "P1"),
+    "p2": ("province", "P2"),
+    "c1": ("city", "C1"),
+    "c1b": ("city", "C1b"),
+    "c2": ("city", "C2"),
+    "i1": ("institution", "I1"),
+    "i2": ("institution", "I2"),
+    "trainer1": ("trainer", "C1"),
+    "trainee1": ("trainee", "I1"),
+    "noorg": ("city", None),
 }
 OWNERS = {"trainer", "trainee"}
 
@@ -154,13 +166,28 @@ def seed_applications(world, now):
     start = now.date() + timedelta(days=30)
     for n, key in enumerate(("I1", "I1b", "I2"), start=1):
         app_row = ClassApplication(
-            org_id=world["org"][key], course_type="SYB", start_date=start, end_date=start,
-            venue="教室", expected_trainees=30, contact_name="联系人", contact_phone="010-1")
+            org_id=world["org"][key],
+            course_type="SYB",
+            start_date=start,
+            end_date=start,
+            venue="教室",
+            expected_trainees=30,
+            contact_name="联系人",
+            contact_phone="010-1",
+        )
         db.session.add(app_row)
         db.session.flush()
-        db.session.add(TrainingClass(code=f"JS-TEST-{n}", application_id=app_row.id,
-                                     org_id=world["org"][key], course_type="SYB",
-                                     start_date=start, end_date=start, created_at=now))
+        db.session.add(
+            TrainingClass(
+                code=f"JS-TEST-{n}",
+                application_id=app_row.id,
+                org_id=world["org"][key],
+                course_type="SYB",
+                start_date=start,
+                end_date=start,
+                created_at=now,
+            )
+        )
     db.session.commit()
 
 
@@ -170,8 +197,14 @@ def people(app, world):
     by each user, so the audit log has rows in every region."""
     now = clock.now()
     city = db.session.scalar(select(Role).filter_by(name="city"))
-    lost = MalanUser(username="noorg", first_name="无机构", last_name="", active=True,
-                     email="noorg@users.malan.invalid", roles=[city])
+    lost = MalanUser(
+        username="noorg",
+        first_name="无机构",
+        last_name="",
+        active=True,
+        email="noorg@users.malan.invalid",
+        roles=[city],
+    )
     passwords.set_password(lost, PASSWORD, now, must_change=False)
     db.session.add(lost)
     db.session.flush()
@@ -208,15 +241,27 @@ def discovery_app():
 
 
 def scoped_views(app):
-    return [v for v in app.appbuilder.baseviews
-            if isinstance(v, (BaseCRUDView, ModelRestApi)) and is_scoped(v.datamodel.obj)]
+    return [
+        v
+        for v in app.appbuilder.baseviews
+        if isinstance(v, (BaseCRUDView, ModelRestApi)) and is_scoped(v.datamodel.obj)
+    ]
 
 
 # How each id-taking endpoint is called: FAB method name -> HTTP methods to try.
 ID_ENDPOINTS = {
-    BaseCRUDView: {"show": ["GET"], "edit": ["GET", "POST"], "delete": ["GET", "POST"],
-                   "action": ["GET", "POST"], "action_post": ["POST"], "review_action": ["POST"], "account_sheet": ["POST"], "comment": ["POST"],
-                   "allow_late_action": ["POST"], "link_account": ["POST"]},
+    BaseCRUDView: {
+        "show": ["GET"],
+        "edit": ["GET", "POST"],
+        "delete": ["GET", "POST"],
+        "action": ["GET", "POST"],
+        "action_post": ["POST"],
+        "review_action": ["POST"],
+        "account_sheet": ["POST"],
+        "comment": ["POST"],
+        "allow_late_action": ["POST"],
+        "link_account": ["POST"],
+    },
     ModelRestApi: {"get": ["GET"], "put": ["PUT"], "delete": ["DELETE"]},
 }
 
@@ -254,8 +299,11 @@ def test_point6_every_id_endpoint_is_classified():
     """A new id-taking endpoint must be taught to the matrix before it can ship."""
     app = discovery_app()
     with app.app_context():
-        unknown = [rule.rule for view, method, rule in id_endpoints(app)
-                   if method not in ID_ENDPOINTS[_kind(view)]]
+        unknown = [
+            rule.rule
+            for view, method, rule in id_endpoints(app)
+            if method not in ID_ENDPOINTS[_kind(view)]
+        ]
         names = {v.__class__.__name__ for v in scoped_views(app)}
     assert not unknown
     assert {"OrgView", "UserView", "AuditLogView", "OrgApi"} <= names
@@ -319,8 +367,11 @@ def probe(app, people, endpoint, verb, who, mode) -> list:
     if mode == "granted":
         grant(app, role, resource, view.base_permissions)
     needed = required_permission(view, method)
-    allowed = needed is None or needed in view.base_permissions and (
-        mode == "granted" or (needed, resource) in set(ROLE_MATRIX[role]))
+    allowed = (
+        needed is None
+        or needed in view.base_permissions
+        and (mode == "granted" or (needed, resource) in set(ROLE_MATRIX[role]))
+    )
     model = view.datamodel.obj
     own = visible(people, who, model)
     foreign = set(db.session.scalars(select(model.id))) - own
@@ -389,8 +440,10 @@ def test_point6_list_shows_exactly_own_subtree(app, people, endpoint, who):
     grant(app, PEOPLE[who][0], view.class_permission_name, ["can_read"])
     expected = visible(people, who, view.datamodel.obj)
     if isinstance(view, ModelRestApi):
-        response = browser(app).get(f"/api/v1/{view.resource_name}/?q=(page_size:100)",
-                                    headers=api_headers(app, people["username"][who]))
+        response = browser(app).get(
+            f"/api/v1/{view.resource_name}/?q=(page_size:100)",
+            headers=api_headers(app, people["username"][who]),
+        )
         assert response.status_code == 200
         assert set(response.json["ids"]) == expected and response.json["count"] == len(expected)
     else:
@@ -452,11 +505,16 @@ def test_point6_related_dropdowns_list_only_rows_in_scope(app, people, endpoint,
 @pytest.mark.parametrize("who", ["p1", "c1", "c2", "i1", "noorg"])
 def test_point6_api_info_offers_only_rows_in_scope(app, people, who):
     grant(app, PEOPLE[who][0], "Org", ["can_read", "can_write"])
-    response = browser(app).get("/api/v1/org/_info", headers=api_headers(app, people["username"][who]))
+    response = browser(app).get(
+        "/api/v1/org/_info", headers=api_headers(app, people["username"][who])
+    )
     assert response.status_code == 200
     allowed = visible(people, who, Org)
-    offered = {v["id"] for field in response.json["add_columns"] + response.json["edit_columns"]
-               for v in field.get("values", [])}
+    offered = {
+        v["id"]
+        for field in response.json["add_columns"] + response.json["edit_columns"]
+        for v in field.get("values", [])
+    }
     assert offered <= allowed
     if who == "c1":
         assert offered == {people["org"]["C1"]}  # an institution goes under a city: its own
@@ -468,11 +526,17 @@ def test_point6_search_on_a_foreign_org_finds_nothing(app, people, endpoint, who
     view = view_by_endpoint(app, endpoint)
     grant(app, PEOPLE[who][0], view.class_permission_name, ["can_read"])
     foreign_orgs = sorted(set(people["org"].values()) - visible(people, who, Org))
-    columns = [c for c in related_columns(view, view.search_columns)
-               if view.datamodel.get_related_model(c) is Org]
+    columns = [
+        c
+        for c in related_columns(view, view.search_columns)
+        if view.datamodel.get_related_model(c) is Org
+    ]
     if isinstance(view, ModelRestApi):
-        columns = [c for c in related_columns(view, view.search_columns or ["parent"])
-                   if view.datamodel.get_related_model(c) is Org]
+        columns = [
+            c
+            for c in related_columns(view, view.search_columns or ["parent"])
+            if view.datamodel.get_related_model(c) is Org
+        ]
         headers = api_headers(app, people["username"][who])
         for column in columns:
             for org in foreign_orgs:

@@ -85,8 +85,10 @@ def test_point7_disabling_a_user_ends_its_sessions(app, client, world, clock_at)
     post_login(victim, world["username"]["c1"], PASSWORD)
     assert signed_in(victim)
     post_login(client, world["username"]["sysadmin"], PASSWORD)
-    client.post(f"/userview/action/disable/{world['user']['c1']}",
-                data={"csrf_token": token_from(client, "/password/change")})
+    client.post(
+        f"/userview/action/disable/{world['user']['c1']}",
+        data={"csrf_token": token_from(client, "/password/change")},
+    )
     assert not signed_in(victim)
     row = db.session.query(LoginSession).filter_by(user_id=world["user"]["c1"]).one()
     db.session.refresh(row)
@@ -115,8 +117,10 @@ def test_point7_session_cookie_flags(app, client, world, clock_at):
 def test_point7_session_cookie_is_secure_over_https(app, world, clock_at, monkeypatch):
     https = app.test_client()
     token = token_from(https, "https://localhost/login/")
-    response = https.post("https://localhost/login/", data={
-        "username": world["username"]["c1"], "password": PASSWORD, "csrf_token": token})
+    response = https.post(
+        "https://localhost/login/",
+        data={"username": world["username"]["c1"], "password": PASSWORD, "csrf_token": token},
+    )
     assert "Secure" in session_cookie(response)
     monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
     plain = app.test_client()
@@ -124,8 +128,11 @@ def test_point7_session_cookie_is_secure_over_https(app, world, clock_at, monkey
 
 
 def test_point7_flask_lifetime_and_remember_me_cannot_outlive_the_limits(world):
-    loose = fresh_app(PERMANENT_SESSION_LIFETIME=timedelta(days=31), SESSION_ABSOLUTE_HOURS=2,
-                      REMEMBER_COOKIE_DURATION=timedelta(days=365))
+    loose = fresh_app(
+        PERMANENT_SESSION_LIFETIME=timedelta(days=31),
+        SESSION_ABSOLUTE_HOURS=2,
+        REMEMBER_COOKIE_DURATION=timedelta(days=365),
+    )
     assert loose.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
     assert loose.config["REMEMBER_COOKIE_DURATION"] == timedelta(0)
     assert loose.config["JWT_REFRESH_TOKEN_EXPIRES"] <= timedelta(hours=2)

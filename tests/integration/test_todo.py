@@ -27,6 +27,7 @@ def u(world):
 def frozen(monkeypatch):
     def freeze(at):
         monkeypatch.setattr(clock, "now", lambda: at)
+
     freeze(datetime(2026, 3, 3, 9, 0))
     return freeze
 
@@ -132,8 +133,9 @@ def test_point5_overdue_export_is_xlsx_and_audited(client, login, world, u, froz
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     data = [r for r in rows if r and r[0] == "北京市"]
     assert len(data) == 1 and data[0][-1] == 3  # due 4 March, three days late on 7 March
-    audit = db.session.scalar(select(AuditLog).where(AuditLog.event == "export",
-                                                     AuditLog.object_type == "ReviewTask"))
+    audit = db.session.scalar(
+        select(AuditLog).where(AuditLog.event == "export", AuditLog.object_type == "ReviewTask")
+    )
     assert audit is not None and audit.summary.startswith("1 rows")
 
 
@@ -148,7 +150,11 @@ def test_point5_cli_prints_the_overdue_steps_and_audits_once(app, world, u):
     assert f"plan#{plan.id}" in result.output and f"plan#{done.id}" not in result.output
     assert "1 overdue step(s)" in result.output
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.event == "overdue_report")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.event == "overdue_report")
+        )
+        == 1
+    )
     bad = app.test_cli_runner().invoke(args=["malan", "overdue", "--now", "yesterday"])
     assert bad.exit_code != 0

@@ -14,12 +14,32 @@ from openpyxl import Workbook
 from reports import imports
 from reports.imports import PHONE, ImportField, ImportRefused, ImportSpec, read_xlsx
 
-ANNEX2_HEADER = ["序号", "姓名", "工作单位", "职务", "办公电话", "手机号", "微信号", "类型", "所属地市"]
+ANNEX2_HEADER = [
+    "序号",
+    "姓名",
+    "工作单位",
+    "职务",
+    "办公电话",
+    "手机号",
+    "微信号",
+    "类型",
+    "所属地市",
+]
 TITLE = "省（市）级创业培训主管部门、创业培训机构平台联络员信息汇总表"
 
 
-def build_xlsx(rows, *, header=ANNEX2_HEADER, title=True, province="广东省", merge_title=True,
-               sheet="Sheet1", extra_sheet_first=False, merges=(), number_format=None) -> bytes:
+def build_xlsx(
+    rows,
+    *,
+    header=ANNEX2_HEADER,
+    title=True,
+    province="广东省",
+    merge_title=True,
+    sheet="Sheet1",
+    extra_sheet_first=False,
+    merges=(),
+    number_format=None,
+) -> bytes:
     """An Annex-2-like workbook: optional title (merged) and 省份 rows, the header, then rows
     (lists of cell values; None leaves a cell empty; [] is an empty row)."""
     book = Workbook()
@@ -52,14 +72,16 @@ def build_xlsx(rows, *, header=ANNEX2_HEADER, title=True, province="广东省", 
     return buffer.getvalue()
 
 
-SPEC = ImportSpec(fields=(
-    ImportField("seq", ("序号",), is_data=False),
-    ImportField("name", ("姓名",), required=True, squash_spaces=True, max_length=8),
-    ImportField("unit", ("工作单位",), required=True),
-    ImportField("office_phone", ("办公电话",)),
-    ImportField("mobile", ("手机号", "手机"), required=True, kind=PHONE),
-    ImportField("code", ("微信号",)),
-))
+SPEC = ImportSpec(
+    fields=(
+        ImportField("seq", ("序号",), is_data=False),
+        ImportField("name", ("姓名",), required=True, squash_spaces=True, max_length=8),
+        ImportField("unit", ("工作单位",), required=True),
+        ImportField("office_phone", ("办公电话",)),
+        ImportField("mobile", ("手机号", "手机"), required=True, kind=PHONE),
+        ImportField("code", ("微信号",)),
+    )
+)
 
 
 @pytest.fixture(autouse=True)
@@ -73,13 +95,24 @@ def test_point2_header_found_below_title_and_province_rows_with_merged_title():
     result = read_xlsx(data, SPEC)
     assert result.errors == []
     assert [(r["_row"], r["name"], r["unit"], r["mobile"]) for r in result.rows] == [
-        (4, "张三", "广东省人社厅", "13900000001")]
+        (4, "张三", "广东省人社厅", "13900000001")
+    ]
     assert result.columns["mobile"] == "F"
 
 
 def test_point2_full_width_spaces_digits_and_blanks_are_normalised():
-    data = build_xlsx([["1", "　张　三 ", "  广州创业学院　", None, "０２０－８７６５４３２１",
-                        "１３９ ００００ ０００２"]])
+    data = build_xlsx(
+        [
+            [
+                "1",
+                "　张　三 ",
+                "  广州创业学院　",
+                None,
+                "０２０－８７６５４３２１",
+                "１３９ ００００ ０００２",
+            ]
+        ]
+    )
     row = read_xlsx(data, SPEC).rows[0]
     assert row["name"] == "张三"
     assert row["unit"] == "广州创业学院"
@@ -97,24 +130,36 @@ def test_point2_numeric_phone_cells_read_as_their_digits_and_text_keeps_leading_
 
 
 def test_point2_empty_rows_and_numbered_empty_rows_are_skipped_row_numbers_kept():
-    data = build_xlsx([["1", "甲", "单位", None, None, "13900000004"], [], ["2"],
-                       [None, "乙", "单位", None, None, "13900000005"]])
+    data = build_xlsx(
+        [
+            ["1", "甲", "单位", None, None, "13900000004"],
+            [],
+            ["2"],
+            [None, "乙", "单位", None, None, "13900000005"],
+        ]
+    )
     result = read_xlsx(data, SPEC)
     assert [(r["_row"], r["name"]) for r in result.rows] == [(4, "甲"), (7, "乙")]
     assert result.errors == []
 
 
 def test_point2_a_sheet_with_another_name_after_an_instructions_sheet():
-    data = build_xlsx([["1", "丙", "单位", None, None, "13900000006"]], sheet="广东联络员",
-                      extra_sheet_first=True)
+    data = build_xlsx(
+        [["1", "丙", "单位", None, None, "13900000006"]], sheet="广东联络员", extra_sheet_first=True
+    )
     result = read_xlsx(data, SPEC)
     assert result.sheet == "广东联络员"
     assert result.rows[0]["name"] == "丙"
 
 
 def test_point2_merged_data_cells_give_every_row_the_merged_value():
-    data = build_xlsx([["1", "丁", "广州创业学院", None, None, "13900000007"],
-                       ["2", "戊", None, None, None, "13900000008"]], merges=["C4:C5"])
+    data = build_xlsx(
+        [
+            ["1", "丁", "广州创业学院", None, None, "13900000007"],
+            ["2", "戊", None, None, None, "13900000008"],
+        ],
+        merges=["C4:C5"],
+    )
     assert [r["unit"] for r in read_xlsx(data, SPEC).rows] == ["广州创业学院", "广州创业学院"]
 
 
@@ -126,11 +171,18 @@ def test_point2_header_without_title_rows_and_header_with_blanks_and_colons():
 
 
 def test_bad_input_errors_name_the_row_and_the_column():
-    data = build_xlsx([["1", None, "单位", None, None, "13900000010"],
-                       ["2", "名字太长了超过八个字", "单位", None, None, None]])
+    data = build_xlsx(
+        [
+            ["1", None, "单位", None, None, "13900000010"],
+            ["2", "名字太长了超过八个字", "单位", None, None, None],
+        ]
+    )
     errors = read_xlsx(data, SPEC).errors
     assert [(e.row, e.column, e.header) for e in errors] == [
-        (4, "B", "姓名"), (5, "B", "姓名"), (5, "F", "手机号")]
+        (4, "B", "姓名"),
+        (5, "B", "姓名"),
+        (5, "F", "手机号"),
+    ]
     assert "4" in str(errors[0]) and "B" in str(errors[0]) and "姓名" in str(errors[0])
 
 
@@ -143,14 +195,20 @@ def test_bad_input_no_header_row_is_refused():
 @pytest.fixture()
 def never_parse(monkeypatch):
     """Refusals must happen before any parser sees the bytes."""
+
     def boom(*_a, **_k):
         raise AssertionError("parsed")
+
     monkeypatch.setattr(imports, "load_workbook", boom)
 
 
 def test_bad_input_not_an_xlsx_is_refused_before_parsing(never_parse):
-    for data in (b"", b"%PDF-1.7 not a workbook", b"a,b,c\n1,2,3\n",
-                 _zip({"hello.txt": b"a zip, but no workbook"})):
+    for data in (
+        b"",
+        b"%PDF-1.7 not a workbook",
+        b"a,b,c\n1,2,3\n",
+        _zip({"hello.txt": b"a zip, but no workbook"}),
+    ):
         with pytest.raises(ImportRefused):
             read_xlsx(data, SPEC)
 
@@ -163,16 +221,26 @@ def test_bad_input_an_oversize_file_is_refused_before_parsing(never_parse):
 
 def test_bad_input_a_zip_bomb_is_refused_before_parsing(never_parse):
     # 60 MB of zeros deflate to ~60 KB: small on disk, huge once opened.
-    bomb = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
-                 "xl/worksheets/sheet1.xml": b"\0" * (60 * 1024 * 1024)})
+    bomb = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/worksheets/sheet1.xml": b"\0" * (60 * 1024 * 1024),
+        }
+    )
     assert len(bomb) < SPEC.max_bytes
     with pytest.raises(ImportRefused):
         read_xlsx(bomb, SPEC)
 
 
 def test_bad_input_a_high_ratio_member_is_refused_even_when_small_in_total(never_parse):
-    bomb = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
-                 "xl/sharedStrings.xml": b"A" * (5 * 1024 * 1024)})
+    bomb = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/sharedStrings.xml": b"A" * (5 * 1024 * 1024),
+        }
+    )
     with pytest.raises(ImportRefused):
         read_xlsx(bomb, SPEC)
 
@@ -184,7 +252,10 @@ def test_bad_input_a_huge_merged_range_is_refused_before_parsing(never_parse):
         parts = {name: archive.read(name) for name in archive.namelist()}
     sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
     parts[sheet] = parts[sheet].replace(
-        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A20:J100019"/></mergeCells>', 1)
+        b"</sheetData>",
+        b'</sheetData><mergeCells count="1"><mergeCell ref="A20:J100019"/></mergeCells>',
+        1,
+    )
     bomb = _zip(parts)
     assert len(bomb) < 20 * 1024
     with pytest.raises(ImportRefused):

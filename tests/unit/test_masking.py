@@ -21,5 +21,5 @@ def test_short_or_empty_values_never_leak():
     assert mask_id_number("1234") == "****"
     assert mask_mobile("12345") == "*****"
     assert mask_name("张三") == "张*"
-    assert mask_text("微信abcdefgh") .startswith("微信")
+    assert mask_text("微信abcdefgh").startswith("微信")
     assert mask_text("abc") == "***"

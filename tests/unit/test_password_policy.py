@@ -12,27 +12,37 @@ NOW = datetime(2026, 3, 1, 9, 0)
 
 
 def account(**fields):
-    defaults = dict(username="ds110101001", mobile="13912345678", is_demo=False,
-                    must_change_password=False, password_changed_at=NOW)
+    defaults = dict(
+        username="ds110101001",
+        mobile="13912345678",
+        is_demo=False,
+        must_change_password=False,
+        password_changed_at=NOW,
+    )
     return MalanUser(**(defaults | fields))
 
 
-@pytest.mark.parametrize("password", ["Abcdef1!", "abcdefg1!", "ABCDEFG1!", "Abcdefgh1", "Abcdefgh!",
-                                      "马兰花Abc12", "Zz9.Zz9.Zz9."])
+@pytest.mark.parametrize(
+    "password",
+    ["Abcdef1!", "abcdefg1!", "ABCDEFG1!", "Abcdefgh1", "Abcdefgh!", "马兰花Abc12", "Zz9.Zz9.Zz9."],
+)
 def test_point7_policy_accepts_three_of_four_classes(app, password):
     assert passwords.policy_errors(password, account()) == []
 
 
-@pytest.mark.parametrize("password,why", [
-    ("Abc1!xy", "seven characters"),
-    ("abcdefgh12", "two classes"),
-    ("ABCDEFGH!!", "two classes"),
-    ("12345678!", "two classes"),
-    ("abcdefghij", "one class"),
-    ("DS110101001aB!", "contains the username, any case"),
-    ("Pw!13912345678", "contains the mobile"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "password,why",
+    [
+        ("Abc1!xy", "seven characters"),
+        ("abcdefgh12", "two classes"),
+        ("ABCDEFGH!!", "two classes"),
+        ("12345678!", "two classes"),
+        ("abcdefghij", "one class"),
+        ("DS110101001aB!", "contains the username, any case"),
+        ("Pw!13912345678", "contains the mobile"),
+        ("", "empty"),
+    ],
+)
 def test_point7_policy_refuses(app, password, why):
     assert passwords.policy_errors(password, account()), why
 

