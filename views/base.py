@@ -12,6 +12,8 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 
+from app.services.errors import DomainError
+from app.services.tx import transaction
 from reports.xlsx import XLSX_MIME
 
 # FAB method/action names -> the action of `security.permissions` they require.
@@ -32,6 +34,27 @@ METHOD_PERMISSIONS = {
     "put": "write",
     "export": "export",
 }
+
+
+def perform(call, success=None, form=None) -> bool:
+    """Run one service call as one transaction and tell the user how it went: ``success`` is
+    flashed when it commits; a refusal (`DomainError`) rolls everything back and is shown next to
+    its field when ``form`` has that field, else flashed. True when it committed."""
+    try:
+        with transaction():
+            call()
+    except DomainError as exc:
+        field = getattr(form, exc.field, None) if form is not None and exc.field else None
+        if field is not None:
+            field.errors = (
+                [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
+            )
+        else:
+            flash(str(exc), "danger")
+        return False
+    if success is not None:
+        flash(str(success), "success")
+    return True
 
 
 def yes_no(value) -> str:
