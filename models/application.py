@@ -42,19 +42,6 @@ class ClassApplication(ReviewableMixin, Model):
 
     __tablename__ = "class_application"
     __scope__ = ScopeColumns(org="org_id")  # the institution
-    __review_type__ = "application"
-    __review_fields__ = (
-        "course_type",
-        "start_date",
-        "end_date",
-        "venue",
-        "expected_trainees",
-        "contact_name",
-        "contact_phone",
-        "trainer_criteria",
-        "plan_line_id",
-        "is_extra",
-    )
 
     id = Column(Integer, primary_key=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
@@ -82,23 +69,9 @@ class ClassApplication(ReviewableMixin, Model):
     plan_line = relationship("PlanLine", foreign_keys=[plan_line_id])
     training_class = relationship("TrainingClass", foreign_keys=[class_id], post_update=True)
 
-    @property
-    def review_chain_name(self) -> str:
-        return "application_extra" if self.is_extra else "application_in_plan"
-
     def __repr__(self):
         who = self.org.name if self.org else ""
         return f"{who} {self.course_type} {self.start_date}".strip()
-
-    def on_approved(self, actor, now: datetime) -> None:
-        """The center's approval: recount the line under lock, then create the class (an
-        approved correction, 第十条, updates the class it created before)."""
-        if self.plan_line_id is not None:
-            check_capacity(self, lock_line(self.plan_line_id))
-        if self.training_class is None:
-            self.training_class = create_class(self, now)
-        else:
-            copy_to_class(self, self.training_class)
 
 
 class TrainingClass(Model):

@@ -36,9 +36,6 @@ class CourseResource(ReviewableMixin, Model):
     __tablename__ = "course_resource"
     # Unpublished: the uploading org and those above it, or the uploading trainer (owner).
     __scope__ = ScopeColumns(org="org_id", owner="owner_id")
-    __review_type__ = "course"
-    __review_label__ = _l("Course resource")
-    __review_fields__ = ("title", "course_type", "category", "description", "tags", "author")
 
     id = Column(Integer, primary_key=True)
     chain = Column(String(32))  # review chain name (COURSE_CHAINS); None for the center's own
@@ -59,16 +56,6 @@ class CourseResource(ReviewableMixin, Model):
     # trainer, scoped to its own rows, would otherwise fail the write check on its own org).
     org = relationship("Org", foreign_keys=[org_id], viewonly=True)
     owner = relationship("MalanUser", foreign_keys=[owner_id], viewonly=True)
-
-    @property
-    def review_chain_name(self) -> str:
-        return self.chain
-
-    def on_approved(self, actor, now) -> None:
-        """Called by the review service at the final approval: publish, promote replacement files."""
-        from app.services import courses  # the service imports this model
-
-        courses.on_approved(self, actor, now)
 
     def __repr__(self):
         return self.title

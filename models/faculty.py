@@ -27,28 +27,6 @@ class FacultyProfile(ReviewableMixin, Model):
     __tablename__ = "faculty_profile"
     # Region = a province or city org; the trainer (owner) sees its own profile only.
     __scope__ = ScopeColumns(org="org_id", owner="user_id")
-    __review_type__ = "faculty"
-    __review_label__ = _l("Trainer profile")
-    __review_fields__ = (
-        "name",
-        "gender",
-        "birth_year",
-        "id_number",
-        "mobile",
-        "email",
-        "org_id",
-        "employer",
-        "level",
-        "certificate_no",
-        "certificate_date",
-        "certificate_expiry",
-        "course_types",
-        "languages",
-        "years_experience",
-        "biography",
-        "service_status",
-    )
-    review_chain_name = "faculty"
 
     id = Column(Integer, primary_key=True)
     user_id = Column(
@@ -84,12 +62,6 @@ class FacultyProfile(ReviewableMixin, Model):
 
     def __repr__(self):
         return self.name
-
-    def on_approved(self, actor, now):
-        """Called by the review service when a revision is approved (a pending photo goes live)."""
-        from app.services import faculty
-
-        faculty.on_approved(self)
 
     @property
     def course_type_codes(self) -> list[str]:

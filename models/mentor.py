@@ -8,7 +8,6 @@ contact is shown only inside the viewer's scope.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
@@ -23,20 +22,6 @@ MENTOR_CHAINS = {"city": "mentor_city", "province": "mentor_province", "center":
 class MentorProfile(ReviewableMixin, Model):
     __tablename__ = "mentor_profile"
     __scope__ = ScopeColumns(org="org_id")
-    __review_type__ = "mentor"
-    __review_label__ = _l("Mentor")
-    __review_fields__ = (
-        "name",
-        "gender",
-        "employer",
-        "title",
-        "industry",
-        "expertise",
-        "mobile",
-        "email",
-        "biography",
-        "availability",
-    )
 
     id = Column(Integer, primary_key=True)
     chain = Column(String(32), nullable=False)  # review chain name (MENTOR_CHAINS)
@@ -57,10 +42,6 @@ class MentorProfile(ReviewableMixin, Model):
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
     org = relationship("Org", foreign_keys=[org_id])
-
-    @property
-    def review_chain_name(self) -> str:
-        return self.chain
 
     def __repr__(self):
         return self.name

@@ -6,18 +6,15 @@ parameter); views and tests call them. Messages name the field they are about.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.labels import N_
-
 from .base import Model, ScopeColumns
 from .org import CITY, Org
-from .review import ReviewableMixin, ReviewTask
+from .review import ReviewableMixin
 
 COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")  # course types of the trainer classes
 ROUND_MONTHS = (1, 6)  # the January and June rounds
@@ -33,8 +30,6 @@ LINE_FIELDS = (
     "contact_phone",
 )
 _DATE_FIELDS = ("start_from", "start_to")
-ROUND_TASK = "plan_round"  # = PlanRound.__review_type__; ReviewTask.record_type of a city's "submit your plan" to-do item
-SUBMITTER_STEP = -1  # as in app.services.review: a task waiting for the submitter, not a reviewer
 
 
 class PlanRound(Model):
@@ -42,12 +37,6 @@ class PlanRound(Model):
 
     __tablename__ = "plan_round"
     # Not reviewed itself: these name the cities' "submit your plan" to-do items (ROUND_TASK).
-    __review_type__ = "plan_round"
-    __review_label__ = _l("Plan round")
-
-    def todo_label(self, task) -> str:
-        """A city's to-do item for an open round (an English msgid, translated by the list)."""
-        return N_("Submit your city's plan for this round")
 
     id = Column(Integer, primary_key=True)
     year = Column(Integer, nullable=False)
@@ -68,9 +57,6 @@ class TrainingPlan(ReviewableMixin, Model):
 
     __tablename__ = "training_plan"
     __scope__ = ScopeColumns(org="org_id")
-    __review_type__ = "plan"
-    __review_fields__ = ("contact_name", "contact_phone", "note", "lines_data")
-    review_chain_name = "plan"
 
     id = Column(Integer, primary_key=True)
     round_id = Column(Integer, ForeignKey("plan_round.id"), nullable=False, index=True)
@@ -260,49 +246,3 @@ def _as_date(value):
     if isinstance(value, str):
         return date.fromisoformat(value)
     return value
-
-
-# ---------------------------------------------------------------- the cities' to-do items
-
-
-def open_round_tasks(round_: PlanRound, session, now: datetime) -> int:
-    """Opening a round puts "submit your plan" into every active city's to-do list, due at the
-    end of the deadline day (Annex 1 row 1: the round's notice sets the deadline)."""
-    due = datetime.combine(round_.deadline, time(23, 59, 59))
-    cities = session.query(Org.id).filter(Org.kind == CITY, Org.active.is_(True)).all()
-    session.add_all(
-        ReviewTask(
-            record_type=ROUND_TASK,
-            record_id=round_.id,
-            revision=1,
-            step=SUBMITTER_STEP,
-            level=CITY,
-            reviewer_org_id=city_id,
-            entered_at=now,
-            due_at=due,
-        )
-        for (city_id,) in cities
-    )
-    return len(cities)
-
-
-def move_round_deadline(round_: PlanRound, session) -> None:
-    """A changed deadline moves the open to-do items with it."""
-    due = datetime.combine(round_.deadline, time(23, 59, 59))
-    session.query(ReviewTask).filter(
-        ReviewTask.record_type == ROUND_TASK,
-        ReviewTask.record_id == round_.id,
-        ReviewTask.done_at.is_(None),
-    ).update({"due_at": due}, synchronize_session=False)
-
-
-def close_round_task(plan: TrainingPlan, actor, session, now: datetime) -> None:
-    """The city submitted its plan for the round: its to-do item is done."""
-    session.query(ReviewTask).filter(
-        ReviewTask.record_type == ROUND_TASK,
-        ReviewTask.record_id == plan.round_id,
-        ReviewTask.reviewer_org_id == plan.org_id,
-        ReviewTask.done_at.is_(None),
-    ).update(
-        {"done_at": now, "decision": "submit", "done_by_id": actor.id}, synchronize_session=False
-    )

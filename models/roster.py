@@ -11,7 +11,6 @@ encryption library is a dependency; the window is one step of the center's own w
 audit log masks the column by its name.)
 """
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
@@ -29,10 +28,6 @@ ADD, CHANGE, DEACTIVATE = "add", "change", "deactivate"
 class Roster(ReviewableMixin, Model):
     __tablename__ = "roster"
     __scope__ = ScopeColumns(org="org_id")  # the province that submits it
-    __review_type__ = "roster"
-    __review_label__ = _l("Liaison roster")
-    __review_fields__ = ("filename", "row_count")
-    review_chain_name = "roster"
 
     id = Column(Integer, primary_key=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
@@ -54,12 +49,6 @@ class Roster(ReviewableMixin, Model):
 
     def __repr__(self):
         return f"{self.org.name if self.org else ''} #{self.id}"
-
-    def on_approved(self, actor, now):
-        """Final approval: institutions and accounts are created in the approving transaction."""
-        from app.services.rosters import allocate
-
-        allocate(self, actor, now)
 
 
 class RosterEntry(Model):

@@ -39,10 +39,10 @@ from stdnum.exceptions import ValidationError
 
 from app import audit
 from app.extensions import db
-from app.services import faculty, files, vocabulary
+from app.services import faculty, files, review, vocabulary
 from models.faculty import ACTIVE, FacultyProfile
 from models.org import CITY, PROVINCE, Org
-from models.review import APPROVED, ReviewEvent, ReviewRevision
+from models.review import APPROVED
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports.imports import (
     CODE,
@@ -639,47 +639,8 @@ def create_profiles(rows: list[dict], actor, now: datetime, filename: str) -> in
     # statement, which psycopg then re-parses in Python: ~8 s for 5,000 rows on PostgreSQL.)
     db.session.execute(FacultyProfile.__table__.insert(), values)
     ids = _ids_by_id_number([v["id_number"] for v in values])
-    record_type = FacultyProfile.__review_type__
-    fields = FacultyProfile.__review_fields__
-    db.session.execute(
-        ReviewRevision.__table__.insert(),
-        [
-            {
-                "record_type": record_type,
-                "record_id": pk,
-                "revision": 1,
-                "status": APPROVED,
-                "data": json.dumps({f: _jsonable(v.get(f)) for f in fields}, ensure_ascii=False),
-                "created_at": now,
-                "created_by_id": actor.id,
-            }
-            for pk, v in zip(ids, values, strict=True)
-        ],
-    )
-    org = actor.org
     opinion = _("Bulk import: %(file)s", file=filename)[:500]
-    db.session.execute(
-        ReviewEvent.__table__.insert(),
-        [
-            {
-                "record_type": record_type,
-                "record_id": pk,
-                "revision": 1,
-                "step": None,
-                "action": faculty.ENTER,
-                "from_status": None,
-                "to_status": APPROVED,
-                "actor_id": actor.id,
-                "actor_name": f"{actor.full_name}（{actor.username}）",
-                "role": actor.role_kind,
-                "org_id": org.id if org else None,
-                "org_name": org.name if org else None,
-                "at": now,
-                "opinion": opinion,
-            }
-            for pk in ids
-        ],
-    )
+    review.bulk_enter(faculty.FACULTY, list(zip(ids, values, strict=True)), actor, now, opinion)
     audit.record_import(db.session, "FacultyProfile", len(ids), filename=filename, now=now)
     return len(ids)
 
@@ -696,10 +657,6 @@ def _ids_by_id_number(numbers: list[str]) -> list[int]:
             ).all()
         )
     return [found[n] for n in numbers]
-
-
-def _jsonable(value):
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 # ---------------------------------------------------------------- the error file

@@ -6,8 +6,6 @@ the city's choice and the center's late allowance from the record page and map r
 messages.
 """
 
-import json
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
@@ -22,9 +20,7 @@ from models.application import (
     ClassApplication,
     TrainingClass,
     allow_late,
-    apply_city_choice,
     check_dates,
-    check_lead_time,
     lines_for,
 )
 from models.org import CENTER, CITY, INSTITUTION
@@ -128,31 +124,11 @@ class ApplicationView(ReviewableModelView):
         check_dates(item, clock.now().date())
         super().pre_update(item)
 
-    def before_submit(self, record, now):
-        check_lead_time(record, now.date())
-
-    def before_approve(self, record, now):
-        """The city's step carries its choice: a plan line, or 计划外. Only checked for the one
-        who may act — anyone else is refused by the review service with its own message."""
-        task = review.open_task(record)
-        if task is None or task.level != CITY or not review.may_decide(record, g.user, task):
-            return
-        if "choice" in request.form:  # the record page
-            extra = request.form.get("choice") == "extra"
-            line_id = request.form.get("plan_line_id")
-        else:  # a bulk approval keeps a choice made earlier (a resubmitted record)
-            extra, line_id = bool(record.is_extra), record.plan_line_id
-        if not review.is_correction(record):
-            apply_city_choice(record, line_id, extra)
-            return
-        # A correction's values wait in its revision; the row keeps the values in force.
-        in_force = record.plan_line_id, record.is_extra
-        apply_city_choice(record, line_id, extra)
-        revision = review.current_revision(record)
-        data = json.loads(revision.data)
-        data.update(plan_line_id=record.plan_line_id, is_extra=record.is_extra)
-        revision.data = json.dumps(data, ensure_ascii=False)
-        record.plan_line_id, record.is_extra = in_force
+    def approval_params(self) -> dict:
+        """The city's choice on the record page: a plan line, or 计划外."""
+        if "choice" not in request.form:
+            return {}
+        return {"choice": request.form["choice"], "plan_line_id": request.form.get("plan_line_id")}
 
     @expose("/allow_late/<pk>", methods=["POST"])
     @has_access

@@ -17,7 +17,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from sqlalchemy import delete, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectField, SelectMultipleField, StringField
@@ -29,7 +29,6 @@ from app.services import faculty, files, review, vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.org import Org
-from models.review import ReviewTask
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
 from security.scope import ScopedFilterConverter, ScopedSQLAInterface, current_scope, scope_clause
@@ -438,28 +437,7 @@ class FacultyView(ReviewableModelView):
         if not faculty.is_center(g.user):
             super().pre_delete(item)
         files.delete_all_of(item)
-        db.session.execute(
-            delete(ReviewTask).where(
-                ReviewTask.record_type == review.record_type(item),
-                ReviewTask.record_id == item.id,
-                ReviewTask.done_at.is_(None),
-            )
-        )
-
-    @expose("/review/<pk>", methods=["POST"])
-    @has_access
-    def review_action(self, pk):
-        response = super().review_action(pk)
-        if request.form.get("action") == review.REJECT:  # a refused correction's photo goes too
-            record = self.datamodel.get(pk)
-            if (
-                record is not None
-                and not review.is_correction(record)
-                and record.status != "pending"
-            ):
-                faculty.drop_pending_photo(record)
-                db.session.commit()
-        return response
+        review.discard(item)
 
     # ------------------------------------------------------------ the profile page
 

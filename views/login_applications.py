@@ -6,7 +6,7 @@ form gets the same answer, and duplicates are shown to the reviewers and refused
 center's approval (第十一条). Its POST is rate-limited per client IP with the app's limiter.
 """
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -19,14 +19,13 @@ from app import clock
 from app.extensions import db
 from app.services import review
 from app.services.accounts import AccountError, normalise_mobile
+from app.services.login_applications import cities_by_province
 from models.login_application import (
     NAME_MAX,
     REASON_MAX,
     REQUESTABLE_ROLES,
     UNIT_MAX,
     LoginApplication,
-    check_not_duplicate,
-    cities_by_province,
 )
 from models.org import CITY, Org
 from models.review import APPROVED
@@ -186,21 +185,10 @@ class LoginApplicationView(ReviewableModelView):
     @expose("/review/<pk>", methods=["POST"])
     @has_access
     def review_action(self, pk):
-        self._record_or_404(self._deserialize_pk_if_composite(pk))
-        if request.form.get("action") == review.RETURN:
-            flash(
-                _(
-                    "A login application cannot be returned: the applicant has no account to "
-                    "revise it with. Reject it with your opinion instead."
-                ),
-                "danger",
-            )
-            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        response = super().review_action(pk)
-        record = g.pop("login_application_approving", None)
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        response = super().review_action(pk)  # the same record (the session's identity map)
         if (
-            record is not None
-            and getattr(record, "allocated_password", None)
+            getattr(record, "allocated_password", None)
             and record.status == APPROVED
             and record.account is not None
         ):
@@ -220,16 +208,6 @@ class LoginApplicationView(ReviewableModelView):
         response = current_app.make_response(page)
         response.headers["Cache-Control"] = "no-store"
         return response
-
-    def before_approve(self, record, now):
-        g.login_application_approving = record
-        if record.step == 1:  # the center's step allocates: a second account is refused here
-            check_not_duplicate(record)
-
-    def render_template(self, template, **kwargs):
-        if "actions" in kwargs:  # no "return for revision": nobody could revise it
-            kwargs["actions"] = [a for a in kwargs["actions"] if a != review.RETURN]
-        return super().render_template(template, **kwargs)
 
     def bulk_approve(self, items):  # not an action here: each allocation shows its password once
         raise NotImplementedError

@@ -1,8 +1,6 @@
 """讲师培训计划 (Annex 1 rows 1–3): plan rounds (center), city plans and their lines (city enters,
 province and center review), and the provincial / national summaries with their xlsx exports."""
 
-import json
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -14,8 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import audit, clock
 from app.extensions import db
-from app.services import review
-from models.application import used_classes
+from app.services import plans, review
 from models.org import CITY, PROVINCE, Org
 from models.plan import (
     COURSE_TYPES,
@@ -24,11 +21,6 @@ from models.plan import (
     TrainingPlan,
     check_line,
     check_new_plan,
-    check_plan_lines,
-    check_round,
-    close_round_task,
-    move_round_deadline,
-    open_round_tasks,
 )
 from models.review import DRAFT, RETURNED
 from reports import plans as report
@@ -96,16 +88,10 @@ class PlanRoundView(ScopedModelView):
     }
 
     def pre_add(self, item):
-        now = clock.now()
-        check_round(item, now.date(), db.session)
-        item.opened_at, item.opened_by_id = now, g.user.id
-        db.session.add(item)
-        db.session.flush()  # the to-do items point at the round's id
-        open_round_tasks(item, db.session, now)
+        plans.open_round(item, g.user, clock.now())
 
     def pre_update(self, item):
-        check_round(item, clock.now().date(), db.session)
-        move_round_deadline(item, db.session)
+        plans.change_round(item, clock.now())
 
 
 # ---------------------------------------------------------------- lines
@@ -166,17 +152,14 @@ class PlanLineInterface(ScopedSQLAInterface):
                     self.session.expunge(item)
             elif operation == "edit":
                 self.session.expire(item)  # drop the form's values from the row in force
-            revision = review.current_revision(plan)
-        proposed = json.loads(revision.data)
-        lines = proposed.get("lines_data", [])
+            lines = review.proposed_values(plan).get("lines_data", [])
         if operation == "add":
             lines = lines + [data]
         elif operation == "edit":
             lines = [data if line["id"] == data["id"] else line for line in lines]
         else:
             lines = [line for line in lines if line["id"] != data["id"]]
-        proposed["lines_data"] = lines
-        revision.data = json.dumps(proposed, ensure_ascii=False)
+        review.propose(plan, {"lines_data": lines})
         self.session.commit()
         flash(_("Saved in the correction; it takes effect when the revision is approved."), "info")
 
@@ -319,29 +302,6 @@ class PlanView(ReviewableModelView):
     def pre_add(self, item):
         check_new_plan(item, g.user.org, db.session)
         item.org_id = g.user.org_id
-
-    def before_submit(self, record, now):
-        if not review.may_submit(record, g.user):
-            return  # the review service refuses it with its own message
-        lines = review.proposed_values(record)["lines_data"]
-        check_plan_lines(record, lines, now.date(), db.session)
-        self._keep_taken_lines(record, lines)
-        close_round_task(record, g.user, db.session, now)
-
-    @staticmethod
-    def _keep_taken_lines(plan, lines):
-        """A correction may not drop or shrink a line below the classes already applied for."""
-        proposed = {line["id"]: line for line in lines if line.get("id")}
-        for line in plan.lines:
-            taken = used_classes(line)
-            if taken and proposed.get(line.id, {}).get("classes", 0) < taken:
-                raise ValueError(
-                    _(
-                        "Plan line %(line)s: %(n)d classes are already applied for on it.",
-                        line=str(line),
-                        n=taken,
-                    )
-                )
 
     @expose("/submit_summary", methods=["POST"])
     @has_access

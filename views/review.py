@@ -6,7 +6,7 @@ action goes through the same endpoint, scoped like any other read.
 """
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,7 @@ from app import clock
 from app.extensions import db
 from app.labels import role_label
 from app.services import messages, review
+from app.services.errors import DomainError
 from views.base import METHOD_PERMISSIONS, ScopedModelView
 
 STATUS_LABELS = {
@@ -40,43 +41,18 @@ def status_label(status) -> str:
     return str(STATUS_LABELS.get(status, status or ""))
 
 
-def record_pages(appbuilder) -> dict[str, "ReviewableModelView"]:
-    """``__review_type__`` → the registered view whose show page is that record's page.
-
-    Read from the views the app registered, so the to-do list and the overdue board link to any
-    reviewable record without knowing its domain. A second view over the same model (a summary)
-    sets ``record_page = False``."""
-    pages = appbuilder.__dict__.get("_malan_record_pages")
-    if pages is None:
-        pages = {}
-        views = [
-            v
-            for v in appbuilder.baseviews
-            if isinstance(v, ModelView) and getattr(v, "record_page", True)
-        ]
-        # A reviewable record's own page first, then any list of a model with a __task_type__.
-        views.sort(key=lambda v: not isinstance(v, ReviewableModelView))
-        for view in views:
-            kind = review.task_type(view.datamodel.obj)
-            if kind:
-                pages.setdefault(kind, view)
-        appbuilder._malan_record_pages = pages
-    return pages
+def record_url(record_type: str, record_id) -> str | None:
+    """The record's page, as its kind declares it (`app.services.review.Kind.record_page`)."""
+    kind = review.KINDS.get(record_type)
+    if kind is None or kind.record_page is None:
+        return None
+    return url_for(f"{kind.record_page}.show", pk=record_id)
 
 
-def record_url(appbuilder, record_type: str, record_id) -> str | None:
-    view = record_pages(appbuilder).get(record_type)
-    return url_for(f"{view.endpoint}.show", pk=record_id) if view else None
-
-
-def kind_label(appbuilder, record_type: str) -> str:
-    """What kind of record it is, for lists: the model's ``__review_label__``, else its page's title."""
-    model = review.reviewable_models().get(record_type)
-    label = getattr(model, "__review_label__", None)
-    view = record_pages(appbuilder).get(record_type)
-    if label is None and view is not None:
-        label = view.list_title
-    return str(label or record_type)
+def kind_label(record_type: str) -> str:
+    """What kind of record it is, for lists."""
+    kind = review.KINDS.get(record_type)
+    return str(kind.label) if kind is not None else record_type
 
 
 class ReviewableModelView(ScopedModelView):
@@ -107,7 +83,6 @@ class ReviewableModelView(ScopedModelView):
         super().__init_subclass__(**kwargs)
         cls.label_columns = {**cls.REVIEW_LABELS, **cls.__dict__.get("label_columns", {})}
 
-    record_page = True  # its show page is where to-do lists link (see record_pages)
     formatters_columns = {"status": status_label}
 
     def _record_or_404(self, pk):
@@ -176,20 +151,22 @@ class ReviewableModelView(ScopedModelView):
         now = clock.now()
         try:
             if name == review.SUBMIT:
-                self.before_submit(record, now)
                 review.submit(record, g.user, now, expected_version=version)
             elif name in (review.APPROVE, review.RETURN, review.REJECT):
-                if name == review.APPROVE:
-                    self.before_approve(record, now)
-                review.decide(record, g.user, name, now, opinion=opinion, expected_version=version)
+                review.decide(
+                    record,
+                    g.user,
+                    name,
+                    now,
+                    opinion=opinion,
+                    expected_version=version,
+                    params=self.approval_params(),
+                )
             elif name == review.CORRECT:
                 review.start_correction(record, g.user, now, expected_version=version)
             else:
                 abort(400)
-        except review.ReviewError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        except ValueError as exc:  # a domain rule of before_submit/before_approve
+        except (DomainError, ValueError) as exc:  # ValueError: rules not yet moved to services
             db.session.rollback()
             flash(str(exc), "danger")
         else:
@@ -209,10 +186,9 @@ class ReviewableModelView(ScopedModelView):
         done, refused = 0, []
         for record in items if isinstance(items, list) else [items]:
             try:
-                self.before_approve(record, now)
                 review.decide(record, g.user, review.APPROVE, now)
                 done += 1
-            except (review.ReviewError, ValueError) as exc:
+            except (DomainError, ValueError) as exc:
                 db.session.rollback()
                 refused.append(f"#{record.id}: {exc}")
         if done:
@@ -239,9 +215,7 @@ class ReviewableModelView(ScopedModelView):
                 str(_l("Only a draft that was never submitted can be deleted."))
             )
 
-    # Domain hooks: raise ValueError with a user message to refuse.
-    def before_submit(self, record, now):
-        pass
-
-    def before_approve(self, record, now):
-        pass
+    def approval_params(self) -> dict:
+        """What the reviewer chose on the record page for its kind's ``before_approve`` (a
+        kind whose page asks for a choice overrides this); a bulk approval passes none."""
+        return {}

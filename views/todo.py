@@ -1,7 +1,7 @@
 """工作台: 我的待办 (the steps waiting for the user) and 逾期督办 (overdue steps below a province).
 
 Both read `ReviewTask` rows only, whatever the kind of record: the record's page is found through
-`views.review.record_pages`, its step label through its chain. Nothing here knows a domain.
+its kind's record page, its step label through its chain. Nothing here knows a domain.
 """
 
 from dataclasses import dataclass
@@ -45,7 +45,6 @@ class Row:
 
 
 def _rows(items, now: datetime) -> list[Row]:
-    appbuilder = current_app.appbuilder
     orgs = {}
     rows = []
     for item in items:
@@ -57,8 +56,8 @@ def _rows(items, now: datetime) -> list[Row]:
             Row(
                 t,
                 str(item.record) if item.record is not None else f"#{t.record_id}",
-                record_url(appbuilder, t.record_type, t.record_id),
-                kind_label(appbuilder, t.record_type),
+                record_url(t.record_type, t.record_id),
+                kind_label(t.record_type),
                 _(item.step_label),
                 org.name if org else "",
                 days_left(t.due_at, now),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, false, func, or_, select, true, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, func, or_, select, true, update
 from sqlalchemy.orm import selectinload
 
 from app import audit
@@ -19,10 +20,9 @@ from app.extensions import db
 from app.queries import count_rows
 from app.services import files
 from app.services import review as review_svc
-from app.services.review_chains import CHAINS
 from models.attachment import Attachment
 from models.course import CATEGORIES, COURSE_CHAINS, CourseResource
-from models.review import DRAFT, ReviewTask
+from models.review import DRAFT
 from models.user import CENTER, TRAINEE, TRAINER
 from security.scope import current_scope, scope_clause
 
@@ -88,7 +88,7 @@ def may_edit(record, user) -> bool:
     kind = user.role_kind
     if record.chain is None:
         return kind == CENTER
-    submitter = CHAINS[record.chain].submitter
+    submitter = review_svc.CHAINS[record.chain].submitter
     if kind != submitter or user.org_id != record.org_id:
         return False
     return submitter != TRAINER or record.owner_id == user.id
@@ -198,8 +198,8 @@ def apply_own_edit(record, actor, now) -> None:
     review_svc.record_in_force(record, actor, now)
 
 
-def on_approved(record, actor, now) -> None:
-    """The review's final approval (models.course.CourseResource.on_approved): the resource is
+def _on_approved(record, actor, now) -> None:
+    """The review's final approval: the resource is
     published, and a correction's replacement files take the place of the old ones."""
     if record.published_at is None:
         record.published_at = now
@@ -217,13 +217,7 @@ def on_approved(record, actor, now) -> None:
 
 def before_delete(record) -> None:
     """Open review tasks of a deleted resource go with it (files go by themselves)."""
-    db.session.execute(
-        delete(ReviewTask).where(
-            ReviewTask.record_type == record.__review_type__,
-            ReviewTask.record_id == record.id,
-            ReviewTask.done_at.is_(None),
-        )
-    )
+    review_svc.discard(record)
 
 
 # ---------------------------------------------------------------- the shared library
@@ -340,3 +334,16 @@ def load_for_files(owner_id):
         )
     )
     return None if waiting else record
+
+
+COURSE = review_svc.register(
+    review_svc.Kind(
+        name="course",
+        model=CourseResource,
+        label=_l("Course resource"),
+        record_page="CourseResourceView",
+        chain=lambda record: record.chain,
+        fields=("title", "course_type", "category", "description", "tags", "author"),
+        on_approved=_on_approved,
+    )
+)

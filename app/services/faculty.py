@@ -17,6 +17,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select, true
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -415,11 +416,44 @@ def photo_of(profile, pending: bool = False):
     return found[-1] if found else None
 
 
-def on_approved(profile: FacultyProfile) -> None:
+def _on_approved(profile: FacultyProfile, actor, now) -> None:
     """The review approved a revision: a replacement photo waiting for it is now in force."""
     files.promote(profile, pending=PHOTO_PENDING, purpose=PHOTO)
 
 
-def drop_pending_photo(profile: FacultyProfile) -> None:
+def drop_pending_photo(profile: FacultyProfile, actor=None, now=None) -> None:
+    """A rejected revision's replacement photo goes (the review's rejection, same transaction)."""
     for old in files.attachments_of(profile, PHOTO_PENDING):
         db.session.delete(old)
+
+
+FACULTY = review.register(
+    review.Kind(
+        name="faculty",
+        model=FacultyProfile,
+        label=_l("Trainer profile"),
+        record_page="FacultyView",
+        chain="faculty",
+        fields=(
+            "name",
+            "gender",
+            "birth_year",
+            "id_number",
+            "mobile",
+            "email",
+            "org_id",
+            "employer",
+            "level",
+            "certificate_no",
+            "certificate_date",
+            "certificate_expiry",
+            "course_types",
+            "languages",
+            "years_experience",
+            "biography",
+            "service_status",
+        ),
+        on_approved=_on_approved,
+        on_rejected=drop_pending_photo,
+    )
+)

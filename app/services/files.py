@@ -32,6 +32,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.services import review
 from models.attachment import Attachment
 from models.base import Model
 from security.scope import ALL, NODE, current_scope, scope_clause
@@ -377,8 +378,6 @@ def visible_owner(attachment: Attachment):
 def _in_review(owner) -> bool:
     """A replacement under review is seen by those in the review only: its submitter (the owning
     user, or the submitting org), the reviewer of the open step, and the center (sees all)."""
-    from app.services import review  # review imports models only; files is imported earlier
-
     user = g.user
     scope = current_scope()
     if scope.mode == ALL:
@@ -386,7 +385,7 @@ def _in_review(owner) -> bool:
     spec = type(owner).__scope__
     if spec.owner and getattr(owner, spec.owner) == user.id:
         return True
-    chain = review.chain_of(owner) if getattr(owner, "review_chain_name", None) else None
+    chain = review.chain_of(owner) if review.is_reviewable(owner) else None
     if chain is None:
         return False
     if (

@@ -130,7 +130,7 @@ def check_field(field: str, value):
 def check(mentor: MentorProfile) -> None:
     """Every field of the entry (in place); a mentor needs a way to be reached."""
     with db.session.no_autoflush:
-        for field in MentorProfile.__review_fields__:
+        for field in MENTOR.fields:
             setattr(mentor, field, check_field(field, getattr(mentor, field)))
     if not mentor.mobile and not mentor.email:
         raise MentorError(_("Contact: enter a mobile number or an e-mail address."))
@@ -260,3 +260,26 @@ def cities(province_id=None) -> list[Org]:
     if province_id:
         query = query.where(Org.province_id == province_id)
     return list(db.session.scalars(query.order_by(Org.code)))
+
+
+MENTOR = review.register(
+    review.Kind(
+        name="mentor",
+        model=MentorProfile,
+        label=_l("Mentor"),
+        record_page="MentorView",
+        chain=lambda mentor: mentor.chain,
+        fields=(
+            "name",
+            "gender",
+            "employer",
+            "title",
+            "industry",
+            "expertise",
+            "mobile",
+            "email",
+            "biography",
+            "availability",
+        ),
+    )
+)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 
 from app.extensions import db
+from app.services import review
 from models.message import (
     BODY_MAX,
     SUBJECT_MAX,
@@ -235,7 +236,7 @@ def comments_of(record) -> list[RecordComment]:
     return db.session.scalars(
         select(RecordComment)
         .where(
-            RecordComment.record_type == record.__review_type__,
+            RecordComment.record_type == review.record_type(record),
             RecordComment.record_id == record.id,
         )
         .order_by(RecordComment.id)
@@ -245,7 +246,7 @@ def comments_of(record) -> list[RecordComment]:
 def add_comment(user, record, body: str, now: datetime) -> RecordComment:
     """Added to the session (the audit hook logs it with the caller's commit)."""
     comment = RecordComment(
-        record_type=record.__review_type__,
+        record_type=review.record_type(record),
         record_id=record.id,
         author_id=user.id,
         author_org_id=user.org_id,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import audit
@@ -524,3 +525,21 @@ def roster_history(user_id: int) -> list[RosterEntry]:
     if clause is not None:
         query = query.where(clause)
     return list(db.session.scalars(query.order_by(Roster.id.desc())))
+
+
+def _on_approved(roster: Roster, actor, now: datetime) -> None:
+    """Final approval: institutions and accounts are created in the approving transaction."""
+    allocate(roster, actor, now)
+
+
+ROSTER = review.register(
+    review.Kind(
+        name="roster",
+        model=Roster,
+        label=_l("Liaison roster"),
+        record_page="RosterView",
+        chain="roster",
+        fields=("filename", "row_count"),
+        on_approved=_on_approved,
+    )
+)

@@ -178,7 +178,7 @@ def test_point7_in_plan_chain_creates_the_class_with_its_code(world, walk):
     assert 'id="city-choice"' in page and f'value="{line_id}"' in page
     walk.act(pk, "approve", choice="line", plan_line_id=line_id)
     row = app_row(pk)
-    assert (row.plan_line_id, row.is_extra, row.review_chain_name) == (
+    assert (row.plan_line_id, row.is_extra, review.chain_of(row).name) == (
         line_id,
         False,
         "application_in_plan",
@@ -219,7 +219,7 @@ def test_point7_out_of_plan_chain_is_marked_additional(world, walk):
     pk = submitted(walk)  # C1 has no plan at all
     walk.as_("c1").act(pk, "approve", choice="extra")
     row = app_row(pk)
-    assert (row.is_extra, row.plan_line_id, row.review_chain_name) == (
+    assert (row.is_extra, row.plan_line_id, review.chain_of(row).name) == (
         True,
         None,
         "application_extra",

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
-from models.plan import ROUND_TASK, PlanLine, PlanRound, TrainingPlan
+from app.services.plans import ROUND
+from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
 from tests.conftest import csrf_token
 
@@ -118,7 +119,7 @@ def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(now, clien
     assert response.status_code == 302
     rnd = db.session.scalar(select(PlanRound))
     assert (rnd.year, rnd.month, rnd.deadline) == (2026, 6, date(2026, 3, 20))
-    tasks = open_tasks(ROUND_TASK)
+    tasks = open_tasks(ROUND.name)
     cities = {world["org"][k] for k in ("C1", "C1b", "C2")}
     assert {t.reviewer_org_id for t in tasks} == cities and len(tasks) == 3
     assert all(
@@ -148,7 +149,7 @@ def test_point6_a_round_opens_once(now, client, login, world):
     open_round(client, login)
     flashes(client)
     open_round(client, login, deadline="2026-04-01")
-    assert count(PlanRound) == 1 and len(open_tasks(ROUND_TASK)) == 3
+    assert count(PlanRound) == 1 and len(open_tasks(ROUND.name)) == 3
     assert any(m.startswith("Round") for m in flashes(client))
 
 
@@ -180,8 +181,8 @@ def test_point6_city_plan_goes_province_then_center_with_deadlines(now, client, 
         2026, 3, 4, 23, 59, 59
     )
     # The city's "submit your plan" to-do item is done; the other cities' are still open.
-    assert world["org"]["C1"] not in {t.reviewer_org_id for t in open_tasks(ROUND_TASK)}
-    assert len(open_tasks(ROUND_TASK)) == 2
+    assert world["org"]["C1"] not in {t.reviewer_org_id for t in open_tasks(ROUND.name)}
+    assert len(open_tasks(ROUND.name)) == 2
 
     login("p2")  # another province: not its step (and not even its record)
     assert act(client, plan, "approve").status_code == 404

@@ -15,7 +15,13 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.services import accounts, review
-from app.services.review import APPROVE, REJECT, RETURN, AlreadyHandled
+from app.services.review import (
+    APPROVE,
+    REJECT,
+    RETURN,
+    AlreadyHandled,
+    transitions,  # the internals the races are staged in
+)
 from models.org import Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
@@ -166,7 +172,7 @@ def test_point3_both_past_every_check_still_one_transition(arena, monkeypatch):
     before either writes. The database decides; the loser is told who won."""
     application, ids = arena
     inside = threading.Barrier(2)
-    close = review._close
+    close = transitions._close
 
     def close_together(*args, **kwargs):
         try:
@@ -175,7 +181,7 @@ def test_point3_both_past_every_check_still_one_transition(arena, monkeypatch):
             pass
         return close(*args, **kwargs)
 
-    monkeypatch.setattr(review, "_close", close_together)
+    monkeypatch.setattr(transitions, "_close", close_together)
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
@@ -190,7 +196,7 @@ def test_point3_loser_waiting_on_a_held_lock_is_told_who_won(arena, monkeypatch)
     "already handled by X", not a 500 (OperationalError: database is locked)."""
     application, ids = arena
     inside = threading.Barrier(2)
-    close, event = review._close, review._event
+    close, event = transitions._close, transitions._event
     slow = threading.local()
 
     def close_together(*args, **kwargs):
@@ -208,8 +214,8 @@ def test_point3_loser_waiting_on_a_held_lock_is_told_who_won(arena, monkeypatch)
             time.sleep(0.6)
         return event(*args, **kwargs)
 
-    monkeypatch.setattr(review, "_close", close_together)
-    monkeypatch.setattr(review, "_event", slow_event)
+    monkeypatch.setattr(transitions, "_close", close_together)
+    monkeypatch.setattr(transitions, "_event", slow_event)
     with application.app_context():
         other = _second_province_reviewer(ids)
         plan_id = _submitted_plan(ids)
