@@ -150,9 +150,24 @@ def overdue(at):
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
 def generate(scale, seed):
     """Fill an EMPTY database with reproducible national data for benchmarks (refused when
-    accounts exist). Every generated account's password is Malan@bench2026."""
-    from app.services.generate import GenerateRefused
-    from app.services.generate import generate as do_generate
+    accounts exist). Every generated account's password is Malan@bench2026.
+    \f
+    The generator is the bench's, not the app's: it lives in ``bench/generate.py``, which is not
+    an installed package (pyproject installs app, views, models, security, reports only). The
+    command stays here, so that ``flask malan --help`` lists it with the others, and imports
+    ``bench.generate`` only when run: ``flask`` runs from the repository root (FLASK_APP=run.py),
+    where ``bench`` is importable; a deployment without bench/ gets a clear error, and the app
+    never imports the bench at start."""
+    try:
+        from bench.generate import GenerateRefused
+        from bench.generate import generate as do_generate
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bench", "bench.generate"):
+            raise
+        raise click.ClickException(
+            "the generator is bench/generate.py: run `flask malan generate` from the repository "
+            "root (FLASK_APP=run.py), where bench/ is importable"
+        ) from exc
 
     if scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--scale")

@@ -72,7 +72,7 @@ def cmd_prepare(args) -> dict:
 
     from app import clock
     from app.extensions import db
-    from app.services.generate import GENERATOR_VERSION, generate, marker, schema_fingerprint
+    from bench.generate import GENERATOR_VERSION, generate, marker, schema_fingerprint
 
     app = make_app(args.url, args.files)
     with app.app_context():
@@ -154,7 +154,7 @@ def _prepare_users(usernames):
 def _login(client, username):
     import re
 
-    from app.services.generate import BENCH_PASSWORD
+    from bench.generate import BENCH_PASSWORD
 
     client.get("/logout/")
     html = client.get("/login/").get_data(as_text=True)
@@ -524,7 +524,7 @@ def _import_file(rows: int, fields) -> bytes:
     from stdnum.cn import ric
 
     from app.extensions import db
-    from app.services.generate import GIVEN, SURNAMES
+    from bench.generate import GIVEN, SURNAMES
     from models.org import Org
 
     rng = random.Random(2026)
@@ -584,7 +584,7 @@ def cmd_login_cookie(args) -> dict:
     import urllib.parse
     import urllib.request
 
-    from app.services.generate import BENCH_PASSWORD
+    from bench.generate import BENCH_PASSWORD
     from bench.pages import LOAD_PAGES, PAGES
 
     app = make_app(args.url, args.files)
