@@ -30,6 +30,8 @@ from pathlib import Path
 from sqlalchemy import bindparam, select, text, update
 
 from app.extensions import db
+from app.services import review
+from app.services.review import KINDS
 
 GENERATOR_VERSION = 1
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
@@ -763,15 +765,7 @@ class Generator:
             "rejected": "rejected",
         }[outcome[0]]
         revisions = [
-            {
-                "record_type": kind,
-                "record_id": record_id,
-                "revision": 1,
-                "status": final,
-                "data": json.dumps(data, ensure_ascii=False, default=str),
-                "created_at": submitted,
-                "created_by_id": submitter,
-            }
+            review.revision_row(KINDS[kind], record_id, 1, final, data, submitted, submitter)
         ]
         events = [
             self._event(kind, record_id, 0, "submit", "draft", "pending", submitter, submitted)
@@ -833,38 +827,22 @@ class Generator:
         return revisions, tasks, events, final, None
 
     def _task(self, kind, record_id, step, level, org_id, entered, due, done, decision, actor):
-        return {
-            "record_type": kind,
-            "record_id": record_id,
-            "revision": 1,
-            "step": step,
-            "level": level,
-            "reviewer_org_id": org_id,
-            "entered_at": entered,
-            "due_at": due,
-            "done_at": done,
-            "decision": decision,
-            "done_by_id": actor,
-        }
+        return review.task_row(
+            KINDS[kind], record_id, 1, step, level, org_id, entered, due, done, decision, actor
+        )
 
     def _event(self, kind, record_id, step, action, before, after, actor, at, opinion=None):
         uid, username, role, org_id, name = self.user_by_id[actor]
-        return {
-            "record_type": kind,
-            "record_id": record_id,
-            "revision": 1,
-            "step": step,
-            "action": action,
-            "from_status": before,
-            "to_status": after,
-            "actor_id": uid,
-            "actor_name": f"{name}（{username}）",
+        who = {
+            "id": uid,
+            "name": f"{name}（{username}）",
             "role": role,
             "org_id": org_id,
             "org_name": self.orgs[org_id]["name"],
-            "at": at,
-            "opinion": opinion,
         }
+        return review.event_row(
+            KINDS[kind], record_id, 1, step, action, before, after, who, at, opinion
+        )
 
     def _write_reviews(self, label, revisions, tasks, events):
         for table, rows in (
