@@ -250,24 +250,3 @@ class TrainingClassView(ScopedModelView):
                     action_labels=ACTION_LABELS,
                 )
         return super().render_template(template, **kwargs)
-
-
-def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        ApplicationView,
-        "Applications",
-        label=_l("Class applications"),
-        icon="fa-file-signature",
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-        category_icon="fa-chalkboard-teacher",
-    )
-    appbuilder.add_view(
-        TrainingClassView,
-        "Classes",
-        label=_l("Trainer-training classes"),
-        icon="fa-chalkboard",
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-    )

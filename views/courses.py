@@ -338,15 +338,6 @@ class CourseLibraryView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        CourseLibraryView,
-        "Course library",
-        label=_l("Course library"),
-        icon="fa-film",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     appbuilder.add_view_no_menu(CourseResourceView)
     files.register_owner(CourseResource.__tablename__, svc.load_for_files)

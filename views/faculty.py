@@ -574,16 +574,7 @@ def _load_visible(profile_id):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        FacultyView,
-        "Faculty pool",
-        label=_l("Faculty pool"),
-        icon="fa-users",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     files.register_owner(FacultyProfile.__tablename__, _load_visible)
 
 

@@ -236,15 +236,6 @@ class LoginApplicationView(ReviewableModelView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     public = appbuilder.add_view_no_menu(LoginApplicationPublicView())
     appbuilder.sm.limiter.limit(_rate_limit, methods=["POST"])(public.blueprint)
-    appbuilder.add_view(
-        LoginApplicationView,
-        "Login applications",
-        label=_l("Login applications"),
-        icon="fa-id-card",
-        category="Account allocation",
-        category_label=_l("Account allocation"),
-        category_icon="fa-user-plus",
-    )

@@ -247,14 +247,7 @@ def _download(mentors, filters: str):
 
 
 def register(appbuilder) -> None:
-    """创业导师库, under one menu permission ("Mentor pool" = READ on Mentor): the shared search
-    page for every business user, and the keepers' list for those who enter mentors."""
-    category = dict(
-        category="Libraries", category_label=_l("Resource libraries"), category_icon="fa-book"
-    )
-    # One menu entry, the shared pool; keepers reach their own entries from it ("Mentors entered
-    # by my area") and from the to-do list (FAB's navbar would ignore a menu_cond).
-    appbuilder.add_view(
-        MentorPoolView, "Mentor pool", label=_l("Mentor pool"), icon="fa-users", **category
-    )
+    """创业导师库 has one menu entry, the shared search page (`MentorPoolView`, in
+    security.permissions); the keepers' list has none: keepers reach it from the pool ("Mentors
+    entered by my area") and from the to-do list."""
     appbuilder.add_view_no_menu(MentorView)

@@ -300,15 +300,6 @@ def _load_visible(owner_id):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        NoticeView,
-        "Notices",
-        label=_l("Notices"),
-        icon="fa-bullhorn",
-        category="Basic management",
-        category_label=_l("Basic management"),
-        category_icon="fa-th-list",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
     files.register_owner(Notice.__tablename__, _load_visible)

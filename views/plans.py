@@ -509,17 +509,5 @@ class PlanSummaryView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    category = dict(
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-        category_icon="fa-graduation-cap",
-    )
-    appbuilder.add_view(
-        PlanRoundView, "Plan rounds", label=_l("Plan rounds"), icon="fa-calendar", **category
-    )
-    appbuilder.add_view(PlanView, "Plans", label=_l("Plans"), icon="fa-list-alt", **category)
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     appbuilder.add_view_no_menu(PlanLineView)
-    appbuilder.add_view(
-        PlanSummaryView, "Plan summary", label=_l("Plan summary"), icon="fa-table", **category
-    )

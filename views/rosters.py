@@ -241,16 +241,3 @@ class RosterView(ReviewableModelView):
         )
         db.session.commit()
         return xlsx_download(data, "联络员信息汇总表.xlsx")
-
-
-def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        RosterView,
-        "Liaison rosters",
-        label=_l("Liaison rosters"),
-        icon="fa-address-book",
-        category="Account allocation",
-        category_label=_l("Account allocation"),
-        category_icon="fa-id-card",
-    )

@@ -11,7 +11,6 @@ from flask import current_app, g, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import audit, clock
@@ -180,21 +179,5 @@ class OverdueView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        TodoView,
-        "My to-do",
-        label=_l("My to-do"),
-        icon="fa-tasks",
-        category="Workbench",
-        category_label=_l("Workbench"),
-        category_icon="fa-briefcase",
-    )
-    appbuilder.add_view(
-        OverdueView,
-        "Overdue board",
-        label=_l("Overdue board"),
-        icon="fa-exclamation-triangle",
-        category="Workbench",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["todo_count"] = todo_count  # the navbar badge

@@ -40,15 +40,3 @@ class VocabularyView(ScopedModelView):
         item.label = (item.label or "").strip()
         if not item.code or not item.label:
             raise ValueError(_l("Code and name are required."))
-
-
-def register(appbuilder) -> None:
-    appbuilder.add_view(
-        VocabularyView,
-        "Levels and course types",
-        label=_l("Levels and course types"),
-        icon="fa-tags",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )
