@@ -32,6 +32,7 @@ from models.org import Org
 from models.review import ReviewTask
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
+from security import permissions
 from security.scope import ScopedFilterConverter, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import blank, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
@@ -244,7 +245,7 @@ class FacultyView(ReviewableModelView):
     """师资库: the pool within the user's region; a trainer's own profile."""
 
     datamodel = FacultyInterface(FacultyProfile, eager=("org",))
-    class_permission_name = "Faculty"
+    class_permission_name = permissions.FACULTY
     base_permissions = [
         "can_read",
         "can_write",

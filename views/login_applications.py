@@ -30,6 +30,7 @@ from models.login_application import (
 )
 from models.org import CITY, Org
 from models.review import APPROVED
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, yes_no
 from views.review import ReviewableModelView
@@ -145,7 +146,7 @@ class LoginApplicationView(ReviewableModelView):
     returned: the applicant cannot revise), then the center approves and the account is made."""
 
     datamodel = ScopedSQLAInterface(LoginApplication)
-    class_permission_name = "LoginApplication"
+    class_permission_name = permissions.LOGIN_APPLICATION
     base_permissions = ["can_read"]  # nobody adds or edits: applications come from the public form
     list_title = _l("Login applications")
     show_title = _l("Login application")

@@ -15,6 +15,7 @@ from app.queries import count_rows
 from app.services import mentors as service
 from models.mentor import MentorProfile
 from reports import mentors as report
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -88,7 +89,7 @@ class MentorView(ReviewableModelView):
     """The entries a keeper is responsible for: its own and those of the orgs below it."""
 
     datamodel = ScopedSQLAInterface(MentorProfile)
-    class_permission_name = "Mentor"
+    class_permission_name = permissions.MENTOR
     base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export"]
     list_title = _l("Mentor pool")
     show_title = _l("Mentor")
@@ -163,7 +164,7 @@ class MentorPoolView(BaseView):
 
     route_base = "/mentorpool"
     default_view = "search"
-    class_permission_name = "Mentor"
+    class_permission_name = permissions.MENTOR
     method_permission_name = {"search": "read", "detail": "read", "export": "export"}
 
     @expose("/")

@@ -13,6 +13,7 @@ from app import clock
 from app.extensions import db
 from app.services import files, messages
 from models.org import Org
+from security import permissions
 from security.guards import accepts_uploads
 
 OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
@@ -48,7 +49,7 @@ class MessageView(BaseView):
 
     route_base = "/messages"
     default_view = "list"
-    class_permission_name = "Message"
+    class_permission_name = permissions.MESSAGE
     method_permission_name = {"list": "read", "thread": "read", "new": "write", "reply": "write"}
     base_permissions = ["can_read", "can_write"]
 

@@ -21,6 +21,7 @@ from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
 from reports.xlsx import Column, write_table
+from security import permissions
 from security.guards import accepts_uploads
 from views.base import xlsx_download
 
@@ -79,7 +80,7 @@ def unread_count() -> int:
 class NoticeView(BaseView):
     route_base = "/notices"
     default_view = "list"
-    class_permission_name = "Notice"
+    class_permission_name = permissions.NOTICE
     method_permission_name = {
         "list": "read",
         "show": "read",

@@ -32,6 +32,7 @@ from models.plan import (
 )
 from models.review import DRAFT, RETURNED
 from reports import plans as report
+from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import ScopedModelView, blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -72,7 +73,7 @@ class PlanRoundView(ScopedModelView):
     """计划轮次: the center opens the January or June round with a deadline."""
 
     datamodel = ScopedSQLAInterface(PlanRound)
-    class_permission_name = "PlanRound"
+    class_permission_name = permissions.PLAN_ROUND
     base_permissions = ["can_read", "can_write"]
     list_title = _l("Plan rounds")
     show_title = _l("Plan round")
@@ -185,7 +186,7 @@ class PlanLineView(ScopedModelView):
     """A plan's lines, shown on the plan's page; the city adds and edits them there."""
 
     datamodel = PlanLineInterface(PlanLine)
-    class_permission_name = "Plan"
+    class_permission_name = permissions.PLAN
     base_permissions = ["can_read", "can_write", "can_delete"]
     list_title = _l("Plan lines")
     show_title = _l("Plan line")
@@ -279,7 +280,7 @@ class PlanView(ReviewableModelView):
     """培训计划: a city's plan for a round; submitted to the province, then the center."""
 
     datamodel = ScopedSQLAInterface(TrainingPlan)
-    class_permission_name = "Plan"
+    class_permission_name = permissions.PLAN
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "submit_summary": "review",
@@ -369,7 +370,7 @@ class PlanSummaryView(BaseView):
 
     route_base = "/plansummary"
     default_view = "province"
-    class_permission_name = "PlanSummary"
+    class_permission_name = permissions.PLAN_SUMMARY
     method_permission_name = {
         "province": "read",
         "national": "read",

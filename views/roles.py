@@ -18,7 +18,7 @@ from app import audit
 from app.extensions import db
 from app.services import accounts
 from models.user import ROLE_KINDS, MalanUser
-from security.permissions import ROLE_MATRIX, expanded_matrix, resource_label
+from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
 from security.scope import current_scope, scope_clause
 from views.base import METHOD_PERMISSIONS
 from views.users import ROLE_LABELS, role_label
@@ -42,7 +42,7 @@ PERMISSION_LABELS = {
 class RoleMatrixView(BaseView):
     route_base = "/roles"
     default_view = "matrix"
-    class_permission_name = "Role"
+    class_permission_name = ROLE
     method_permission_name = {**METHOD_PERMISSIONS, "matrix": "read", "assign": "write"}
 
     @expose("/")

@@ -16,6 +16,7 @@ from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
 from reports.imports import ImportRefused
+from security import permissions
 from security.scope import ScopedSQLAInterface, current_scope
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -41,7 +42,7 @@ class RosterView(ReviewableModelView):
     """Rosters of the user's scope: a province's own, every province's for the center."""
 
     datamodel = ScopedSQLAInterface(Roster)
-    class_permission_name = "Roster"
+    class_permission_name = permissions.ROSTER
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "template": "read",

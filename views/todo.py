@@ -21,6 +21,7 @@ from app.services.deadlines import days_left
 from models.org import Org
 from models.review import ReviewTask
 from reports.overdue import overdue_xlsx
+from security import permissions
 from security.scope import current_scope, scope_clause
 from views.base import xlsx_download
 from views.review import kind_label, record_url
@@ -103,7 +104,7 @@ class TodoView(BaseView):
 
     route_base = "/todo"
     default_view = "list"
-    class_permission_name = "Todo"
+    class_permission_name = permissions.TODO
     method_permission_name = {"list": "read"}
     base_permissions = ["can_read"]
 
@@ -139,7 +140,7 @@ class OverdueView(BaseView):
 
     route_base = "/overdue"
     default_view = "board"
-    class_permission_name = "Overdue"
+    class_permission_name = permissions.OVERDUE
     method_permission_name = {"board": "read", "export": "export"}
     base_permissions = ["can_read", "can_export"]
 

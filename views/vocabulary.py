@@ -4,13 +4,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField
 
 from models.vocabulary import KINDS, Term
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, yes_no
 
 
 class VocabularyView(ScopedModelView):
     datamodel = ScopedSQLAInterface(Term)
-    class_permission_name = "Vocabulary"
+    class_permission_name = permissions.VOCABULARY
     list_title = _l("Levels and course types")
     show_title = _l("Term details")
     add_title = _l("Add term")
