@@ -1,10 +1,16 @@
-"""The permission matrix (第七条 + 等保 separation of duties), as data.
+"""The permission matrix (第七条 + 等保 separation of duties) and the menu, as data.
 
 Resources are the ``class_permission_name`` of our views and APIs; actions are the FAB
-permissions their methods map to (see `views.base.METHOD_PERMISSIONS`). Menu access is derived:
-a role sees a menu entry exactly when it may read the resource behind it. `flask malan
-sync-roles` makes the database equal to this table; a test checks that it does.
+permissions their methods map to (see `views.base.METHOD_PERMISSIONS`). `MENU_TABLE` is the whole
+menu; menu access is derived from it: a role sees a menu entry exactly when it may read the
+resource behind it. `flask malan sync-roles` makes the database equal to this table; a test
+checks that it does.
 """
+
+from dataclasses import dataclass
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 from models.user import (
     AUDITOR,
@@ -50,28 +56,172 @@ FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
 MENTOR = "Mentor"  # 创业导师库
 COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
 
-# Menu entries (FAB menu names): name -> (category, resource whose READ shows the entry).
-MENU_ITEMS = {
-    "My to-do": ("Workbench", TODO),
-    "Notices": ("Basic management", NOTICE),
-    "Messages": ("Basic management", MESSAGE),
-    "Liaison rosters": ("Account allocation", ROSTER),
-    "Login applications": ("Account allocation", LOGIN_APPLICATION),
-    "Overdue board": ("Workbench", OVERDUE),
-    "Plan rounds": ("Trainer training", PLAN_ROUND),
-    "Plans": ("Trainer training", PLAN),
-    "Plan summary": ("Trainer training", PLAN_SUMMARY),
-    "Applications": ("Trainer training", APPLICATION),
-    "Classes": ("Trainer training", TRAINING_CLASS),
-    "Faculty pool": ("Libraries", FACULTY),
-    "Mentor pool": ("Libraries", MENTOR),
-    "Course library": ("Libraries", COURSE),
-    "Levels and course types": ("Libraries", VOCABULARY),
-    "Orgs": ("Organisation", ORG),
-    "Users": ("System", USER),
-    "Roles": ("System", ROLE),
-    "Audit log": ("System", AUDIT),
-}
+# The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
+# the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
+# `views/`, so this module imports no view), `expanded_matrix()` derives the menu permissions and
+# the role matrix page labels each resource with its entry's label. A role sees an entry exactly
+# when it may READ the entry's resource; the entry's view has that resource as its
+# `class_permission_name` (a test checks it). Views without an entry (sub-pages, APIs, the public
+# form) are registered by their module's `register()`.
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    name: str  # FAB's menu name: the view-menu of its `menu_access` permission, never shown
+    label: LazyString  # what the user sees
+    icon: str
+    resource: str  # READ on it shows the entry
+    view: str  # "module.Class" under views/
+
+
+@dataclass(frozen=True)
+class MenuCategory:
+    name: str
+    label: LazyString
+    icon: str
+    entries: tuple[MenuEntry, ...]
+
+
+MENU_TABLE = (
+    MenuCategory(
+        "Workbench",
+        _l("Workbench"),
+        "fa-briefcase",
+        (
+            MenuEntry("My to-do", _l("My to-do"), "fa-tasks", TODO, "todo.TodoView"),
+            MenuEntry(
+                "Overdue board",
+                _l("Overdue board"),
+                "fa-exclamation-triangle",
+                OVERDUE,
+                "todo.OverdueView",
+            ),
+        ),
+    ),
+    MenuCategory(
+        "Basic management",
+        _l("Basic management"),
+        "fa-th-list",
+        (
+            MenuEntry("Notices", _l("Notices"), "fa-bullhorn", NOTICE, "notices.NoticeView"),
+            MenuEntry("Messages", _l("Messages"), "fa-comments", MESSAGE, "messages.MessageView"),
+        ),
+    ),
+    MenuCategory(
+        "Trainer training",
+        _l("Trainer training"),
+        "fa-graduation-cap",
+        (
+            MenuEntry(
+                "Plan rounds", _l("Plan rounds"), "fa-calendar", PLAN_ROUND, "plans.PlanRoundView"
+            ),
+            MenuEntry("Plans", _l("Plans"), "fa-list-alt", PLAN, "plans.PlanView"),
+            MenuEntry(
+                "Plan summary",
+                _l("Plan summary"),
+                "fa-table",
+                PLAN_SUMMARY,
+                "plans.PlanSummaryView",
+            ),
+            MenuEntry(
+                "Applications",
+                _l("Class applications"),
+                "fa-file-signature",
+                APPLICATION,
+                "applications.ApplicationView",
+            ),
+            MenuEntry(
+                "Classes",
+                _l("Trainer-training classes"),
+                "fa-chalkboard",
+                TRAINING_CLASS,
+                "applications.TrainingClassView",
+            ),
+        ),
+    ),
+    MenuCategory(
+        "Libraries",
+        _l("Resource libraries"),
+        "fa-book",
+        (
+            MenuEntry(
+                "Faculty pool", _l("Faculty pool"), "fa-users", FACULTY, "faculty.FacultyView"
+            ),
+            # One entry, the shared pool; keepers reach their own entries from it and from the
+            # to-do list (FAB's navbar would ignore a menu_cond).
+            MenuEntry(
+                "Mentor pool", _l("Mentor pool"), "fa-users", MENTOR, "mentors.MentorPoolView"
+            ),
+            MenuEntry(
+                "Course library",
+                _l("Course library"),
+                "fa-film",
+                COURSE,
+                "courses.CourseLibraryView",
+            ),
+            MenuEntry(
+                "Levels and course types",
+                _l("Levels and course types"),
+                "fa-tags",
+                VOCABULARY,
+                "vocabulary.VocabularyView",
+            ),
+        ),
+    ),
+    MenuCategory(
+        "Organisation",
+        _l("Organisation management"),
+        "fa-building",
+        (MenuEntry("Orgs", _l("Organisations"), "fa-sitemap", ORG, "orgs.OrgView"),),
+    ),
+    MenuCategory(
+        "System",
+        _l("System"),
+        "fa-cogs",
+        (
+            MenuEntry("Users", _l("Accounts"), "fa-users", USER, "users.UserView"),
+            MenuEntry(
+                "Roles", _l("Roles and permissions"), "fa-user-shield", ROLE, "roles.RoleMatrixView"
+            ),
+            MenuEntry("Audit log", _l("Audit log"), "fa-list-alt", AUDIT, "audit.AuditLogView"),
+        ),
+    ),
+    MenuCategory(
+        "Account allocation",
+        _l("Account allocation"),
+        "fa-id-card",
+        (
+            MenuEntry(
+                "Liaison rosters",
+                _l("Liaison rosters"),
+                "fa-address-book",
+                ROSTER,
+                "rosters.RosterView",
+            ),
+            MenuEntry(
+                "Login applications",
+                _l("Login applications"),
+                "fa-id-card",
+                LOGIN_APPLICATION,
+                "login_applications.LoginApplicationView",
+            ),
+        ),
+    ),
+)
+
+
+def menu_entries() -> list[tuple[MenuCategory, MenuEntry]]:
+    """Every entry with its category, in menu order."""
+    return [(category, entry) for category in MENU_TABLE for entry in category.entries]
+
+
+def resource_label(resource: str) -> str:
+    """A resource in the user's language: the label of its (first) menu entry."""
+    for _category, entry in menu_entries():
+        if entry.resource == resource:
+            return str(entry.label)
+    return resource
+
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -204,9 +354,9 @@ def expanded_matrix() -> dict[str, set[tuple[str, str]]]:
     full = {}
     for role, grants in ROLE_MATRIX.items():
         perms = set(grants)
-        for menu, (category, resource) in MENU_ITEMS.items():
-            if (READ, resource) in perms:
-                perms |= {(MENU, menu), (MENU, category)}
+        for category, entry in menu_entries():
+            if (READ, entry.resource) in perms:
+                perms |= {(MENU, entry.name), (MENU, category.name)}
         full[role] = perms
     full[PUBLIC_ROLE] = set()
     return full

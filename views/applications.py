@@ -25,6 +25,7 @@ from models.application import (
 )
 from models.org import CENTER, CITY, INSTITUTION
 from models.plan import COURSE_TYPES
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, blank, yes_no
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
@@ -71,7 +72,7 @@ def _course_type_field():
 class ApplicationView(ReviewableModelView):
     # Listed relationships, loaded once per page (not per row).
     datamodel = ScopedSQLAInterface(ClassApplication, eager=("org", "plan_line", "training_class"))
-    class_permission_name = "Application"
+    class_permission_name = permissions.APPLICATION
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "allow_late_action": "review",
@@ -184,7 +185,7 @@ class TrainingClassView(ScopedModelView):
     """讲师培训班: read-only; its page shows the whole history of the application behind it."""
 
     datamodel = ScopedSQLAInterface(TrainingClass)
-    class_permission_name = "TrainingClass"
+    class_permission_name = permissions.TRAINING_CLASS
     base_permissions = ["can_read"]
     list_title = _l("Trainer-training classes")
     show_title = _l("Trainer-training class")
@@ -226,24 +227,3 @@ class TrainingClassView(ScopedModelView):
                     action_labels=ACTION_LABELS,
                 )
         return super().render_template(template, **kwargs)
-
-
-def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        ApplicationView,
-        "Applications",
-        label=_l("Class applications"),
-        icon="fa-file-signature",
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-        category_icon="fa-chalkboard-teacher",
-    )
-    appbuilder.add_view(
-        TrainingClassView,
-        "Classes",
-        label=_l("Trainer-training classes"),
-        icon="fa-chalkboard",
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-    )

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.labels import event_label, object_label
 from models.audit import AuditLog
 from reports.audit import audit_xlsx, yes_no
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, xlsx_download
 from views.users import role_label
@@ -28,7 +29,7 @@ class AuditLogView(ScopedModelView):
     # Millions of entries: the list counts at most 10,000 of them (shown "10000+"; narrow the
     # filters or export), instead of counting the whole log on every page.
     datamodel = ScopedSQLAInterface(AuditLog, count_cap=10_000)
-    class_permission_name = "AuditLog"
+    class_permission_name = permissions.AUDIT
     base_permissions = ["can_read", "can_export"]
     list_title = _l("Audit log")
     show_title = _l("Audit entry")

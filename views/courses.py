@@ -21,6 +21,7 @@ from app.extensions import db
 from app.services import courses as svc
 from app.services import files, vocabulary
 from models.course import CATEGORIES, CourseResource
+from security import permissions
 from security.guards import accepts_uploads
 from security.scope import ScopedSQLAInterface
 from views.base import blank, yes_no
@@ -70,7 +71,7 @@ class CourseResourceView(ReviewableModelView):
     """我的上传 / 待我审核: resources of the user's scope, with the review buttons."""
 
     datamodel = ScopedSQLAInterface(CourseResource)
-    class_permission_name = "Course"
+    class_permission_name = permissions.COURSE
     base_permissions = ["can_read", "can_write", "can_delete", "can_review"]
     show_template = "courses/show.html"
     list_title = _l("Course resources: my uploads and reviews")
@@ -227,7 +228,7 @@ class CourseLibraryView(BaseView):
 
     route_base = "/courselibrary"
     default_view = "list"
-    class_permission_name = "Course"
+    class_permission_name = permissions.COURSE
     method_permission_name = {
         "list": "read",
         "show": "read",
@@ -338,15 +339,6 @@ class CourseLibraryView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        CourseLibraryView,
-        "Course library",
-        label=_l("Course library"),
-        icon="fa-film",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     appbuilder.add_view_no_menu(CourseResourceView)
     files.register_owner(CourseResource.__tablename__, svc.load_for_files)

@@ -31,6 +31,7 @@ from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.org import Org
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
+from security import permissions
 from security.scope import ScopedFilterConverter, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import blank, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
@@ -243,7 +244,7 @@ class FacultyView(ReviewableModelView):
     """师资库: the pool within the user's region; a trainer's own profile."""
 
     datamodel = FacultyInterface(FacultyProfile, eager=("org",))
-    class_permission_name = "Faculty"
+    class_permission_name = permissions.FACULTY
     base_permissions = [
         "can_read",
         "can_write",
@@ -552,16 +553,7 @@ def _load_visible(profile_id):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        FacultyView,
-        "Faculty pool",
-        label=_l("Faculty pool"),
-        icon="fa-users",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     files.register_owner(FacultyProfile.__tablename__, _load_visible)
 
 

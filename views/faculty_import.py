@@ -13,6 +13,7 @@ from app.extensions import db
 from app.services import files
 from reports import faculty_import as report
 from reports.imports import ImportRefused, RowError
+from security import permissions
 from views.base import xlsx_download
 
 OBJECT_TYPE = "FacultyProfile"
@@ -22,7 +23,7 @@ READY, ERRORS = "ready", "errors"
 
 class FacultyImportView(BaseView):
     route_base = "/faculty_import"
-    class_permission_name = "Faculty"
+    class_permission_name = permissions.FACULTY
     method_permission_name = {
         "upload": "manage",
         "template": "manage",

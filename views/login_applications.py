@@ -29,6 +29,7 @@ from models.login_application import (
 )
 from models.org import CITY, Org
 from models.review import APPROVED
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, yes_no
 from views.review import ReviewableModelView
@@ -144,7 +145,7 @@ class LoginApplicationView(ReviewableModelView):
     returned: the applicant cannot revise), then the center approves and the account is made."""
 
     datamodel = ScopedSQLAInterface(LoginApplication)
-    class_permission_name = "LoginApplication"
+    class_permission_name = permissions.LOGIN_APPLICATION
     base_permissions = ["can_read"]  # nobody adds or edits: applications come from the public form
     list_title = _l("Login applications")
     show_title = _l("Login application")
@@ -214,15 +215,6 @@ class LoginApplicationView(ReviewableModelView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     public = appbuilder.add_view_no_menu(LoginApplicationPublicView())
     appbuilder.sm.limiter.limit(_rate_limit, methods=["POST"])(public.blueprint)
-    appbuilder.add_view(
-        LoginApplicationView,
-        "Login applications",
-        label=_l("Login applications"),
-        icon="fa-id-card",
-        category="Account allocation",
-        category_label=_l("Account allocation"),
-        category_icon="fa-user-plus",
-    )

@@ -15,6 +15,7 @@ from app.queries import count_rows
 from app.services import mentors as service
 from models.mentor import MentorProfile
 from reports import mentors as report
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -88,7 +89,7 @@ class MentorView(ReviewableModelView):
     """The entries a keeper is responsible for: its own and those of the orgs below it."""
 
     datamodel = ScopedSQLAInterface(MentorProfile)
-    class_permission_name = "Mentor"
+    class_permission_name = permissions.MENTOR
     base_permissions = ["can_read", "can_write", "can_delete", "can_review", "can_export"]
     list_title = _l("Mentor pool")
     show_title = _l("Mentor")
@@ -163,7 +164,7 @@ class MentorPoolView(BaseView):
 
     route_base = "/mentorpool"
     default_view = "search"
-    class_permission_name = "Mentor"
+    class_permission_name = permissions.MENTOR
     method_permission_name = {"search": "read", "detail": "read", "export": "export"}
 
     @expose("/")
@@ -247,14 +248,7 @@ def _download(mentors, filters: str):
 
 
 def register(appbuilder) -> None:
-    """创业导师库, under one menu permission ("Mentor pool" = READ on Mentor): the shared search
-    page for every business user, and the keepers' list for those who enter mentors."""
-    category = dict(
-        category="Libraries", category_label=_l("Resource libraries"), category_icon="fa-book"
-    )
-    # One menu entry, the shared pool; keepers reach their own entries from it ("Mentors entered
-    # by my area") and from the to-do list (FAB's navbar would ignore a menu_cond).
-    appbuilder.add_view(
-        MentorPoolView, "Mentor pool", label=_l("Mentor pool"), icon="fa-users", **category
-    )
+    """创业导师库 has one menu entry, the shared search page (`MentorPoolView`, in
+    security.permissions); the keepers' list has none: keepers reach it from the pool ("Mentors
+    entered by my area") and from the to-do list."""
     appbuilder.add_view_no_menu(MentorView)

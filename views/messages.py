@@ -8,12 +8,12 @@ from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app import clock
 from app.extensions import db
 from app.services import files, messages
 from models.org import Org
+from security import permissions
 from security.guards import accepts_uploads
 
 OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
@@ -49,7 +49,7 @@ class MessageView(BaseView):
 
     route_base = "/messages"
     default_view = "list"
-    class_permission_name = "Message"
+    class_permission_name = permissions.MESSAGE
     method_permission_name = {"list": "read", "thread": "read", "new": "write", "reply": "write"}
     base_permissions = ["can_read", "can_write"]
 
@@ -135,16 +135,7 @@ class MessageView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        MessageView,
-        "Messages",
-        label=_l("Messages"),
-        icon="fa-comments",
-        category="Basic management",
-        category_label=_l("Basic management"),
-        category_icon="fa-bullhorn",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["message_unread_count"] = unread_count  # the navbar badge
     # A message's files: only users who see its conversation (the two parties) may download.
     files.register_owner(

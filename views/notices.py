@@ -21,6 +21,7 @@ from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
 from reports.xlsx import Column, write_table
+from security import permissions
 from security.guards import accepts_uploads
 from views.base import xlsx_download
 
@@ -79,7 +80,7 @@ def unread_count() -> int:
 class NoticeView(BaseView):
     route_base = "/notices"
     default_view = "list"
-    class_permission_name = "Notice"
+    class_permission_name = permissions.NOTICE
     method_permission_name = {
         "list": "read",
         "show": "read",
@@ -300,15 +301,6 @@ def _load_visible(owner_id):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        NoticeView,
-        "Notices",
-        label=_l("Notices"),
-        icon="fa-bullhorn",
-        category="Basic management",
-        category_label=_l("Basic management"),
-        category_icon="fa-th-list",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
     files.register_owner(Notice.__tablename__, _load_visible)

@@ -6,6 +6,7 @@ from wtforms import BooleanField
 
 from app.services.tree import next_institution_code
 from models.org import CITY, INSTITUTION, Org
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelRestApi, ScopedModelView, blank, yes_no
 
@@ -31,7 +32,7 @@ LABELS = {
 
 class OrgView(ScopedModelView):
     datamodel = ScopedSQLAInterface(Org, eager=("parent",))  # the list shows each parent
-    class_permission_name = "Org"
+    class_permission_name = permissions.ORG
     list_title = _l("Organisations")
     show_title = _l("Organisation details")
     add_title = _l("Add training institution")
@@ -82,7 +83,7 @@ class OrgView(ScopedModelView):
 class OrgApi(ScopedModelRestApi):
     resource_name = "org"
     datamodel = ScopedSQLAInterface(Org)
-    class_permission_name = "Org"
+    class_permission_name = permissions.ORG
     list_columns = ["id", "code", "name", "kind", "parent_id", "active"]
     show_columns = list_columns + ["credit_code", "address", "contact_name", "contact_phone"]
     add_columns = ["parent", "name", "credit_code", "address", "contact_name", "contact_phone"]

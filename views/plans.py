@@ -24,6 +24,7 @@ from models.plan import (
 )
 from models.review import DRAFT, RETURNED
 from reports import plans as report
+from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import ScopedModelView, blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -64,7 +65,7 @@ class PlanRoundView(ScopedModelView):
     """计划轮次: the center opens the January or June round with a deadline."""
 
     datamodel = ScopedSQLAInterface(PlanRound)
-    class_permission_name = "PlanRound"
+    class_permission_name = permissions.PLAN_ROUND
     base_permissions = ["can_read", "can_write"]
     list_title = _l("Plan rounds")
     show_title = _l("Plan round")
@@ -168,7 +169,7 @@ class PlanLineView(ScopedModelView):
     """A plan's lines, shown on the plan's page; the city adds and edits them there."""
 
     datamodel = PlanLineInterface(PlanLine)
-    class_permission_name = "Plan"
+    class_permission_name = permissions.PLAN
     base_permissions = ["can_read", "can_write", "can_delete"]
     list_title = _l("Plan lines")
     show_title = _l("Plan line")
@@ -262,7 +263,7 @@ class PlanView(ReviewableModelView):
     """培训计划: a city's plan for a round; submitted to the province, then the center."""
 
     datamodel = ScopedSQLAInterface(TrainingPlan)
-    class_permission_name = "Plan"
+    class_permission_name = permissions.PLAN
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "submit_summary": "review",
@@ -329,7 +330,7 @@ class PlanSummaryView(BaseView):
 
     route_base = "/plansummary"
     default_view = "province"
-    class_permission_name = "PlanSummary"
+    class_permission_name = permissions.PLAN_SUMMARY
     method_permission_name = {
         "province": "read",
         "national": "read",
@@ -469,17 +470,5 @@ class PlanSummaryView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    category = dict(
-        category="Trainer training",
-        category_label=_l("Trainer training"),
-        category_icon="fa-graduation-cap",
-    )
-    appbuilder.add_view(
-        PlanRoundView, "Plan rounds", label=_l("Plan rounds"), icon="fa-calendar", **category
-    )
-    appbuilder.add_view(PlanView, "Plans", label=_l("Plans"), icon="fa-list-alt", **category)
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     appbuilder.add_view_no_menu(PlanLineView)
-    appbuilder.add_view(
-        PlanSummaryView, "Plan summary", label=_l("Plan summary"), icon="fa-table", **category
-    )

@@ -18,7 +18,7 @@ from app import audit
 from app.extensions import db
 from app.services import accounts
 from models.user import ROLE_KINDS, MalanUser
-from security.permissions import ROLE_MATRIX, expanded_matrix
+from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
 from security.scope import current_scope, scope_clause
 from views.base import METHOD_PERMISSIONS
 from views.users import ROLE_LABELS, role_label
@@ -29,12 +29,6 @@ class AssignRoleForm(FlaskForm):
     role_kind = SelectField(choices=[(k, k) for k in ROLE_KINDS], validators=[DataRequired()])
 
 
-RESOURCE_LABELS = {
-    "Org": _l("Organisations"),
-    "User": _l("Accounts"),
-    "Role": _l("Roles and permissions"),
-    "AuditLog": _l("Audit log"),
-}
 PERMISSION_LABELS = {
     "can_read": _l("View"),
     "can_write": _l("Edit"),
@@ -48,7 +42,7 @@ PERMISSION_LABELS = {
 class RoleMatrixView(BaseView):
     route_base = "/roles"
     default_view = "matrix"
-    class_permission_name = "Role"
+    class_permission_name = ROLE
     method_permission_name = {**METHOD_PERMISSIONS, "matrix": "read", "assign": "write"}
 
     @expose("/")
@@ -64,7 +58,7 @@ class RoleMatrixView(BaseView):
             resources=resources,
             matrix=expanded_matrix(),
             form=form,
-            resource_label=lambda r: str(RESOURCE_LABELS.get(r, r)),
+            resource_label=resource_label,  # its menu entry's label
             permission_label=lambda p: str(PERMISSION_LABELS.get(p, p)),
         )
 

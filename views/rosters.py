@@ -16,6 +16,7 @@ from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
 from reports.imports import ImportRefused
+from security import permissions
 from security.scope import ScopedSQLAInterface, current_scope
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
@@ -41,7 +42,7 @@ class RosterView(ReviewableModelView):
     """Rosters of the user's scope: a province's own, every province's for the center."""
 
     datamodel = ScopedSQLAInterface(Roster)
-    class_permission_name = "Roster"
+    class_permission_name = permissions.ROSTER
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "template": "read",
@@ -241,16 +242,3 @@ class RosterView(ReviewableModelView):
         )
         db.session.commit()
         return xlsx_download(data, "联络员信息汇总表.xlsx")
-
-
-def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        RosterView,
-        "Liaison rosters",
-        label=_l("Liaison rosters"),
-        icon="fa-address-book",
-        category="Account allocation",
-        category_label=_l("Account allocation"),
-        category_icon="fa-id-card",
-    )

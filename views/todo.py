@@ -11,7 +11,6 @@ from flask import current_app, g, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import audit, clock
@@ -22,6 +21,7 @@ from app.services.deadlines import days_left
 from models.org import Org
 from models.review import ReviewTask
 from reports.overdue import overdue_xlsx
+from security import permissions
 from security.scope import current_scope, scope_clause
 from views.base import xlsx_download
 from views.review import kind_label, record_url
@@ -103,7 +103,7 @@ class TodoView(BaseView):
 
     route_base = "/todo"
     default_view = "list"
-    class_permission_name = "Todo"
+    class_permission_name = permissions.TODO
     method_permission_name = {"list": "read"}
     base_permissions = ["can_read"]
 
@@ -139,7 +139,7 @@ class OverdueView(BaseView):
 
     route_base = "/overdue"
     default_view = "board"
-    class_permission_name = "Overdue"
+    class_permission_name = permissions.OVERDUE
     method_permission_name = {"board": "read", "export": "export"}
     base_permissions = ["can_read", "can_export"]
 
@@ -179,21 +179,5 @@ class OverdueView(BaseView):
 
 
 def register(appbuilder) -> None:
-    """Add this module's views to the menu (called by views.register)."""
-    appbuilder.add_view(
-        TodoView,
-        "My to-do",
-        label=_l("My to-do"),
-        icon="fa-tasks",
-        category="Workbench",
-        category_label=_l("Workbench"),
-        category_icon="fa-briefcase",
-    )
-    appbuilder.add_view(
-        OverdueView,
-        "Overdue board",
-        label=_l("Overdue board"),
-        icon="fa-exclamation-triangle",
-        category="Workbench",
-    )
+    """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["todo_count"] = todo_count  # the navbar badge

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.labels import ROLE_LABELS, role_label  # noqa: F401  (re-exported)
 from app.services import accounts
 from models.user import MalanUser
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, yes_no
 
@@ -21,7 +22,7 @@ from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, yes_no
 class UserView(ScopedModelView):
     # role_kind reads the roles: both relationships load once per page, not once per row.
     datamodel = ScopedSQLAInterface(MalanUser, eager=("roles", "org"))
-    class_permission_name = "User"
+    class_permission_name = permissions.USER
     show_template = "users/show.html"
     method_permission_name = {
         **METHOD_PERMISSIONS,

@@ -4,13 +4,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField
 
 from models.vocabulary import KINDS, Term
+from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, yes_no
 
 
 class VocabularyView(ScopedModelView):
     datamodel = ScopedSQLAInterface(Term)
-    class_permission_name = "Vocabulary"
+    class_permission_name = permissions.VOCABULARY
     list_title = _l("Levels and course types")
     show_title = _l("Term details")
     add_title = _l("Add term")
@@ -40,15 +41,3 @@ class VocabularyView(ScopedModelView):
         item.label = (item.label or "").strip()
         if not item.code or not item.label:
             raise ValueError(_l("Code and name are required."))
-
-
-def register(appbuilder) -> None:
-    appbuilder.add_view(
-        VocabularyView,
-        "Levels and course types",
-        label=_l("Levels and course types"),
-        icon="fa-tags",
-        category="Libraries",
-        category_label=_l("Resource libraries"),
-        category_icon="fa-book",
-    )

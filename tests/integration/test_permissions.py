@@ -2,8 +2,11 @@
 
 import hashlib
 import os
+import re
 
 import pytest
+from flask import url_for
+from flask_babel import force_locale
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -15,6 +18,7 @@ from security.permissions import (
     AUDIT,
     DELETE,
     EXPORT,
+    MENU_TABLE,
     READ,
     ROLE,
     ROLE_MATRIX,
@@ -23,6 +27,7 @@ from security.permissions import (
     expanded_matrix,
 )
 from security.sync import database_matrix
+from views import menu_view
 
 
 def post_token(app, client) -> str:
@@ -86,6 +91,57 @@ def test_point4_matrix_separates_the_three_administrators():
     role_granters = {role for role, grants in ROLE_MATRIX.items() if (WRITE, ROLE) in grants}
     assert role_granters == {"secadmin"}
     assert (WRITE, USER) not in ROLE_MATRIX["secadmin"]
+
+
+# ------------------------------------------------------------------ the menu is one table
+
+NAVBAR = re.compile(r'<ul class="nav navbar-nav">(.*?)<ul class="nav navbar-nav navbar-right', re.S)
+NAVBAR_ITEM = re.compile(
+    r'class="dropdown-toggle"[^>]*>\s*<i class="fa ([\w-]+)"></i>&nbsp;\s*([^<]+?)\s*<b'
+    r'|<a tabindex="-1" href="([^"]+)">\s*<i class="fa fa-fw ([\w-]+)"></i>&nbsp;\s*([^<]+?)\s*</a>'
+)
+
+
+def navbar(html):
+    """The rendered menu: categories as (icon, label), entries as (href, icon, label), in order."""
+    return [
+        (icon, label) if icon else (href, entry_icon, entry_label)
+        for icon, label, href, entry_icon, entry_label in NAVBAR_ITEM.findall(
+            NAVBAR.search(html).group(1)
+        )
+    ]
+
+
+def expected_navbar(app, role):
+    """What `MENU_TABLE` and the role's row of the matrix say the navbar shows, in Chinese."""
+    views = {type(v): v for v in app.appbuilder.baseviews}
+    items = []
+    with app.test_request_context(), force_locale("zh"):
+        for category in MENU_TABLE:
+            entries = [e for e in category.entries if (READ, e.resource) in ROLE_MATRIX[role]]
+            if entries:
+                items.append((category.icon, str(category.label)))
+            for entry in entries:
+                view = views[menu_view(entry)]
+                href = url_for(f"{view.endpoint}.{view.default_view}")
+                items.append((href, entry.icon, str(entry.label)))
+    return items
+
+
+@pytest.mark.parametrize("key", ["center", "p1", "c1", "i1", "trainer1", "trainee1", "secadmin"])
+def test_point4_navbar_is_the_menu_table_filtered_by_the_matrix(app, client, login, world, key):
+    login(key)
+    shown = navbar(client.get("/").get_data(as_text=True))
+    role = db.session.get(MalanUser, world["user"][key]).role_kind
+    assert shown == expected_navbar(app, role)
+    assert len(shown) > 1
+
+
+def test_point4_role_matrix_page_labels_resources_by_their_menu_entry(client, login, world):
+    login("secadmin")
+    html = client.get("/roles/").get_data(as_text=True)
+    assert "<th>培训计划</th>" in html and "<th>审计日志</th>" in html  # Plan, AuditLog
+    assert "<th>Plan</th>" not in html
 
 
 # ------------------------------------------------------------------ separation of duties (HTTP)
