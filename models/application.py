@@ -27,11 +27,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from app.extensions import db
+from app.services import fields
 
 from .base import Model, ScopeColumns
 from .org import Org
-from .plan import COURSE_TYPES, PlanLine, TrainingPlan
+from .plan import CONTACT_FIELDS, PlanLine, TrainingPlan
 from .review import REJECTED, ReviewableMixin
+from .vocabulary import COURSE_TYPE, check_code
 
 LEAD_DAYS = 14  # an application reaches the city at least 14 days before the class starts
 CLASS_CODE_PREFIX = "JS"  # 讲师培训班
@@ -58,7 +60,7 @@ class ClassApplication(ReviewableMixin, Model):
 
     id = Column(Integer, primary_key=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
-    course_type = Column(String(16), nullable=False)
+    course_type = Column(String(32), nullable=False)  # vocabulary_term code (course_type)
     start_date = Column(Date, nullable=False)
     end_date = Column(Date, nullable=False)
     venue = Column(String(255), nullable=False)
@@ -113,7 +115,7 @@ class TrainingClass(Model):
         Integer, ForeignKey("class_application.id"), nullable=False, unique=True
     )
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
-    course_type = Column(String(16), nullable=False)
+    course_type = Column(String(32), nullable=False)  # vocabulary_term code (course_type)
     start_date = Column(Date, nullable=False)
     end_date = Column(Date, nullable=False)
     venue = Column(String(255))
@@ -135,8 +137,20 @@ class TrainingClass(Model):
 
 def check_dates(app: ClassApplication, today: date) -> None:
     """Bad dates are refused whenever the application is saved or submitted."""
-    if app.course_type not in COURSE_TYPES:
-        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(COURSE_TYPES)))
+    held = ()  # a retired type stays valid on the application that holds it (resubmitted, corrected)
+    if app.id is not None:
+        with db.session.no_autoflush:
+            held = (
+                db.session.scalar(
+                    select(ClassApplication.course_type).where(ClassApplication.id == app.id)
+                ),
+            )
+    types = check_code(db.session, COURSE_TYPE, app.course_type, held)
+    if types:
+        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+    app.contact_phone = fields.validate(
+        CONTACT_FIELDS, {"contact_phone": app.contact_phone}, ValueError
+    )["contact_phone"]
     if app.start_date is None or app.end_date is None:
         raise ValueError(_("Start date and end date are required."))
     if app.start_date < today:

@@ -10,16 +10,27 @@ from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import relationship
 
 from app.labels import N_
+from app.services import fields
 
 from .base import Model, ScopeColumns
 from .org import CITY, Org
 from .review import ReviewableMixin, ReviewTask
+from .vocabulary import COURSE_TYPE, check_code
 
-COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")  # course types of the trainer classes
 ROUND_MONTHS = (1, 6)  # the January and June rounds
 # What a plan line holds, as snapshotted in a revision (`TrainingPlan.lines_data`).
 LINE_FIELDS = (
@@ -33,6 +44,7 @@ LINE_FIELDS = (
     "contact_phone",
 )
 _DATE_FIELDS = ("start_from", "start_to")
+CONTACT_FIELDS = (fields.Field("contact_phone", _l("Contact phone"), fields.telephone),)
 ROUND_TASK = "plan_round"  # = PlanRound.__review_type__; ReviewTask.record_type of a city's "submit your plan" to-do item
 SUBMITTER_STEP = -1  # as in app.services.review: a task waiting for the submitter, not a reviewer
 
@@ -124,7 +136,7 @@ class PlanLine(Model):
     id = Column(Integer, primary_key=True)
     plan_id = Column(Integer, ForeignKey("training_plan.id"), nullable=False, index=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)  # = plan's city
-    course_type = Column(String(16), nullable=False)
+    course_type = Column(String(32), nullable=False)  # vocabulary_term code (course_type)
     classes = Column(Integer, nullable=False)
     trainees_per_class = Column(Integer, nullable=False)
     start_from = Column(Date, nullable=False)
@@ -201,8 +213,14 @@ def check_round(round_: PlanRound, today: date, session) -> None:
 
 def check_line(data: dict, city: Org, today: date, session) -> None:
     """One plan line (as values): refused with a message naming the field."""
-    if data.get("course_type") not in COURSE_TYPES:
-        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(COURSE_TYPES)))
+    held = ()  # a retired type stays valid on the line that holds it (corrections too)
+    if data.get("id"):
+        with session.no_autoflush:
+            held = (session.scalar(select(PlanLine.course_type).where(PlanLine.id == data["id"])),)
+    types = check_code(session, COURSE_TYPE, data.get("course_type"), held)
+    if types:
+        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+    fields.validate(CONTACT_FIELDS, {"contact_phone": data.get("contact_phone")}, ValueError)
     if not isinstance(data.get("classes"), int) or data["classes"] < 1:
         raise ValueError(_("Number of classes must be at least 1."))
     if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
@@ -223,6 +241,13 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
     venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
     if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
         raise ValueError(_("Venue city: choose a city of your own province."))
+
+
+def check_contact(plan: TrainingPlan) -> None:
+    """The plan's contact phone (a mobile or a landline), normalised in place."""
+    plan.contact_phone = fields.validate(
+        CONTACT_FIELDS, {"contact_phone": plan.contact_phone}, ValueError
+    )["contact_phone"]
 
 
 def check_plan_lines(plan: TrainingPlan, lines: list[dict], today: date, session) -> None:

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired
 
 from app import audit, clock
 from app.extensions import db
-from app.services import review
+from app.services import review, vocabulary
 from models.application import (
     ClassApplication,
     TrainingClass,
@@ -28,7 +28,7 @@ from models.application import (
     lines_for,
 )
 from models.org import CENTER, CITY, INSTITUTION
-from models.plan import COURSE_TYPES
+from models.vocabulary import COURSE_TYPE
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, blank, yes_no
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
@@ -67,8 +67,13 @@ FORM_COLUMNS = [
 
 
 def _course_type_field():
+    # The center's active course types (+ the stored one on an edit form: `prefill_form`);
+    # `check_dates` decides, keeping a retired type valid on the application that holds it.
     return SelectField(
-        _l("Course type"), choices=[(c, c) for c in COURSE_TYPES], validators=[DataRequired()]
+        _l("Course type"),
+        choices=lambda: vocabulary.choices(COURSE_TYPE),
+        validators=[DataRequired()],
+        validate_choice=False,
     )
 
 
@@ -127,6 +132,16 @@ class ApplicationView(ReviewableModelView):
     def pre_update(self, item):
         check_dates(item, clock.now().date())
         super().pre_update(item)
+
+    def prefill_form(self, form, pk):
+        """The stored course type (the one in force and the one proposed) stays offered, even
+        a type the center retired."""
+        super().prefill_form(form, pk)
+        record = self.datamodel.get(pk)
+        if record is not None:
+            form.course_type.choices = vocabulary.choices(
+                COURSE_TYPE, keep=(record.course_type, form.course_type.data)
+            )
 
     def before_submit(self, record, now):
         check_lead_time(record, now.date())

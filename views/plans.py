@@ -14,14 +14,14 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import audit, clock
 from app.extensions import db
-from app.services import review
+from app.services import review, vocabulary
 from models.application import used_classes
 from models.org import CITY, PROVINCE, Org
 from models.plan import (
-    COURSE_TYPES,
     PlanLine,
     PlanRound,
     TrainingPlan,
+    check_contact,
     check_line,
     check_new_plan,
     check_plan_lines,
@@ -31,6 +31,7 @@ from models.plan import (
     open_round_tasks,
 )
 from models.review import DRAFT, RETURNED
+from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
 from views.base import ScopedModelView, blank, xlsx_download
@@ -223,7 +224,7 @@ class PlanLineView(ScopedModelView):
         "course_type": SelectField(
             _l("Course type"),
             validators=[DataRequired()],
-            choices=[(c, c) for c in COURSE_TYPES],
+            choices=lambda: vocabulary.choices(COURSE_TYPE),  # + the stored one: prefill_form
             validate_choice=False,
         ),
         "classes": IntegerField(
@@ -250,6 +251,14 @@ class PlanLineView(ScopedModelView):
     }
     add_form_extra_fields = _fields
     edit_form_extra_fields = _fields
+
+    def prefill_form(self, form, pk):
+        """The edit form offers the stored course type too, even a type the center retired."""
+        line = self.datamodel.get(pk)
+        if line is not None:
+            form.course_type.choices = vocabulary.choices(
+                COURSE_TYPE, keep=(line.course_type, form.course_type.data)
+            )
 
     def pre_add(self, item):
         self._check(item)
@@ -318,7 +327,12 @@ class PlanView(ReviewableModelView):
 
     def pre_add(self, item):
         check_new_plan(item, g.user.org, db.session)
+        check_contact(item)
         item.org_id = g.user.org_id
+
+    def pre_update(self, item):
+        check_contact(item)
+        super().pre_update(item)
 
     def before_submit(self, record, now):
         if not review.may_submit(record, g.user):
