@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, select, text, update
 from app.extensions import db
 from app.services import review
 from app.services.review import KINDS
+from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
 GENERATOR_VERSION = 1
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
@@ -79,7 +80,8 @@ INDUSTRIES = (
     "文化旅游",
     "家政服务",
 )
-COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")
+# The default vocabulary (a generated database keeps the terms the migration inserts).
+COURSE_TYPES = tuple(code for kind, code, _label in DEFAULT_TERMS if kind == COURSE_TYPE)
 COURSE_CATEGORIES = ("demo", "courseware", "handout", "case", "video", "other")
 MOBILE_PREFIXES = ("138", "139", "150", "186", "137", "158", "188", "177", "135", "136")
 AUDIT_EVENTS = (  # (event, weight, object type)

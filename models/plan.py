@@ -1,22 +1,27 @@
 """Trainer-training plans (讲师培训计划, Annex 1 rows 1–3): rounds, city plans, plan lines.
 
-The rules of this kind of record live here as functions taking ``today``/``now`` (time is a
-parameter); views and tests call them. Messages name the field they are about.
+The rules of this kind of record are in `app.services.plans`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from flask_babel import gettext as _
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import relationship
 
 from .base import Model, ScopeColumns
-from .org import CITY, Org
 from .review import ReviewableMixin
 
-COURSE_TYPES = ("GYB", "SYB", "IYB", "EYB")  # course types of the trainer classes
 ROUND_MONTHS = (1, 6)  # the January and June rounds
 # What a plan line holds, as snapshotted in a revision (`TrainingPlan.lines_data`).
 LINE_FIELDS = (
@@ -110,7 +115,7 @@ class PlanLine(Model):
     id = Column(Integer, primary_key=True)
     plan_id = Column(Integer, ForeignKey("training_plan.id"), nullable=False, index=True)
     org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)  # = plan's city
-    course_type = Column(String(16), nullable=False)
+    course_type = Column(String(32), nullable=False)  # vocabulary_term code (course_type)
     classes = Column(Integer, nullable=False)
     trainees_per_class = Column(Integer, nullable=False)
     start_from = Column(Date, nullable=False)
@@ -144,105 +149,3 @@ class PlanLine(Model):
             if field in _DATE_FIELDS and isinstance(value, str):
                 value = date.fromisoformat(value)
             setattr(self, field, value)
-
-
-# ---------------------------------------------------------------- rules
-
-
-def check_round(round_: PlanRound, today: date, session) -> None:
-    """A round is a year, January or June, once; its deadline lies in the future."""
-    if round_.year is None or not today.year - 1 <= round_.year <= today.year + 5:
-        raise ValueError(
-            _(
-                "Year: enter a year between %(low)d and %(high)d.",
-                low=today.year - 1,
-                high=today.year + 5,
-            )
-        )
-    if round_.month not in ROUND_MONTHS:
-        raise ValueError(_("Round: choose the January or the June round."))
-    if round_.deadline is None or round_.deadline <= today:
-        raise ValueError(
-            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat())
-        )
-    with session.no_autoflush:
-        taken = (
-            session.query(PlanRound.id)
-            .filter(
-                PlanRound.year == round_.year,
-                PlanRound.month == round_.month,
-                PlanRound.id != (round_.id or 0),
-            )
-            .first()
-        )
-    if taken:
-        raise ValueError(
-            _(
-                "Round: the %(year)d round of month %(month)d is already open.",
-                year=round_.year,
-                month=round_.month,
-            )
-        )
-
-
-def check_line(data: dict, city: Org, today: date, session) -> None:
-    """One plan line (as values): refused with a message naming the field."""
-    if data.get("course_type") not in COURSE_TYPES:
-        raise ValueError(_("Course type: choose one of %(types)s.", types=", ".join(COURSE_TYPES)))
-    if not isinstance(data.get("classes"), int) or data["classes"] < 1:
-        raise ValueError(_("Number of classes must be at least 1."))
-    if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
-        raise ValueError(_("Trainees per class must be at least 1."))
-    start_from, start_to = (_as_date(data.get(f)) for f in _DATE_FIELDS)
-    if start_from is None or start_to is None:
-        raise ValueError(_("Expected start window: both dates are required."))
-    if start_from < today:
-        raise ValueError(_("Earliest start %(date)s is in the past.", date=start_from.isoformat()))
-    if start_to < start_from:
-        raise ValueError(
-            _(
-                "Latest start %(end)s is before the earliest start %(start)s.",
-                end=start_to.isoformat(),
-                start=start_from.isoformat(),
-            )
-        )
-    venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
-    if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
-        raise ValueError(_("Venue city: choose a city of your own province."))
-
-
-def check_plan_lines(plan: TrainingPlan, lines: list[dict], today: date, session) -> None:
-    """Before submitting: at least one line, every line valid."""
-    if not lines:
-        raise ValueError(_("Plan lines: a plan needs at least one line."))
-    city = session.get(Org, plan.org_id)
-    for number, data in enumerate(lines, start=1):
-        try:
-            check_line(data, city, today, session)
-        except ValueError as exc:
-            raise ValueError(_("Plan line %(n)d: %(error)s", n=number, error=str(exc))) from None
-
-
-def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
-    """One plan per city per round, entered by the city itself."""
-    if city is None or city.kind != CITY:
-        raise ValueError(_("Plans are entered by a city authority."))
-    if plan.round_id is None and plan.round is None:
-        raise ValueError(_("Plan round: choose the round."))
-    round_id = plan.round_id or plan.round.id
-    with session.no_autoflush:
-        taken = (
-            session.query(TrainingPlan.id)
-            .filter(TrainingPlan.round_id == round_id, TrainingPlan.org_id == city.id)
-            .first()
-        )
-    if taken:
-        raise ValueError(_("Plan round: your city already has a plan for this round."))
-
-
-def _as_date(value):
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str):
-        return date.fromisoformat(value)
-    return value

@@ -5,7 +5,7 @@ The libraries offer these as choices and validate imports against them. A term i
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, select
 
 from .base import Model
 
@@ -36,3 +36,17 @@ class Term(Model):
 
     def __repr__(self):
         return self.label
+
+
+def active_codes(session, kind: str) -> list[str]:
+    """The codes a new value may take: the active terms, in the center's order. A retired code
+    stays valid on the records that already hold it (the callers pass it along)."""
+    query = select(Term.code).where(Term.kind == kind, Term.active.is_(True))
+    return list(session.scalars(query.order_by(Term.position, Term.id)))
+
+
+def check_code(session, kind: str, value, held=()) -> list[str]:
+    """[] when ``value`` is an active code or one the record already ``held``; else the active
+    codes, for the message."""
+    codes = active_codes(session, kind)
+    return [] if value in codes or (value and value in held) else codes

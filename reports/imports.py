@@ -29,6 +29,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
+from app.services import fields as field_rules
+
 MAX_BYTES = 2 * 1024 * 1024  # a roster of a few hundred rows is ~30 KB
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100  # deflate of worksheet XML reaches ~10-20; bombs reach 1000+
@@ -331,9 +333,9 @@ def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
             raise ImportRefused(_("The file has more than %(n)d rows.", n=spec.max_rows))
         for f in fields:
             if f.required and not values[f.key]:
-                result.error(values, f.key, _("This field is required."))
+                result.error(values, f.key, field_rules.required())
             elif values[f.key] and len(values[f.key]) > f.max_length:
-                result.error(values, f.key, _("At most %(n)d characters.", n=f.max_length))
+                result.error(values, f.key, field_rules.too_long(f.max_length, len(values[f.key])))
         for key in lost:
             result.error(
                 values,

@@ -6,28 +6,23 @@ the city's choice and the center's late allowance from the record page and map r
 messages.
 """
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import DataRequired
 
-from app import audit, clock
-from app.extensions import db
-from app.services import review
-from models.application import (
-    ClassApplication,
-    TrainingClass,
-    allow_late,
-    check_dates,
-    lines_for,
-)
+from app import clock
+from app.services import review, vocabulary
+from app.services.applications import allow_late, check_dates, lines_for
+from app.services.errors import NotAllowed
+from models.application import ClassApplication, TrainingClass
 from models.org import CENTER, CITY, INSTITUTION
-from models.plan import COURSE_TYPES
+from models.vocabulary import COURSE_TYPE
 from security import permissions
 from security.scope import ScopedSQLAInterface
-from views.base import ScopedModelView, blank, yes_no
+from views.base import ScopedModelView, blank, perform, yes_no
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
 
 LABELS = {
@@ -64,8 +59,13 @@ FORM_COLUMNS = [
 
 
 def _course_type_field():
+    # The center's active course types (+ the stored one on an edit form: `prefill_form`);
+    # `check_dates` decides, keeping a retired type valid on the application that holds it.
     return SelectField(
-        _l("Course type"), choices=[(c, c) for c in COURSE_TYPES], validators=[DataRequired()]
+        _l("Course type"),
+        choices=lambda: vocabulary.choices(COURSE_TYPE),
+        validators=[DataRequired()],
+        validate_choice=False,
     )
 
 
@@ -117,7 +117,7 @@ class ApplicationView(ReviewableModelView):
 
     def pre_add(self, item):
         if g.user.role_kind != INSTITUTION or g.user.org_id is None:
-            raise ValueError(_l("Only a training institution can apply for a class."))
+            raise NotAllowed(_l("Only a training institution can apply for a class."))
         item.org_id = g.user.org_id
         check_dates(item, clock.now().date())
 
@@ -131,6 +131,16 @@ class ApplicationView(ReviewableModelView):
             return {}
         return {"choice": request.form["choice"], "plan_line_id": request.form.get("plan_line_id")}
 
+    def prefill_form(self, form, pk):
+        """The stored course type (the one in force and the one proposed) stays offered, even
+        a type the center retired."""
+        super().prefill_form(form, pk)
+        record = self.datamodel.get(pk)
+        if record is not None:
+            form.course_type.choices = vocabulary.choices(
+                COURSE_TYPE, keep=(record.course_type, form.course_type.data)
+            )
+
     @expose("/allow_late/<pk>", methods=["POST"])
     @has_access
     def allow_late_action(self, pk):
@@ -138,28 +148,16 @@ class ApplicationView(ReviewableModelView):
         record = self._record_or_404(self._deserialize_pk_if_composite(pk))
         if g.user.role_kind != CENTER:
             abort(403)
-        now = clock.now()
-        try:
-            if request.form.get("version") not in (None, str(record.version)):
-                raise ValueError(
-                    _l("This record has changed since you opened it. Reload the page.")
-                )
-            allow_late(record, g.user, request.form.get("late_reason", ""), now)
-            audit.record(
-                db.session,
-                "application_allow_late",
-                object_type="ClassApplication",
-                object_id=record.id,
-                user=g.user,
-                now=now,
-                summary=record.late_reason,
-            )
-            db.session.commit()
-        except (ValueError, review.ReviewError) as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash(str(_l("Late application allowed.")), "success")
+        perform(
+            lambda: allow_late(
+                record,
+                g.user,
+                request.form.get("late_reason", ""),
+                clock.now(),
+                expected_version=request.form.get("version"),
+            ),
+            success=_l("Late application allowed."),
+        )
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
     def render_template(self, template, **kwargs):

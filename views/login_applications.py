@@ -13,18 +13,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
 from app import clock
 from app.extensions import db
 from app.services import review
-from app.services.accounts import AccountError, normalise_mobile
-from app.services.login_applications import cities_by_province
+from app.services.login_applications import FIELDS, cities_by_province
 from models.login_application import (
-    NAME_MAX,
-    REASON_MAX,
     REQUESTABLE_ROLES,
-    UNIT_MAX,
     LoginApplication,
 )
 from models.org import CITY, Org
@@ -32,6 +28,7 @@ from models.review import APPROVED
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, yes_no
+from views.fields import checked
 from views.review import ReviewableModelView
 
 DEFAULT_RATE_LIMIT = "5 per hour"  # config LOGIN_APPLICATION_RATE_LIMIT overrides it
@@ -45,9 +42,9 @@ def _rate_limit() -> str:
 
 
 class ApplicationForm(FlaskForm):
-    applicant_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX)])
-    mobile = StringField(_l("Mobile"), validators=[DataRequired(), Length(max=32)])
-    unit = StringField(_l("Work unit"), validators=[DataRequired(), Length(max=UNIT_MAX)])
+    applicant_name = StringField(_l("Full name"), validators=[checked(FIELDS, "applicant_name")])
+    mobile = StringField(_l("Mobile"), validators=[checked(FIELDS, "mobile")])
+    unit = StringField(_l("Work unit"), validators=[checked(FIELDS, "unit")])
     role_kind = SelectField(
         _l("Role requested"),
         validators=[DataRequired()],
@@ -55,9 +52,7 @@ class ApplicationForm(FlaskForm):
     )
     province_id = SelectField(_l("Province"), coerce=int, validate_choice=False)
     city_id = SelectField(_l("City"), coerce=int, validate_choice=False)
-    reason = TextAreaField(
-        _l("Reason for the application"), validators=[DataRequired(), Length(max=REASON_MAX)]
-    )
+    reason = TextAreaField(_l("Reason for the application"), validators=[checked(FIELDS, "reason")])
 
     def fill_places(self, groups):
         """Provinces, and cities grouped under their province (an <optgroup>: no script needed)."""
@@ -65,12 +60,6 @@ class ApplicationForm(FlaskForm):
         self.city_id.choices = {"": [(0, "—")]} | {
             p.name: [(c.id, c.name) for c in cities] for p, cities in groups
         }
-
-    def validate_mobile(self, field):
-        try:
-            field.data = normalise_mobile(field.data.strip())
-        except AccountError as exc:
-            raise ValidationError(str(exc)) from None
 
     def validate_city_id(self, field):
         city = db.session.get(Org, field.data) if field.data else None
@@ -97,12 +86,12 @@ class LoginApplicationPublicView(BaseView):
         if form.validate_on_submit():
             now = clock.now()
             record = LoginApplication(
-                applicant_name=form.applicant_name.data.strip(),
+                applicant_name=form.applicant_name.data,
                 mobile=form.mobile.data,
-                unit=form.unit.data.strip(),
+                unit=form.unit.data,
                 role_kind=form.role_kind.data,
                 org_id=form.city_id.data,
-                reason=form.reason.data.strip(),
+                reason=form.reason.data,
                 created_at=now,
                 ip=(request.remote_addr or "")[:64],
             )

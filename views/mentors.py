@@ -7,7 +7,6 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import ValidationError
 
 from app import audit, clock
 from app.extensions import db
@@ -18,6 +17,7 @@ from reports import mentors as report
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, xlsx_download
+from views.fields import checked
 from views.review import ReviewableModelView, status_label
 
 FORM_COLUMNS = [
@@ -36,16 +36,9 @@ PAGE_SIZE = 20
 
 
 def _checked(field_name):
-    """A WTForms validator running the service's check of one field (its message names the
-    field), so a refused value is shown beside the field and the form keeps what was typed."""
-
-    def validator(_form, field):
-        try:
-            field.data = service.check_field(field_name, field.data)
-        except service.MentorError as exc:
-            raise ValidationError(str(exc)) from None
-
-    return validator
+    """The service's rule of one field (its message names the field), as a form validator: a
+    refused value is shown beside the field and the form keeps what was typed."""
+    return checked(service.FIELDS, field_name)
 
 
 def _select(name, choices):

@@ -12,17 +12,13 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import audit, clock
 from app.extensions import db
-from app.services import plans, review
+from app.services import plans, review, vocabulary
+from app.services.errors import InvalidValue
+from app.services.plans import check_contact, check_line, check_new_plan
 from models.org import CITY, PROVINCE, Org
-from models.plan import (
-    COURSE_TYPES,
-    PlanLine,
-    PlanRound,
-    TrainingPlan,
-    check_line,
-    check_new_plan,
-)
+from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import DRAFT, RETURNED
+from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
@@ -114,9 +110,9 @@ def _venue_choices():
 
 def _editable(plan):
     if plan is None:
-        raise ValueError(_("Plan: choose the plan."))
+        raise InvalidValue(_("Plan: choose the plan."), field="plan")
     if plan.status not in (DRAFT, RETURNED):
-        raise ValueError(
+        raise InvalidValue(
             _(
                 "Plan: the plan is under review or approved; to change it, use "
                 "“Correct” on the plan."
@@ -207,7 +203,7 @@ class PlanLineView(ScopedModelView):
         "course_type": SelectField(
             _l("Course type"),
             validators=[DataRequired()],
-            choices=[(c, c) for c in COURSE_TYPES],
+            choices=lambda: vocabulary.choices(COURSE_TYPE),  # + the stored one: prefill_form
             validate_choice=False,
         ),
         "classes": IntegerField(
@@ -234,6 +230,14 @@ class PlanLineView(ScopedModelView):
     }
     add_form_extra_fields = _fields
     edit_form_extra_fields = _fields
+
+    def prefill_form(self, form, pk):
+        """The edit form offers the stored course type too, even a type the center retired."""
+        line = self.datamodel.get(pk)
+        if line is not None:
+            form.course_type.choices = vocabulary.choices(
+                COURSE_TYPE, keep=(line.course_type, form.course_type.data)
+            )
 
     def pre_add(self, item):
         self._check(item)
@@ -302,7 +306,12 @@ class PlanView(ReviewableModelView):
 
     def pre_add(self, item):
         check_new_plan(item, g.user.org, db.session)
+        check_contact(item)
         item.org_id = g.user.org_id
+
+    def pre_update(self, item):
+        check_contact(item)
+        super().pre_update(item)
 
     @expose("/submit_summary", methods=["POST"])
     @has_access

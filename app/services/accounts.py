@@ -6,14 +6,15 @@ free one for that prefix+org, so usernames are deterministic, never reused and c
 (a unique index backs it up).
 """
 
-import re
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
+from app.services import fields
 from models.org import CENTER as ORG_CENTER
 from models.org import CITY as ORG_CITY
 from models.org import INSTITUTION as ORG_INSTITUTION
@@ -58,7 +59,6 @@ ROLE_ORG_KINDS = {
     AUDITOR: {ORG_CENTER},
 }
 BUSINESS_KINDS = (CENTER, PROVINCE, CITY, INSTITUTION, TRAINER, TRAINEE)
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
 class AccountError(ValueError):
@@ -75,14 +75,11 @@ def allocate_username(role_kind: str, org: Org) -> str:
 
 
 def normalise_mobile(mobile: str | None) -> str | None:
-    if not mobile:
+    """The one mobile rule (`app.services.fields.mobile`); None for a blank value."""
+    if mobile is None or not str(mobile).strip():
         return None
-    mobile = re.sub(r"[\s\-]", "", mobile)
-    if not MOBILE.match(mobile):
-        raise AccountError(
-            _("Mobile number %(m)s is not a valid mainland mobile number.", m=mobile)
-        )
-    return mobile
+    spec = (fields.Field("mobile", _l("Mobile"), fields.mobile),)
+    return fields.validate(spec, {"mobile": mobile}, error=AccountError)["mobile"]
 
 
 def create_account(

@@ -13,18 +13,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select, true
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from app.extensions import db
-from app.services import files, review, vocabulary
-from models.faculty import FACULTY_STATUSES, FacultyProfile
+from app.services import fields, files, review, vocabulary
+from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.org import CENTER, CITY, PROVINCE, Org
 from models.review import PENDING
 from models.user import TRAINER, MalanUser
@@ -33,10 +31,9 @@ from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 ENTER = review.ENTER  # the history action of a profile entered by the center (import too)
 PHOTO, PHOTO_PENDING = "photo", files.PENDING + "photo"
 PHOTO_TYPES = ("jpg", "jpeg", "png", "webp")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OLDEST_BIRTH_YEAR = 1930
 YOUNGEST_AGE = 18
+BIOGRAPHY_MAX = 2000
 # Certificate expiry windows of the search form (days ahead; "expired" = before today).
 EXPIRED = "expired"
 EXPIRY_WINDOWS = (30, 90, 180, 365)
@@ -48,49 +45,80 @@ class FacultyError(ValueError):
 
 # ---------------------------------------------------------------- values
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+GENDER_WORDS = {"男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
+
+
+def profile_fields(today: date) -> tuple[fields.Field, ...]:
+    """A profile's fields and their rules: the form (`check_profile`) and the bulk import
+    (reports.faculty_import) check the same values with the same messages. The lengths are the
+    columns'. Region, level and course types are checked against the tree and the center's
+    vocabularies (`_check`, and the import's batched lookups)."""
+    return (
+        fields.Field("name", _l("Name"), fields.Text(64, squash_spaces=True), required=True),
+        fields.Field("id_number", _l("ID number"), fields.id_number, required=True),
+        fields.Field(
+            "birth_year",
+            _l("Birth year"),
+            fields.Integer(OLDEST_BIRTH_YEAR, today.year - YOUNGEST_AGE),
+        ),
+        fields.Field("gender", _l("Gender"), fields.Choice(GENDERS, GENDER_WORDS)),
+        fields.Field("mobile", _l("Mobile"), fields.mobile, required=True),
+        fields.Field("email", _l("E-mail"), fields.email),
+        fields.Field("employer", _l("Employer"), fields.Text(128)),
+        fields.Field("certificate_no", _l("Certificate number"), fields.Text(64)),
+        fields.Field("certificate_date", _l("Certificate date"), fields.a_date),
+        fields.Field("certificate_expiry", _l("Certificate expiry"), fields.a_date),
+        fields.Field("languages", _l("Teaching languages/dialects"), fields.Text(128)),
+        fields.Field("years_experience", _l("Years of experience"), fields.Integer(0, 70, "年")),
+        fields.Field("biography", _l("Biography"), fields.Text(BIOGRAPHY_MAX)),
+    )
+
+
+def derived_errors(v: dict, today: date) -> list[tuple[str, str]]:
+    """The rules between fields, on cleaned values (``v`` is completed in place: birth year and
+    gender read from the ID number when not given). Shared by the form and the import."""
+    errors = []
+    born = ric.get_birth_date(v["id_number"]) if v.get("id_number") else None
+    if born is not None:
+        if v.get("birth_year") is None:
+            v["birth_year"] = born.year
+        elif v["birth_year"] != born.year:
+            errors.append(
+                (
+                    "birth_year",
+                    _(
+                        "%(year)s does not match the ID number (born %(born)d).",
+                        year=v["birth_year"],
+                        born=born.year,
+                    ),
+                )
+            )
+        sex = "M" if int(v["id_number"][16]) % 2 else "F"
+        if not v.get("gender"):
+            v["gender"] = sex
+        elif v["gender"] != sex:
+            errors.append(("gender", _("does not match the ID number.")))
+    issued, expiry = v.get("certificate_date"), v.get("certificate_expiry")
+    if issued and issued > today:
+        errors.append(("certificate_date", _("cannot be in the future.")))
+    if issued and v.get("birth_year") and issued.year < v["birth_year"] + YOUNGEST_AGE - 2:
+        errors.append(("certificate_date", _("too early for the birth year.")))
+    if issued and expiry and expiry <= issued:
+        errors.append(("certificate_expiry", _("must be after the certificate date.")))
+    if (issued or expiry) and not v.get("certificate_no"):
+        errors.append(("certificate_no", _("required when a certificate date or expiry is given.")))
+    return errors
 
 
 def normalize_id_number(raw) -> str:
     """居民身份证号 as stored: 18 characters, a final x upper-cased. Raises FacultyError."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise FacultyError(_("ID number: required."))
-    if isinstance(raw, float):  # an Excel number: the last digits are already lost
-        raise FacultyError(
-            _(
-                "ID number: it was stored as a number and its last digits are lost; "
-                "enter it as text."
-            )
-        )
-    value = re.sub(r"[\s-]", "", str(raw)).translate(_FULLWIDTH).upper()
-    if len(value) != 18:
-        raise FacultyError(_("ID number: must have 18 characters (found %(n)d).", n=len(value)))
-    if not re.fullmatch(r"\d{17}[\dX]", value):
-        raise FacultyError(_("ID number: only digits, and X as the last character, are allowed."))
-    try:
-        ric.validate(value)
-    except ValidationError:
-        try:
-            ric.get_birth_date(value)
-        except ValidationError:
-            raise FacultyError(
-                _("ID number: the date of birth in it is not a valid date.")
-            ) from None
-        raise FacultyError(
-            _("ID number: the check digit is wrong; please check the number.")
-        ) from None
-    return value
+    spec = (fields.Field("id_number", _l("ID number"), fields.id_number, required=True),)
+    return fields.validate(spec, {"id_number": raw}, error=FacultyError)["id_number"]
 
 
 def normalize_mobile(raw) -> str:
-    value = re.sub(r"[\s-]", "", str(raw or "")).translate(_FULLWIDTH)
-    if value.startswith("+86"):
-        value = value[3:]
-    if not value:
-        raise FacultyError(_("Mobile: required."))
-    if not MOBILE.match(value):
-        raise FacultyError(_("Mobile: must be an 11-digit mainland mobile number."))
-    return value
+    spec = (fields.Field("mobile", _l("Mobile"), fields.mobile, required=True),)
+    return fields.validate(spec, {"mobile": raw}, error=FacultyError)["mobile"]
 
 
 def course_type_codes(value) -> list[str]:
@@ -109,42 +137,12 @@ def check_profile(profile: FacultyProfile, today: date, exclude_id: int | None =
 
 
 def _check(p: FacultyProfile, today: date, exclude_id) -> None:
-    p.name = (p.name or "").strip()
-    if not p.name:
-        raise FacultyError(_("Name: required."))
-    p.id_number = normalize_id_number(p.id_number)
-    born = ric.get_birth_date(p.id_number)
-    if p.birth_year in (None, ""):
-        p.birth_year = born.year
-    try:
-        p.birth_year = int(p.birth_year)
-    except (TypeError, ValueError):
-        raise FacultyError(_("Birth year: must be a year such as 1980.")) from None
-    if not OLDEST_BIRTH_YEAR <= p.birth_year <= today.year - YOUNGEST_AGE:
-        raise FacultyError(
-            _(
-                "Birth year: must be between %(low)d and %(high)d.",
-                low=OLDEST_BIRTH_YEAR,
-                high=today.year - YOUNGEST_AGE,
-            )
-        )
-    if p.birth_year != born.year:
-        raise FacultyError(
-            _(
-                "Birth year: %(year)d does not match the ID number (born %(born)d).",
-                year=p.birth_year,
-                born=born.year,
-            )
-        )
-    sex = "M" if int(p.id_number[16]) % 2 else "F"
-    if not p.gender:
-        p.gender = sex
-    elif p.gender != sex:
-        raise FacultyError(_("Gender: does not match the ID number."))
-    p.mobile = normalize_mobile(p.mobile)
-    p.email = (p.email or "").strip() or None
-    if p.email and not EMAIL.match(p.email):
-        raise FacultyError(_("E-mail: not a valid address."))
+    spec = profile_fields(today)
+    values, errors = fields.clean(spec, {f.name: getattr(p, f.name) for f in spec})
+    errors += derived_errors(values, today)
+    fields.raise_first(spec, errors, FacultyError)
+    for name, value in values.items():
+        setattr(p, name, value)
     _check_org(p.org_id)
     levels = {c for c, _label in vocabulary.choices(TRAINER_LEVEL)}
     if p.level and p.level not in levels and p.level != _in_force(p, "level"):
@@ -157,18 +155,6 @@ def _check(p: FacultyProfile, today: date, exclude_id) -> None:
     if unknown:
         raise FacultyError(_("Course types: unknown type %(value)s.", value=", ".join(unknown)))
     p.course_types = " ".join(dict.fromkeys(codes)) or None
-    if p.certificate_date and p.certificate_date > today:
-        raise FacultyError(_("Certificate date: cannot be in the future."))
-    if p.certificate_date and p.certificate_date.year < p.birth_year + YOUNGEST_AGE - 2:
-        raise FacultyError(_("Certificate date: too early for the birth year."))
-    if p.certificate_expiry and p.certificate_date and p.certificate_expiry <= p.certificate_date:
-        raise FacultyError(_("Certificate expiry: must be after the certificate date."))
-    if (p.certificate_expiry or p.certificate_date) and not p.certificate_no:
-        raise FacultyError(
-            _("Certificate number: required when a certificate date or expiry is given.")
-        )
-    if p.years_experience is not None and not 0 <= int(p.years_experience) <= 70:
-        raise FacultyError(_("Years of experience: must be between 0 and 70."))
     p.service_status = p.service_status or "active"
     if p.service_status not in FACULTY_STATUSES:
         raise FacultyError(_("Status: unknown status."))

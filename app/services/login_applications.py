@@ -14,11 +14,30 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.services import accounts, review
+from app.services import accounts, fields, review
 from app.services.errors import Conflict, InvalidValue
 from app.services.tree import next_institution_code
-from models.login_application import REQUESTABLE_ROLES, LoginApplication, existing_account_id
+from models.login_application import (
+    NAME_MAX,
+    REASON_MAX,
+    REQUESTABLE_ROLES,
+    UNIT_MAX,
+    LoginApplication,
+    existing_account_id,
+)
 from models.org import CITY, INSTITUTION, Org
+
+# The public form's fields (`app.services.fields`); lengths are the columns'.
+FIELDS = (
+    fields.Field(
+        "applicant_name", _l("Full name"), fields.Text(NAME_MAX, squash_spaces=True), required=True
+    ),
+    fields.Field("mobile", _l("Mobile"), fields.mobile, required=True),
+    fields.Field("unit", _l("Work unit"), fields.Text(UNIT_MAX), required=True),
+    fields.Field(
+        "reason", _l("Reason for the application"), fields.Text(REASON_MAX), required=True
+    ),
+)
 
 
 def check_not_duplicate(record: LoginApplication) -> None:

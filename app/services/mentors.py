@@ -11,7 +11,6 @@ A mentor's region is the org that entered it (a city, a province, or the center 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -20,7 +19,7 @@ from sqlalchemy import false, inspect, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.services import accounts, masking, review
+from app.services import fields, masking, review
 from models.mentor import MENTOR_CHAINS, MentorProfile
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from models.review import DRAFT
@@ -72,17 +71,20 @@ LABELS = {
     "availability": _l("Availability"),
     "created_at": _l("Entered at"),
 }
-MAX_LENGTH = {
-    "name": 64,
-    "employer": 128,
-    "title": 64,
-    "expertise": 255,
-    "email": 128,
-    "biography": 4000,
-    "availability": 255,
-}
-REQUIRED = ("name", "gender", "industry", "expertise")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The entry's fields and their rules (`app.services.fields`); lengths are the columns'.
+FIELDS = (
+    fields.Field("name", LABELS["name"], fields.Text(64), required=True),
+    fields.Field("gender", LABELS["gender"], fields.Choice(GENDERS)),
+    fields.Field("employer", LABELS["employer"], fields.Text(128)),
+    fields.Field("title", LABELS["title"], fields.Text(64)),
+    fields.Field("industry", LABELS["industry"], fields.Choice(INDUSTRIES), required=True),
+    fields.Field("expertise", LABELS["expertise"], fields.Text(255), required=True),
+    fields.Field("mobile", LABELS["mobile"], fields.mobile),
+    fields.Field("email", LABELS["email"], fields.email),
+    fields.Field("biography", LABELS["biography"], fields.Text(4000)),
+    fields.Field("availability", LABELS["availability"], fields.Text(255)),
+)
+_BY_NAME = {f.name: f for f in FIELDS}
 
 
 class MentorError(ValueError):
@@ -102,29 +104,8 @@ def industry_label(code) -> str:
 
 def check_field(field: str, value):
     """One field's value, cleaned (stripped, mobile normalised), or MentorError naming it."""
-    label = str(LABELS[field])
-    if isinstance(value, str):
-        value = value.strip()
-    if value in ("", None):
-        if field in REQUIRED:
-            raise MentorError(_("%(field)s is required.", field=label))
-        return None
-    if field in MAX_LENGTH and len(value) > MAX_LENGTH[field]:
-        raise MentorError(
-            _("%(field)s: at most %(n)d characters.", field=label, n=MAX_LENGTH[field])
-        )
-    if field == "gender" and value not in GENDERS:
-        raise MentorError(_("Gender: choose male or female."))
-    if field == "industry" and value not in INDUSTRIES:
-        raise MentorError(_("Industry: choose an industry from the list."))
-    if field == "mobile":
-        try:
-            value = accounts.normalise_mobile(value)
-        except accounts.AccountError as exc:
-            raise MentorError(str(exc)) from None
-    if field == "email" and not EMAIL.match(value):
-        raise MentorError(_("Email: %(value)s is not a valid e-mail address.", value=value))
-    return value
+    spec = (_BY_NAME[field],)
+    return fields.validate(spec, {field: value}, error=MentorError)[field]
 
 
 def check(mentor: MentorProfile) -> None:

@@ -3,7 +3,7 @@ of a plan round, whose opening puts "submit your plan" into every city's to-do l
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.labels import N_
-from app.services import review
+from app.services import fields, review
+from app.services.applications import CONTACT_FIELDS, used_classes
 from app.services.errors import InvalidValue
-from models.application import used_classes
 from models.org import CITY, Org
-from models.plan import PlanRound, TrainingPlan, check_plan_lines, check_round
+from models.plan import _DATE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
+from models.vocabulary import COURSE_TYPE, check_code
 
 
 def _submit_your_plan(task) -> str:
@@ -88,3 +89,120 @@ PLAN = review.register(
         before_submit=_before_submit,
     )
 )
+
+
+# ---------------------------------------------------------------- rules
+
+
+def check_round(round_: PlanRound, today: date, session) -> None:
+    """A round is a year, January or June, once; its deadline lies in the future."""
+    if round_.year is None or not today.year - 1 <= round_.year <= today.year + 5:
+        raise InvalidValue(
+            _(
+                "Year: enter a year between %(low)d and %(high)d.",
+                low=today.year - 1,
+                high=today.year + 5,
+            )
+        )
+    if round_.month not in ROUND_MONTHS:
+        raise InvalidValue(_("Round: choose the January or the June round."))
+    if round_.deadline is None or round_.deadline <= today:
+        raise InvalidValue(
+            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat())
+        )
+    with session.no_autoflush:
+        taken = (
+            session.query(PlanRound.id)
+            .filter(
+                PlanRound.year == round_.year,
+                PlanRound.month == round_.month,
+                PlanRound.id != (round_.id or 0),
+            )
+            .first()
+        )
+    if taken:
+        raise InvalidValue(
+            _(
+                "Round: the %(year)d round of month %(month)d is already open.",
+                year=round_.year,
+                month=round_.month,
+            )
+        )
+
+
+def check_line(data: dict, city: Org, today: date, session) -> None:
+    """One plan line (as values): refused with a message naming the field."""
+    held = ()  # a retired type stays valid on the line that holds it (corrections too)
+    if data.get("id"):
+        with session.no_autoflush:
+            held = (session.scalar(select(PlanLine.course_type).where(PlanLine.id == data["id"])),)
+    types = check_code(session, COURSE_TYPE, data.get("course_type"), held)
+    if types:
+        raise InvalidValue(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+    fields.validate(CONTACT_FIELDS, {"contact_phone": data.get("contact_phone")}, InvalidValue)
+    if not isinstance(data.get("classes"), int) or data["classes"] < 1:
+        raise InvalidValue(_("Number of classes must be at least 1."))
+    if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
+        raise InvalidValue(_("Trainees per class must be at least 1."))
+    start_from, start_to = (_as_date(data.get(f)) for f in _DATE_FIELDS)
+    if start_from is None or start_to is None:
+        raise InvalidValue(_("Expected start window: both dates are required."))
+    if start_from < today:
+        raise InvalidValue(
+            _("Earliest start %(date)s is in the past.", date=start_from.isoformat())
+        )
+    if start_to < start_from:
+        raise InvalidValue(
+            _(
+                "Latest start %(end)s is before the earliest start %(start)s.",
+                end=start_to.isoformat(),
+                start=start_from.isoformat(),
+            )
+        )
+    venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
+    if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
+        raise InvalidValue(_("Venue city: choose a city of your own province."))
+
+
+def check_contact(plan: TrainingPlan) -> None:
+    """The plan's contact phone (a mobile or a landline), normalised in place."""
+    plan.contact_phone = fields.validate(
+        CONTACT_FIELDS, {"contact_phone": plan.contact_phone}, InvalidValue
+    )["contact_phone"]
+
+
+def check_plan_lines(plan: TrainingPlan, lines: list[dict], today: date, session) -> None:
+    """Before submitting: at least one line, every line valid."""
+    if not lines:
+        raise InvalidValue(_("Plan lines: a plan needs at least one line."))
+    city = session.get(Org, plan.org_id)
+    for number, data in enumerate(lines, start=1):
+        try:
+            check_line(data, city, today, session)
+        except InvalidValue as exc:
+            raise InvalidValue(_("Plan line %(n)d: %(error)s", n=number, error=str(exc))) from None
+
+
+def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
+    """One plan per city per round, entered by the city itself."""
+    if city is None or city.kind != CITY:
+        raise InvalidValue(_("Plans are entered by a city authority."))
+    if plan.round_id is None and plan.round is None:
+        raise InvalidValue(_("Plan round: choose the round."))
+    round_id = plan.round_id or plan.round.id
+    with session.no_autoflush:
+        taken = (
+            session.query(TrainingPlan.id)
+            .filter(TrainingPlan.round_id == round_id, TrainingPlan.org_id == city.id)
+            .first()
+        )
+    if taken:
+        raise InvalidValue(_("Plan round: your city already has a plan for this round."))
+
+
+def _as_date(value):
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    return value

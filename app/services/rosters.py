@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
-from app.services import accounts, review
+from app.services import accounts, fields, review
 from app.services.tree import next_institution_code
 from models.org import CITY, INSTITUTION, Org
 from models.roster import (
@@ -87,7 +87,11 @@ KIND_LABELS = {PROVINCE_LIAISON: "省级", CITY_LIAISON: "市级", INSTITUTION_L
 AUTHORITY = re.compile(
     r"(人力资源和社会保障|人力资源社会保障|人社|就业)(局|厅)$|就业(服务|促进)?(中心|局)$"
 )
-OFFICE_PHONE = re.compile(r"^[0-9()\-+#/,、 转分机ext.]*$", re.IGNORECASE)
+# The rules of a row's values (`app.services.fields`): the same as every form's.
+ROSTER_FIELDS = (
+    fields.Field("mobile", _l("Mobile"), fields.mobile, required=True),
+    fields.Field("office_phone", _l("Office phone"), fields.telephone),
+)
 
 
 class RosterError(ValueError):
@@ -167,8 +171,11 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
             )
             mobile = None
     phone = raw.get("office_phone")
-    if phone and not OFFICE_PHONE.match(phone):
-        result.error(raw, "office_phone", _("Not a telephone number: %(v)s", v=phone))
+    if phone:
+        phone, errors = fields.clean(ROSTER_FIELDS, {"office_phone": phone})
+        phone = phone["office_phone"]
+        for key, message in errors:
+            result.error(raw, key, message)
     city = None
     if raw.get("city"):
         city = cities.get(_city_key(raw["city"]))
@@ -249,12 +256,10 @@ def _mobile(raw, result) -> str | None:
     value = raw.get("mobile")
     if not value:
         return None
-    value = re.sub(r"^(\+?86)(?=1\d{10}$)", "", value.replace("-", ""))
-    try:
-        return accounts.normalise_mobile(value)
-    except accounts.AccountError:
-        result.error(raw, "mobile", _("Not a valid mainland mobile number: %(v)s", v=raw["mobile"]))
-        return None
+    cleaned, errors = fields.clean(ROSTER_FIELDS, {"mobile": value})
+    for key, message in errors:
+        result.error(raw, key, message)
+    return cleaned["mobile"]
 
 
 def _kind(raw, result, unit, city_text) -> str | None:

@@ -14,9 +14,17 @@ def terms(kind: str, include_retired: bool = False) -> list[Term]:
     return list(db.session.scalars(query.order_by(Term.position, Term.id)))
 
 
-def choices(kind: str) -> list[tuple[str, str]]:
-    """(code, label) pairs of the active terms, in the center's order."""
-    return [(t.code, t.label) for t in terms(kind)]
+def choices(kind: str, keep=()) -> list[tuple[str, str]]:
+    """(code, label) pairs of the active terms, in the center's order, then the codes in
+    ``keep`` that are not among them (a record's stored value, a retired term: an edit form
+    offers it, so that saving does not change it silently)."""
+    out = [(t.code, t.label) for t in terms(kind)]
+    have = {code for code, _label in out}
+    extra = [code for code in dict.fromkeys(keep) if code and code not in have]
+    if extra:
+        names = labels(kind)
+        out += [(code, names.get(code, code)) for code in extra]
+    return out
 
 
 def labels(kind: str) -> dict[str, str]:

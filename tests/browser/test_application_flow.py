@@ -47,7 +47,7 @@ def approved_plan(live_server):
             status="approved",
             in_force_revision=1,
             contact_name="赵东城",
-            contact_phone="010-1",
+            contact_phone="010-12345678",
         )
         db.session.add(plan)
         db.session.flush()

@@ -43,7 +43,7 @@ def make_plan(world, city="C1", classes=1, course="SYB", approved=True, month=1)
         round_id=rnd.id,
         org_id=city_id,
         contact_name="联系人",
-        contact_phone="010-1234",
+        contact_phone="010-12345678",
         status="approved" if approved else "pending",
         in_force_revision=1 if approved else None,
     )

@@ -683,7 +683,7 @@ def test_point1_id_number_normalisation(app, raw, expected):
 def test_point1_id_number_typed_as_a_number_is_refused(app):
     from app.services.faculty import FacultyError, normalize_id_number
 
-    with pytest.raises(FacultyError, match="保存为数字"):
+    with pytest.raises(FacultyError, match="转成数字"):
         normalize_id_number(1.1010119800101e17)
 
 

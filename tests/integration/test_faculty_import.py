@@ -342,7 +342,11 @@ def test_point7_corpus_row_errors_name_row_column_and_write_nothing(client, logi
             v="1.10101E+17",
         ),
         cell_error(
-            5, "D", "身份证号", "The check digit of ID number %(v)s is wrong.", v=rows[3][3]
+            5,
+            "D",
+            "身份证号",
+            "the check digit is wrong (%(v)s); please check the number.",
+            v=rows[3][3],
         ),
         cell_error(6, "D", "身份证号", "%(v)s already appears in row %(r)d.", v=good[3], r=2),
         cell_error(7, "E", "手机号", "%(v)s already appears in row %(r)d.", v=good[4], r=2),
@@ -378,11 +382,17 @@ def test_point7_corpus_row_errors_name_row_column_and_write_nothing(client, logi
             known="GYB、SYB、IYB、EYB",
         ),
         cell_error(
-            12, "L", "发证日期", "Not a date: %(v)s (write it as 2024-05-01).", v="2024-13-01"
+            12, "L", "发证日期", "not a date: %(v)s (write it as 2024-05-01).", v="2024-13-01"
         ),
-        cell_error(13, "M", "证书有效期至", "The expiry must be after the certificate date."),
-        cell_error(15, "A", "姓名", "This field is required."),
-        cell_error(16, "E", "手机号", "Not a valid mainland mobile number: %(v)s", v="12345"),
+        cell_error(13, "M", "证书有效期至", "must be after the certificate date."),
+        cell_error(15, "A", "姓名", "required."),
+        cell_error(
+            16,
+            "E",
+            "手机号",
+            "must be an 11-digit mainland mobile number (found %(v)s).",
+            v="12345",
+        ),
         cell_error(
             18,
             "C",

@@ -256,13 +256,13 @@ def test_point2_province_approves_its_cities_entries_in_bulk(now, client, login,
 
 
 BAD_INPUT = [
-    ({"name": " "}, "Full name is required."),
-    ({"gender": "X"}, "Gender: choose male or female."),
-    ({"industry": ""}, "Industry is required."),
-    ({"expertise": ""}, "Fields of expertise is required."),
-    ({"mobile": "12345"}, "Mobile number 12345 is not a valid mainland mobile number."),
-    ({"email": "not-an-address"}, "Email: not-an-address is not a valid e-mail address."),
-    ({"availability": "很" * 256}, "Availability: at most 255 characters."),
+    ({"name": " "}, "Full name: required."),
+    ({"gender": "X"}, "Gender: X is not one of: Male、Female."),
+    ({"industry": ""}, "Industry: required."),
+    ({"expertise": ""}, "Fields of expertise: required."),
+    ({"mobile": "12345"}, "Mobile: must be an 11-digit mainland mobile number (found 12345)."),
+    ({"email": "not-an-address"}, "Email: not a valid address (not-an-address)."),
+    ({"availability": "很" * 256}, "Availability: at most 255 characters (this one has 256)."),
 ]
 
 

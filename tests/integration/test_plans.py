@@ -5,13 +5,14 @@ city gets it in its to-do list, enters its plan lines and submits; the province 
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import clock
 from app.extensions import db
 from app.services.plans import ROUND
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
+from models.vocabulary import COURSE_TYPE, Term
 from tests.conftest import csrf_token
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -75,7 +76,9 @@ def enter_plan(client, login, world, city="c1", lines=1):
     """As the city: a plan for the only round, with ``lines`` lines; returns the plan."""
     login(city)
     round_id = db.session.scalar(select(PlanRound.id))
-    post(client, "/planview/add", round=round_id, contact_name="联系人", contact_phone="010-1")
+    post(
+        client, "/planview/add", round=round_id, contact_name="联系人", contact_phone="010-12345678"
+    )
     db.session.rollback()
     plan = db.session.scalar(
         select(TrainingPlan).where(
@@ -293,7 +296,7 @@ def test_point6_correction_of_the_plan_header_waits_for_approval(now, client, lo
     act(client, plan, "approve")
     login("c1")
     act(client, plan, "correct")
-    post(client, f"/planview/edit/{plan.id}", contact_name="新联系人", contact_phone="010-2")
+    post(client, f"/planview/edit/{plan.id}", contact_name="新联系人", contact_phone="010-87654321")
     assert reload(plan).contact_name == "联系人", flashes(client)
     act(client, plan, "submit")
     login("p1")
@@ -317,6 +320,7 @@ def test_point6_correction_of_the_plan_header_waits_for_approval(now, client, lo
         ({"course_type": "XYZ"}, "Course type"),
         ({"classes": 0}, "Number of classes"),
         ({"trainees_per_class": -3}, "Trainees per class"),
+        ({"contact_phone": "138abcd1234"}, "Contact phone"),
     ],
 )
 def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, world, over, field):
@@ -331,6 +335,56 @@ def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, wo
         and field in html
         or any(m.startswith(field) for m in flashes(client))
     ), (response.status_code, flashes(client))
+
+
+def retire(code):
+    db.session.execute(
+        update(Term).where(Term.kind == COURSE_TYPE, Term.code == code).values(active=False)
+    )
+    db.session.commit()
+
+
+def test_issue11_plan_lines_take_the_course_types_the_center_configures(now, client, login, world):
+    """The center's vocabulary (讲师级别与课程类型) decides: a type it adds is offered and
+    accepted (a code longer than the old 16 characters too), a retired one is refused for new
+    lines."""
+    db.session.add(Term(kind=COURSE_TYPE, code="WCY-ONLINE-2026-PILOT", label="网创（试点）"))
+    db.session.commit()
+    retire("GYB")
+    open_round(client, login)
+    plan = enter_plan(client, login, world, lines=0)
+    page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
+    assert "网创（试点）" in page and 'value="GYB"' not in page
+    post(client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="GYB"))
+    assert any(m.startswith("Course type") for m in flashes(client))
+    post(
+        client,
+        "/planlineview/add",
+        plan=plan.id,
+        **line_form(world, course_type="WCY-ONLINE-2026-PILOT"),
+    )
+    db.session.rollback()
+    assert [line.course_type for line in reload(plan).lines] == ["WCY-ONLINE-2026-PILOT"]
+
+
+def test_issue11_a_retired_course_type_stays_valid_on_the_line_that_holds_it(
+    now, client, login, world
+):
+    open_round(client, login)
+    plan = enter_plan(client, login, world, lines=1)
+    line = reload(plan).lines[0]
+    assert line.course_type == "SYB"
+    retire("SYB")
+    page = client.get(f"/planlineview/edit/{line.id}").get_data(as_text=True)
+    assert 'value="SYB" selected' in page or 'selected value="SYB"' in page  # still offered
+    response = post(
+        client, f"/planlineview/edit/{line.id}", **line_form(world, course_type="SYB", classes=3)
+    )
+    assert response.status_code == 302, flashes(client)
+    db.session.rollback()
+    assert (reload(plan).lines[0].course_type, reload(plan).lines[0].classes) == ("SYB", 3)
+    act(client, plan, "submit")  # the whole plan is checked again on submission
+    assert reload(plan).status == "pending", flashes(client)
 
 
 def test_point6_venue_city_of_another_province_is_refused(now, client, login, world):
