@@ -16,7 +16,7 @@ from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
 from reports.imports import ImportRefused
-from security.scope import ScopedSQLAInterface, current_scope
+from security.scope import ScopedSQLAInterface, current_scope, in_scope
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
@@ -216,11 +216,10 @@ class RosterView(ReviewableModelView):
         from sqlalchemy import select
 
         from models.user import MalanUser
-        from security.scope import scope_clause
 
-        query = select(MalanUser).where(MalanUser.id == user_id)
-        clause = scope_clause(MalanUser, current_scope())
-        user = db.session.scalar(query.where(clause) if clause is not None else query)
+        user = db.session.scalar(
+            in_scope(select(MalanUser).where(MalanUser.id == user_id), MalanUser)
+        )
         if user is None:
             abort(404)
         return self.render_template(

@@ -32,7 +32,7 @@ from models.roster import (
 )
 from models.user import MalanUser
 from reports.imports import PHONE, ImportField, ImportResult, ImportSpec, read_xlsx
-from security.scope import current_scope, scope_clause
+from security.scope import in_scope
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
 ROSTER_SPEC = ImportSpec(
@@ -473,12 +473,9 @@ def current_liaisons(scope) -> tuple[list[dict], list[str]]:
     from sqlalchemy import and_
 
     from models.org import PROVINCE
-    from security.scope import scope_clause
 
     provinces_q = select(Org).where(Org.kind == PROVINCE).order_by(Org.code)
-    clause = scope_clause(Org, scope)
-    if clause is not None:
-        provinces_q = provinces_q.where(clause)
+    provinces_q = in_scope(provinces_q, Org, scope)
     provinces = {p.id: p.name for p in db.session.scalars(provinces_q)}
     users_q = (
         select(MalanUser)
@@ -520,7 +517,5 @@ def roster_history(user_id: int) -> list[RosterEntry]:
     """Every roster row that touched this person (created, matched, changed, deactivated),
     newest first, for the person's page (point 4)."""
     query = select(RosterEntry).join(Roster).where(RosterEntry.user_id == user_id)
-    clause = scope_clause(Roster, current_scope())  # only rosters the viewer may see
-    if clause is not None:
-        query = query.where(clause)
+    query = in_scope(query, Roster)  # only rosters the viewer may see
     return list(db.session.scalars(query.order_by(Roster.id.desc())))
