@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
-from app.services import accounts, review
+from app.services import accounts, review, staging
+from app.services.errors import NotAllowed
 from app.services.tree import next_institution_code
 from models.org import CITY, INSTITUTION, Org
 from models.roster import (
@@ -306,6 +307,30 @@ def rows_as_import(rows: list[dict]) -> ImportResult:
             }
         )
     return result
+
+
+STAGED_KIND = "roster"  # its uploads between preview and confirm (app.services.staging)
+
+
+def stage_preview(result: Preview, province: Org, actor, now: datetime) -> str:
+    """Keep a clean preview's rows until the province confirms them (`app.services.staging`);
+    returns the id the preview page carries."""
+    return staging.stage(
+        STAGED_KIND,
+        actor.id,
+        now,
+        filename=result.filename,
+        meta={"org": province.id, "rows": [r.as_data() for r in result.rows]},
+    )
+
+
+def confirm_staged(staged_id: str, province: Org, actor, now: datetime) -> Roster:
+    """Confirm a staged preview, once: a replayed or double-clicked confirm is refused
+    (`staging.take` raises) and never writes a second roster."""
+    staged = staging.take(staged_id, actor.id, STAGED_KIND, now)
+    if staged.meta.get("org") != province.id:  # the account moved since its upload
+        raise NotAllowed(_("This preview belongs to another user."))
+    return confirm(staged.meta["rows"], staged.filename, province, actor, now)
 
 
 def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime) -> Roster:
