@@ -20,7 +20,7 @@ from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security import permissions
-from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
+from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
 from views.base import ScopedModelView, blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
@@ -279,10 +279,8 @@ class PlanView(ReviewableModelView):
         """The province submits its provincial summary: every city plan of the round waiting
         for it is approved (and so goes to the center), each checked like a single approval."""
         round_id = request.form.get("round_id", type=int)
-        clause = scope_clause(TrainingPlan, current_scope())
         query = db.session.query(TrainingPlan).filter(TrainingPlan.round_id == round_id)
-        if clause is not None:
-            query = query.filter(clause)
+        query = in_scope(query, TrainingPlan)
         waiting = [plan for plan in query if review.may_decide(plan, g.user)]
         if not waiting:
             flash(_("No city plan of this round is waiting for your review."), "warning")
@@ -427,7 +425,7 @@ class PlanSummaryView(BaseView):
         return report.plan_lines(
             db.session,
             chosen.id,
-            scope_clause(TrainingPlan, current_scope()),
+            current_scope(),
             province.id if province else None,
         )
 
