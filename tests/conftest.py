@@ -1,61 +1,39 @@
-"""Fixtures: a fresh database per test with a small tree and one real user per role and region.
-
-World (codes are real GB/T 2260 codes):
-  center 000000
-  ├── 北京市 110000 ── 东城区 110101 ── 机构 i1, i1b ;  西城区 110102
-  └── 广东省 440000 ── 广州市 440100 ── 机构 i2
-Users (password ``PASSWORD``): center, p1, p2, c1, c1b, c2, i1, i1b, i2, trainer1, trainer2,
-trainee1, sysadmin, secadmin, auditor. ``DATABASE_URL`` selects PostgreSQL, else in-memory SQLite.
+"""Fixtures: a fresh database per test with a small tree and one real user per role and region
+(the world of tests/factories.py), signed-in clients, one frozen clock, and the scope matrix's
+``people``. ``DATABASE_URL`` selects PostgreSQL, else in-memory SQLite.
 """
 
 import copy
 import os
-import re
 import shutil
 import warnings
+from datetime import datetime, timedelta
 
 import pytest
 from flask import g
-from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import Role
+from sqlalchemy import select
 
-from app import clock, create_app
+from app import audit, clock, create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.services import accounts, vocabulary
-from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
-from security.sync import sync_roles
+from models.user import MalanUser
+from security import passwords
+from tests.factories import (
+    NOW,
+    PASSWORD,
+    Actors,
+    build_world,
+    csrf_token,
+    seed_applications,
+    seed_courses,
+    seed_faculty,
+    seed_login_applications,
+    seed_mentors,
+    seed_plans,
+    seed_rosters,
+)
 from tests.snapshot import Snapshot
-
-PASSWORD = "Test@pass2026"
-
-ORGS = [  # key, kind, code, name, parent key
-    ("center", CENTER, "000000", "部中心", None),
-    ("P1", PROVINCE, "110000", "北京市", "center"),
-    ("P2", PROVINCE, "440000", "广东省", "center"),
-    ("C1", CITY, "110101", "东城区", "P1"),
-    ("C1b", CITY, "110102", "西城区", "P1"),
-    ("C2", CITY, "440100", "广州市", "P2"),
-    ("I1", INSTITUTION, "1101010001", "东城创业学校", "C1"),
-    ("I1b", INSTITUTION, "1101010002", "东城第二培训中心", "C1"),
-    ("I2", INSTITUTION, "4401000001", "广州创业学院", "C2"),
-]
-USERS = [  # key, role kind, org key, name
-    ("center", "center", "center", "张中心"),
-    ("p1", "province", "P1", "李北京"),
-    ("p2", "province", "P2", "王广东"),
-    ("c1", "city", "C1", "赵东城"),
-    ("c1b", "city", "C1b", "钱西城"),
-    ("c2", "city", "C2", "孙广州"),
-    ("i1", "institution", "I1", "周机构"),
-    ("i1b", "institution", "I1b", "吴机构"),
-    ("i2", "institution", "I2", "郑机构"),
-    ("trainer1", "trainer", "C1", "冯讲师"),
-    ("trainer2", "trainer", "C2", "陈讲师"),
-    ("trainee1", "trainee", "I1", "褚学员"),
-    ("sysadmin", "sysadmin", "center", "系统管理员"),
-    ("secadmin", "secadmin", "center", "安全管理员"),
-    ("auditor", "auditor", "center", "审计员"),
-]
 
 
 def _fresh_g():
@@ -74,36 +52,6 @@ def app():
     files_dir = application.config["FILES_DIR"]
     if os.path.basename(files_dir).startswith("malan-files-"):  # only this run's own temp folder
         shutil.rmtree(files_dir, ignore_errors=True)
-
-
-def build_world(app, now) -> dict:
-    """A fresh schema with the tree and users above in ``app``'s database; returns ids by key."""
-    Model.metadata.drop_all(db.engine)
-    Model.metadata.create_all(db.engine)
-    sync_roles(app.appbuilder.sm)
-    vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
-    orgs = {}
-    for key, kind, code, name, parent in ORGS:
-        org = Org(kind=kind, code=code, name=name)
-        if parent:
-            org.parent = orgs[parent]
-        db.session.add(org)
-        db.session.flush()
-        orgs[key] = org
-    users = {}
-    for key, kind, org_key, name in USERS:
-        user, _pw = accounts.create_account(
-            name=name, role_kind=kind, org=orgs[org_key], now=now, password=PASSWORD
-        )
-        user.must_change_password = False
-        db.session.flush()
-        users[key] = user
-    db.session.commit()
-    return {
-        "org": {k: o.id for k, o in orgs.items()},
-        "user": {k: u.id for k, u in users.items()},
-        "username": {k: u.username for k, u in users.items()},
-    }
 
 
 _saved = {}  # the world built once, as a Snapshot and its ids
@@ -143,14 +91,6 @@ def client(app, world):
         yield c
 
 
-def csrf_token(client, url="/login/") -> str:
-    html = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html
-    )
-    return match.group(1) if match else ""
-
-
 @pytest.fixture()
 def login(client, world):
     """``login("c1")`` signs the test client in as that fixture user (with a real CSRF token)."""
@@ -180,3 +120,65 @@ def login_en(login, client):
     # The tests share one app context: the locale our last request cached on ``g`` would be the
     # locale of the next test's code running outside a request.
     g.pop("_flask_babel", None)
+
+
+class FrozenClock:
+    """What ``app.clock.now`` answers while frozen: ``set(moment)``, ``advance(**timedelta)``."""
+
+    def __init__(self, moment: datetime):
+        self.now = moment
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture()
+def frozen_clock(monkeypatch):
+    """``app.clock.now`` frozen at ``NOW`` (tests/factories.py) until the test moves it: time is a
+    parameter, never a sleep. Ask for it before ``world`` (or with ``usefixtures``) for a world
+    built at the frozen moment."""
+    frozen = FrozenClock(NOW)
+    monkeypatch.setattr(clock, "now", lambda: frozen.now)
+    return frozen
+
+
+@pytest.fixture()
+def u(world):
+    """The fixture users as model objects: ``u.c1``, ``u.p1``, ..."""
+    return Actors(world)
+
+
+@pytest.fixture()
+def people(app, world):
+    """The world, plus a city account without an org (fail-closed), audit entries written by each
+    user, and records of every kind in every region: the scope matrix's population."""
+    now = clock.now()
+    city = db.session.scalar(select(Role).filter_by(name="city"))
+    lost = MalanUser(
+        username="noorg",
+        first_name="无机构",
+        last_name="",
+        active=True,
+        email="noorg@users.malan.invalid",
+        roles=[city],
+    )
+    passwords.set_password(lost, PASSWORD, now, must_change=False)
+    db.session.add(lost)
+    db.session.flush()
+    world["user"]["noorg"], world["username"]["noorg"] = lost.id, "noorg"
+    for user in db.session.scalars(select(MalanUser)):
+        audit.record(db.session, "test", user=user, summary="fixture", now=now)
+    db.session.commit()
+    seed_plans(world)  # plans and plan lines in every city
+    seed_applications(world, now)
+    seed_login_applications(world, now)
+    seed_rosters(world)
+    seed_faculty(world)  # approved profiles in every region, and the trainers' own
+    seed_mentors(world)
+    seed_courses(world)  # published resources of every uploader
+    return world

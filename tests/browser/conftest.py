@@ -8,18 +8,18 @@ migrated with `flask db upgrade` and seeded with `flask malan load-demo`, the st
 import os
 import subprocess
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
+from tests.factories import scratch_database, service_missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,17 +40,8 @@ def live_db_url(tmp_path_factory):
     if not url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
         return
-    base = make_url(url)
-    name = f"{base.database}_live_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(url, "live") as live_url:
+        yield live_url
 
 
 @pytest.fixture(scope="session")
@@ -105,9 +96,7 @@ def chromium():
     except ImportError:
         problem = problem or "the playwright package is missing (make test installs it)"
     if problem:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser tests must run in CI: {problem}")
-        pytest.skip(problem)
+        service_missing(problem)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -115,6 +104,33 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture()
+def page_options():
+    """What ``page`` opens with; a module overrides this fixture for another screen or language."""
+    return {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+
+
+@pytest.fixture()
+def page(chromium, live_server, page_options):
+    """A page whose requests are all recorded; any not to 127.0.0.1 is aborted and remembered."""
+    context = chromium.new_context(**page_options)
+    page = context.new_page()
+    page.requested, page.foreign = [], []
+
+    def guard(route):
+        url = route.request.url
+        page.requested.append(url)
+        if urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            page.foreign.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    yield page
+    context.close()
 
 
 def _has_cjk_font() -> bool:

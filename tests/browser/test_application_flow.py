@@ -3,40 +3,25 @@ center's approval through the real pages, and each role's to-do page is photogra
 Nothing may be requested from another host than 127.0.0.1."""
 
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from app.services.demo import demo_accounts_json
 from models.application import ClassApplication, TrainingClass
 from models.org import Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
+from tests.factories import ARTIFACTS, demo_account, sign_in_page
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CITY_CODE = "110101"  # 北京市东城区 of the demo
-
-
-def account(app, role, org_prefix):
-    with app.app_context():
-        return next(
-            a
-            for a in demo_accounts_json()
-            if a["role"] == role and (a["org_code"] or "").startswith(org_prefix)
-        )
 
 
 @pytest.fixture()
 def approved_plan(live_server):
-    """The demo city's approved plan with one SYB line of two classes. Tables that no migration
-    creates yet are created first (a no-op once the migration exists)."""
+    """The demo city's approved plan with one SYB line of two classes. Tables that no migration"""
     today = clock.now().date()
     with live_server.app.app_context():
-        Model.metadata.create_all(db.engine)
         city = db.session.scalar(select(Org).where(Org.code == CITY_CODE))
         rnd = PlanRound(year=today.year + 1, month=1, deadline=today, opened_at=clock.now())
         db.session.add(rnd)
@@ -65,37 +50,6 @@ def approved_plan(live_server):
         line_id = line.id
         db.session.remove()
     return line_id
-
-
-@pytest.fixture()
-def page(chromium, live_server):
-    """A page whose requests are all recorded; any not to 127.0.0.1 is aborted and remembered."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.requested, page.foreign = [], []
-
-    def guard(route):
-        url = route.request.url
-        page.requested.append(url)
-        if urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            page.foreign.append(url)
-            route.abort()
-
-    context.route("**/*", guard)
-    yield page
-    context.close()
-
-
-def sign_in(page, base, who):
-    page.goto(f"{base}/logout/")
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", who["username"])
-    page.fill("input[name=password]", who["password"])
-    page.click("[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert urlsplit(page.url).path == "/", f"{who['username']} not signed in: {page.url}"
 
 
 def todo_shot(page, base, name) -> str:
@@ -136,10 +90,10 @@ def test_point9_application_walks_from_institution_to_center_in_chromium(
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
     start = clock.now().date() + timedelta(days=30)
-    institution = account(app, "institution", CITY_CODE)
+    institution = demo_account(app, "institution", CITY_CODE)
 
     # The institution fills the form and submits.
-    sign_in(page, base, institution)
+    sign_in_page(page, base, institution)
     page.goto(f"{base}/applicationview/add")
     page.select_option("select[name=course_type]", "SYB")
     for name, day in (("start_date", start), ("end_date", start + timedelta(days=4))):
@@ -164,17 +118,17 @@ def test_point9_application_walks_from_institution_to_center_in_chromium(
     todo_shot(page, base, "1_institution_after_submit")
 
     # The city sees it in its to-do, links the plan line and approves.
-    sign_in(page, base, account(app, "city", CITY_CODE))
+    sign_in_page(page, base, demo_account(app, "city", CITY_CODE))
     assert institution["org_name"] in todo_shot(page, base, "2_city")
     approve(page, base, pk, line_id=approved_plan)
     assert state(app, pk)[:3] == ("pending", 1, approved_plan)
 
-    sign_in(page, base, account(app, "province", "110000"))
+    sign_in_page(page, base, demo_account(app, "province", "110000"))
     assert institution["org_name"] in todo_shot(page, base, "3_province")
     approve(page, base, pk)
     assert state(app, pk)[:2] == ("pending", 2)
 
-    sign_in(page, base, account(app, "center", "000000"))
+    sign_in_page(page, base, demo_account(app, "center", "000000"))
     assert institution["org_name"] in todo_shot(page, base, "4_center")
     approve(page, base, pk)
     status, _step, _line, code = state(app, pk)

@@ -2,61 +2,29 @@
 on a desktop and a phone screen, and the pages load nothing from another host."""
 
 import re
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
 
-from app.services.demo import demo_accounts_json
+from tests.factories import ARTIFACTS, demo_account, sign_in_page
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SCREENS = {"desktop": (1280, 800), "phone": (375, 812)}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # The other demo city and its institution: a 东城区 user must not see them.
 FOREIGN = ("广州市", "广州市创业培训中心", "钱广州")
 
 
-def demo_account(app, role: str, org_code: str) -> dict:
-    with app.app_context():
-        return next(
-            a for a in demo_accounts_json() if a["role"] == role and a["org_code"] == org_code
-        )
-
-
 @pytest.fixture()
-def page(chromium, live_server):
-    """A page whose every request is recorded; any not to 127.0.0.1 is aborted and remembered."""
-    width, height = SCREENS["desktop"]
+def page_options():
     # An English-language browser on purpose: Chinese is the default, English only from the menu.
-    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-US")
-    page = context.new_page()
-    page.requested, page.foreign = [], []
-
-    def guard(route):
-        url = route.request.url
-        page.requested.append(url)
-        if urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            page.foreign.append(url)
-            route.abort()
-
-    context.route("**/*", guard)
-    yield page
-    context.close()
+    width, height = SCREENS["desktop"]
+    return {"viewport": {"width": width, "height": height}, "locale": "en-US"}
 
 
 @pytest.mark.browser
 def test_point11_city_user_sees_its_chinese_home_page_on_desktop_and_phone(page, live_server):
     account = demo_account(live_server.app, "city", "110101")  # 赵东城, 北京市东城区
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", account["username"])
-    page.fill("input[name=password]", account["password"])
-    page.click("[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    assert urlsplit(page.url).path == "/", f"not on the home page after login: {page.url}"
+    sign_in_page(page, live_server.url, account)  # and it lands on the home page
     who = page.inner_text("#malan-who")
     assert account["name"] in who and "东城区" in who and account["username"] in who
     body = page.inner_text("body")

@@ -5,12 +5,11 @@ PDF shown in the page from our own server, and downloaded under its Chinese name
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import func, select
 
 from app.extensions import db
 from models.course import CourseResource
-from tests.browser.test_application_flow import ARTIFACTS, account, page, sign_in  # noqa: F401
+from tests.factories import ARTIFACTS, demo_account, sign_in_page
 
 TITLE = "SYB市场评估示范课（浏览器测试）"
 PDF_NAME = "市场评估示范课讲义.pdf"
@@ -42,14 +41,6 @@ def small_pdf() -> bytes:
     return bytes(out)
 
 
-@pytest.fixture()
-def course_tables(live_server):
-    """Tables that no migration creates yet are created first (a no-op once it exists)."""
-    with live_server.app.app_context():
-        Model.metadata.create_all(db.engine)
-        db.session.remove()
-
-
 def latest(app):
     with app.app_context():
         pk = db.session.scalar(
@@ -69,18 +60,17 @@ def no_error(tab):
 def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
     page,
     live_server,
-    course_tables,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
-    trainer, center = account(app, "trainer", "110101"), account(app, "center", "000000")
-    city = account(app, "city", "110101")
+    trainer, center = demo_account(app, "trainer", "110101"), demo_account(app, "center", "000000")
+    city = demo_account(app, "city", "110101")
     pdf = Path(tmp_path) / PDF_NAME
     pdf.write_bytes(small_pdf())
 
     # The trainer uploads from the library page, then submits for review.
-    sign_in(page, base, trainer)
+    sign_in_page(page, base, trainer)
     page.goto(f"{base}/courselibrary/")
     page.click("#course-upload")
     page.wait_for_load_state("networkidle")
@@ -104,13 +94,13 @@ def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
     page.screenshot(path=ARTIFACTS / "course_1_trainer_submitted.png", full_page=True)
 
     # Not yet in the library: the city finds nothing.
-    sign_in(page, base, city)
+    sign_in_page(page, base, city)
     page.goto(f"{base}/courselibrary/?q=市场评估")
     assert TITLE not in page.inner_text("body")
     assert page.goto(f"{base}/courselibrary/{pk}").status == 404
 
     # The center approves it (it reviews a trainer's upload).
-    sign_in(page, base, center)
+    sign_in_page(page, base, center)
     page.goto(f"{base}/courseresourceview/show/{pk}")
     page.fill("#opinion", "同意发布")
     page.click("#review-form button[value=approve]")
@@ -126,7 +116,7 @@ def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
         lambda url: url.startswith(("chrome://", "chrome-extension://")),
         lambda route: route.continue_(),
     )
-    sign_in(page, base, city)
+    sign_in_page(page, base, city)
     page.goto(f"{base}/courselibrary/")
     page.fill("#course-search input[name=q]", "市场评估")
     page.click("#course-search button[type=submit]")

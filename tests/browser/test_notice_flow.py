@@ -5,23 +5,14 @@ search, page or attachment URL, and the publisher's read-receipt page shows the 
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import func, select
 
 from app.extensions import db
 from models.attachment import Attachment
 from models.notice import Notice
-from tests.browser.test_application_flow import ARTIFACTS, account, page, sign_in  # noqa: F401
+from tests.factories import ARTIFACTS, demo_account, sign_in_page
 
 TITLE = "关于做好2026年创业培训讲师遴选工作的通知"
-
-
-@pytest.fixture()
-def notice_tables(live_server):
-    """Tables that no migration creates yet are created first (a no-op once it exists)."""
-    with live_server.app.app_context():
-        Model.metadata.create_all(db.engine)
-        db.session.remove()
 
 
 def latest(app):
@@ -50,18 +41,17 @@ def receipts(tab, base, nid, shot):
 def test_point7_province_publishes_city_reads_other_province_cannot_find(
     page,
     live_server,
-    notice_tables,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
-    province, city = account(app, "province", "110000"), account(app, "city", "110101")
-    foreign_city = account(app, "city", "440100")
+    province, city = demo_account(app, "province", "110000"), demo_account(app, "city", "110101")
+    foreign_city = demo_account(app, "city", "440100")
     upload = Path(tmp_path) / "遴选工作安排.txt"
     upload.write_text("报名时间：三月一日至三月十五日。\n", encoding="utf-8")
 
     # The province publishes to its city, with an attachment.
-    sign_in(page, base, province)
+    sign_in_page(page, base, province)
     page.goto(f"{base}/notices/new")
     page.fill("#title", TITLE)
     page.fill("#body", "<p>请各区<b>认真组织</b>。</p><script>alert(1)</script>")
@@ -78,7 +68,7 @@ def test_point7_province_publishes_city_reads_other_province_cannot_find(
     assert (read, unread) == (0, 2) and city["name"] in table  # the city and its institution
 
     # The city finds it in bold in its list, opens it and downloads the attachment.
-    sign_in(page, base, city)
+    sign_in_page(page, base, city)
     page.goto(f"{base}/notices/")
     assert page.locator(f"tr.notice-unread strong:has-text('{TITLE}')").count() == 1
     page.click(f"text={TITLE}")
@@ -93,7 +83,7 @@ def test_point7_province_publishes_city_reads_other_province_cannot_find(
     assert page.locator(f"tr.notice-read:has-text('{TITLE}')").count() == 1
 
     # A city of another province cannot find it anywhere.
-    sign_in(page, base, foreign_city)
+    sign_in_page(page, base, foreign_city)
     page.goto(f"{base}/notices/")
     assert TITLE not in page.inner_text("body")
     page.fill("#notice-search input[name=q]", "遴选")
@@ -105,7 +95,7 @@ def test_point7_province_publishes_city_reads_other_province_cannot_find(
     assert page.goto(f"{base}/files/{aid}").status == 404
 
     # The publisher's read-receipt page shows the city's reading.
-    sign_in(page, base, province)
+    sign_in_page(page, base, province)
     read, unread, table = receipts(page, base, nid, "2_after")
     assert (read, unread) == (1, 1) and city["name"] not in table
 

@@ -6,14 +6,12 @@ import io
 from urllib.parse import urlsplit
 
 import pytest
-from flask_appbuilder import Model
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.extensions import db
 from models.roster import Roster
-from tests.browser.test_application_flow import ARTIFACTS, account, page, sign_in  # noqa: F401
-from tests.unit.test_imports import build_xlsx
+from tests.factories import ARTIFACTS, build_xlsx, demo_account, sign_in_page
 
 NEW_PASSWORD = "Neu#Kennwort2026"
 ROWS = [
@@ -44,24 +42,15 @@ ROWS = [
 ]
 
 
-@pytest.fixture()
-def roster_tables(live_server):
-    """Tables no migration creates yet (a no-op once migration 0003 exists)."""
-    with live_server.app.app_context():
-        Model.metadata.create_all(db.engine)
-        db.session.remove()
-
-
 @pytest.mark.browser
 def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
     page,
     live_server,
-    roster_tables,  # noqa: F811
 ):
     base, app = live_server.url, live_server.app
     ARTIFACTS.mkdir(exist_ok=True)
 
-    sign_in(page, base, account(app, "province", "110000"))
+    sign_in_page(page, base, demo_account(app, "province", "110000"))
     page.goto(f"{base}/rosterview/upload")
     page.set_input_files(
         "#file",
@@ -85,7 +74,7 @@ def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
         db.session.remove()
     assert pk is not None
 
-    sign_in(page, base, account(app, "center", "000000"))
+    sign_in_page(page, base, demo_account(app, "center", "000000"))
     page.goto(f"{base}/rosterview/show/{pk}")
     page.click("#review-form button[value=approve]")
     page.wait_for_load_state("networkidle")

@@ -14,8 +14,7 @@ from app.extensions import db
 from app.services import accounts
 from models.org import Org
 from models.user import LoginSession, MalanUser
-from tests.conftest import PASSWORD
-from tests.integration.test_scope_matrix import browser, sign_in, snapshot
+from tests.factories import PASSWORD, browser, csrf_token, sign_in, snapshot
 
 
 def user(user_id) -> MalanUser:
@@ -57,8 +56,6 @@ def test_point5_admin_creates_account_with_generated_username(app, world, admin)
     assert shown, "the initial password is shown once"
     # The new user signs in with it and must change it before anything else.
     new = browser(app)
-    from tests.conftest import csrf_token
-
     response = new.post(
         "/login/",
         data={
@@ -118,8 +115,6 @@ def test_point5_unlock_a_locked_account(app, world):
     locked = user(world["user"]["c1"])
     locked.locked_until = clock.now() + timedelta(minutes=30)
     db.session.commit()
-    from tests.conftest import csrf_token
-
     probe = browser(app)
     response = probe.post(
         "/login/",
@@ -158,8 +153,6 @@ def test_point5_reset_password_forces_a_change_at_next_login(app, world):
     assert new_password
     assert user(world["user"]["c1"]).must_change_password
     assert "/login/" in target.get("/orgview/list/").headers["Location"]  # old session ended
-    from tests.conftest import csrf_token
-
     fresh = browser(app)
     fresh.post(
         "/login/",

@@ -6,28 +6,24 @@ code. Every refusal leaves the database as it was.
 """
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from app import clock
 from app.extensions import db
 from app.services import review
 from models.application import ClassApplication, TrainingClass
 from models.audit import AuditLog
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
+from tests.factories import NOW
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 START = date(2026, 4, 1)  # 30 days ahead of NOW
 BASE = "/applicationview"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-@pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
 def make_plan(world, city="C1", classes=1, course="SYB", approved=True, month=1):

@@ -19,8 +19,7 @@ from models.org import Org
 from models.user import MalanUser
 from reports.audit import audit_columns
 from security.permissions import EXPORT, ROLE_MATRIX
-from tests.conftest import USERS, csrf_token
-from tests.integration.test_permissions import post_token
+from tests.factories import USERS, csrf_token, post_token
 
 
 def entries(**where):

@@ -1,7 +1,6 @@
 """Issue 2, "Bad input": a wrong password, an expired session, a tampered form id, a foreign id,
 a missing CSRF token, a too-long field — each gets a clear message or a 4xx, never a 500 and
 never a partial write."""
-# ruff: noqa: F811  (pytest fixtures imported from test_login are redefined as arguments)
 
 from datetime import timedelta
 
@@ -11,13 +10,10 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.org import Org
 from models.user import MalanUser
-from tests.conftest import PASSWORD, csrf_token
-from tests.integration.test_login import (  # noqa: F401  (fixtures)
-    BASE_NOW,
-    clock_at,
-    flashes,
-    post_login,
-)
+from tests.factories import NOW, PASSWORD, csrf_token, flashes, post_login
+
+# The clock is frozen before the world is built: its passwords and sessions date from NOW.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 HUGE = "长" * 10_000
 
@@ -32,7 +28,7 @@ def add_org(client, **fields):
     return client.post("/orgview/add", data=data)
 
 
-def test_bad_input_wrong_password_gets_a_message(client, world, clock_at):
+def test_bad_input_wrong_password_gets_a_message(client, world, frozen_clock):
     response = post_login(client, world["username"]["c1"], "Wrong#Pass2026")
     assert response.status_code == 302 and response.headers["Location"].endswith("/login/")
     assert len(flashes(client)) == 1
@@ -62,11 +58,11 @@ def test_bad_input_absurd_api_logins(client, world, payload):
     assert client.post("/api/v1/security/login", json=payload).status_code == 400
 
 
-def test_bad_input_expired_session_writes_nothing(client, world, clock_at):
+def test_bad_input_expired_session_writes_nothing(client, world, frozen_clock):
     post_login(client, world["username"]["center"], PASSWORD)
     token = csrf_token(client, "/orgview/add")
     before = rows(Org)
-    clock_at(BASE_NOW + timedelta(minutes=31))
+    frozen_clock.set(NOW + timedelta(minutes=31))
     response = client.post(
         "/orgview/add",
         data={"csrf_token": token, "parent": world["org"]["C1"], "name": "过期会话机构"},

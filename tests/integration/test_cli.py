@@ -18,7 +18,7 @@ from app.services.tree import CENTER_CODE, read_divisions
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from models.user import ADMIN_KINDS, ROLE_KINDS, MalanUser
 from security.scope import NODE, Scope, scope_clause
-from tests.conftest import csrf_token
+from tests.factories import csrf_token
 
 
 @pytest.fixture()

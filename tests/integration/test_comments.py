@@ -1,19 +1,13 @@
 """Issue 5, point 4 — a comment thread on any reviewable record: shown on the record's page to
 whoever can see the record, posted by anyone who can see it, audited; a foreign record is 404."""
 
-from datetime import datetime
-
 import pytest
 from sqlalchemy import select
 
-from app import clock
 from app.extensions import db
 from models.audit import AuditLog
 from models.message import RecordComment
-from tests.conftest import csrf_token
-from tests.integration.test_plans import seed_plans
-
-NOW = datetime(2026, 3, 2, 9, 0)
+from tests.factories import NOW, csrf_token, seed_plans
 
 
 @pytest.fixture()
@@ -23,8 +17,7 @@ def login(login_en):
 
 
 @pytest.fixture()
-def plans(world, monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
+def plans(world, frozen_clock):
     return seed_plans(world, NOW)
 
 

@@ -6,14 +6,12 @@ deletion that leaves no file behind. `seed_courses` feeds the scope matrix."""
 
 import io
 import re
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 
-from app import clock
 from app.extensions import db
 from app.services import courses as svc
 from models.attachment import Attachment
@@ -21,29 +19,11 @@ from models.audit import AuditLog
 from models.course import COURSE_CHAINS, CourseResource
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.conftest import csrf_token
-from tests.unit.test_files import SAMPLES
+from tests.factories import NOW, SAMPLES, csrf_token, seed_courses
 
-NOW = datetime(2026, 3, 2, 9, 0)
 PDF_NAME = "SYB示范课讲义.pdf"
 BUSINESS = ["center", "p1", "p2", "c1", "c1b", "c2", "i1", "i1b", "i2", "trainer1", "trainer2"]
 # org key -> the fixture user who uploads for it (seed_courses)
-ORG_UPLOADERS = {
-    "P1": "p1",
-    "P2": "p2",
-    "C1": "c1",
-    "C1b": "c1b",
-    "C2": "c2",
-    "I1": "i1",
-    "I1b": "i1b",
-    "I2": "i2",
-}
-
-
-@pytest.fixture()
-def frozen(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
 
 
 @pytest.fixture()
@@ -120,40 +100,6 @@ def flashed(client) -> str:
     return client.get("/courselibrary/").get_data(as_text=True)
 
 
-def seed_courses(world, now=NOW) -> dict:
-    """Published resources from every org of the world (P1, P2, C1, C1b, C2, I1, I1b, I2) and
-    from trainer1 and trainer2, written directly; returns {org or user key: id}."""
-    ids = {}
-    rows = [(org, world["org"][org], world["user"][who], who) for org, who in ORG_UPLOADERS.items()]
-    rows += [
-        (who, world["org"][org], world["user"][who], who)
-        for who, org in (("trainer1", "C1"), ("trainer2", "C2"))
-    ]
-    for key, org_id, owner_id, who in rows:
-        kind = db.session.get(MalanUser, owner_id).role_kind
-        record = CourseResource(
-            title=f"{key}的示范课",
-            course_type="SYB",
-            category="demo",
-            description="示范课说明",
-            tags="示范",
-            author=who,
-            org_id=org_id,
-            owner_id=owner_id,
-            chain=COURSE_CHAINS[kind],
-            status="approved",
-            revision=1,
-            in_force_revision=1,
-            published_at=now,
-            created_at=now,
-        )
-        db.session.add(record)
-        db.session.flush()
-        ids[key] = record.id
-    db.session.commit()
-    return ids
-
-
 def library_ids(client) -> set:
     html = client.get("/courselibrary/?page=1").get_data(as_text=True)
     return {int(i) for i in re.findall(r'data-course="(\d+)"', html)}
@@ -171,7 +117,7 @@ REVIEWERS = [  # uploader, right reviewer, a wrong reviewer (same level, elsewhe
 
 @pytest.mark.parametrize("uploader,reviewer,wrong", REVIEWERS)
 def test_point3_upload_per_role_is_reviewed_by_the_next_level(
-    world, client, login, frozen, files_dir, uploader, reviewer, wrong
+    world, client, login, frozen_clock, files_dir, uploader, reviewer, wrong
 ):
     record = upload(client, login, uploader)
     assert record is not None
@@ -218,7 +164,7 @@ def test_point3_upload_per_role_is_reviewed_by_the_next_level(
 
 
 def test_point3_center_upload_is_published_at_once_with_history(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     record = upload(client, login, "center", title="部中心GYB课件")
     assert (record.status, record.chain, record.published_at) == ("approved", None, NOW)
@@ -230,7 +176,7 @@ def test_point3_center_upload_is_published_at_once_with_history(
 
 
 def test_point3_center_corrects_its_own_resource_at_once_with_history(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     record = upload(client, login, "center", title="部中心GYB课件")
     response = post(
@@ -260,7 +206,7 @@ def test_point3_center_corrects_its_own_resource_at_once_with_history(
 
 
 def test_point3_trainee_institution_cannot_upload_and_reviewers_cannot_edit(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     login("trainee1")
     response = post(
@@ -282,7 +228,9 @@ def test_point3_trainee_institution_cannot_upload_and_reviewers_cannot_edit(
     assert client.get(f"/courseresourceview/show/{record.id}").status_code == 404
 
 
-def test_point3_a_resource_needs_a_file_and_known_values(world, client, login, frozen, files_dir):
+def test_point3_a_resource_needs_a_file_and_known_values(
+    world, client, login, frozen_clock, files_dir
+):
     assert upload(client, login, "c1", files=()) is None
     assert upload(client, login, "c1", category="nonsense") is None
     assert upload(client, login, "c1", course_type="XYZ") is None
@@ -293,7 +241,7 @@ def test_point3_a_resource_needs_a_file_and_known_values(world, client, login, f
 
 
 def test_point3_published_visible_to_all_but_trainees_unpublished_to_nobody(
-    world, app, client, login, frozen, files_dir
+    world, app, client, login, frozen_clock, files_dir
 ):
     seeded = seed_courses(world)
     draft = upload(client, login, "i1", title="未发布的草稿")
@@ -323,7 +271,7 @@ def test_point3_published_visible_to_all_but_trainees_unpublished_to_nobody(
     assert library_ids(client) == set()
 
 
-def test_point3_only_the_center_marks_for_trainees(world, client, login, frozen):
+def test_point3_only_the_center_marks_for_trainees(world, client, login, frozen_clock):
     seeded = seed_courses(world)
     for key in ("p1", "c1", "i1", "trainer1"):
         login(key)
@@ -332,7 +280,7 @@ def test_point3_only_the_center_marks_for_trainees(world, client, login, frozen)
         assert reload(seeded["I1"]).for_trainees is False
 
 
-def test_point3_search_by_keyword_type_and_category_with_paging(world, client, login, frozen):
+def test_point3_search_by_keyword_type_and_category_with_paging(world, client, login, frozen_clock):
     seeded = seed_courses(world)
     record = db.session.get(CourseResource, seeded["C1"])
     record.title, record.tags, record.course_type, record.category = (
@@ -382,7 +330,7 @@ def test_point3_search_by_keyword_type_and_category_with_paging(world, client, l
     ],
 )
 def test_point4_disguised_files_are_refused_and_nothing_is_kept(
-    world, client, login, frozen, files_dir, name, sample
+    world, client, login, frozen_clock, files_dir, name, sample
 ):
     assert upload(client, login, "i1", files=((name, SAMPLES[sample]),)) is None
     assert name in flashed(client)
@@ -391,7 +339,7 @@ def test_point4_disguised_files_are_refused_and_nothing_is_kept(
 
 
 def test_point4_oversize_refused_video_may_be_larger(
-    world, app, client, login, frozen, files_dir, monkeypatch
+    world, app, client, login, frozen_clock, files_dir, monkeypatch
 ):
     monkeypatch.setitem(
         app.config, "ATTACHMENT_LIMITS", {"image": 1, "document": 1, "text": 1, "video": 3}
@@ -415,7 +363,7 @@ def _published_with(client, login, files, who="center"):
     return record, attachments(record.id)
 
 
-def test_point4_download_counts_and_chinese_filename(world, client, login, frozen, files_dir):
+def test_point4_download_counts_and_chinese_filename(world, client, login, frozen_clock, files_dir):
     record, [pdf] = _published_with(client, login, ((PDF_NAME, SAMPLES["pdf"]),))
     version = record.version
     login("c2")
@@ -439,7 +387,9 @@ def test_point4_download_counts_and_chinese_filename(world, client, login, froze
     assert client.get("/courselibrary/").headers["X-Frame-Options"] == "DENY"
 
 
-def test_point4_preview_element_per_type_and_video_ranges(world, client, login, frozen, files_dir):
+def test_point4_preview_element_per_type_and_video_ranges(
+    world, client, login, frozen_clock, files_dir
+):
     video = SAMPLES["mp4"].ljust(4096, b"\x00")
     record, files_ = _published_with(
         client,
@@ -466,7 +416,7 @@ def test_point4_preview_element_per_type_and_video_ranges(world, client, login, 
     assert ranged.headers["Content-Type"] == "video/mp4"
 
 
-def test_point4_foreign_or_unpublished_files_are_404(world, client, login, frozen, files_dir):
+def test_point4_foreign_or_unpublished_files_are_404(world, client, login, frozen_clock, files_dir):
     draft = upload(client, login, "i1", title="草稿")
     [a] = attachments(draft.id)
     login("c2")  # another province: neither the page nor the file
@@ -490,7 +440,7 @@ def test_point4_foreign_or_unpublished_files_are_404(world, client, login, froze
 
 
 def test_point4_correction_keeps_the_old_file_until_approved(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     record = upload(client, login, "i1")
     act(client, record.id, "submit")
@@ -530,7 +480,9 @@ def test_point4_correction_keeps_the_old_file_until_approved(
     assert reload(record.id).published_at == NOW
 
 
-def test_point4_deleting_a_resource_deletes_its_files(world, client, login, frozen, files_dir):
+def test_point4_deleting_a_resource_deletes_its_files(
+    world, client, login, frozen_clock, files_dir
+):
     draft = upload(
         client, login, "i1", files=(("a.pdf", SAMPLES["pdf"]), ("b.png", SAMPLES["png"]))
     )
@@ -557,7 +509,7 @@ def test_point4_deleting_a_resource_deletes_its_files(world, client, login, froz
     )
 
 
-def test_point4_draft_files_can_be_added_and_removed(world, client, login, frozen, files_dir):
+def test_point4_draft_files_can_be_added_and_removed(world, client, login, frozen_clock, files_dir):
     record = upload(client, login, "trainer1")
     [first] = attachments(record.id)
     form = client.get(f"/courseresourceview/edit/{record.id}").get_data(as_text=True)

@@ -8,14 +8,12 @@ mobiles are masked for everyone but the center; photos are images checked by con
 
 import io
 import json
-from datetime import date, datetime
+from datetime import date
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select, update
-from stdnum.cn import ric
 
-from app import clock
 from app.extensions import db
 from app.services import faculty as faculty_svc
 from app.services import files
@@ -23,22 +21,11 @@ from models.attachment import Attachment
 from models.audit import AuditLog
 from models.faculty import FacultyProfile
 from models.review import ReviewEvent, ReviewRevision
-from tests.conftest import csrf_token
-from tests.unit.test_files import SAMPLES
+from tests.factories import SAMPLES, csrf_token, flashes, make_id, post_form, seed_faculty
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 BASE = "/facultyview"
-
-
-def make_id(code="110101", born="19800101", seq=1) -> str:
-    body = f"{code}{born}{seq:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-@pytest.fixture(autouse=True)
-def now(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +40,8 @@ def login(login_en):
     return login_en
 
 
-def flashes(client):
-    with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
-
-
 def post(client, url, **data):
-    data = {"csrf_token": csrf_token(client, "/password/change"), **data}
-    return client.post(url, data=data, content_type="multipart/form-data")
+    return post_form(client, url, multipart=True, **data)  # the profile form takes a photo
 
 
 def form(world, **over):
@@ -113,57 +94,6 @@ def listing(client, query="") -> str:
 
 def png(name="照片.png", data=SAMPLES["png"]):
     return (io.BytesIO(data), name)
-
-
-def seed_faculty(world, now=NOW) -> dict:
-    """Approved profiles in the regions P1, P2, C1, C1b, C2 and one of trainer1 (C1) and one of
-    trainer2 (C2), written directly and committed (the scope matrix's ``people``)."""
-    rows = [
-        ("P1", None, "北京省级讲师"),
-        ("P2", None, "广东省级讲师"),
-        ("C1", None, "东城讲师"),
-        ("C1b", None, "西城讲师"),
-        ("C2", None, "广州讲师"),
-        ("C1", "trainer1", "冯讲师"),
-        ("C2", "trainer2", "陈讲师"),
-    ]
-    ids = {}
-    for seq, (org_key, owner, name) in enumerate(rows, start=101):
-        profile = FacultyProfile(
-            name=name,
-            gender="M",
-            birth_year=1980,
-            id_number=make_id(born="19800101", seq=seq),
-            mobile=f"1380000{seq:04d}",
-            org_id=world["org"][org_key],
-            user_id=world["user"][owner] if owner else None,
-            employer="培训中心",
-            level="lecturer",
-            course_types="SYB",
-            service_status="active",
-            certificate_no=f"C-{seq}",
-            certificate_date=date(2020, 1, 1),
-            certificate_expiry=date(2027, 1, 1),
-            created_at=now,
-            status="approved",
-            revision=1,
-            in_force_revision=1,
-        )
-        db.session.add(profile)
-        db.session.flush()
-        db.session.add(
-            ReviewRevision(
-                record_type="faculty",
-                record_id=profile.id,
-                revision=1,
-                status="approved",
-                data="{}",
-                created_at=now,
-            )
-        )
-        ids[owner or org_key] = profile.id
-    db.session.commit()
-    return ids
 
 
 # ---------------------------------------------------------------- scope

@@ -11,7 +11,6 @@ import io
 import re
 import time
 import zipfile
-from datetime import datetime
 
 import pytest
 import xlsxwriter
@@ -21,7 +20,6 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from app import clock as app_clock
 from app.extensions import db
 from app.services import faculty, staging
 from app.services.errors import NotAllowed
@@ -31,18 +29,14 @@ from models.org import Org
 from models.review import APPROVED, ReviewEvent, ReviewRevision
 from reports import faculty_import as report
 from reports.imports import RowError
-from tests.conftest import csrf_token
+from tests.factories import NOW, csrf_token
 from views.faculty_import import ERRORS, READY
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 KEYS = [f[0] for f in report.FIELDS]
 HEADER = [f[1] for f in report.FIELDS]
 URL = "/faculty_import/"
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(app_clock, "now", lambda: NOW)
 
 
 # ---------------------------------------------------------------- building files

@@ -20,7 +20,7 @@ from models.attachment import Attachment
 from models.audit import AuditLog
 from models.org import INSTITUTION, Org
 from models.user import MalanUser
-from tests.unit.test_files import SAMPLES
+from tests.factories import SAMPLES
 
 NAME = "关于开展2026年创业培训的通知.pdf"
 

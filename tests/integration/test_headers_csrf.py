@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from app.extensions import db
 from models.org import Org
 from models.user import MalanUser
-from tests.conftest import PASSWORD
-from tests.integration.test_login import post_login
+from tests.factories import PASSWORD, post_login
 
 CSRF_MESSAGE = (
     "The form has expired or was not sent from this site. Please reload the page and try again."

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import USERS
+from tests.factories import USERS
 
 
 @pytest.mark.parametrize("key,kind,org_key,name", USERS)

@@ -13,38 +13,27 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import clock as app_clock
-from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from models.audit import AuditLog
 from models.user import MalanUser
-from tests.conftest import PASSWORD, csrf_token
+from tests.factories import (
+    NOW,
+    PASSWORD,
+    csrf_token,
+    flashes,
+    fresh_app,
+    post_login,
+    service_missing,
+)
+
+# The clock is frozen before the world is built: its passwords and sessions date from NOW.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 NEW_PASSWORD = "Neu#Kennwort2026"
-BASE_NOW = app_clock.now()
 
 
 # --- helpers shared by the login-hardening test modules -------------------------------------
-
-
-@pytest.fixture()
-def clock_at(monkeypatch):
-    """``clock_at(dt)`` freezes app.clock.now at ``dt`` (time is a parameter, never a sleep)."""
-
-    def _set(when):
-        monkeypatch.setattr(app_clock, "now", lambda: when)
-        return when
-
-    _set(BASE_NOW)
-    return _set
-
-
-def post_login(client, username, password, **headers):
-    token = csrf_token(client)
-    return client.post(
-        "/login/", data={"username": username, "password": password, "csrf_token": token}, **headers
-    )
 
 
 def user(key_or_id, world=None):
@@ -61,11 +50,6 @@ def audit_events(username=None, event=None):
     if event is not None:
         query = query.where(AuditLog.event == event)
     return db.session.scalars(query).all()
-
-
-def flashes(client):
-    with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
 
 
 def change_password(client, old, new):
@@ -87,7 +71,7 @@ def force_change(world, key):
 
 @pytest.mark.parametrize("path", ["/", "/orgview/list/", "/userview/list/", "/auditlogview/list/"])
 def test_point7_initial_password_redirects_every_page_to_change_password(
-    client, world, clock_at, path
+    client, world, frozen_clock, path
 ):
     force_change(world, "center")
     post_login(client, world["username"]["center"], PASSWORD)
@@ -96,7 +80,7 @@ def test_point7_initial_password_redirects_every_page_to_change_password(
     assert response.headers["Location"].endswith("/password/change")
 
 
-def test_point7_forced_change_blocks_the_api_too(client, world, clock_at):
+def test_point7_forced_change_blocks_the_api_too(client, world, frozen_clock):
     force_change(world, "center")
     response = client.post(
         "/api/v1/security/login",
@@ -105,7 +89,7 @@ def test_point7_forced_change_blocks_the_api_too(client, world, clock_at):
     assert response.status_code == 403 and "access_token" not in response.get_json()
 
 
-def test_point7_jwt_issued_before_a_reset_stops_working(client, world, clock_at):
+def test_point7_jwt_issued_before_a_reset_stops_working(client, world, frozen_clock):
     token = client.post(
         "/api/v1/security/login",
         json={"username": world["username"]["center"], "password": PASSWORD, "provider": "db"},
@@ -116,7 +100,7 @@ def test_point7_jwt_issued_before_a_reset_stops_working(client, world, clock_at)
     assert client.get("/api/v1/org/", headers=auth).status_code == 403
 
 
-def test_point7_after_changing_the_password_pages_open(client, world, clock_at):
+def test_point7_after_changing_the_password_pages_open(client, world, frozen_clock):
     force_change(world, "c1")
     post_login(client, world["username"]["c1"], PASSWORD)
     response = change_password(client, PASSWORD, NEW_PASSWORD)
@@ -127,7 +111,7 @@ def test_point7_after_changing_the_password_pages_open(client, world, clock_at):
     assert user("c1", world).must_change_password is False
 
 
-def test_point7_admin_reset_forces_a_change_at_next_login(client, world, clock_at, monkeypatch):
+def test_point7_admin_reset_forces_a_change_at_next_login(client, world, frozen_clock, monkeypatch):
     import security.passwords
 
     monkeypatch.setattr(security.passwords, "random_password", lambda: "Reset#Pass2026")
@@ -142,7 +126,7 @@ def test_point7_admin_reset_forces_a_change_at_next_login(client, world, clock_a
     assert client.get("/").headers["Location"].endswith("/password/change")
 
 
-def test_point7_demo_accounts_skip_the_forced_change(client, world, clock_at):
+def test_point7_demo_accounts_skip_the_forced_change(client, world, frozen_clock):
     u = user("c1", world)
     u.must_change_password, u.is_demo = True, True
     db.session.commit()
@@ -150,17 +134,17 @@ def test_point7_demo_accounts_skip_the_forced_change(client, world, clock_at):
     assert client.get("/").status_code == 200
 
 
-def test_point7_expired_password_forces_a_change(client, world, clock_at, app):
-    clock_at(BASE_NOW + timedelta(days=app.config["PASSWORD_MAX_AGE_DAYS"] - 1))
+def test_point7_expired_password_forces_a_change(client, world, frozen_clock, app):
+    frozen_clock.set(NOW + timedelta(days=app.config["PASSWORD_MAX_AGE_DAYS"] - 1))
     post_login(client, world["username"]["c1"], PASSWORD)
     assert client.get("/").status_code == 200
-    clock_at(BASE_NOW + timedelta(days=app.config["PASSWORD_MAX_AGE_DAYS"] + 1))
+    frozen_clock.set(NOW + timedelta(days=app.config["PASSWORD_MAX_AGE_DAYS"] + 1))
     post_login(client, world["username"]["c1"], PASSWORD)
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/password/change")
 
 
-def test_point7_change_password_enforces_complexity_and_history(client, world, clock_at):
+def test_point7_change_password_enforces_complexity_and_history(client, world, frozen_clock):
     post_login(client, world["username"]["c1"], PASSWORD)
     before = user("c1", world).password
     for weak in ("short1A", "alllowercase1", world["username"]["c1"] + "Aa1!", PASSWORD):
@@ -181,14 +165,14 @@ def test_point7_no_reuse_of_the_last_passwords(world, app, monkeypatch, keep):
     u = user("c1", world)
     chain = [PASSWORD] + [f"Chain#{i}Pass2026" for i in range(1, keep + 1)]
     for step in chain[1:]:
-        passwords.set_password(u, step, BASE_NOW, must_change=False)
+        passwords.set_password(u, step, NOW, must_change=False)
         db.session.commit()
     # current = chain[-1]; the last `keep` passwords are chain[-keep:], chain[-keep-1] is free again.
     assert all(passwords.was_used_before(u, old) for old in chain[-keep:])
     assert not passwords.was_used_before(u, chain[-keep - 1])
 
 
-def test_point7_password_change_ends_the_users_other_sessions(app, world, clock_at):
+def test_point7_password_change_ends_the_users_other_sessions(app, world, frozen_clock):
     first, second = app.test_client(), app.test_client()
     post_login(first, world["username"]["c1"], PASSWORD)
     post_login(second, world["username"]["c1"], PASSWORD)
@@ -205,22 +189,22 @@ def answer(client, username, password):
     return response.status_code, response.headers.get("Location"), flashes(client)
 
 
-def test_point7_five_failures_lock_the_account_for_30_minutes(client, world, clock_at, app):
+def test_point7_five_failures_lock_the_account_for_30_minutes(client, world, frozen_clock, app):
     name = world["username"]["c1"]
     for _i in range(app.config["LOCKOUT_THRESHOLD"]):
         post_login(client, name, "Wrong#Pass2026")
     locked_until = user("c1", world).locked_until
-    assert locked_until == BASE_NOW + timedelta(minutes=30)
+    assert locked_until == NOW + timedelta(minutes=30)
     # The right password does not open a locked account ...
     assert post_login(client, name, PASSWORD).headers["Location"].endswith("/login/")
-    clock_at(BASE_NOW + timedelta(minutes=29))
+    frozen_clock.set(NOW + timedelta(minutes=29))
     assert post_login(client, name, PASSWORD).headers["Location"].endswith("/login/")
     # ... and the lock ends by itself.
-    clock_at(BASE_NOW + timedelta(minutes=31))
+    frozen_clock.set(NOW + timedelta(minutes=31))
     assert post_login(client, name, PASSWORD).headers["Location"] == "/"
 
 
-def test_point7_a_success_resets_the_failure_count(client, world, clock_at):
+def test_point7_a_success_resets_the_failure_count(client, world, frozen_clock):
     name = world["username"]["c1"]
     for _i in range(4):
         post_login(client, name, "Wrong#Pass2026")
@@ -231,9 +215,9 @@ def test_point7_a_success_resets_the_failure_count(client, world, clock_at):
     assert user("c1", world).locked_until is None
 
 
-def test_point7_administrator_unlocks_an_account(client, world, clock_at):
+def test_point7_administrator_unlocks_an_account(client, world, frozen_clock):
     u = user("c1", world)
-    u.locked_until = BASE_NOW + timedelta(minutes=30)
+    u.locked_until = NOW + timedelta(minutes=30)
     db.session.commit()
     post_login(client, world["username"]["sysadmin"], PASSWORD)
     token = csrf_token(client, "/password/change")
@@ -243,9 +227,9 @@ def test_point7_administrator_unlocks_an_account(client, world, clock_at):
     assert post_login(client, world["username"]["c1"], PASSWORD).headers["Location"] == "/"
 
 
-def test_point7_same_answer_for_unknown_user_wrong_password_and_locked(client, world, clock_at):
+def test_point7_same_answer_for_unknown_user_wrong_password_and_locked(client, world, frozen_clock):
     locked = user("c2", world)
-    locked.locked_until = BASE_NOW + timedelta(minutes=30)
+    locked.locked_until = NOW + timedelta(minutes=30)
     db.session.commit()
     answers = {
         "unknown": answer(client, "nobody-here", "Wrong#Pass2026"),
@@ -258,7 +242,9 @@ def test_point7_same_answer_for_unknown_user_wrong_password_and_locked(client, w
     assert status == 302 and location.endswith("/login/") and len(messages) == 1
 
 
-def test_point7_unknown_users_cost_a_password_hash_check(client, world, clock_at, app, monkeypatch):
+def test_point7_unknown_users_cost_a_password_hash_check(
+    client, world, frozen_clock, app, monkeypatch
+):
     """Timing: every failure path runs one hash check of the same method as a real one."""
     import security.manager
 
@@ -270,7 +256,7 @@ def test_point7_unknown_users_cost_a_password_hash_check(client, world, clock_at
         lambda h, p: calls.append(h.split("$")[0]) or real(h, p),
     )
     locked = user("c2", world)
-    locked.locked_until = BASE_NOW + timedelta(minutes=30)
+    locked.locked_until = NOW + timedelta(minutes=30)
     db.session.commit()
     method = user("c1", world).password.split("$")[0]
     for name in ("nobody-here", world["username"]["c1"], world["username"]["c2"]):
@@ -286,18 +272,6 @@ def test_point7_fake_hash_uses_the_configured_method(app):
 
 
 # --- 4. per-IP rate limit ---------------------------------------------------------------------
-
-
-def fresh_app(**extra):
-    """A new app (another worker, other settings) on the test database; sign-in failures only,
-    so it needs the tables but no users."""
-    from flask_appbuilder import Model
-
-    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()} | extra
-    application = create_app(config)
-    with application.app_context():
-        Model.metadata.create_all(db.engine)
-    return application
 
 
 def _hammer(application, ip, times=4):
@@ -349,9 +323,10 @@ def _redis_up() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
 def test_point7_rate_limit_is_shared_through_redis(world):
     """Two apps (two gunicorn workers) with the same Redis storage share one count per IP."""
+    if not _redis_up():  # .ci/run starts Redis: there, a missing Redis fails the test
+        service_missing("Redis is not running on 127.0.0.1:6379")
     settings = dict(
         AUTH_RATE_LIMIT="3 per minute",
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
@@ -365,7 +340,7 @@ def test_point7_rate_limit_is_shared_through_redis(world):
 # --- 8. audit of login events -------------------------------------------------------------------
 
 
-def test_point8_login_success_failure_lockout_logout_are_audited(client, world, clock_at, app):
+def test_point8_login_success_failure_lockout_logout_are_audited(client, world, frozen_clock, app):
     name = world["username"]["c1"]
     post_login(client, "ghost-user", "Wrong#Pass2026")
     assert [(e.event, e.success) for e in audit_events("ghost-user")] == [("login_failed", False)]
@@ -383,7 +358,7 @@ def test_point8_login_success_failure_lockout_logout_are_audited(client, world, 
     assert login_row.user_id == world["user"]["c1"] and login_row.role == "city" and login_row.ip
 
 
-def test_point8_password_change_is_audited(client, world, clock_at):
+def test_point8_password_change_is_audited(client, world, frozen_clock):
     post_login(client, world["username"]["c1"], PASSWORD)
     change_password(client, PASSWORD, NEW_PASSWORD)
     rows = audit_events(world["username"]["c1"], "password_change")
@@ -393,7 +368,7 @@ def test_point8_password_change_is_audited(client, world, clock_at):
     )
 
 
-def test_point8_api_login_is_audited(client, world, clock_at):
+def test_point8_api_login_is_audited(client, world, frozen_clock):
     client.post(
         "/api/v1/security/login",
         json={"username": world["username"]["c1"], "password": PASSWORD, "provider": "db"},

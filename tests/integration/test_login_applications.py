@@ -9,12 +9,10 @@ public answer never depends on whether the mobile already has an account.
 import html as html_module
 import itertools
 import re
-from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from app import clock
 from app.extensions import db
 from app.services import review
 from models.audit import AuditLog
@@ -22,19 +20,15 @@ from models.login_application import LoginApplication
 from models.org import Org
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.conftest import csrf_token
+from tests.factories import csrf_token, seed_login_applications
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 FORM = "/login-application/"
 BASE = "/loginapplicationview"
 NEW_PASSWORD = "Xin#Mima2026q"
 _ips = itertools.count(1)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-@pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
 @pytest.fixture()
@@ -108,23 +102,6 @@ def submitted(anon, world, **overrides) -> int:
     response = apply(anon, world, **overrides)
     assert response.status_code == 302, text(response)
     return applications()[-1].id
-
-
-def seed_login_applications(world, now=NOW):
-    """One pending application per city, for the scope matrix (`people` fixture)."""
-    for n, city in enumerate(("C1", "C1b", "C2")):
-        record = LoginApplication(
-            applicant_name=f"申请人{n}",
-            mobile=f"1370000000{n}",
-            unit="某单位",
-            role_kind="city",
-            org_id=world["org"][city],
-            reason="工作需要",
-            created_at=now,
-        )
-        db.session.add(record)
-        review.enter_review(record, now)
-    db.session.commit()
 
 
 # ---------------------------------------------------------------- the public page

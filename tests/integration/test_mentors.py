@@ -5,59 +5,18 @@ mentors of the whole country, contact masked outside the viewer's scope. Point 6
 
 import io
 import re
-from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app import clock
 from app.extensions import db
 from models.audit import AuditLog
-from models.mentor import MENTOR_CHAINS, MentorProfile
+from models.mentor import MentorProfile
 from models.review import ReviewEvent, ReviewTask
-from tests.conftest import csrf_token
+from tests.factories import MENTOR_SEED, NOW, flashes, post_form, seed_mentors
 
-NOW = datetime(2026, 3, 2, 9, 0)
 # key -> (org key, industry, expertise, mobile, email); one approved mentor per entering region.
-SEED = {
-    "P1": ("P1", "I", "互联网创业、融资", "13900000001", "p1mentor@example.cn"),
-    "P2": ("P2", "J", "财务管理、融资", "13900000002", "p2mentor@example.cn"),
-    "C1": ("C1", "I", "市场营销", "13900000003", "c1mentor@example.cn"),
-    "C1b": ("C1b", "P", "职业教育", "13900000004", "c1bmentor@example.cn"),
-    "C2": ("C2", "C", "智能制造、市场营销", "13900000005", "c2mentor@example.cn"),
-}
-
-
-def seed_mentors(world, now=NOW) -> dict:
-    """One APPROVED mentor entered by each province and city of the fixture world (P1, P2, C1,
-    C1b, C2), written directly and committed; returns org key -> mentor id."""
-    kinds = {"P1": "province", "P2": "province"}
-    ids = {}
-    for key, (org_key, industry, expertise, mobile, email) in SEED.items():
-        mentor = MentorProfile(
-            chain=MENTOR_CHAINS[kinds.get(org_key, "city")],
-            org_id=world["org"][org_key],
-            name=f"导师{key}",
-            gender="F",
-            employer=f"{key}创业服务中心",
-            title="高级经济师",
-            industry=industry,
-            expertise=expertise,
-            mobile=mobile,
-            email=email,
-            biography="从事创业指导十年",
-            availability="周末",
-            created_at=now,
-            status="approved",
-            revision=1,
-            in_force_revision=1,
-        )
-        db.session.add(mentor)
-        db.session.flush()
-        ids[key] = mentor.id
-    db.session.commit()
-    return ids
 
 
 @pytest.fixture()
@@ -67,24 +26,11 @@ def login(login_en):
 
 
 @pytest.fixture()
-def now(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
-
-
-@pytest.fixture()
 def seeded(world):
     return seed_mentors(world)
 
 
-def post(client, url, **data):
-    data = {"csrf_token": csrf_token(client, "/password/change"), **data}
-    return client.post(url, data=data)
-
-
-def flashes(client):
-    with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
+post = post_form  # every form here is posted with a session CSRF token
 
 
 def mentor(mentor_id) -> MentorProfile:
@@ -175,7 +121,9 @@ def test_point2_keepers_list_is_scoped_per_role(client, login, seeded):
 # ---------------------------------------------------------------- entering and review
 
 
-def test_point2_city_entry_is_reviewed_by_its_province_only(now, client, login, world, seeded):
+def test_point2_city_entry_is_reviewed_by_its_province_only(
+    frozen_clock, client, login, world, seeded
+):
     m = enter(client, login, "c1")
     assert (m.status, m.chain, m.org_id) == ("draft", "mentor_city", world["org"]["C1"])
     assert m.mobile == "13800138000" and m.created_by_id == world["user"]["c1"]
@@ -205,7 +153,7 @@ def test_point2_city_entry_is_reviewed_by_its_province_only(now, client, login, 
     assert pool(client)[m.id] == ("138****8000", "n***@example.cn")
 
 
-def test_point2_province_entry_is_reviewed_by_the_center(now, client, login, world):
+def test_point2_province_entry_is_reviewed_by_the_center(frozen_clock, client, login, world):
     m = enter(client, login, "p1")
     assert (m.chain, m.org_id) == ("mentor_province", world["org"]["P1"])
     act(client, m.id, "submit")
@@ -216,7 +164,7 @@ def test_point2_province_entry_is_reviewed_by_the_center(now, client, login, wor
     assert mentor(m.id).status == "approved"
 
 
-def test_point2_center_entry_is_in_force_at_once_with_history(now, client, login, world):
+def test_point2_center_entry_is_in_force_at_once_with_history(frozen_clock, client, login, world):
     m = enter(client, login, "center")
     assert (m.status, m.in_force_revision, m.org_id) == ("approved", 1, world["org"]["center"])
     events = db.session.scalars(select(ReviewEvent).where(ReviewEvent.record_id == m.id)).all()
@@ -241,7 +189,7 @@ def test_point2_center_entry_is_in_force_at_once_with_history(now, client, login
     assert m.id in pool(client)
 
 
-def test_point2_province_approves_its_cities_entries_in_bulk(now, client, login, world):
+def test_point2_province_approves_its_cities_entries_in_bulk(frozen_clock, client, login, world):
     first = enter(client, login, "c1", name="甲导师")
     act(client, first.id, "submit")
     second = enter(client, login, "c1b", name="乙导师")
@@ -293,7 +241,9 @@ def test_point2_approved_entry_is_not_edited_in_place(client, login, seeded):
     assert mentor(seeded["C1"]).name == "导师C1"
 
 
-def test_point2_correction_keeps_approved_values_until_approved(now, client, login, seeded):
+def test_point2_correction_keeps_approved_values_until_approved(
+    frozen_clock, client, login, seeded
+):
     pk = seeded["C1"]
     login("c1")
     act(client, pk, "correct")
@@ -332,10 +282,10 @@ def test_point2_shared_page_masks_contact_outside_the_scope(client, login, world
     )
     db.session.add(draft)
     db.session.commit()
-    full = {k: (SEED[k][3], SEED[k][4]) for k in SEED}
+    full = {k: (MENTOR_SEED[k][3], MENTOR_SEED[k][4]) for k in MENTOR_SEED}
     masked = {k: (f"{m[:3]}****{m[-4:]}", f"{e[0]}***@example.cn") for k, (m, e) in full.items()}
     in_scope = {
-        "center": set(SEED),
+        "center": set(MENTOR_SEED),
         "p1": {"P1", "C1", "C1b"},
         "c1": {"C1"},
         "c2": {"C2"},
@@ -380,7 +330,7 @@ SEARCHES = [
     ("expertise=市场营销&province={P2}", {"C2"}),
     ("q=C1b创业", {"C1b"}),
     ("expertise=%25", set()),  # a LIKE wildcard is text, not a pattern
-    ("industry=nonsense", set(SEED)),  # an unknown industry is no filter
+    ("industry=nonsense", set(MENTOR_SEED)),  # an unknown industry is no filter
 ]
 
 
@@ -471,7 +421,7 @@ def test_point6_export_writes_formula_like_text_as_text(client, login, world, se
 
 
 def test_point2_the_menu_leads_everyone_to_the_shared_pool_and_keepers_to_their_list(
-    now, client, login, world
+    frozen_clock, client, login, world
 ):
     login("i1")  # an institution finds mentors; it keeps none
     page = client.get("/mentorpool/").get_data(as_text=True)

@@ -4,32 +4,25 @@ replies, visibility limited to the two parties, the unread count, attachments.""
 
 import io
 import re
-from datetime import datetime
 
 import pytest
 from flask import g
 from sqlalchemy import event, select
 
-from app import clock
 from app.extensions import db
 from app.services import messages
 from models.message import Conversation, Message
 from models.org import Org
 from models.user import MalanUser
-from tests.conftest import csrf_token
+from tests.factories import NOW, csrf_token
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 @pytest.fixture()
 def login(login_en):
     """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
     return login_en
-
-
-@pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
 def user(world, key) -> MalanUser:

@@ -8,7 +8,6 @@ creates next to DATABASE_URL's and drops after), through the same command `make 
 import os
 import subprocess
 import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +15,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_appbuilder import Model
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 import models  # noqa: F401  (every table on Model.metadata)
 from app import clock
+from tests.factories import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("DATABASE_URL", "")
@@ -50,17 +50,8 @@ def pg_url():
     """A fresh PostgreSQL database beside DATABASE_URL's, dropped after the test."""
     if not ON_PG:
         pytest.skip("PostgreSQL only: set DATABASE_URL=postgresql+psycopg://... (.ci/run does)")
-    base = make_url(PG_URL)
-    name = f"{base.database}_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL, "mig") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if ON_PG else ["sqlite"])

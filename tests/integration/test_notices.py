@@ -9,17 +9,14 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from app import clock
 from app.extensions import db
 from app.services import notices as svc
 from models.attachment import Attachment
 from models.audit import AuditLog
 from models.notice import Notice, NoticeRead, NoticeRevision
 from models.user import MalanUser
-from tests.conftest import csrf_token
-from tests.integration.test_scope_matrix import grant
+from tests.factories import NOW, csrf_token, grant
 
-NOW = datetime(2026, 3, 2, 9, 0)
 EVERYONE = [
     "center",
     "p1",
@@ -34,12 +31,6 @@ EVERYONE = [
     "trainer2",
     "trainee1",
 ]
-
-
-@pytest.fixture()
-def frozen(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
 
 
 def user(world, key) -> MalanUser:
@@ -93,7 +84,7 @@ def events(name) -> list[AuditLog]:
 
 
 def test_point1_province_publishes_with_attachment_category_pin_and_expiry(
-    world, login, client, frozen
+    world, login, client, frozen_clock
 ):
     login("p1")
     data = form(world, ["C1"], category="document", pinned="y", expires_at="2026-04-01T18:00")
@@ -118,7 +109,7 @@ def test_point1_province_publishes_with_attachment_category_pin_and_expiry(
     assert "培训安排.txt" in page and f"/files/{attachment.id}" in page
 
 
-def test_point1_body_is_sanitised_on_save(world, login, client, frozen):
+def test_point1_body_is_sanitised_on_save(world, login, client, frozen_clock):
     login("c1")
     body = (
         '<p onclick="steal()">正文<script>alert(1)</script>'
@@ -146,7 +137,7 @@ def test_point1_body_is_sanitised_on_save(world, login, client, frozen):
     ],
 )
 def test_point1_addressing_outside_the_subtree_is_refused(
-    world, login, client, frozen, who, target
+    world, login, client, frozen_clock, who, target
 ):
     login(who)
     response = post(
@@ -159,7 +150,9 @@ def test_point1_addressing_outside_the_subtree_is_refused(
 
 
 @pytest.mark.parametrize("who", ["i1", "trainer1", "trainee1"])
-def test_point1_institutions_trainers_trainees_cannot_publish(world, login, client, frozen, who):
+def test_point1_institutions_trainers_trainees_cannot_publish(
+    world, login, client, frozen_clock, who
+):
     login(who)
     assert client.get("/notices/new").status_code != 200
     post(client, "/notices/new", form(world, ["I1"]))
@@ -168,7 +161,7 @@ def test_point1_institutions_trainers_trainees_cannot_publish(world, login, clie
         publish(world, who, ["I1"])
 
 
-def test_point1_bad_input_is_refused(world, login, client, frozen):
+def test_point1_bad_input_is_refused(world, login, client, frozen_clock):
     login("c1")
     for data in (
         form(world, ["I1"], category="secret"),
@@ -182,7 +175,7 @@ def test_point1_bad_input_is_refused(world, login, client, frozen):
     assert db.session.scalar(select(Notice.id)) is None
 
 
-def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen):
+def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen_clock):
     nid = publish(
         world, "c1", ["I1"], publish_at=NOW + timedelta(days=1), expires_at=NOW + timedelta(days=3)
     )
@@ -218,7 +211,7 @@ def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen):
         ("c1", ["C1"], ("institutions", "trainers"), {"c1", "i1", "i1b", "trainer1"}),
     ],
 )
-def test_point7_audience_matrix(world, frozen, who, orgs, groups, expected):
+def test_point7_audience_matrix(world, frozen_clock, who, orgs, groups, expected):
     nid = publish(world, who, orgs, groups)
     assert seers(world, nid) == expected
 
@@ -234,7 +227,7 @@ def test_point7_audience_matrix(world, frozen, who, orgs, groups, expected):
     ],
 )
 def test_point7_trainee_sees_trainee_notices_only_while_its_class_runs(
-    world, frozen, start, end, sees
+    world, frozen_clock, start, end, sees
 ):
     trainee = user(world, "trainee1")
     trainee.class_start, trainee.class_end = start, end
@@ -246,7 +239,7 @@ def test_point7_trainee_sees_trainee_notices_only_while_its_class_runs(
 
 
 def test_point2_nothing_outside_the_audience_by_list_page_attachment_or_search(
-    world, login, client, frozen
+    world, login, client, frozen_clock
 ):
     login("p1")
     data = form(world, ["C1"], title="北京专属通知")
@@ -273,14 +266,14 @@ def test_point2_nothing_outside_the_audience_by_list_page_attachment_or_search(
     ]
 
 
-def test_point2_province_and_city_see_what_they_published(world, frozen):
+def test_point2_province_and_city_see_what_they_published(world, frozen_clock):
     by_p1 = publish(world, "p1", ["C1b"], ("institutions",))  # nobody at C1b is an institution
     by_c1 = publish(world, "c1", ["I1"], ("institutions",))
     assert seers(world, by_p1) == {"p1"}
     assert seers(world, by_c1) == {"c1", "i1"}
 
 
-def test_point2_list_is_pinned_first(world, login, client, frozen):
+def test_point2_list_is_pinned_first(world, login, client, frozen_clock):
     publish(world, "c1", ["I1"], title="普通通知", publish_at=NOW - timedelta(hours=1))
     publish(world, "c1", ["I1"], title="置顶通知", pinned=True, publish_at=NOW - timedelta(hours=2))
     login("i1")
@@ -288,7 +281,7 @@ def test_point2_list_is_pinned_first(world, login, client, frozen):
     assert html.index("置顶通知") < html.index("普通通知")
 
 
-def test_point2_list_pages_newest_first_with_one_pager(world, login, client, frozen):
+def test_point2_list_pages_newest_first_with_one_pager(world, login, client, frozen_clock):
     for n in range(26):  # a page holds 25
         publish(world, "c1", ["I1"], title=f"第{n:02d}号通知", publish_at=NOW - timedelta(hours=n))
     login("i1")
@@ -303,7 +296,7 @@ def test_point2_list_pages_newest_first_with_one_pager(world, login, client, fro
 # ---------------------------------------------------------------- point 3: read receipts
 
 
-def test_point3_opening_marks_read_unread_bold_and_counted(world, login, client, frozen):
+def test_point3_opening_marks_read_unread_bold_and_counted(world, login, client, frozen_clock):
     nid = publish(world, "p1", ["C1", "C1b"], ("authorities",), title="请阅读")
     login("c1")
     html = client.get("/notices/").get_data(as_text=True)
@@ -320,7 +313,9 @@ def test_point3_opening_marks_read_unread_bold_and_counted(world, login, client,
     assert svc.unread_count(user(world, "c2"), NOW) == 0
 
 
-def test_point3_publisher_sees_counts_by_org_and_who_has_not_read(world, login, client, frozen):
+def test_point3_publisher_sees_counts_by_org_and_who_has_not_read(
+    world, login, client, frozen_clock
+):
     nid = publish(world, "p1", ["C1", "C1b"], ("authorities", "institutions"))
     login("i1")
     client.get(f"/notices/{nid}")
@@ -348,7 +343,7 @@ def test_point3_publisher_sees_counts_by_org_and_who_has_not_read(world, login, 
 
 
 @pytest.mark.parametrize("who", ["c1", "p2", "i1"])
-def test_point3_only_the_publisher_sees_receipts(world, login, client, frozen, who):
+def test_point3_only_the_publisher_sees_receipts(world, login, client, frozen_clock, who):
     nid = publish(world, "p1", ["C1"])
     login(who)
     assert client.get(f"/notices/{nid}/receipts").status_code in (403, 404)
@@ -359,7 +354,9 @@ def test_point3_only_the_publisher_sees_receipts(world, login, client, frozen, w
 # ---------------------------------------------------------------- point 5: revisions
 
 
-def test_point5_correction_keeps_every_version_and_who_changed_what(world, login, client, frozen):
+def test_point5_correction_keeps_every_version_and_who_changed_what(
+    world, login, client, frozen_clock
+):
     nid = publish(world, "p1", ["C1"], title="初稿标题", body="<p>旧内容</p>")
     login("p1")
     response = post(
@@ -392,7 +389,7 @@ def test_point5_correction_keeps_every_version_and_who_changed_what(world, login
     assert notice.title == "更正后标题"
 
 
-def test_point5_withdrawn_notice_disappears_for_the_audience(world, login, client, frozen):
+def test_point5_withdrawn_notice_disappears_for_the_audience(world, login, client, frozen_clock):
     nid = publish(world, "p1", ["C1"])
     login("c1b")  # same province, not the publisher
     assert post(client, f"/notices/{nid}/withdraw", {}).status_code == 404
@@ -412,7 +409,9 @@ def test_point5_withdrawn_notice_disappears_for_the_audience(world, login, clien
 # ---------------------------------------------------------------- point 6: audit
 
 
-def test_point6_publish_correct_withdraw_and_download_are_audited(world, login, client, frozen):
+def test_point6_publish_correct_withdraw_and_download_are_audited(
+    world, login, client, frozen_clock
+):
     login("c1")
     data = form(world, ["I1"], title="审计通知")
     data["files"] = (io.BytesIO(b"text"), "a.txt")
@@ -439,7 +438,7 @@ def test_point6_publish_correct_withdraw_and_download_are_audited(world, login, 
     assert events("notice_publish")[0].object_id == str(nid)
 
 
-def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen):
+def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen_clock):
     """The partials the navbar and the home page include show the user's unread count."""
     from flask import g, render_template_string
 

@@ -1,6 +1,5 @@
 """Issue 3, point 6 — the provincial and the national plan summary (全国讲师培训计划汇总) and their
 xlsx exports, checked against totals computed by hand from the rows below; scoped, audited."""
-# ruff: noqa: F811  (fixtures imported from test_plans are redefined as arguments)
 
 import io
 import re
@@ -17,8 +16,14 @@ from models.audit import AuditLog
 from models.org import CITY, Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.user import MalanUser
-from tests.conftest import csrf_token
-from tests.integration.test_plans import NOW, login, now  # noqa: F401  (fixtures)
+from tests.factories import NOW, csrf_token
+
+
+@pytest.fixture()
+def login(login_en):
+    """Signed in, in English (assertions on messages do not depend on the zh catalog)."""
+    return login_en
+
 
 # city key -> status, [(course type, classes, trainees per class)]
 PLANS = {
@@ -55,7 +60,7 @@ def _application(world, line, status, in_force=None):
 
 
 @pytest.fixture()
-def plans(now, world):
+def plans(frozen_clock, world):
     shenzhen = Org(
         kind=CITY, code="440300", name="深圳市", parent=db.session.get(Org, world["org"]["P2"])
     )
@@ -261,7 +266,7 @@ def test_point6_submitting_the_provincial_summary_forwards_waiting_plans(
     assert numbers(table(html, "by-city")[-1]) == P1  # still under review, now at the center
 
 
-def test_point6_summary_pages_before_any_plan(client, login, world, now):
+def test_point6_summary_pages_before_any_plan(client, login, world, frozen_clock):
     login("center")
     assert client.get("/plansummary/province").status_code == 200  # no round yet
     db.session.add(PlanRound(year=2026, month=6, deadline=date(2026, 3, 20), opened_at=NOW))

@@ -7,15 +7,12 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select, update
 
-from app import clock
 from app.extensions import db
 from app.services.plans import ROUND
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
 from models.vocabulary import COURSE_TYPE, Term
-from tests.conftest import csrf_token
-
-NOW = datetime(2026, 3, 2, 9, 0)
+from tests.factories import flashes, post_form
 
 
 @pytest.fixture()
@@ -24,21 +21,7 @@ def login(login_en):
     return login_en
 
 
-@pytest.fixture()
-def now(monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
-
-
-def flashes(client):
-    with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
-
-
-def post(client, url, **data):
-    # Any signed-in page with a form gives a token valid for the session.
-    data = {"csrf_token": csrf_token(client, "/password/change"), **data}
-    return client.post(url, data=data)
+post = post_form  # every form here is posted with a session CSRF token
 
 
 def count(model) -> int:
@@ -117,7 +100,9 @@ def open_tasks(record_type="plan"):
 # ---------------------------------------------------------------- rounds
 
 
-def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(now, client, login, world):
+def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(
+    frozen_clock, client, login, world
+):
     response = open_round(client, login)
     assert response.status_code == 302
     rnd = db.session.scalar(select(PlanRound))
@@ -142,13 +127,15 @@ def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(now, clien
         ({"year": 1999}, "Year"),
     ],
 )
-def test_point6_bad_round_is_refused_naming_the_field(now, client, login, world, form, field):
+def test_point6_bad_round_is_refused_naming_the_field(
+    frozen_clock, client, login, world, form, field
+):
     open_round(client, login, **form)
     assert count(PlanRound) == 0 and count(ReviewTask) == 0
     assert any(m.startswith(field) for m in flashes(client)), flashes(client)
 
 
-def test_point6_a_round_opens_once(now, client, login, world):
+def test_point6_a_round_opens_once(frozen_clock, client, login, world):
     open_round(client, login)
     flashes(client)
     open_round(client, login, deadline="2026-04-01")
@@ -156,7 +143,9 @@ def test_point6_a_round_opens_once(now, client, login, world):
     assert any(m.startswith("Round") for m in flashes(client))
 
 
-def test_point6_cities_and_provinces_read_rounds_but_cannot_open_them(now, client, login, world):
+def test_point6_cities_and_provinces_read_rounds_but_cannot_open_them(
+    frozen_clock, client, login, world
+):
     open_round(client, login)
     for who in ("c1", "p1"):
         login(who)
@@ -170,7 +159,9 @@ def test_point6_cities_and_provinces_read_rounds_but_cannot_open_them(now, clien
 # ---------------------------------------------------------------- the chain
 
 
-def test_point6_city_plan_goes_province_then_center_with_deadlines(now, client, login, world):
+def test_point6_city_plan_goes_province_then_center_with_deadlines(
+    frozen_clock, client, login, world
+):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=2)
     assert len(plan.lines) == 2 and all(line.org_id == world["org"]["C1"] for line in plan.lines)
@@ -203,7 +194,9 @@ def test_point6_city_plan_goes_province_then_center_with_deadlines(now, client, 
     assert plan.status == "approved" and plan.in_force_revision == 1 and not open_tasks()
 
 
-def test_point6_province_returns_with_opinion_and_city_resubmits(now, client, login, world):
+def test_point6_province_returns_with_opinion_and_city_resubmits(
+    frozen_clock, client, login, world
+):
     open_round(client, login)
     plan = enter_plan(client, login, world)
     act(client, plan, "submit")
@@ -220,7 +213,7 @@ def test_point6_province_returns_with_opinion_and_city_resubmits(now, client, lo
     assert plan.status == "pending" and plan.lines[0].classes == 1
 
 
-def test_point6_lines_cannot_change_while_under_review(now, client, login, world):
+def test_point6_lines_cannot_change_while_under_review(frozen_clock, client, login, world):
     open_round(client, login)
     plan = enter_plan(client, login, world)
     act(client, plan, "submit")
@@ -231,7 +224,7 @@ def test_point6_lines_cannot_change_while_under_review(now, client, login, world
     assert any("Correct" in m for m in flashes(client))
 
 
-def test_point6_an_empty_plan_cannot_be_submitted(now, client, login, world):
+def test_point6_an_empty_plan_cannot_be_submitted(frozen_clock, client, login, world):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=0)
     act(client, plan, "submit")
@@ -239,7 +232,7 @@ def test_point6_an_empty_plan_cannot_be_submitted(now, client, login, world):
     assert any(m.startswith("Plan lines") for m in flashes(client))
 
 
-def test_point6_province_submits_its_summary_by_bulk_approval(now, client, login, world):
+def test_point6_province_submits_its_summary_by_bulk_approval(frozen_clock, client, login, world):
     open_round(client, login)
     plans = [enter_plan(client, login, world, city) for city in ("c1", "c1b", "c2")]
     for city, plan in zip(("c1", "c1b", "c2"), plans, strict=True):
@@ -254,16 +247,24 @@ def test_point6_province_submits_its_summary_by_bulk_approval(now, client, login
     assert len(centre_tasks) == 2
 
 
-def test_point6_correction_keeps_approved_lines_in_force_until_approved(now, client, login, world):
+def approved_then_reopened(client, login, world):
+    """A plan approved by the province and the center, then reopened for correction by its city
+    (signed in as c1)."""
     open_round(client, login)
     plan = enter_plan(client, login, world)
     act(client, plan, "submit")
-    login("p1")
-    act(client, plan, "approve")
-    login("center")
-    act(client, plan, "approve")
+    for reviewer in ("p1", "center"):
+        login(reviewer)
+        act(client, plan, "approve")
     login("c1")
     act(client, plan, "correct")
+    return plan
+
+
+def test_point6_correction_keeps_approved_lines_in_force_until_approved(
+    frozen_clock, client, login, world
+):
+    plan = approved_then_reopened(client, login, world)
     plan = reload(plan)
     line = plan.lines[0]
     post(client, f"/planlineview/edit/{line.id}", **line_form(world, classes=5))
@@ -285,17 +286,11 @@ def test_point6_correction_keeps_approved_lines_in_force_until_approved(now, cli
     assert "review-history" in page
 
 
-def test_point6_correction_of_the_plan_header_waits_for_approval(now, client, login, world):
+def test_point6_correction_of_the_plan_header_waits_for_approval(
+    frozen_clock, client, login, world
+):
     """第十条 on the plan's own fields: the contact in force changes only on approval."""
-    open_round(client, login)
-    plan = enter_plan(client, login, world)
-    act(client, plan, "submit")
-    login("p1")
-    act(client, plan, "approve")
-    login("center")
-    act(client, plan, "approve")
-    login("c1")
-    act(client, plan, "correct")
+    plan = approved_then_reopened(client, login, world)
     post(client, f"/planview/edit/{plan.id}", contact_name="新联系人", contact_phone="010-87654321")
     assert reload(plan).contact_name == "联系人", flashes(client)
     act(client, plan, "submit")
@@ -323,7 +318,9 @@ def test_point6_correction_of_the_plan_header_waits_for_approval(now, client, lo
         ({"contact_phone": "138abcd1234"}, "Contact phone"),
     ],
 )
-def test_point6_bad_plan_line_is_refused_naming_the_field(now, client, login, world, over, field):
+def test_point6_bad_plan_line_is_refused_naming_the_field(
+    frozen_clock, client, login, world, over, field
+):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=0)
     response = post(client, "/planlineview/add", plan=plan.id, **line_form(world, **over))
@@ -344,7 +341,9 @@ def retire(code):
     db.session.commit()
 
 
-def test_issue11_plan_lines_take_the_course_types_the_center_configures(now, client, login, world):
+def test_issue11_plan_lines_take_the_course_types_the_center_configures(
+    frozen_clock, client, login, world
+):
     """The center's vocabulary (讲师级别与课程类型) decides: a type it adds is offered and
     accepted (a code longer than the old 16 characters too), a retired one is refused for new
     lines."""
@@ -368,7 +367,7 @@ def test_issue11_plan_lines_take_the_course_types_the_center_configures(now, cli
 
 
 def test_issue11_a_retired_course_type_stays_valid_on_the_line_that_holds_it(
-    now, client, login, world
+    frozen_clock, client, login, world
 ):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=1)
@@ -387,7 +386,7 @@ def test_issue11_a_retired_course_type_stays_valid_on_the_line_that_holds_it(
     assert reload(plan).status == "pending", flashes(client)
 
 
-def test_point6_venue_city_of_another_province_is_refused(now, client, login, world):
+def test_point6_venue_city_of_another_province_is_refused(frozen_clock, client, login, world):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=0)
     page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
@@ -410,7 +409,7 @@ def test_point6_venue_city_of_another_province_is_refused(now, client, login, wo
     assert count(PlanLine) == 1
 
 
-def test_point6_a_second_plan_for_the_same_round_is_refused(now, client, login, world):
+def test_point6_a_second_plan_for_the_same_round_is_refused(frozen_clock, client, login, world):
     open_round(client, login)
     enter_plan(client, login, world, lines=0)
     flashes(client)
@@ -420,7 +419,7 @@ def test_point6_a_second_plan_for_the_same_round_is_refused(now, client, login, 
     assert any(m.startswith("Plan round") for m in flashes(client))
 
 
-def test_point6_only_cities_enter_plans(now, client, login, world):
+def test_point6_only_cities_enter_plans(frozen_clock, client, login, world):
     open_round(client, login)
     round_id = db.session.scalar(select(PlanRound.id))
     for who in ("p1", "center", "i1"):
@@ -432,7 +431,9 @@ def test_point6_only_cities_enter_plans(now, client, login, world):
 # ---------------------------------------------------------------- scope
 
 
-def test_point6_scope_province_sees_its_cities_city_only_its_own(now, client, login, world):
+def test_point6_scope_province_sees_its_cities_city_only_its_own(
+    frozen_clock, client, login, world
+):
     open_round(client, login)
     plans = {city: enter_plan(client, login, world, city) for city in ("c1", "c1b", "c2")}
     expectations = {
@@ -454,7 +455,7 @@ def test_point6_scope_province_sees_its_cities_city_only_its_own(now, client, lo
             assert status == (200 if city in mine else 404), (who, city)
 
 
-def test_point6_city_cannot_touch_a_foreign_plan_or_line(now, client, login, world):
+def test_point6_city_cannot_touch_a_foreign_plan_or_line(frozen_clock, client, login, world):
     open_round(client, login)
     foreign = enter_plan(client, login, world, "c2")
     login("c1")
@@ -469,31 +470,3 @@ def test_point6_city_cannot_touch_a_foreign_plan_or_line(now, client, login, wor
     foreign = reload(foreign)
     assert [x.classes for x in foreign.lines] == [2] and foreign.status == "draft"
     assert count(PlanLine) == 1
-
-
-def seed_plans(world, now=NOW) -> dict:
-    """A round and one draft plan with one line for each city of the fixture world, written
-    directly (for tests that need plan rows in every region, e.g. the scope matrix)."""
-    rnd = PlanRound(year=now.year, month=6, deadline=now.date(), opened_at=now)
-    db.session.add(rnd)
-    db.session.flush()
-    ids = {}
-    for key in ("C1", "C1b", "C2"):
-        city = world["org"][key]
-        plan = TrainingPlan(round_id=rnd.id, org_id=city, contact_name="联系人")
-        plan.lines = [
-            PlanLine(
-                org_id=city,
-                course_type="SYB",
-                classes=1,
-                trainees_per_class=30,
-                start_from=now.date(),
-                start_to=now.date(),
-                venue_city_id=city,
-            )
-        ]
-        db.session.add(plan)
-        db.session.flush()
-        ids[key] = plan.id
-    db.session.commit()
-    return ids

@@ -1,7 +1,7 @@
 """Behind a trusted reverse proxy the audit log records the visitor's IP, not the proxy's."""
 
 from models.audit import AuditLog
-from tests.integration.test_login import fresh_app
+from tests.factories import fresh_app
 
 
 def _failed_login_ip(application, forwarded_for):

@@ -26,9 +26,7 @@ from models.org import Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.conftest import PASSWORD, build_world
-
-NOW = datetime(2026, 3, 2, 9, 0)
+from tests.factories import NOW, PASSWORD, build_world
 
 
 @pytest.fixture()

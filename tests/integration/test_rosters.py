@@ -6,7 +6,6 @@ districts 东城区/西城区. Each messy file of the corpus has its expected pr
 
 import io
 import re
-from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -21,10 +20,10 @@ from models.roster import Roster, RosterEntry
 from models.user import MalanUser
 from reports.imports import read_xlsx
 from security import passwords
-from tests.conftest import PASSWORD, csrf_token
-from tests.unit.test_imports import ANNEX2_HEADER, build_xlsx
+from tests.factories import ANNEX2_HEADER, NOW, PASSWORD, build_xlsx, csrf_token
 
-NOW = datetime(2026, 3, 2, 9, 0)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 NEW_PASSWORD = "Neu#Kennwort2026"
 WITH_CHANGE = [*ANNEX2_HEADER, "变更"]  # the template's last column (point 4)
 
@@ -60,11 +59,6 @@ CLEAN = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr(app_clock, "now", lambda: NOW)
-
-
 def p2():
     return db.session.get(Org, db.session.scalar(select(Org.id).where(Org.code == "440000")))
 
@@ -93,18 +87,7 @@ def test_point1_template_reproduces_annex2_with_text_cells(client, login):
     assert ws["A1"].value == "省（市）级创业培训主管部门、创业培训机构平台联络员信息汇总表"
     assert ws["A2"].value == "省份：广东省"
     assert "第1行" in ws["A3"].value and "类型" in ws["A3"].value and "所属地市" in ws["A3"].value
-    assert [c.value for c in ws[4]] == [
-        "序号",
-        "姓名",
-        "工作单位",
-        "职务",
-        "办公电话",
-        "手机号",
-        "微信号",
-        "类型",
-        "所属地市",
-        "变更",
-    ]
+    assert [c.value for c in ws[4]] == [*ANNEX2_HEADER, "变更"]
     assert ws["F5"].number_format == "@"  # a typed mobile number stays text
     # The empty template reads back as a roster with no rows and no errors.
     result = read_xlsx(response.data, rosters.ROSTER_SPEC)
@@ -514,32 +497,6 @@ def test_point6_roster_pages_are_closed_to_cities_and_institutions(client, login
         login(key)
         assert client.get("/rosterview/export.xlsx").status_code in (302, 403)
         assert client.get("/rosterview/upload").status_code in (302, 403)
-
-
-def seed_rosters(world):
-    """For the scope matrix: one pending roster per province (written directly, as submitted)."""
-    for n, key in enumerate(("P1", "P2"), start=1):
-        roster = Roster(
-            org_id=world["org"][key],
-            filename=f"roster-{key}.xlsx",
-            row_count=1,
-            created_at=NOW,
-            status="pending",
-            step=0,
-            submitted_at=NOW,
-        )
-        roster.entries.append(
-            RosterEntry(
-                seq=1,
-                source_row=4,
-                kind="province",
-                name=f"联络员{n}",
-                unit="人力资源和社会保障厅",
-                mobile=f"1390000100{n}",
-            )
-        )
-        db.session.add(roster)
-    db.session.commit()
 
 
 # ---------------------------------------------------------------- point 4: change rosters

@@ -14,94 +14,20 @@ import functools
 import re
 
 import pytest
-from flask.testing import FlaskClient
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.baseviews import BaseCRUDView
-from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import select
 
-from app import audit, clock, create_app
+from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from models.audit import AuditLog
 from models.org import Org
 from models.user import MalanUser
-from security import passwords
 from security.permissions import ROLE_MATRIX
 from security.scope import is_scoped
-from tests.conftest import ORGS, PASSWORD, csrf_token
+from tests.factories import ORGS, api_headers, browser, grant, sign_in, snapshot
 
 # ---------------------------------------------------------------- helpers (shared)
-
-
-class FreshClient(FlaskClient):
-    """One app context per request, as in production. The session-wide ``app`` fixture keeps an
-    app context pushed; with the stock client ``g`` (Flask-WTF's CSRF token, the cached scope)
-    and the db session would carry over from one request to the next."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def browser(app) -> FreshClient:
-    return FreshClient(app, app.response_class, use_cookies=True)
-
-
-def sign_in(app, username, password=PASSWORD) -> FreshClient:
-    """A browser signed in as ``username``; ``.csrf`` holds a token valid for its session."""
-    app.appbuilder.sm.limiter.reset()  # hundreds of logins per minute here are not an attack
-    client = browser(app)
-    response = client.post(
-        "/login/",
-        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
-    )
-    assert response.status_code == 302 and "/login" not in response.headers["Location"]
-    client.csrf = csrf_token(client, "/password/change")
-    assert client.csrf
-    return client
-
-
-def api_headers(app, username, password=PASSWORD) -> dict:
-    """JWT login through FAB's security API, as a script would."""
-    response = browser(app).post(
-        "/api/v1/security/login",
-        json={"username": username, "password": password, "provider": "db"},
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
-
-
-def grant(app, role_name, resource, permissions) -> None:
-    """Give a role permissions the shipped table does not (for this test's database only)."""
-    sm = app.appbuilder.sm
-    role = sm.find_role(role_name)
-    for permission in permissions:
-        sm.add_permission_role(role, sm.add_permission_view_menu(permission, resource))
-    db.session.commit()
-
-
-def rows(table_or_select) -> list:
-    """Every row as committed, read afresh (not through an identity map)."""
-    db.session.rollback()
-    query = table_or_select if hasattr(table_or_select, "whereclause") else select(table_or_select)
-    return sorted(tuple(r) for r in db.session.execute(query).all())
-
-
-AUDIT_WRITES = ("create", "update", "delete", "password_reset")
-
-
-def snapshot() -> dict:
-    """What a refused request must not change: the scoped tables and the write audit."""
-    state = {"org": rows(Org.__table__)}
-    users = MalanUser.__table__
-    volatile = {"last_login", "login_count", "fail_login_count", "changed_on"}
-    state["ab_user"] = sorted(
-        tuple(v for k, v in r._mapping.items() if k not in volatile)
-        for r in db.session.execute(select(users)).all()
-    )
-    state["audit"] = rows(AuditLog.__table__.select().where(AuditLog.event.in_(AUDIT_WRITES)))
-    return state
 
 
 def _children():
@@ -155,81 +81,6 @@ def visible(world, key, model) -> set:
     org_ids = {world["org"][k] for k in subtree(org_key)}
     column = getattr(model, spec.org)  # the declared region column; the subtree is computed above
     return {r[0] for r in db.session.execute(select(model.id).where(column.in_(org_ids)))}
-
-
-def seed_applications(world, now):
-    """One draft application per institution and one class per region, written directly."""
-    from datetime import timedelta
-
-    from models.application import ClassApplication, TrainingClass
-
-    start = now.date() + timedelta(days=30)
-    for n, key in enumerate(("I1", "I1b", "I2"), start=1):
-        app_row = ClassApplication(
-            org_id=world["org"][key],
-            course_type="SYB",
-            start_date=start,
-            end_date=start,
-            venue="教室",
-            expected_trainees=30,
-            contact_name="联系人",
-            contact_phone="010-1",
-        )
-        db.session.add(app_row)
-        db.session.flush()
-        db.session.add(
-            TrainingClass(
-                code=f"JS-TEST-{n}",
-                application_id=app_row.id,
-                org_id=world["org"][key],
-                course_type="SYB",
-                start_date=start,
-                end_date=start,
-                created_at=now,
-            )
-        )
-    db.session.commit()
-
-
-@pytest.fixture()
-def people(app, world):
-    """The world, plus a city account without an org (fail-closed) and audit entries written
-    by each user, so the audit log has rows in every region."""
-    now = clock.now()
-    city = db.session.scalar(select(Role).filter_by(name="city"))
-    lost = MalanUser(
-        username="noorg",
-        first_name="无机构",
-        last_name="",
-        active=True,
-        email="noorg@users.malan.invalid",
-        roles=[city],
-    )
-    passwords.set_password(lost, PASSWORD, now, must_change=False)
-    db.session.add(lost)
-    db.session.flush()
-    world["user"]["noorg"], world["username"]["noorg"] = lost.id, "noorg"
-    for user in db.session.scalars(select(MalanUser)):
-        audit.record(db.session, "test", user=user, summary="fixture", now=now)
-    db.session.commit()
-    from tests.integration.test_plans import seed_plans
-
-    seed_plans(world)  # plans and plan lines in every city
-    seed_applications(world, now)
-    from tests.integration.test_login_applications import seed_login_applications
-
-    seed_login_applications(world, now)
-    from tests.integration.test_rosters import seed_rosters
-
-    seed_rosters(world)
-    from tests.integration.test_courses import seed_courses
-    from tests.integration.test_faculty import seed_faculty
-    from tests.integration.test_mentors import seed_mentors
-
-    seed_faculty(world)  # approved profiles in every region, and the trainers' own
-    seed_mentors(world)
-    seed_courses(world)  # published resources of every uploader
-    return world
 
 
 # ---------------------------------------------------------------- discovery

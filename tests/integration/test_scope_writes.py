@@ -8,14 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from models.org import Org
 from models.user import MalanUser
-from tests.integration.test_scope_matrix import (
-    api_headers,
-    browser,
-    grant,
-    people,  # noqa: F401  (fixture)
-    sign_in,
-    snapshot,
-)
+from tests.factories import api_headers, browser, grant, sign_in, snapshot
 
 
 def org_named(name):
@@ -24,7 +17,7 @@ def org_named(name):
 
 
 @pytest.fixture()
-def c1_writes_orgs(app, people):  # noqa: F811
+def c1_writes_orgs(app, people):
     grant(app, "city", "Org", ["can_read", "can_write"])
     return people
 
@@ -88,7 +81,7 @@ def test_point6_city_may_edit_its_institutions_not_its_own_row(app, c1_writes_or
     assert response.status_code == 200 and org_named("东城二校") is not None
 
 
-def test_point6_edit_moving_an_account_to_a_foreign_org_is_refused(app, people):  # noqa: F811
+def test_point6_edit_moving_an_account_to_a_foreign_org_is_refused(app, people):
     grant(app, "city", "User", ["can_read", "can_write"])
     client = sign_in(app, people["username"]["c1"])
     trainee = people["user"]["trainee1"]
@@ -108,7 +101,7 @@ def test_point6_edit_moving_an_account_to_a_foreign_org_is_refused(app, people):
     assert db.session.get(MalanUser, trainee).org_id == people["org"]["I1b"]
 
 
-def test_point6_add_account_in_a_foreign_org_is_refused(app, people):  # noqa: F811
+def test_point6_add_account_in_a_foreign_org_is_refused(app, people):
     grant(app, "city", "User", ["can_read", "can_write"])
     client = sign_in(app, people["username"]["c1"])
     before = snapshot()
@@ -125,7 +118,7 @@ def test_point6_add_account_in_a_foreign_org_is_refused(app, people):  # noqa: F
     assert snapshot() == before
 
 
-def test_point6_bulk_action_mixing_own_and_foreign_ids_changes_nothing(app, people):  # noqa: F811
+def test_point6_bulk_action_mixing_own_and_foreign_ids_changes_nothing(app, people):
     grant(app, "province", "User", ["can_read", "can_write", "can_manage"])
     client = sign_in(app, people["username"]["p1"])
     own, foreign = people["user"]["i1"], people["user"]["i2"]
@@ -146,7 +139,7 @@ def test_point6_bulk_action_mixing_own_and_foreign_ids_changes_nothing(app, peop
     assert db.session.get(MalanUser, own).active is False
 
 
-def test_point6_bad_input_through_the_api_is_422_not_500(app, people):  # noqa: F811
+def test_point6_bad_input_through_the_api_is_422_not_500(app, people):
     headers = api_headers(app, people["username"]["center"])
     grant(app, "center", "Org", ["can_write"])
     before = snapshot()

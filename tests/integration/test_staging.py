@@ -8,7 +8,7 @@ PostgreSQL).
 
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,9 +19,8 @@ from app.extensions import db
 from app.services import staging
 from app.services.errors import Conflict, NotAllowed
 from models.staging import StagedUpload
-from tests.conftest import build_world
+from tests.factories import NOW, build_world
 
-NOW = datetime(2026, 3, 2, 9, 0)
 KIND = "test_import"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 STAGED = object()  # a parameter: the id the fixture staged
@@ -82,10 +81,8 @@ def test_point3_peek_leaves_it_and_old_uploads_are_purged(world, staged):
     assert staging.peek(newer, center, KIND, later).data == b"new"
 
 
-def test_point3_purge_command_removes_expired_uploads(app, world, staged, monkeypatch):
-    from app import clock
-
-    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(hours=2))
+def test_point3_purge_command_removes_expired_uploads(app, frozen_clock, world, staged):
+    frozen_clock.set(NOW + timedelta(hours=2))
     result = app.test_cli_runner().invoke(args=["malan", "purge-staged"])
     assert result.exit_code == 0 and "1 staged uploads purged" in result.output
     assert db.session.scalar(select(func.count(StagedUpload.id))) == 0

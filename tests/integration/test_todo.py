@@ -8,28 +8,14 @@ import openpyxl
 import pytest
 from sqlalchemy import event, func, select
 
-from app import clock
 from app.extensions import db
 from app.services import review
 from app.services.review import APPROVE, RETURN
 from models.audit import AuditLog
-from tests.integration.test_review_core import Actors, make_plan
+from tests.factories import make_plan
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0)  # province due 2026-03-04 23:59:59
-
-
-@pytest.fixture()
-def u(world):
-    return Actors(world)
-
-
-@pytest.fixture()
-def frozen(monkeypatch):
-    def freeze(at):
-        monkeypatch.setattr(clock, "now", lambda: at)
-
-    freeze(datetime(2026, 3, 3, 9, 0))
-    return freeze
+DAY_AFTER = datetime(2026, 3, 3, 9, 0)  # the clock of these tests unless one moves it
 
 
 @pytest.fixture()
@@ -39,27 +25,32 @@ def submitted(world, u):
     return plan
 
 
-def test_point5_todo_page_lists_the_step_waiting_for_the_user(client, login, submitted, frozen):
+def test_point5_todo_page_lists_the_step_waiting_for_the_user(
+    client, login, submitted, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
     login("p1")
     html = client.get("/todo/").get_data(as_text=True)
     assert f"/planview/show/{submitted.id}" in html  # a link to the record's page
     assert "2026-03-04 23:59" in html and ">1<" in html  # due, days left
     assert 'class="danger overdue"' not in html
-    frozen(datetime(2026, 3, 6, 9, 0))
+    frozen_clock.set(datetime(2026, 3, 6, 9, 0))
     login("p1")  # three days later: a new session
     html = client.get("/todo/").get_data(as_text=True)
     assert 'class="danger overdue"' in html and "text-danger" in html
 
 
 @pytest.mark.parametrize("key", ["p2", "c1", "c1b", "center", "i1"])
-def test_point5_nobody_else_has_the_step(client, login, submitted, frozen, key):
+def test_point5_nobody_else_has_the_step(client, login, submitted, frozen_clock, key):
+    frozen_clock.set(DAY_AFTER)
     login(key)
     html = client.get("/todo/").get_data(as_text=True)
     assert f"/planview/show/{submitted.id}" not in html
     assert 'id="todo-empty"' in html
 
 
-def test_point5_returned_record_waits_for_its_submitter(client, login, submitted, u, frozen):
+def test_point5_returned_record_waits_for_its_submitter(client, login, submitted, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
     review.decide(submitted, u.p1, RETURN, datetime(2026, 3, 2, 15, 0), opinion="补充")
     login("c1")
     html = client.get("/todo/").get_data(as_text=True)
@@ -68,7 +59,8 @@ def test_point5_returned_record_waits_for_its_submitter(client, login, submitted
     assert f"/planview/show/{submitted.id}" not in client.get("/todo/").get_data(as_text=True)
 
 
-def test_point5_home_page_and_menu_count(app, client, login, world, u, frozen):
+def test_point5_home_page_and_menu_count(app, client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
     plans = [make_plan(world, city) for city in ("C1", "C1b")]
     for plan, key in zip(plans, ("c1", "c1b"), strict=True):
         review.submit(plan, getattr(u, key), SUBMITTED)
@@ -93,14 +85,15 @@ def test_point5_home_page_and_menu_count(app, client, login, world, u, frozen):
     assert 'id="navbar-todo"' not in html and 'id="home-todo"' in html
 
 
-def test_point5_overdue_board_by_org_and_kind_scoped(client, login, world, u, frozen):
+def test_point5_overdue_board_by_org_and_kind_scoped(client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
     late = make_plan(world, "C1")
     review.submit(late, u.c1, SUBMITTED)
     other = make_plan(world, "C2")
     review.submit(other, u.c2, SUBMITTED)
     newer = make_plan(world, "C1b")
     review.submit(newer, u.c1b, datetime(2026, 3, 5, 9, 0))
-    frozen(datetime(2026, 3, 6, 9, 0))
+    frozen_clock.set(datetime(2026, 3, 6, 9, 0))
     login("p1")
     html = client.get("/overdue/").get_data(as_text=True)
     assert f"/planview/show/{late.id}" in html
@@ -122,10 +115,11 @@ def test_point5_overdue_board_is_for_province_and_center_only(client, login, wor
     assert "/overdue" not in (response.headers.get("Location") or "")
 
 
-def test_point5_overdue_export_is_xlsx_and_audited(client, login, world, u, frozen):
+def test_point5_overdue_export_is_xlsx_and_audited(client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
     plan = make_plan(world)
     review.submit(plan, u.c1, SUBMITTED)
-    frozen(datetime(2026, 3, 7, 9, 0))
+    frozen_clock.set(datetime(2026, 3, 7, 9, 0))
     login("p1")
     response = client.get("/overdue/export")
     assert response.status_code == 200

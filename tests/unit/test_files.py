@@ -2,54 +2,11 @@
 by its name (issue 4 point 4, issue 5 point 1 attachments). `SAMPLES` are reused by
 tests/integration/test_files.py."""
 
-import io
-import zipfile
-
 import pytest
 
 from app.services import files
 from app.services.files import FileRejected
-
-
-def _zip(entries: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buf.getvalue()
-
-
-def real_xlsx() -> bytes:
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
-    book.add_worksheet().write(0, 0, "姓名")
-    book.close()
-    return buf.getvalue()
-
-
-CT = "[Content_Types].xml"
-SAMPLES = {
-    "pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n",
-    "png": b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40,
-    "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40,
-    "gif": b"GIF89a" + b"\x00" * 40,
-    "mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100,
-    "webm": b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm" + b"\x00" * 40,
-    "doc": files.OLE_MAGIC + b"\x00" * 600,
-    "docx": _zip({CT: "<Types/>", "word/document.xml": "<w:document/>"}),
-    "xlsx": real_xlsx(),
-    "pptx": _zip({CT: "<Types/>", "ppt/presentation.xml": "<p:presentation/>"}),
-    "txt": "学员名单\r\n张三\t李四\n".encode(),
-    "csv": "姓名,手机\n张三,13800000000\n".encode("gbk"),
-    "exe": b"MZ\x90\x00" + b"\x00" * 200,
-    "zip": _zip({"readme.txt": "hello"}),
-    "html": b"<!DOCTYPE html><html><script>alert(1)</script></html>",
-    "docm": _zip(
-        {CT: "<Types/>", "word/document.xml": "<w:document/>", "word/vbaProject.bin": b"\x00macro"}
-    ),
-}
+from tests.factories import SAMPLES
 
 
 @pytest.fixture()

@@ -9,68 +9,10 @@ import io
 import zipfile
 
 import pytest
-from openpyxl import Workbook
 
 from reports import imports
 from reports.imports import PHONE, ImportField, ImportRefused, ImportSpec, read_xlsx
-
-ANNEX2_HEADER = [
-    "序号",
-    "姓名",
-    "工作单位",
-    "职务",
-    "办公电话",
-    "手机号",
-    "微信号",
-    "类型",
-    "所属地市",
-]
-TITLE = "省（市）级创业培训主管部门、创业培训机构平台联络员信息汇总表"
-
-
-def build_xlsx(
-    rows,
-    *,
-    header=ANNEX2_HEADER,
-    title=True,
-    province="广东省",
-    merge_title=True,
-    sheet="Sheet1",
-    extra_sheet_first=False,
-    merges=(),
-    number_format=None,
-) -> bytes:
-    """An Annex-2-like workbook: optional title (merged) and 省份 rows, the header, then rows
-    (lists of cell values; None leaves a cell empty; [] is an empty row)."""
-    book = Workbook()
-    if extra_sheet_first:
-        book.active.title = "说明"
-        book.active.append(["请按附件2填写"])
-        ws = book.create_sheet(sheet)
-    else:
-        ws = book.active
-        ws.title = sheet
-    if title:
-        ws.append([TITLE])
-        if merge_title:
-            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
-        ws.append([f"省份：{province}"])
-    ws.append(list(header))
-    for row in rows:
-        if row:
-            ws.append(list(row))
-        else:
-            ws.append([None])
-    for merged in merges:
-        ws.merge_cells(merged)
-    if number_format:
-        for row in ws.iter_rows():
-            for cell in row:
-                cell.number_format = number_format
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
+from tests.factories import build_xlsx, zip_bytes
 
 SPEC = ImportSpec(
     fields=(
@@ -207,7 +149,7 @@ def test_bad_input_not_an_xlsx_is_refused_before_parsing(never_parse):
         b"",
         b"%PDF-1.7 not a workbook",
         b"a,b,c\n1,2,3\n",
-        _zip({"hello.txt": b"a zip, but no workbook"}),
+        zip_bytes({"hello.txt": b"a zip, but no workbook"}),
     ):
         with pytest.raises(ImportRefused):
             read_xlsx(data, SPEC)
@@ -221,7 +163,7 @@ def test_bad_input_an_oversize_file_is_refused_before_parsing(never_parse):
 
 def test_bad_input_a_zip_bomb_is_refused_before_parsing(never_parse):
     # 60 MB of zeros deflate to ~60 KB: small on disk, huge once opened.
-    bomb = _zip(
+    bomb = zip_bytes(
         {
             "[Content_Types].xml": b"<Types/>",
             "xl/workbook.xml": b"<workbook/>",
@@ -234,7 +176,7 @@ def test_bad_input_a_zip_bomb_is_refused_before_parsing(never_parse):
 
 
 def test_bad_input_a_high_ratio_member_is_refused_even_when_small_in_total(never_parse):
-    bomb = _zip(
+    bomb = zip_bytes(
         {
             "[Content_Types].xml": b"<Types/>",
             "xl/workbook.xml": b"<workbook/>",
@@ -256,7 +198,7 @@ def test_bad_input_a_huge_merged_range_is_refused_before_parsing(never_parse):
         b'</sheetData><mergeCells count="1"><mergeCell ref="A20:J100019"/></mergeCells>',
         1,
     )
-    bomb = _zip(parts)
+    bomb = zip_bytes(parts)
     assert len(bomb) < 20 * 1024
     with pytest.raises(ImportRefused):
         read_xlsx(bomb, SPEC)
@@ -264,11 +206,3 @@ def test_bad_input_a_huge_merged_range_is_refused_before_parsing(never_parse):
 
 def test_a_real_workbook_passes_the_pre_parse_checks():
     imports.check_file(build_xlsx([["1", "甲", "单位", None, None, "13900000011"]]))
-
-
-def _zip(members: dict) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()

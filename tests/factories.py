@@ -1,0 +1,686 @@
+"""What tests build: the fixture world's tree and users, records written directly, workbooks and
+file samples, and the small request helpers (CSRF tokens, signed-in clients) the test modules share.
+
+Plain functions, imported by test modules and conftest.py; a test module imports nothing from
+another test module. World (codes are real GB/T 2260 codes):
+  center 000000
+  ├── 北京市 110000 ── 东城区 110101 ── 机构 i1, i1b ;  西城区 110102
+  └── 广东省 440000 ── 广州市 440100 ── 机构 i2
+Users (password ``PASSWORD``): center, p1, p2, c1, c1b, c2, i1, i1b, i2, trainer1, trainer2,
+trainee1, sysadmin, secadmin, auditor.
+"""
+
+import hashlib
+import io
+import os
+import re
+import uuid
+import zipfile
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from flask_appbuilder import Model
+from itsdangerous import URLSafeTimedSerializer
+from openpyxl import Workbook
+from sqlalchemy import create_engine, make_url, select, text
+from stdnum.cn import ric
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from app.services import accounts, files, review, vocabulary
+from app.services.demo import demo_accounts_json
+from models.audit import AuditLog
+from models.course import COURSE_CHAINS, CourseResource
+from models.faculty import FacultyProfile
+from models.login_application import LoginApplication
+from models.mentor import MENTOR_CHAINS, MentorProfile
+from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
+from models.plan import PlanLine, PlanRound, TrainingPlan
+from models.review import ReviewRevision
+from models.roster import Roster, RosterEntry
+from models.user import MalanUser
+from security.sync import sync_roles
+
+PASSWORD = "Test@pass2026"
+NOW = datetime(2026, 3, 2, 9, 0)  # the frozen clock's default: a Monday, no holiday around
+
+
+ORGS = [  # key, kind, code, name, parent key
+    ("center", CENTER, "000000", "部中心", None),
+    ("P1", PROVINCE, "110000", "北京市", "center"),
+    ("P2", PROVINCE, "440000", "广东省", "center"),
+    ("C1", CITY, "110101", "东城区", "P1"),
+    ("C1b", CITY, "110102", "西城区", "P1"),
+    ("C2", CITY, "440100", "广州市", "P2"),
+    ("I1", INSTITUTION, "1101010001", "东城创业学校", "C1"),
+    ("I1b", INSTITUTION, "1101010002", "东城第二培训中心", "C1"),
+    ("I2", INSTITUTION, "4401000001", "广州创业学院", "C2"),
+]
+
+
+USERS = [  # key, role kind, org key, name
+    ("center", "center", "center", "张中心"),
+    ("p1", "province", "P1", "李北京"),
+    ("p2", "province", "P2", "王广东"),
+    ("c1", "city", "C1", "赵东城"),
+    ("c1b", "city", "C1b", "钱西城"),
+    ("c2", "city", "C2", "孙广州"),
+    ("i1", "institution", "I1", "周机构"),
+    ("i1b", "institution", "I1b", "吴机构"),
+    ("i2", "institution", "I2", "郑机构"),
+    ("trainer1", "trainer", "C1", "冯讲师"),
+    ("trainer2", "trainer", "C2", "陈讲师"),
+    ("trainee1", "trainee", "I1", "褚学员"),
+    ("sysadmin", "sysadmin", "center", "系统管理员"),
+    ("secadmin", "secadmin", "center", "安全管理员"),
+    ("auditor", "auditor", "center", "审计员"),
+]
+
+
+def build_world(app, now) -> dict:
+    """A fresh schema with the tree and users above in ``app``'s database; returns ids by key."""
+    Model.metadata.drop_all(db.engine)
+    Model.metadata.create_all(db.engine)
+    sync_roles(app.appbuilder.sm)
+    vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
+    orgs = {}
+    for key, kind, code, name, parent in ORGS:
+        org = Org(kind=kind, code=code, name=name)
+        if parent:
+            org.parent = orgs[parent]
+        db.session.add(org)
+        db.session.flush()
+        orgs[key] = org
+    users = {}
+    for key, kind, org_key, name in USERS:
+        user, _pw = accounts.create_account(
+            name=name, role_kind=kind, org=orgs[org_key], now=now, password=PASSWORD
+        )
+        user.must_change_password = False
+        db.session.flush()
+        users[key] = user
+    db.session.commit()
+    return {
+        "org": {k: o.id for k, o in orgs.items()},
+        "user": {k: u.id for k, u in users.items()},
+        "username": {k: u.username for k, u in users.items()},
+    }
+
+
+def csrf_token(client, url="/login/") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html
+    )
+    return match.group(1) if match else ""
+
+
+def zip_bytes(entries: dict) -> bytes:
+    """A deflated zip archive of ``{name: content}`` (what office files and zip bombs are)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def real_xlsx() -> bytes:
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book.add_worksheet().write(0, 0, "姓名")
+    book.close()
+    return buf.getvalue()
+
+
+CT = "[Content_Types].xml"
+
+
+SAMPLES = {
+    "pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n",
+    "png": b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40,
+    "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40,
+    "gif": b"GIF89a" + b"\x00" * 40,
+    "mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100,
+    "webm": b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm" + b"\x00" * 40,
+    "doc": files.OLE_MAGIC + b"\x00" * 600,
+    "docx": zip_bytes({CT: "<Types/>", "word/document.xml": "<w:document/>"}),
+    "xlsx": real_xlsx(),
+    "pptx": zip_bytes({CT: "<Types/>", "ppt/presentation.xml": "<p:presentation/>"}),
+    "txt": "学员名单\r\n张三\t李四\n".encode(),
+    "csv": "姓名,手机\n张三,13800000000\n".encode("gbk"),
+    "exe": b"MZ\x90\x00" + b"\x00" * 200,
+    "zip": zip_bytes({"readme.txt": "hello"}),
+    "html": b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+    "docm": zip_bytes(
+        {CT: "<Types/>", "word/document.xml": "<w:document/>", "word/vbaProject.bin": b"\x00macro"}
+    ),
+}
+
+
+ANNEX2_HEADER = [
+    "序号",
+    "姓名",
+    "工作单位",
+    "职务",
+    "办公电话",
+    "手机号",
+    "微信号",
+    "类型",
+    "所属地市",
+]
+
+
+ANNEX2_TITLE = "省（市）级创业培训主管部门、创业培训机构平台联络员信息汇总表"
+
+
+def build_xlsx(
+    rows,
+    *,
+    header=ANNEX2_HEADER,
+    title=True,
+    province="广东省",
+    merge_title=True,
+    sheet="Sheet1",
+    extra_sheet_first=False,
+    merges=(),
+    number_format=None,
+) -> bytes:
+    """An Annex-2-like workbook: optional title (merged) and 省份 rows, the header, then rows
+    (lists of cell values; None leaves a cell empty; [] is an empty row)."""
+    book = Workbook()
+    if extra_sheet_first:
+        book.active.title = "说明"
+        book.active.append(["请按附件2填写"])
+        ws = book.create_sheet(sheet)
+    else:
+        ws = book.active
+        ws.title = sheet
+    if title:
+        ws.append([ANNEX2_TITLE])
+        if merge_title:
+            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+        ws.append([f"省份：{province}"])
+    ws.append(list(header))
+    for row in rows:
+        if row:
+            ws.append(list(row))
+        else:
+            ws.append([None])
+    for merged in merges:
+        ws.merge_cells(merged)
+    if number_format:
+        for row in ws.iter_rows():
+            for cell in row:
+                cell.number_format = number_format
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+class FreshClient(FlaskClient):
+    """One app context per request, as in production. The session-wide ``app`` fixture keeps an
+    app context pushed; with the stock client ``g`` (Flask-WTF's CSRF token, the cached scope)
+    and the db session would carry over from one request to the next."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def browser(app) -> FreshClient:
+    return FreshClient(app, app.response_class, use_cookies=True)
+
+
+def sign_in(app, username, password=PASSWORD) -> FreshClient:
+    """A browser signed in as ``username``; ``.csrf`` holds a token valid for its session."""
+    app.appbuilder.sm.limiter.reset()  # hundreds of logins per minute here are not an attack
+    client = browser(app)
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302 and "/login" not in response.headers["Location"]
+    client.csrf = csrf_token(client, "/password/change")
+    assert client.csrf
+    return client
+
+
+def api_headers(app, username, password=PASSWORD) -> dict:
+    """JWT login through FAB's security API, as a script would."""
+    response = browser(app).post(
+        "/api/v1/security/login",
+        json={"username": username, "password": password, "provider": "db"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def grant(app, role_name, resource, permissions) -> None:
+    """Give a role permissions the shipped table does not (for this test's database only)."""
+    sm = app.appbuilder.sm
+    role = sm.find_role(role_name)
+    for permission in permissions:
+        sm.add_permission_role(role, sm.add_permission_view_menu(permission, resource))
+    db.session.commit()
+
+
+def rows(table_or_select) -> list:
+    """Every row as committed, read afresh (not through an identity map)."""
+    db.session.rollback()
+    query = table_or_select if hasattr(table_or_select, "whereclause") else select(table_or_select)
+    return sorted(tuple(r) for r in db.session.execute(query).all())
+
+
+AUDIT_WRITES = ("create", "update", "delete", "password_reset")
+
+
+def snapshot() -> dict:
+    """What a refused request must not change: the scoped tables and the write audit."""
+    state = {"org": rows(Org.__table__)}
+    users = MalanUser.__table__
+    volatile = {"last_login", "login_count", "fail_login_count", "changed_on"}
+    state["ab_user"] = sorted(
+        tuple(v for k, v in r._mapping.items() if k not in volatile)
+        for r in db.session.execute(select(users)).all()
+    )
+    state["audit"] = rows(AuditLog.__table__.select().where(AuditLog.event.in_(AUDIT_WRITES)))
+    return state
+
+
+def seed_applications(world, now):
+    """One draft application per institution and one class per region, written directly."""
+    from datetime import timedelta
+
+    from models.application import ClassApplication, TrainingClass
+
+    start = now.date() + timedelta(days=30)
+    for n, key in enumerate(("I1", "I1b", "I2"), start=1):
+        app_row = ClassApplication(
+            org_id=world["org"][key],
+            course_type="SYB",
+            start_date=start,
+            end_date=start,
+            venue="教室",
+            expected_trainees=30,
+            contact_name="联系人",
+            contact_phone="010-1",
+        )
+        db.session.add(app_row)
+        db.session.flush()
+        db.session.add(
+            TrainingClass(
+                code=f"JS-TEST-{n}",
+                application_id=app_row.id,
+                org_id=world["org"][key],
+                course_type="SYB",
+                start_date=start,
+                end_date=start,
+                created_at=now,
+            )
+        )
+    db.session.commit()
+
+
+def post_login(client, username, password, **headers):
+    token = csrf_token(client)
+    return client.post(
+        "/login/", data={"username": username, "password": password, "csrf_token": token}, **headers
+    )
+
+
+def fresh_app(**extra):
+    """A new app (another worker, other settings) on the test database; sign-in failures only,
+    so it needs the tables but no users."""
+    from flask_appbuilder import Model
+
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()} | extra
+    application = create_app(config)
+    with application.app_context():
+        Model.metadata.create_all(db.engine)
+    return application
+
+
+class Actors:
+    def __init__(self, world):
+        self.world = world
+
+    def __getattr__(self, key):
+        return db.session.get(MalanUser, self.world["user"][key])
+
+
+def make_plan(world, city="C1", **values) -> TrainingPlan:
+    rnd = db.session.scalar(select(PlanRound).where(PlanRound.year == 2026, PlanRound.month == 6))
+    if rnd is None:
+        rnd = PlanRound(year=2026, month=6, deadline=date(2026, 3, 31), opened_at=NOW)
+        db.session.add(rnd)
+        db.session.flush()
+    plan = TrainingPlan(
+        round_id=rnd.id,
+        org_id=world["org"][city],
+        contact_name="赵联系",
+        contact_phone="13800000001",
+        note="第一稿",
+        **values,
+    )
+    # A valid line, so that the plans view's own checks let it be submitted (dates from today:
+    # the view reads the real clock).
+    start = date.today() + timedelta(days=60)
+    plan.lines.append(
+        PlanLine(
+            org_id=world["org"][city],
+            course_type="SYB",
+            classes=2,
+            trainees_per_class=30,
+            start_from=start,
+            start_to=start + timedelta(days=30),
+            venue_city_id=world["org"][city],
+        )
+    )
+    db.session.add(plan)
+    db.session.commit()
+    return plan
+
+
+def seed_plans(world, now=NOW) -> dict:
+    """A round and one draft plan with one line for each city of the fixture world, written
+    directly (for tests that need plan rows in every region, e.g. the scope matrix)."""
+    rnd = PlanRound(year=now.year, month=6, deadline=now.date(), opened_at=now)
+    db.session.add(rnd)
+    db.session.flush()
+    ids = {}
+    for key in ("C1", "C1b", "C2"):
+        city = world["org"][key]
+        plan = TrainingPlan(round_id=rnd.id, org_id=city, contact_name="联系人")
+        plan.lines = [
+            PlanLine(
+                org_id=city,
+                course_type="SYB",
+                classes=1,
+                trainees_per_class=30,
+                start_from=now.date(),
+                start_to=now.date(),
+                venue_city_id=city,
+            )
+        ]
+        db.session.add(plan)
+        db.session.flush()
+        ids[key] = plan.id
+    db.session.commit()
+    return ids
+
+
+def seed_login_applications(world, now=NOW):
+    """One pending application per city, for the scope matrix (`people` fixture)."""
+    for n, city in enumerate(("C1", "C1b", "C2")):
+        record = LoginApplication(
+            applicant_name=f"申请人{n}",
+            mobile=f"1370000000{n}",
+            unit="某单位",
+            role_kind="city",
+            org_id=world["org"][city],
+            reason="工作需要",
+            created_at=now,
+        )
+        db.session.add(record)
+        review.enter_review(record, now)
+    db.session.commit()
+
+
+def seed_rosters(world):
+    """For the scope matrix: one pending roster per province (written directly, as submitted)."""
+    for n, key in enumerate(("P1", "P2"), start=1):
+        roster = Roster(
+            org_id=world["org"][key],
+            filename=f"roster-{key}.xlsx",
+            row_count=1,
+            created_at=NOW,
+            status="pending",
+            step=0,
+            submitted_at=NOW,
+        )
+        roster.entries.append(
+            RosterEntry(
+                seq=1,
+                source_row=4,
+                kind="province",
+                name=f"联络员{n}",
+                unit="人力资源和社会保障厅",
+                mobile=f"1390000100{n}",
+            )
+        )
+        db.session.add(roster)
+    db.session.commit()
+
+
+ORG_UPLOADERS = {
+    "P1": "p1",
+    "P2": "p2",
+    "C1": "c1",
+    "C1b": "c1b",
+    "C2": "c2",
+    "I1": "i1",
+    "I1b": "i1b",
+    "I2": "i2",
+}
+
+
+def seed_courses(world, now=NOW) -> dict:
+    """Published resources from every org of the world (P1, P2, C1, C1b, C2, I1, I1b, I2) and
+    from trainer1 and trainer2, written directly; returns {org or user key: id}."""
+    ids = {}
+    rows = [(org, world["org"][org], world["user"][who], who) for org, who in ORG_UPLOADERS.items()]
+    rows += [
+        (who, world["org"][org], world["user"][who], who)
+        for who, org in (("trainer1", "C1"), ("trainer2", "C2"))
+    ]
+    for key, org_id, owner_id, who in rows:
+        kind = db.session.get(MalanUser, owner_id).role_kind
+        record = CourseResource(
+            title=f"{key}的示范课",
+            course_type="SYB",
+            category="demo",
+            description="示范课说明",
+            tags="示范",
+            author=who,
+            org_id=org_id,
+            owner_id=owner_id,
+            chain=COURSE_CHAINS[kind],
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+            published_at=now,
+            created_at=now,
+        )
+        db.session.add(record)
+        db.session.flush()
+        ids[key] = record.id
+    db.session.commit()
+    return ids
+
+
+def make_id(code="110101", born="19800101", seq=1) -> str:
+    body = f"{code}{born}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def seed_faculty(world, now=NOW) -> dict:
+    """Approved profiles in the regions P1, P2, C1, C1b, C2 and one of trainer1 (C1) and one of
+    trainer2 (C2), written directly and committed (the scope matrix's ``people``)."""
+    rows = [
+        ("P1", None, "北京省级讲师"),
+        ("P2", None, "广东省级讲师"),
+        ("C1", None, "东城讲师"),
+        ("C1b", None, "西城讲师"),
+        ("C2", None, "广州讲师"),
+        ("C1", "trainer1", "冯讲师"),
+        ("C2", "trainer2", "陈讲师"),
+    ]
+    ids = {}
+    for seq, (org_key, owner, name) in enumerate(rows, start=101):
+        profile = FacultyProfile(
+            name=name,
+            gender="M",
+            birth_year=1980,
+            id_number=make_id(born="19800101", seq=seq),
+            mobile=f"1380000{seq:04d}",
+            org_id=world["org"][org_key],
+            user_id=world["user"][owner] if owner else None,
+            employer="培训中心",
+            level="lecturer",
+            course_types="SYB",
+            service_status="active",
+            certificate_no=f"C-{seq}",
+            certificate_date=date(2020, 1, 1),
+            certificate_expiry=date(2027, 1, 1),
+            created_at=now,
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+        )
+        db.session.add(profile)
+        db.session.flush()
+        db.session.add(
+            ReviewRevision(
+                record_type="faculty",
+                record_id=profile.id,
+                revision=1,
+                status="approved",
+                data="{}",
+                created_at=now,
+            )
+        )
+        ids[owner or org_key] = profile.id
+    db.session.commit()
+    return ids
+
+
+MENTOR_SEED = {
+    "P1": ("P1", "I", "互联网创业、融资", "13900000001", "p1mentor@example.cn"),
+    "P2": ("P2", "J", "财务管理、融资", "13900000002", "p2mentor@example.cn"),
+    "C1": ("C1", "I", "市场营销", "13900000003", "c1mentor@example.cn"),
+    "C1b": ("C1b", "P", "职业教育", "13900000004", "c1bmentor@example.cn"),
+    "C2": ("C2", "C", "智能制造、市场营销", "13900000005", "c2mentor@example.cn"),
+}
+
+
+def seed_mentors(world, now=NOW) -> dict:
+    """One APPROVED mentor entered by each province and city of the fixture world (P1, P2, C1,
+    C1b, C2), written directly and committed; returns org key -> mentor id."""
+    kinds = {"P1": "province", "P2": "province"}
+    ids = {}
+    for key, (org_key, industry, expertise, mobile, email) in MENTOR_SEED.items():
+        mentor = MentorProfile(
+            chain=MENTOR_CHAINS[kinds.get(org_key, "city")],
+            org_id=world["org"][org_key],
+            name=f"导师{key}",
+            gender="F",
+            employer=f"{key}创业服务中心",
+            title="高级经济师",
+            industry=industry,
+            expertise=expertise,
+            mobile=mobile,
+            email=email,
+            biography="从事创业指导十年",
+            availability="周末",
+            created_at=now,
+            status="approved",
+            revision=1,
+            in_force_revision=1,
+        )
+        db.session.add(mentor)
+        db.session.flush()
+        ids[key] = mentor.id
+    db.session.commit()
+    return ids
+
+
+def flashes(client) -> list[str]:
+    """The flashed messages waiting in the client's session."""
+    with client.session_transaction() as sess:
+        return [text for _cat, text in sess.get("_flashes", [])]
+
+
+def post_form(client, url, data=None, multipart=False, **fields):
+    """POST a form with a CSRF token valid for the signed-in session (any page with a form
+    gives one)."""
+    data = {"csrf_token": csrf_token(client, "/password/change"), **(data or {}), **fields}
+    if multipart:
+        return client.post(url, data=data, content_type="multipart/form-data")
+    return client.post(url, data=data)
+
+
+def post_token(app, client) -> str:
+    """A valid CSRF token for the client's session, without needing a page that shows a form:
+    a refused POST must be refused by the permission check, not by a missing token."""
+    with client.session_transaction() as session:
+        session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+        raw = session["csrf_token"]
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def store_files_in(app, monkeypatch, folder):
+    """Points the app's FILES_DIR at ``folder`` for one test; returns it."""
+    monkeypatch.setitem(app.config, "FILES_DIR", str(folder))
+    return folder
+
+
+def on_disk(files_dir) -> set:
+    return {p.name for p in Path(files_dir).glob("*")} if Path(files_dir).exists() else set()
+
+
+@contextmanager
+def scratch_database(url: str, suffix: str):
+    """A fresh PostgreSQL database beside ``url``'s (named ``<db>_<suffix>_<random>``), yielded
+    as a URL and dropped afterwards."""
+    base = make_url(url)
+    name = f"{base.database}_{suffix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def service_missing(problem: str) -> None:
+    """A service the test needs (Chromium, Redis) is not there: skip with the reason locally,
+    fail in CI (CI=true), where it must run."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"must run in CI: {problem}")
+    pytest.skip(problem)
+
+
+# ---------------------------------------------------------------- browser tests (tests/browser)
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots, kept by CI
+
+
+def demo_account(app, role, org_prefix) -> dict:
+    """The demo account (`flask malan load-demo`) of ``role`` whose org code starts so."""
+    with app.app_context():
+        return next(
+            a
+            for a in demo_accounts_json()
+            if a["role"] == role and (a["org_code"] or "").startswith(org_prefix)
+        )
+
+
+def sign_in_page(page, base, who) -> None:
+    """Signs a Chromium page in as the demo account ``who``, through the login form."""
+    page.goto(f"{base}/logout/")
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", who["username"])
+    page.fill("input[name=password]", who["password"])
+    page.click("[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert urlsplit(page.url).path == "/", f"{who['username']} not signed in: {page.url}"
