@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField
 
+from app.services import vocabulary
 from models.vocabulary import KINDS, Term
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -37,7 +38,4 @@ class VocabularyView(ScopedModelView):
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):
-        item.code = (item.code or "").strip()
-        item.label = (item.label or "").strip()
-        if not item.code or not item.label:
-            raise ValueError(_l("Code and name are required."))
+        vocabulary.check_new_term(item)
