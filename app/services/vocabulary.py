@@ -58,12 +58,17 @@ def check_new_term(term: Term) -> None:
         raise InvalidValue(
             _("Code and name are required."), field="code" if not term.code else "label"
         )
+    check_code_free(term.kind, term.code)
+
+
+def check_code_free(kind: str, code) -> None:
+    """`Conflict` on ``code`` when the vocabulary ``kind`` already has that code."""
+    code = (code or "").strip()
     with db.session.no_autoflush:
         taken = db.session.scalar(
-            select(Term.id).where(Term.kind == term.kind, Term.code == term.code).limit(1)
+            select(Term.id).where(Term.kind == kind, Term.code == code).limit(1)
         )
-    if taken is not None:
+    if code and taken is not None:
         raise Conflict(
-            _("Code: %(code)s is already a term of this vocabulary.", code=term.code),
-            field="code",
+            _("Code: %(code)s is already a term of this vocabulary.", code=code), field="code"
         )
