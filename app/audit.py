@@ -15,6 +15,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.memo import memo
 from models.audit import AuditLog
 
 # Row tables that are themselves logs or FAB's permission bookkeeping.
@@ -71,15 +72,11 @@ def _who(user) -> dict:
 
 
 def _current_who() -> dict:
-    """Who is acting in this request, cached with the user it was computed for: an app context
-    can outlive a request (tests, CLI jobs) and must not lend one user's name to another."""
+    """Who is acting in this request, computed once per request and user (`app.memo`)."""
     if not has_request_context():
         return _who(None)
     user = _actor()
-    cached = g.get("audit_actor")
-    if cached is None or cached[0] is not user:
-        cached = g.audit_actor = (user, _who(user))
-    return dict(cached[1])
+    return dict(memo("audit_actor", lambda: _who(user), on=user))
 
 
 def _entry(event_name, *, user=None, username=None, now=None, success=True, who=None, **fields):

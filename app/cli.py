@@ -105,6 +105,18 @@ def purge_audit(older_than_days):
     click.echo(f"{result.rowcount} audit entries purged")
 
 
+@malan.command("purge-staged")
+def purge_staged():
+    """Delete the uploads left between preview and confirm for longer than an hour (they hold
+    personal data). Each new upload purges too; run this daily for a quiet server."""
+    from app.services import staging
+    from app.services.tx import transaction
+
+    with transaction():
+        count = staging.purge(clock.now())
+    click.echo(f"{count} staged uploads purged")
+
+
 @malan.command("overdue")
 @click.option("--now", "at", help="Reference time, ISO format (default: now, Beijing time).")
 def overdue(at):

@@ -10,6 +10,7 @@ from . import (  # noqa: F401,E402
     message,
     notice,
     roster,
+    staging,
     vocabulary,
 )
 from .audit import AuditLog  # noqa: F401

@@ -13,21 +13,16 @@ confirm → all rows in one transaction.
 - `create_profiles` writes the checked rows with three bulk INSERTs (profiles, their approved
   revision 1, their review-history entry "entered by the center") and one audit entry, in the
   caller's transaction: no per-row ORM flush and no per-row audit entry.
-- Between preview and confirm the checked file waits on the server (`stage`/`claim`) under a
-  random token bound to the user; claiming it is atomic, so a double confirm writes once.
+- Between preview and confirm the checked file waits in `app.services.staging` (bound to the
+  user, taken once: a double confirm writes once).
 """
 
 from __future__ import annotations
 
 import io
-import json
-import os
 import re
-import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import xlsxwriter
 from flask_babel import gettext as _
@@ -37,7 +32,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
-from app.services import faculty, fields, files, review, vocabulary
+from app.services import faculty, fields, review, vocabulary
 from models.faculty import ACTIVE, FacultyProfile
 from models.org import CITY, PROVINCE, Org
 from models.review import APPROVED
@@ -58,7 +53,6 @@ MAX_ROWS = 10_000  # a larger list is split; 5,000 rows check and write in about
 MAX_BYTES = 10 * 1024 * 1024
 ERROR_HEADER = "错误说明"
 PREVIEW_ROWS = 20
-STAGING_MAX_AGE = 3600  # seconds between the preview and the confirm
 CHUNK = 500  # values per IN (...) when looking up duplicates in the pool
 
 # key, template header, other accepted headers, required, kind, max length, column width, note
@@ -163,7 +157,6 @@ EXAMPLE = (
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
 # ---------------------------------------------------------------- the template
@@ -560,63 +553,3 @@ def error_workbook(data: bytes, errors: list[RowError], sheet: str, header_row: 
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-# ---------------------------------------------------------------- the file between preview and confirm
-
-
-def _staging() -> Path:
-    path = files.files_dir() / "import-staging"
-    path.mkdir(mode=0o750, exist_ok=True)
-    return path
-
-
-def stage(data: bytes, meta: dict, now_ts: float | None = None) -> str:
-    """Keep an uploaded file and what we know of it; returns its token. Expired ones (they hold
-    personal data) are removed on the way."""
-    folder = _staging()
-    now_ts = now_ts or time.time()
-    for old in folder.iterdir():
-        try:
-            if now_ts - old.stat().st_mtime > STAGING_MAX_AGE:
-                old.unlink()
-        except FileNotFoundError:
-            pass
-    token = secrets.token_urlsafe(32)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    (folder / f"{token}.json").write_text(
-        json.dumps({**meta, "ts": now_ts}, ensure_ascii=False, default=str), encoding="utf-8"
-    )
-    return token
-
-
-def peek(token: str, user_id: int) -> tuple[bytes, dict] | None:
-    """A staged file of this user (None if unknown, another user's, or expired)."""
-    if not TOKEN.match(token or ""):
-        return None
-    folder = _staging()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        data = (folder / f"{token}.xlsx").read_bytes()
-    except (FileNotFoundError, ValueError):
-        return None
-    if meta.get("user") != user_id or time.time() - meta.get("ts", 0) > STAGING_MAX_AGE:
-        return None
-    return data, meta
-
-
-def claim(token: str, user_id: int, kind: str) -> tuple[bytes, dict] | None:
-    """Take a staged file of ``kind`` for confirming: exactly one caller gets it (an atomic
-    rename), the second click of a double confirm gets None."""
-    staged = peek(token, user_id)
-    if staged is None or staged[1].get("kind") != kind:
-        return None
-    folder = _staging()
-    taken = folder / f"{token}.{secrets.token_hex(4)}.taken"
-    try:
-        os.rename(folder / f"{token}.json", taken)
-    except FileNotFoundError:
-        return None
-    taken.unlink(missing_ok=True)
-    (folder / f"{token}.xlsx").unlink(missing_ok=True)
-    return staged

@@ -19,6 +19,7 @@ from models.org import Org
 from models.plan import PlanLine, TrainingPlan
 from models.review import PENDING, REJECTED
 from reports.xlsx import Column, dataframe_to_xlsx
+from security.scope import SYSTEM, Scope, in_scope
 
 APPROVED, UNDER_REVIEW = "approved", "under_review"
 NUMBERS = ["plans", "lines", "classes", "trainees", "applied", "approved_classes"]
@@ -28,9 +29,12 @@ def status_label(status) -> str:
     return _("Approved") if status == APPROVED else _("Under review")
 
 
-def plan_lines(session, round_id: int, clause=None, province_id: int | None = None) -> pd.DataFrame:
+def plan_lines(
+    session, round_id: int, scope: Scope = SYSTEM, province_id: int | None = None
+) -> pd.DataFrame:
     """One row per plan line (a plan without lines gives one row with no line), with its city,
-    province, effective status and the classes applied for / approved on the line."""
+    province, effective status and the classes applied for / approved on the line; only the
+    plans inside ``scope`` (default: every plan)."""
     city, province = aliased(Org), aliased(Org)
     status = case((TrainingPlan.in_force_revision.is_not(None), APPROVED), else_=UNDER_REVIEW)
     query = (
@@ -61,8 +65,7 @@ def plan_lines(session, round_id: int, clause=None, province_id: int | None = No
         )
         .order_by(province.code, city.code, PlanLine.id)
     )
-    if clause is not None:
-        query = query.where(clause)
+    query = in_scope(query, TrainingPlan, scope)
     if province_id is not None:
         query = query.where(city.province_id == province_id)
     frame = pd.DataFrame(

@@ -6,13 +6,14 @@ registered: accounts are kept in `views.users`, and roles come from `security.pe
 
 from datetime import timedelta
 
-from flask import abort, current_app, flash, g, has_request_context, jsonify, make_response
+from flask import abort, current_app, flash, has_request_context, jsonify, make_response
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, clock
+from app.memo import memo
 from models.user import MalanUser
 from security import passwords, sessions
 from security.views import ChangePasswordView, MalanAuthDBView, MalanSecurityApi
@@ -54,22 +55,23 @@ class MalanSecurityManager(SecurityManager):
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
         key = tuple(sorted(role_ids))
-        cached = g.get("malan_grants")
-        if cached is None or cached[0] != key:
-            pv = self.permissionview_model
-            rows = (
-                self.session.query(self.permission_model.name, self.viewmenu_model.name)
-                .select_from(pv)
-                .join(
-                    assoc_permissionview_role,
-                    pv.id == assoc_permissionview_role.c.permission_view_id,
-                )
-                .join(self.permission_model, self.permission_model.id == pv.permission_id)
-                .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
-                .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
+        return (permission_name, view_name) in memo("grants", lambda: self._grants(key), on=key)
+
+    def _grants(self, role_ids) -> set[tuple[str, str]]:
+        """Every (permission, view) pair granted to these roles, in one query."""
+        pv = self.permissionview_model
+        rows = (
+            self.session.query(self.permission_model.name, self.viewmenu_model.name)
+            .select_from(pv)
+            .join(
+                assoc_permissionview_role,
+                pv.id == assoc_permissionview_role.c.permission_view_id,
             )
-            cached = g.malan_grants = (key, {tuple(r) for r in rows})
-        return (permission_name, view_name) in cached[1]
+            .join(self.permission_model, self.permission_model.id == pv.permission_id)
+            .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
+            .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
+        )
+        return {tuple(r) for r in rows}
 
     def _fake_check(self):
         # Unknown, disabled and locked accounts cost the same hash as a real check.

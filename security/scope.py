@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import RelationshipDirection, selectinload
 
 from app.extensions import db
+from app.memo import memo
 from models.org import CENTER, CITY, PROVINCE, Org
 from models.user import TRAINEE, TRAINER
 
@@ -56,17 +57,13 @@ def scope_of(user) -> Scope:
 def current_scope() -> Scope:
     """The scope of the signed-in user; outside a request (CLI) the system sees all.
 
-    Cached on ``g`` together with the user it was computed for: the JWT API sets ``g.user``
-    only after the before-request hooks ran, and an app context that outlives one request
-    (tests, a CLI job that opens request contexts) must never hand one user's scope to another.
+    Computed once per request and user (`app.memo`: the JWT API sets ``g.user`` only after the
+    before-request hooks ran, and one user's scope must never be handed to another).
     """
     if not has_request_context():
         return SYSTEM
     user = getattr(g, "user", None)
-    cached = g.get("malan_scope")
-    if cached is None or cached[0] is not user:
-        cached = g.malan_scope = (user, scope_of(user))
-    return cached[1]
+    return memo("scope", lambda: scope_of(user), on=user)
 
 
 def org_subtree(scope: Scope):
@@ -88,6 +85,13 @@ def scope_clause(model, scope: Scope):
     if scope.mode == OWNER and spec.owner:
         return getattr(model, spec.owner) == scope.user_id
     return false()
+
+
+def in_scope(query, model, scope: Scope | None = None):
+    """``query`` (a ``select()`` or an ORM ``Query``) limited to the rows of ``model`` inside
+    ``scope`` — by default the current user's. The one way a hand-written query is scoped."""
+    clause = scope_clause(model, current_scope() if scope is None else scope)
+    return query if clause is None else query.where(clause)
 
 
 def is_scoped(model) -> bool:
@@ -209,8 +213,7 @@ class ScopedSQLAInterface(SQLAInterface):
         return AtLeast(count) if count > self.count_cap else count
 
     def _scoped(self, query):
-        clause = scope_clause(self.obj, current_scope())
-        return query if clause is None else query.filter(clause)
+        return in_scope(query, self.obj)
 
     def _apply_inner_all(self, query, *args, **kwargs):
         page_size = kwargs.get("page_size", args[4] if len(args) > 4 else None)

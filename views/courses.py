@@ -54,10 +54,7 @@ def category_label(code) -> str:
 
 
 def course_type_label(code) -> str:
-    labels = g.get("course_type_labels")
-    if labels is None:  # once per request, not once per row
-        labels = g.course_type_labels = vocabulary.labels("course_type")
-    return labels.get(code, code or "")
+    return vocabulary.labels("course_type").get(code, code or "")  # read once per request
 
 
 def _when(value) -> str:

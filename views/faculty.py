@@ -27,11 +27,15 @@ from app.services import faculty, files, vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
 from app.services.tx import transaction
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
-from models.org import Org
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
 from security import permissions
-from security.scope import ScopedFilterConverter, ScopedSQLAInterface, current_scope, scope_clause
+from security.scope import (
+    ScopedFilterConverter,
+    ScopedSQLAInterface,
+    current_scope,
+    in_scope,
+)
 from views.base import blank, perform, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
 
@@ -97,7 +101,7 @@ def _course_choices():
 
 
 def _region_choices():
-    return [("", "—")] + faculty.region_choices(scope_clause(Org, current_scope()))
+    return [("", "—")] + faculty.region_choices(current_scope())
 
 
 def _gender_choices():
@@ -486,10 +490,7 @@ def _load_visible(profile_id):
     query = select(FacultyProfile).where(
         FacultyProfile.id == profile_id, faculty.pool_clause(getattr(g, "user", None))
     )
-    clause = scope_clause(FacultyProfile, current_scope())
-    if clause is not None:
-        query = query.where(clause)
-    return db.session.scalar(query)
+    return db.session.scalar(in_scope(query, FacultyProfile))
 
 
 def register(appbuilder) -> None:

@@ -2,7 +2,7 @@
 and the uploaded file back with an error column. No menu entry: the pool's list links to
 ``FacultyImportView.upload``. Thin: every rule is in `reports.faculty_import`."""
 
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -10,7 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit, clock
 from app.extensions import db
-from app.services import files
+from app.services import files, staging
+from app.services.errors import DomainError, NotAllowed
+from app.services.tx import transaction
 from reports import faculty_import as report
 from reports.imports import ImportRefused, RowError
 from security import permissions
@@ -18,7 +20,9 @@ from views.base import xlsx_download
 
 OBJECT_TYPE = "FacultyProfile"
 SHOWN_ERRORS = 200  # on the page; the error file holds them all
-READY, ERRORS = "ready", "errors"
+# Its two kinds of staged upload (app.services.staging): a clean file waiting for its confirm,
+# and a file with errors kept for the error-file download.
+READY, ERRORS = "faculty_import", "faculty_import_errors"
 
 
 class FacultyImportView(BaseView):
@@ -51,31 +55,27 @@ class FacultyImportView(BaseView):
     @expose("/confirm", methods=["POST"])
     @has_access
     def confirm(self):
-        staged = report.claim(request.form.get("token", ""), g.user.id, READY)
-        if staged is None:
-            flash(
-                _(
-                    "This import was already confirmed or has expired: nothing more was created. "
-                    "Upload the file again if needed."
-                ),
-                "warning",
-            )
+        try:
+            staged = staging.take(request.form.get("token", ""), g.user.id, READY, clock.now())
+        except NotAllowed:
+            abort(403)
+        except DomainError as exc:  # already confirmed (a double click), expired
+            flash(str(exc), "warning")
             return redirect(url_for(".upload"))
-        data, meta = staged
         # Checked again: the pool may have changed since the preview (another import, a form).
-        return self._checked_page(data, meta["filename"], write=True)
+        return self._checked_page(staged.data, staged.filename, write=True)
 
     @expose("/errors/<token>")
     @has_access
     def error_file(self, token):
-        staged = report.peek(token, g.user.id)
-        if staged is None or staged[1].get("kind") != ERRORS:
+        staged = staging.peek(token, g.user.id, ERRORS, clock.now())
+        if staged is None:
             flash(_("The error file has expired; upload the file again."), "warning")
             return redirect(url_for(".upload"))
-        data, meta = staged
+        meta = staged.meta
         errors = [RowError(*e) for e in meta["errors"]]
-        out = report.error_workbook(data, errors, meta["sheet"], meta["header_row"])
-        stem = meta["filename"].rsplit(".", 1)[0]
+        out = report.error_workbook(staged.data, errors, meta["sheet"], meta["header_row"])
+        stem = staged.filename.rsplit(".", 1)[0]
         return xlsx_download(out, f"{stem}-错误说明.xlsx")
 
     # ------------------------------------------------------------ helpers
@@ -100,30 +100,28 @@ class FacultyImportView(BaseView):
             checked = report.check(data, now.date())
         except ImportRefused as exc:
             return self._refused(str(exc), filename, now)
-        meta = {
-            "user": g.user.id,
-            "filename": filename,
-            "sheet": checked.sheet,
-            "header_row": checked.header_row,
-        }
         if checked.errors:
-            token = report.stage(
-                data,
-                {
-                    **meta,
-                    "kind": ERRORS,
-                    "errors": [[e.row, e.column, e.header, e.message] for e in checked.errors],
-                },
-            )
-            audit.record_import(
-                db.session,
-                OBJECT_TYPE,
-                checked.total,
-                errors=len(checked.errors),
-                filename=filename,
-                now=now,
-            )
-            db.session.commit()
+            with transaction():  # the error file kept and the refused import audited, together
+                token = staging.stage(
+                    ERRORS,
+                    g.user.id,
+                    now,
+                    filename=filename,
+                    data=data,
+                    meta={
+                        "sheet": checked.sheet,
+                        "header_row": checked.header_row,
+                        "errors": [[e.row, e.column, e.header, e.message] for e in checked.errors],
+                    },
+                )
+                audit.record_import(
+                    db.session,
+                    OBJECT_TYPE,
+                    checked.total,
+                    errors=len(checked.errors),
+                    filename=filename,
+                    now=now,
+                )
             return self.render_template(
                 "faculty_import/preview.html",
                 filename=filename,
@@ -134,7 +132,7 @@ class FacultyImportView(BaseView):
                 rows=[],
             )
         if not write:
-            token = report.stage(data, {**meta, "kind": READY})
+            token = staging.stage(READY, g.user.id, now, filename=filename, data=data)
             return self.render_template(
                 "faculty_import/preview.html",
                 filename=filename,

@@ -11,12 +11,14 @@ from flask_babel import gettext as _
 
 from app import clock
 from app.extensions import db
+from app.memo import forget, memo
 from app.services import files, messages
 from models.org import Org
 from security import permissions
 from security.guards import accepts_uploads
 
 OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
+UNREAD = "message_unread"  # the badge's memo key
 
 
 def unread_count() -> int:
@@ -24,10 +26,7 @@ def unread_count() -> int:
     user = getattr(g, "user", None)
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    cached = g.get("malan_message_unread")
-    if cached is None or cached[0] is not user:
-        cached = g.malan_message_unread = (user, messages.unread_count(user))
-    return cached[1]
+    return memo(UNREAD, lambda: messages.unread_count(user), on=user)
 
 
 def _store_uploads(message, now) -> None:
@@ -105,7 +104,7 @@ class MessageView(BaseView):
             abort(404)
         messages.mark_read(g.user, conversation)
         db.session.commit()
-        g.pop("malan_message_unread", None)  # the badge must count this thread as read
+        forget(UNREAD)  # the badge must count this thread as read
         return self.render_template(
             "messages/thread.html",
             title=conversation.subject,

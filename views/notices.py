@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit, clock
 from app.extensions import db
+from app.memo import memo
 from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
@@ -69,12 +70,7 @@ def _store_uploads(notice, now):
 def unread_count() -> int:
     """The menu/home badge: one COUNT per request."""
     user = getattr(g, "user", None)
-    cached = g.get("malan_notice_unread")
-    if cached is not None and cached[0] is user:
-        return cached[1]
-    count = svc.unread_count(user, clock.now())
-    g.malan_notice_unread = (user, count)
-    return count
+    return memo("notice_unread", lambda: svc.unread_count(user, clock.now()), on=user)
 
 
 class NoticeView(BaseView):

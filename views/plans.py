@@ -13,15 +13,14 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from app import audit, clock
 from app.extensions import db
 from app.services import plans, review, vocabulary
-from app.services.errors import InvalidValue
-from app.services.plans import check_contact, check_line, check_new_plan
+from app.services.plans import check_contact, check_new_plan
+from app.services.tx import transaction
 from models.org import CITY, PROVINCE, Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
-from models.review import DRAFT, RETURNED
 from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security import permissions
-from security.scope import ALL, ScopedSQLAInterface, current_scope, scope_clause
+from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
 from views.base import ScopedModelView, blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
@@ -108,18 +107,6 @@ def _venue_choices():
     return [(i, n) for i, n in db.session.execute(query.order_by(Org.code))]
 
 
-def _editable(plan):
-    if plan is None:
-        raise InvalidValue(_("Plan: choose the plan."), field="plan")
-    if plan.status not in (DRAFT, RETURNED):
-        raise InvalidValue(
-            _(
-                "Plan: the plan is under review or approved; to change it, use "
-                "“Correct” on the plan."
-            )
-        )
-
-
 class PlanLineInterface(ScopedSQLAInterface):
     """While a correction of an approved plan is prepared (第十条), line changes go into the
     correction's revision: the approved lines stay in force until the revision is approved."""
@@ -140,24 +127,8 @@ class PlanLineInterface(ScopedSQLAInterface):
         return super().delete(item, commit)
 
     def _stage(self, item, operation):
-        plan, data = item.plan, item.as_dict()
-        with self.session.no_autoflush:
-            if operation == "add":  # the new row is never written, only its values
-                if item in plan.lines:
-                    plan.lines.remove(item)
-                if item in self.session:
-                    self.session.expunge(item)
-            elif operation == "edit":
-                self.session.expire(item)  # drop the form's values from the row in force
-            lines = review.proposed_values(plan).get("lines_data", [])
-        if operation == "add":
-            lines = lines + [data]
-        elif operation == "edit":
-            lines = [data if line["id"] == data["id"] else line for line in lines]
-        else:
-            lines = [line for line in lines if line["id"] != data["id"]]
-        review.propose(plan, {"lines_data": lines})
-        self.session.commit()
+        with transaction():
+            plans.stage_line(item, operation)
         flash(_("Saved in the correction; it takes effect when the revision is approved."), "info")
 
 
@@ -240,24 +211,13 @@ class PlanLineView(ScopedModelView):
             )
 
     def pre_add(self, item):
-        self._check(item)
+        plans.check_line_change(item, clock.now().date())
 
     def pre_update(self, item):
-        self._check(item)
+        plans.check_line_change(item, clock.now().date())
 
     def pre_delete(self, item):
-        _editable(item.plan)
-
-    def _check(self, item):
-        _editable(item.plan)
-        item.org_id = item.plan.org_id  # a line belongs to its plan's city, whatever was posted
-        with db.session.no_autoflush:
-            check_line(
-                item.as_dict(),
-                db.session.get(Org, item.plan.org_id),
-                clock.now().date(),
-                db.session,
-            )
+        plans.check_editable(item.plan)
 
 
 # ---------------------------------------------------------------- plans
@@ -319,10 +279,8 @@ class PlanView(ReviewableModelView):
         """The province submits its provincial summary: every city plan of the round waiting
         for it is approved (and so goes to the center), each checked like a single approval."""
         round_id = request.form.get("round_id", type=int)
-        clause = scope_clause(TrainingPlan, current_scope())
         query = db.session.query(TrainingPlan).filter(TrainingPlan.round_id == round_id)
-        if clause is not None:
-            query = query.filter(clause)
+        query = in_scope(query, TrainingPlan)
         waiting = [plan for plan in query if review.may_decide(plan, g.user)]
         if not waiting:
             flash(_("No city plan of this round is waiting for your review."), "warning")
@@ -467,7 +425,7 @@ class PlanSummaryView(BaseView):
         return report.plan_lines(
             db.session,
             chosen.id,
-            scope_clause(TrainingPlan, current_scope()),
+            current_scope(),
             province.id if province else None,
         )
 

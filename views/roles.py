@@ -19,7 +19,7 @@ from app.extensions import db
 from app.services import accounts
 from models.user import ROLE_KINDS, MalanUser
 from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
-from security.scope import current_scope, scope_clause
+from security.scope import in_scope
 from views.base import METHOD_PERMISSIONS
 from views.users import ROLE_LABELS, role_label
 
@@ -70,8 +70,7 @@ class RoleMatrixView(BaseView):
             flash(_("Enter a username and a role."), "danger")
             return redirect(url_for(".matrix"))
         query = db.session.query(MalanUser).filter(MalanUser.username == form.username.data.strip())
-        clause = scope_clause(MalanUser, current_scope())
-        user = (query if clause is None else query.filter(clause)).one_or_none()
+        user = in_scope(query, MalanUser).one_or_none()
         if user is None:
             abort(404)
         if user.id == g.user.id:

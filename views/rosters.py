@@ -2,26 +2,25 @@
 center's review page (approval allocates the accounts), the one-time account sheet and the
 roster export. Thin: every rule is in `app.services.rosters`."""
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app import audit, clock
 from app.extensions import db
 from app.services import review, rosters
+from app.services.errors import DomainError, NotAllowed
 from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
 from reports.imports import ImportRefused
 from security import permissions
-from security.scope import ScopedSQLAInterface, current_scope
+from security.scope import ScopedSQLAInterface, current_scope, in_scope
 from views.base import blank, xlsx_download
 from views.review import ReviewableModelView, status_label
 
-PREVIEW_MAX_AGE = 3600  # a preview confirmed after an hour must be uploaded again
 KIND_LABELS = {
     "province": _l("Provincial liaison"),
     "city": _l("City liaison"),
@@ -123,9 +122,6 @@ class RosterView(ReviewableModelView):
             abort(403)
         return org
 
-    def _serializer(self):
-        return URLSafeTimedSerializer(current_app.secret_key, salt="roster-preview")
-
     @expose("/upload", methods=["GET", "POST"])
     @has_access
     def upload(self):
@@ -145,14 +141,7 @@ class RosterView(ReviewableModelView):
             return self.render_template("rosters/upload.html", province=province), 400
         token = None
         if not result.errors and result.rows:
-            token = self._serializer().dumps(
-                {
-                    "org": province.id,
-                    "user": g.user.id,
-                    "filename": filename,
-                    "rows": [r.as_data() for r in result.rows],
-                }
-            )
+            token = rosters.stage_preview(result, province, g.user, now)
         else:
             audit.record_import(
                 db.session,
@@ -177,15 +166,12 @@ class RosterView(ReviewableModelView):
     def confirm(self):
         province = self._province()
         try:
-            data = self._serializer().loads(request.form.get("token", ""), max_age=PREVIEW_MAX_AGE)
-        except BadSignature:
-            flash(_("The preview has expired; please upload the file again."), "danger")
-            return redirect(url_for(".upload"))
-        if data.get("org") != province.id or data.get("user") != g.user.id:
+            roster = rosters.confirm_staged(
+                request.form.get("token", ""), province, g.user, clock.now()
+            )
+        except NotAllowed:
             abort(403)
-        try:
-            roster = rosters.confirm(data["rows"], data["filename"], province, g.user, clock.now())
-        except (rosters.RosterError, review.ReviewError) as exc:
+        except (DomainError, rosters.RosterError, review.ReviewError) as exc:
             db.session.rollback()
             flash(str(exc), "danger")
             return redirect(url_for(".upload"))
@@ -217,11 +203,10 @@ class RosterView(ReviewableModelView):
         from sqlalchemy import select
 
         from models.user import MalanUser
-        from security.scope import scope_clause
 
-        query = select(MalanUser).where(MalanUser.id == user_id)
-        clause = scope_clause(MalanUser, current_scope())
-        user = db.session.scalar(query.where(clause) if clause is not None else query)
+        user = db.session.scalar(
+            in_scope(select(MalanUser).where(MalanUser.id == user_id), MalanUser)
+        )
         if user is None:
             abort(404)
         return self.render_template(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app import audit, clock
 from app.extensions import db
+from app.memo import memo
 from app.queries import count_rows
 from app.services import review
 from app.services.deadlines import days_left
@@ -22,7 +23,7 @@ from models.org import Org
 from models.review import ReviewTask
 from reports.overdue import overdue_xlsx
 from security import permissions
-from security.scope import current_scope, scope_clause
+from security.scope import in_scope
 from views.base import xlsx_download
 from views.review import kind_label, record_url
 
@@ -69,9 +70,7 @@ def _rows(items, now: datetime) -> list[Row]:
 
 def todo_query(user):
     """The user's open steps, inside its scope (a moved account never keeps another org's steps)."""
-    query = review.todo_tasks(user)
-    clause = scope_clause(ReviewTask, current_scope())
-    return query if clause is None else query.where(clause)
+    return in_scope(review.todo_tasks(user), ReviewTask)
 
 
 def todo_rows(user, now: datetime, limit: int | None = None) -> list[Row]:
@@ -88,14 +87,9 @@ def todo_count() -> int:
     user = getattr(g, "user", None)
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    cached = g.get("malan_todo_count")
-    if cached is not None and cached[0] is user:
-        return cached[1]
-    count = 0
-    if user.role_kind in REVIEWING_KINDS:
-        count = count_rows(todo_query(user))
-    g.malan_todo_count = (user, count)
-    return count
+    if user.role_kind not in REVIEWING_KINDS:
+        return 0
+    return memo("todo_count", lambda: count_rows(todo_query(user)), on=user)
 
 
 class TodoView(BaseView):
@@ -121,9 +115,7 @@ def overdue_rows(now: datetime, include_pending: bool = False) -> list[Row]:
     query = select(ReviewTask).where(ReviewTask.done_at.is_(None))
     if not include_pending:
         query = review.overdue_tasks(now)
-    clause = scope_clause(ReviewTask, current_scope())
-    if clause is not None:
-        query = query.where(clause)
+    query = in_scope(query, ReviewTask)
     rows = _rows(review.task_items(db.session.scalars(query.order_by(None))), now)
     oldest = {}
     for row in rows:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, func, or_, select, true, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app import audit
@@ -27,7 +27,7 @@ from models.attachment import Attachment
 from models.course import CATEGORIES, COURSE_CHAINS, CourseResource
 from models.review import DRAFT
 from models.user import CENTER, TRAINEE, TRAINER
-from security.scope import current_scope, scope_clause
+from security.scope import in_scope
 
 RESOURCE = "Course"  # the permission resource (security.permissions.COURSE)
 IN_FORCE = "attachment"  # purpose of the attachments in force
@@ -341,11 +341,8 @@ def load_for_files(owner_id):
     user = getattr(g, "user", None)
     if not may_read_library(user):
         return None
-    in_scope = scope_clause(CourseResource, current_scope())
     record = db.session.scalar(
-        select(CourseResource).where(
-            CourseResource.id == owner_id, true() if in_scope is None else in_scope
-        )
+        in_scope(select(CourseResource).where(CourseResource.id == owner_id), CourseResource)
     )
     if record is not None:
         return record

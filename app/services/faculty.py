@@ -37,6 +37,7 @@ from models.org import CENTER, CITY, PROVINCE, Org
 from models.review import DRAFT, PENDING
 from models.user import TRAINER, MalanUser
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
+from security.scope import Scope, in_scope
 
 ENTER = review.ENTER  # the history action of a profile entered by the center (import too)
 PHOTO, PHOTO_PENDING = "photo", files.PENDING + "photo"
@@ -273,11 +274,10 @@ def region_clause(org_id):
     return FacultyProfile.org_id.in_(below)
 
 
-def region_choices(scope_clause_for_org) -> list[tuple[str, str]]:
+def region_choices(scope: Scope) -> list[tuple[str, str]]:
     """Provinces and cities the user may filter by (its scope)."""
     query = select(Org.id, Org.name, Org.kind).where(Org.kind.in_((PROVINCE, CITY)))
-    if scope_clause_for_org is not None:
-        query = query.where(scope_clause_for_org)
+    query = in_scope(query, Org, scope)
     return [(str(i), n) for i, n, _k in db.session.execute(query.order_by(Org.code))]
 
 

@@ -36,7 +36,7 @@ from app.services import review
 from app.services.errors import InvalidValue
 from models.attachment import Attachment
 from models.base import Model
-from security.scope import ALL, NODE, current_scope, scope_clause
+from security.scope import ALL, NODE, current_scope, in_scope
 
 MB = 1024 * 1024
 # Purposes starting with this are replacements waiting for a correction's approval (`promote`).
@@ -354,11 +354,7 @@ def _scoped_loader(model):
         permission = _read_permission_of(model)
         if permission is None or not current_app.appbuilder.sm.has_access("can_read", permission):
             return None
-        query = select(model).where(model.id == owner_id)
-        clause = scope_clause(model, current_scope())
-        if clause is not None:
-            query = query.where(clause)
-        return db.session.scalar(query)
+        return db.session.scalar(in_scope(select(model).where(model.id == owner_id), model))
 
     return load_visible
 

@@ -16,6 +16,7 @@ from app.services.applications import CONTACT_FIELDS, used_classes
 from app.services.errors import InvalidValue
 from models.org import CITY, Org
 from models.plan import _DATE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
+from models.review import DRAFT, RETURNED
 from models.vocabulary import COURSE_TYPE, check_code
 
 
@@ -206,3 +207,50 @@ def _as_date(value):
     if isinstance(value, str):
         return date.fromisoformat(value)
     return value
+
+
+# ---------------------------------------------------------------- a plan's lines
+
+
+def check_editable(plan: TrainingPlan | None) -> None:
+    """Lines change with their plan: a draft or a returned plan, or a correction (staged)."""
+    if plan is None:
+        raise InvalidValue(_("Plan: choose the plan."), field="plan")
+    if plan.status not in (DRAFT, RETURNED):
+        raise InvalidValue(
+            _(
+                "Plan: the plan is under review or approved; to change it, use "
+                "“Correct” on the plan."
+            )
+        )
+
+
+def check_line_change(line: PlanLine, today: date) -> None:
+    """A line added or edited on a plan: it belongs to its plan's city, whatever was posted."""
+    check_editable(line.plan)
+    line.org_id = line.plan.org_id
+    with db.session.no_autoflush:
+        check_line(line.as_dict(), db.session.get(Org, line.plan.org_id), today, db.session)
+
+
+def stage_line(line: PlanLine, operation: str) -> None:
+    """第十条: while a correction of an approved plan is prepared, adding, editing or deleting a
+    line changes the correction's revision only; the approved lines stay in force (in the rows)
+    until the revision is approved. ``operation``: add, edit or delete."""
+    plan, data = line.plan, line.as_dict()
+    with db.session.no_autoflush:
+        if operation == "add":  # the new row is never written, only its values
+            if line in plan.lines:
+                plan.lines.remove(line)
+            if line in db.session:
+                db.session.expunge(line)
+        elif operation == "edit":
+            db.session.expire(line)  # drop the form's values from the row in force
+        lines = review.proposed_values(plan).get("lines_data", [])
+    if operation == "add":
+        lines = lines + [data]
+    elif operation == "edit":
+        lines = [data if old["id"] == data["id"] else old for old in lines]
+    else:
+        lines = [old for old in lines if old["id"] != data["id"]]
+    review.propose(plan, {"lines_data": lines})

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
-from app.services import accounts, fields, review
+from app.services import accounts, fields, review, staging
+from app.services.errors import NotAllowed
 from app.services.tree import next_institution_code
 from models.org import CITY, INSTITUTION, Org
 from models.roster import (
@@ -33,7 +34,7 @@ from models.roster import (
 )
 from models.user import MalanUser
 from reports.imports import PHONE, ImportField, ImportResult, ImportSpec, read_xlsx
-from security.scope import current_scope, scope_clause
+from security.scope import in_scope
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
 ROSTER_SPEC = ImportSpec(
@@ -314,6 +315,30 @@ def rows_as_import(rows: list[dict]) -> ImportResult:
     return result
 
 
+STAGED_KIND = "roster"  # its uploads between preview and confirm (app.services.staging)
+
+
+def stage_preview(result: Preview, province: Org, actor, now: datetime) -> str:
+    """Keep a clean preview's rows until the province confirms them (`app.services.staging`);
+    returns the id the preview page carries."""
+    return staging.stage(
+        STAGED_KIND,
+        actor.id,
+        now,
+        filename=result.filename,
+        meta={"org": province.id, "rows": [r.as_data() for r in result.rows]},
+    )
+
+
+def confirm_staged(staged_id: str, province: Org, actor, now: datetime) -> Roster:
+    """Confirm a staged preview, once: a replayed or double-clicked confirm is refused
+    (`staging.take` raises) and never writes a second roster."""
+    staged = staging.take(staged_id, actor.id, STAGED_KIND, now)
+    if staged.meta.get("org") != province.id:  # the account moved since its upload
+        raise NotAllowed(_("This preview belongs to another user."))
+    return confirm(staged.meta["rows"], staged.filename, province, actor, now)
+
+
 def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime) -> Roster:
     """Write the roster and submit it to the center; all or nothing."""
     checked = check_rows(rows_as_import(rows), filename, province)
@@ -479,12 +504,9 @@ def current_liaisons(scope) -> tuple[list[dict], list[str]]:
     from sqlalchemy import and_
 
     from models.org import PROVINCE
-    from security.scope import scope_clause
 
     provinces_q = select(Org).where(Org.kind == PROVINCE).order_by(Org.code)
-    clause = scope_clause(Org, scope)
-    if clause is not None:
-        provinces_q = provinces_q.where(clause)
+    provinces_q = in_scope(provinces_q, Org, scope)
     provinces = {p.id: p.name for p in db.session.scalars(provinces_q)}
     users_q = (
         select(MalanUser)
@@ -526,9 +548,7 @@ def roster_history(user_id: int) -> list[RosterEntry]:
     """Every roster row that touched this person (created, matched, changed, deactivated),
     newest first, for the person's page (point 4)."""
     query = select(RosterEntry).join(Roster).where(RosterEntry.user_id == user_id)
-    clause = scope_clause(Roster, current_scope())  # only rosters the viewer may see
-    if clause is not None:
-        query = query.where(clause)
+    query = in_scope(query, Roster)  # only rosters the viewer may see
     return list(db.session.scalars(query.order_by(Roster.id.desc())))
 
 

@@ -1,10 +1,10 @@
 """The center's vocabularies: choices for forms and filters, checks for imports, new terms."""
 
-from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
+from app.memo import memo
 from app.services.errors import Conflict, InvalidValue
 from models.vocabulary import DEFAULT_TERMS, Term
 
@@ -32,12 +32,9 @@ def choices(kind: str, keep=()) -> list[tuple[str, str]]:
 def labels(kind: str) -> dict[str, str]:
     """code -> label of every term, retired ones included (old records keep their wording).
     Read once per request: a list formats every row with it."""
-    if not has_request_context():
-        return {t.code: t.label for t in terms(kind, include_retired=True)}
-    cache = g.setdefault("malan_vocabulary", {})
-    if kind not in cache:
-        cache[kind] = {t.code: t.label for t in terms(kind, include_retired=True)}
-    return cache[kind]
+    return memo(
+        f"vocabulary:{kind}", lambda: {t.code: t.label for t in terms(kind, include_retired=True)}
+    )
 
 
 def seed_defaults(session=None) -> None:

@@ -23,7 +23,8 @@ from stdnum.cn import ric
 
 from app import clock as app_clock
 from app.extensions import db
-from app.services import faculty
+from app.services import faculty, staging
+from app.services.errors import NotAllowed
 from models.audit import AuditLog
 from models.faculty import FacultyProfile
 from models.org import Org
@@ -31,6 +32,7 @@ from models.review import APPROVED, ReviewEvent, ReviewRevision
 from reports import faculty_import as report
 from reports.imports import RowError
 from tests.conftest import csrf_token
+from views.faculty_import import ERRORS, READY
 
 NOW = datetime(2026, 3, 2, 9, 0)
 KEYS = [f[0] for f in report.FIELDS]
@@ -250,7 +252,7 @@ def test_point5_double_confirm_creates_once(client, login, world):
     followed = text_of(client.get(URL))
     assert (
         zh(
-            "This import was already confirmed or has expired: nothing more was created. "
+            "This upload was already confirmed: nothing more was imported. "
             "Upload the file again if needed."
         )
         in followed
@@ -262,7 +264,8 @@ def test_point5_a_forged_or_foreign_token_creates_nothing(client, login, world):
     token = confirm_token(upload(client, build([person(1)])))
     assert confirm(client, "../../etc/passwd").status_code == 302
     assert confirm(client, token[:-2] + "xx").status_code == 302
-    assert report.claim(token, world["user"]["p1"], "ready") is None  # bound to the uploader
+    with pytest.raises(NotAllowed):  # bound to the uploader
+        staging.take(token, world["user"]["p1"], READY, NOW)
     assert counts() == (0, 0, 0)
 
 
@@ -462,7 +465,7 @@ def test_point7_error_file_comes_back_with_an_error_column(client, login, world)
     response = upload(client, fixed.getvalue())
     assert confirm_token(response) is not None
     # The error file is bound to the user who uploaded it.
-    assert report.peek(token, world["user"]["p1"]) is None
+    assert staging.peek(token, world["user"]["p1"], ERRORS, NOW) is None
     assert counts() == (0, 0, 0)
 
 

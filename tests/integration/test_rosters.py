@@ -295,6 +295,25 @@ def test_point2_preview_then_confirm_submits_to_the_center(client, login, world)
     assert counts()[:2] == before[:2]  # no account, no org before the center approves
 
 
+def test_point2_replayed_confirm_creates_no_second_roster(client, login, world):
+    """Issue 11 point 3: the preview is staged once; a second post of the same confirm (a double
+    click, the back button, a replayed form) is refused in Chinese and writes nothing."""
+    login("p2")
+    token = confirm_token(upload(client, build_xlsx(CLEAN)).get_data(as_text=True))
+    posts = [
+        client.post(
+            "/rosterview/confirm",
+            data={"csrf_token": csrf_token(client, "/password/change"), "token": token},
+        )
+        for _ in range(2)
+    ]
+    assert [p.status_code for p in posts] == [302, 302]
+    assert posts[1].headers["Location"].endswith("/rosterview/upload")
+    assert db.session.scalar(select(func.count(Roster.id))) == 1
+    page = client.get("/rosterview/upload").get_data(as_text=True)
+    assert "此次上传已确认过，未再导入任何数据" in page
+
+
 def test_point2_tampered_or_foreign_preview_token_is_refused(client, login, world):
     login("p2")
     token = confirm_token(upload(client, build_xlsx(CLEAN)).get_data(as_text=True))
