@@ -20,15 +20,16 @@ from app import audit, clock
 from app.extensions import db
 from app.services import courses as svc
 from app.services import files, vocabulary
+from app.services.tx import transaction
 from models.course import CATEGORIES, CourseResource
 from security import permissions
 from security.guards import accepts_uploads
 from security.scope import ScopedSQLAInterface
-from views.base import blank, yes_no
+from views.base import blank, perform, yes_no
 from views.review import ReviewableModelView, status_label
 
 PER_PAGE = 20
-FILE_FIELD = "upload_files"
+FILE_FIELD = svc.FILES_FIELD
 REMOVE_FIELD = "remove_files"
 LABELS = {
     "title": _l("Title"),
@@ -62,6 +63,11 @@ def _when(value) -> str:
 
 def _uploads():
     return [f for f in request.files.getlist(FILE_FIELD) if f and f.filename]
+
+
+def _ids(values) -> list[int]:
+    """The ids ticked in a multiple choice; anything not a number is no choice."""
+    return [int(v) for v in values if str(v).isdigit()]
 
 
 class CourseResourceView(ReviewableModelView):
@@ -180,22 +186,12 @@ class CourseResourceView(ReviewableModelView):
             ]
 
     def pre_update(self, item):
-        if not svc.may_edit(item, g.user):
-            raise svc.CourseError(_("Only the uploader may change this resource."))
-        now = clock.now()
-        with db.session.no_autoflush:  # the form's values are checked before anything is written
-            svc.check_values(item)
-        if item.chain is None:  # the center's own: in force at once, with its history entry
-            svc.apply_own_edit(item, g.user, now)
-        else:
-            super().pre_update(item)  # drafts in place; a correction's values wait for review
-        svc.store_uploads(item, _uploads(), g.user, now)  # first: a file may replace another
-        svc.remove_attachments(item, request.form.getlist(REMOVE_FIELD))
+        svc.save_edit(
+            item, g.user, _uploads(), _ids(request.form.getlist(REMOVE_FIELD)), clock.now()
+        )
 
     def pre_delete(self, item):
-        if not svc.may_delete(item, g.user):
-            raise svc.CourseError(_("Only a draft that was never submitted can be deleted."))
-        svc.before_delete(item)
+        svc.before_delete(item, g.user)
 
     # -------------------------------------------------------- the record page
 
@@ -294,16 +290,16 @@ class CourseLibraryView(BaseView):
     @has_access
     def download(self, pk, attachment_id):
         record, attachment = self._file(pk, attachment_id)
-        svc.count_download(record.id)
-        audit.record(
-            db.session,
-            "download",
-            object_type="Attachment",
-            object_id=attachment.id,
-            summary=f"course_resource#{record.id}: {attachment.filename}",
-            now=clock.now(),
-        )
-        db.session.commit()
+        with transaction():
+            svc.count_download(record.id)
+            audit.record(
+                db.session,
+                "download",
+                object_type="Attachment",
+                object_id=attachment.id,
+                summary=f"course_resource#{record.id}: {attachment.filename}",
+                now=clock.now(),
+            )
         return files.send(attachment, as_attachment=True)
 
     @expose("/<int:pk>/view/<int:attachment_id>")
@@ -322,16 +318,10 @@ class CourseLibraryView(BaseView):
     @has_access
     def trainees(self, pk):
         record = self._get(pk)
-        try:
-            svc.set_for_trainees(
-                record, request.form.get("for_trainees") == "y", g.user, clock.now()
-            )
-            db.session.commit()
-        except svc.CourseError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash(_("Saved."), "success")
+        flag = request.form.get("for_trainees") == "y"
+        perform(
+            lambda: svc.set_for_trainees(record, flag, g.user, clock.now()), success=_l("Saved.")
+        )
         return redirect(url_for("CourseLibraryView.show", pk=pk))
 
 

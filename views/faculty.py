@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import current_app, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterContains, FilterEqual, FilterStartsWith
@@ -18,15 +18,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from sqlalchemy import literal, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 
 from app import audit, clock
 from app.extensions import db
-from app.services import faculty, files, review, vocabulary
+from app.services import faculty, files, vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
+from app.services.tx import transaction
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
@@ -37,7 +36,7 @@ from security.scope import (
     current_scope,
     in_scope,
 )
-from views.base import blank, xlsx_download
+from views.base import blank, perform, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
 
 LABELS = {
@@ -65,8 +64,6 @@ LABELS = {
     "user": _l("Trainer account"),
     "created_at": _l("Created at"),
 }
-# Fields only the center sets (a trainer's region is its account's; its standing is the center's).
-CENTER_ONLY = ("org_id", "service_status")
 PERSONAL = {"id_number": mask_id_number, "mobile": mask_mobile, "email": mask_email}
 
 
@@ -371,21 +368,17 @@ class FacultyView(ReviewableModelView):
 
     @staticmethod
     def _excluded(exclude_cols):
-        cols = list(exclude_cols or [])
-        if not faculty.is_center(g.user):
-            cols += list(CENTER_ONLY)
-        return cols
+        return [*(exclude_cols or []), *faculty.hidden_fields(g.user)]
 
     def process_form(self, form, is_created):
-        """The photo is stored by the service, not written to a column; a non-center user's
-        form never sets the center-only fields, whatever was posted."""
+        """The photo goes to the service, not to a column; the fields the user's role does not
+        set are dropped from the form, whatever was posted."""
         upload = form.photo.data if "photo" in form else None
         g.faculty_photo = upload if getattr(upload, "filename", None) else None
         del form["photo"]
-        if not faculty.is_center(g.user):
-            for name in CENTER_ONLY:
-                if name in form:
-                    del form[name]
+        for name in faculty.hidden_fields(g.user):
+            if name in form:
+                del form[name]
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
@@ -393,56 +386,16 @@ class FacultyView(ReviewableModelView):
             form["course_types"].data = faculty.course_type_codes(form["course_types"].data)
 
     # ------------------------------------------------------------ writes
+    # FAB commits after pre_add/pre_update (or flashes what they raise and saves nothing).
 
     def pre_add(self, item):
-        now, user = clock.now(), g.user
-        if faculty.is_center(user):
-            faculty.check_profile(item, now.date())
-            faculty.enter_approved(item, user, now)
-        elif faculty.is_trainer(user):
-            faculty.prepare_own(item, user, now)
-            faculty.check_profile(item, now.date())
-            db.session.add(item)
-        else:
-            raise faculty.FacultyError(_("Only the center or the trainer may enter a profile."))
-        self._store_photo(item, pending=False)
+        faculty.save_profile(item, g.user, clock.now(), photo=g.pop("faculty_photo", None))
 
     def pre_update(self, item):
-        now, user = clock.now(), g.user
-        if faculty.is_center(user):
-            faculty.check_profile(item, now.date(), exclude_id=item.id)
-            if (
-                item.user_id is not None
-                and item.user is not None
-                and item.org_id != item.user.org_id
-            ):
-                raise faculty.FacultyError(
-                    _(
-                        "Region: a trainer's own profile stays in the region "
-                        "of the trainer's account."
-                    )
-                )
-            faculty.center_update(item, user, now)
-            self._store_photo(item, pending=False)
-            return
-        with db.session.no_autoflush:
-            if item.user_id != user.id:
-                raise faculty.FacultyError(_("You may change only your own profile."))
-            # Nothing of the center's decides here: the region and standing stay as they are.
-            faculty.check_profile(item, now.date(), exclude_id=item.id)
-            review.stage_edit(item)
-            self._store_photo(item, pending=review.is_correction(item))
-
-    def _store_photo(self, item, pending):
-        upload = g.pop("faculty_photo", None)
-        if upload is not None:
-            faculty.store_photo(item, upload, g.user, clock.now(), pending=pending)
+        faculty.save_profile(item, g.user, clock.now(), photo=g.pop("faculty_photo", None))
 
     def pre_delete(self, item):
-        if not faculty.is_center(g.user):
-            super().pre_delete(item)
-        files.delete_all_of(item)
-        review.discard(item)
+        faculty.before_delete(item, g.user)
 
     # ------------------------------------------------------------ the profile page
 
@@ -460,7 +413,7 @@ class FacultyView(ReviewableModelView):
             "revisions": revisions if whole else [_masked_revision(r) for r in revisions],
             "photo": faculty.photo_of(record),
             "pending_photo": faculty.photo_of(record, pending=True) if own_or_center else None,
-            "links_accounts": faculty.is_center(user),
+            "links_accounts": faculty.may_link_accounts(user),
         }
 
     # ------------------------------------------------------------ linking a trainer's account
@@ -471,33 +424,20 @@ class FacultyView(ReviewableModelView):
         """关联讲师账号: an entered or imported profile becomes the trainer's own to keep; or,
         with ``unlink``, a wrong link is undone."""
         record = self._record_or_404(self._deserialize_pk_if_composite(pk))
-        if not faculty.is_center(g.user):
-            abort(404)
-        try:
-            if request.form.get("unlink"):
-                faculty.unlink_account(record)
-                done = _("Unlinked: the center keeps this profile again.")
-            else:
-                user = faculty.link_account(record, request.form.get("username", ""))
-                done = _(
-                    "Linked to the trainer account %(name)s: the trainer now keeps this profile.",
-                    name=user.username,
-                )
-            db.session.commit()
-        except faculty.FacultyError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        except (IntegrityError, StaleDataError):  # someone else changed it a moment before
-            db.session.rollback()
-            flash(
-                _(
-                    "The profile or the account was changed by someone else just now; "
-                    "look again and retry."
-                ),
-                "danger",
+        if request.form.get("unlink"):
+            perform(
+                lambda: faculty.unlink_account(record, g.user),
+                success=_l("Unlinked: the center keeps this profile again."),
             )
         else:
-            flash(done, "success")
+            username = request.form.get("username", "").strip()
+            perform(
+                lambda: faculty.link_account(record, username, g.user),
+                success=_l(
+                    "Linked to the trainer account %(name)s: the trainer now keeps this profile.",
+                    name=username,
+                ),
+            )
         return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="faculty-account"))
 
     # ------------------------------------------------------------ the trainer's own profile
@@ -527,8 +467,8 @@ class FacultyView(ReviewableModelView):
             title=_("Faculty pool"),
             today=now.date(),
         )
-        audit.record_export(db.session, "Faculty", count, described[:400], now=now)
-        db.session.commit()
+        with transaction():
+            audit.record_export(db.session, "Faculty", count, described[:400], now=now)
         return xlsx_download(data, f"faculty-pool-{now:%Y%m%d}.xlsx")
 
 

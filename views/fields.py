@@ -4,6 +4,7 @@ framed with its label, and the form keeps what was typed."""
 from wtforms.validators import ValidationError
 
 from app.services import fields
+from app.services.errors import DomainError
 
 
 def checked(spec, name: str):
@@ -16,5 +17,19 @@ def checked(spec, name: str):
         if errors:
             raise ValidationError(fields.framed(spec, *errors[0]))
         field.data = cleaned[name]
+
+    return validator
+
+
+def refused_by(check):
+    """A WTForms validator running a service's check ``check(form, value)``: the `DomainError`
+    it raises is shown beside the field, and the form keeps what was typed (a refusal raised
+    later, from FAB's pre_add, would only be flashed over an empty form)."""
+
+    def validator(form, field):
+        try:
+            check(form, field.data)
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from None
 
     return validator

@@ -12,6 +12,7 @@ from app import audit, clock
 from app.extensions import db
 from app.queries import count_rows
 from app.services import mentors as service
+from app.services.tx import transaction
 from models.mentor import MentorProfile
 from reports import mentors as report
 from security import permissions
@@ -132,17 +133,10 @@ class MentorView(ReviewableModelView):
     edit_form_extra_fields = _form_fields()
 
     def pre_add(self, item):
-        now = clock.now()
-        service.prepare_new(item, g.user, now)
-        if service.is_center_entry(item):
-            service.approve_center_entry(item, g.user, now)
+        service.save(item, g.user, clock.now())
 
     def pre_update(self, item):
-        service.check(item)
-        if service.is_center_entry(item) and item.status == "approved":
-            service.approve_center_entry(item, g.user, clock.now())
-        else:
-            super().pre_update(item)  # drafts change in place; corrections wait in a revision
+        service.save(item, g.user, clock.now())
 
     @expose("/export")
     @has_access
@@ -235,8 +229,8 @@ class MentorPoolView(BaseView):
 def _download(mentors, filters: str):
     data, count = report.mentors_xlsx(mentors, g.user, status_label)
     now = clock.now()
-    audit.record_export(db.session, "MentorProfile", count, filters, now=now)
-    db.session.commit()
+    with transaction():
+        audit.record_export(db.session, "MentorProfile", count, filters, now=now)
     return xlsx_download(data, f"mentors-{now:%Y%m%d-%H%M%S}.xlsx")
 
 

@@ -1,12 +1,15 @@
 """讲师级别与课程类型: the center keeps the vocabularies the libraries offer as choices."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
+from app.services import vocabulary
 from models.vocabulary import KINDS, Term
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, yes_no
+from views.fields import refused_by
 
 
 class VocabularyView(ScopedModelView):
@@ -31,13 +34,21 @@ class VocabularyView(ScopedModelView):
     search_columns = ["kind", "code", "label", "active"]
     order_columns = ["kind", "position", "code"]
     base_order = ("kind", "asc")
-    add_form_extra_fields = {"kind": SelectField(_l("Vocabulary"), choices=list(KINDS.items()))}
+    add_form_extra_fields = {
+        "kind": SelectField(_l("Vocabulary"), choices=list(KINDS.items())),
+        # A taken code is refused beside the field, the form keeping what was typed.
+        "code": StringField(
+            _l("Code"),
+            validators=[
+                DataRequired(),
+                Length(max=32),  # the column's
+                refused_by(lambda form, code: vocabulary.check_code_free(form.kind.data, code)),
+            ],
+        ),
+    }
     edit_form_extra_fields = {"active": BooleanField(_l("In use"))}
     formatters_columns = {"kind": lambda kind: str(KINDS.get(kind, kind)), "active": yes_no}
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):
-        item.code = (item.code or "").strip()
-        item.label = (item.label or "").strip()
-        if not item.code or not item.label:
-            raise ValueError(_l("Code and name are required."))
+        vocabulary.check_new_term(item)

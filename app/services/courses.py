@@ -4,7 +4,9 @@
 its preview and download, and `/files/<id>` all filter with it. Everything else about a resource
 (who uploads, who reviews, who edits) follows the review chain fixed at creation from the
 uploader's role (`models.course.COURSE_CHAINS`); the center's own uploads are published at once.
-Services take ``now``; views pass `app.clock.now()`.
+Services take ``now``; views pass `app.clock.now()`. Refusals are the domain family
+(app.services.errors): a bad value or file is `CourseError` (an `InvalidValue` naming its field),
+an act the user may not do (not the uploader, a published file, the wrong role) `NotAllowed`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.extensions import db
 from app.queries import count_rows
 from app.services import files
 from app.services import review as review_svc
+from app.services.errors import InvalidValue, NotAllowed
 from models.attachment import Attachment
 from models.course import CATEGORIES, COURSE_CHAINS, CourseResource
 from models.review import DRAFT
@@ -31,10 +34,11 @@ IN_FORCE = "attachment"  # purpose of the attachments in force
 PENDING_PREFIX = files.PENDING  # + revision: replacements waiting for the correction's approval
 UPLOADER_KINDS = (CENTER, *COURSE_CHAINS)
 PREVIEWS = {"pdf": "pdf", "image": "image", "video": "video"}  # how a file is shown in the page
+FILES_FIELD = "upload_files"  # the form's file field, named by the refusals about files
 
 
-class CourseError(ValueError):
-    """A refused upload or change; the message is for the user."""
+class CourseError(InvalidValue):
+    """A value or file of a resource breaks its rule; ``field`` names it, for the user."""
 
 
 # ---------------------------------------------------------------- who may do what
@@ -78,7 +82,7 @@ def chain_for(user) -> str | None:
     if kind == CENTER:
         return None
     if kind not in COURSE_CHAINS:
-        raise CourseError(_("Your role cannot upload course resources."))
+        raise NotAllowed(_("Your role cannot upload course resources."))
     return COURSE_CHAINS[kind]
 
 
@@ -92,6 +96,11 @@ def may_edit(record, user) -> bool:
     if kind != submitter or user.org_id != record.org_id:
         return False
     return submitter != TRAINER or record.owner_id == user.id
+
+
+def check_may_edit(record, user) -> None:
+    if not may_edit(record, user):
+        raise NotAllowed(_("Only the uploader may change this resource."))
 
 
 def may_delete(record, user) -> bool:
@@ -119,11 +128,11 @@ def check_values(record) -> None:
     from app.services import vocabulary
 
     if not (record.title or "").strip():
-        raise CourseError(_("Title: please fill in the title."))
+        raise CourseError(_("Title: please fill in the title."), field="title")
     if record.category not in CATEGORIES:
-        raise CourseError(_("Category: choose one of the list."))
+        raise CourseError(_("Category: choose one of the list."), field="category")
     if record.course_type not in vocabulary.labels("course_type"):
-        raise CourseError(_("Course type: choose one of the list."))
+        raise CourseError(_("Course type: choose one of the list."), field="course_type")
     record.title = record.title.strip()
 
 
@@ -132,12 +141,12 @@ def prepare_new(record, user, uploads, now) -> None:
     check_values(record)
     record.chain = chain_for(user)
     if user.org_id is None:
-        raise CourseError(_("Your account belongs to no organisation."))
+        raise NotAllowed(_("Your account belongs to no organisation."))
     record.org_id, record.owner_id, record.created_at = user.org_id, user.id, now
     record.status, record.revision, record.for_trainees = DRAFT, 1, False
     record.download_count = 0
     if not uploads:
-        raise CourseError(_("Please attach at least one file."))
+        raise CourseError(_("Please attach at least one file."), field=FILES_FIELD)
     db.session.add(record)
     db.session.flush()
     store_uploads(record, uploads, user, now)
@@ -157,7 +166,7 @@ def store_uploads(record, uploads, user, now) -> list[Attachment]:
         try:
             stored.append(files.store(upload, owner=record, actor=user, now=now, purpose=purpose))
         except files.FileRejected as exc:
-            raise CourseError(f"{upload.filename}: {exc}") from None
+            raise CourseError(f"{upload.filename}: {exc}", field=FILES_FIELD) from None
     return stored
 
 
@@ -167,11 +176,11 @@ def remove_attachments(record, attachment_ids) -> None:
     if not attachment_ids:
         return
     if record.in_force_revision is not None:
-        raise CourseError(_("Published files are replaced through a correction."))
+        raise NotAllowed(_("Published files are replaced through a correction."))
     wanted = {int(i) for i in attachment_ids}
     current = files.attachments_of(record, IN_FORCE)
     if not [a for a in current if a.id not in wanted]:
-        raise CourseError(_("Please attach at least one file."))
+        raise CourseError(_("Please attach at least one file."), field=FILES_FIELD)
     for attachment in current:
         if attachment.id in wanted:
             db.session.delete(attachment)
@@ -215,8 +224,27 @@ def _on_approved(record, actor, now) -> None:
         db.session.delete(stale)
 
 
-def before_delete(record) -> None:
-    """Open review tasks of a deleted resource go with it (files go by themselves)."""
+def save_edit(record, user, uploads, remove_ids, now) -> None:
+    """The uploader's edit of a resource, with the files it adds and removes: the center's own is
+    in force at once (with its history entry); anyone else's drafts change in place and a
+    correction's values and files wait for review. Values are checked before anything is
+    written."""
+    check_may_edit(record, user)
+    with db.session.no_autoflush:
+        check_values(record)
+    if record.chain is None:
+        apply_own_edit(record, user, now)
+    else:
+        review_svc.stage_edit(record)
+    store_uploads(record, uploads, user, now)  # first: a file may replace another
+    remove_attachments(record, remove_ids)
+
+
+def before_delete(record, user) -> None:
+    """Who may delete (`may_delete`); open review tasks of a deleted resource go with it (files
+    go by themselves)."""
+    if not may_delete(record, user):
+        raise NotAllowed(_("Only a draft that was never submitted can be deleted."))
     review_svc.discard(record)
 
 
@@ -286,7 +314,7 @@ def count_download(record_id) -> None:
 def set_for_trainees(record, flag: bool, actor, now) -> None:
     """The center marks (or unmarks) a published resource for trainees."""
     if record.published_at is None:
-        raise CourseError(_("Only a published resource can be shared with trainees."))
+        raise NotAllowed(_("Only a published resource can be shared with trainees."))
     table = CourseResource.__table__
     db.session.execute(update(table).where(table.c.id == record.id).values(for_trainees=flag))
     audit.record(

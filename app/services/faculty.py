@@ -9,6 +9,13 @@
   changes go through the review chain "faculty" (app.services.review).
 - Photos: one image per profile (purpose ``photo``); a trainer's replacement during a correction
   waits as ``photo_pending`` until the revision is approved (files.promote).
+- ``save_profile`` is the one way the form enters or changes a profile: who the actor is decides
+  what happens (the center: in force at once; a trainer: its own, through review; anyone else:
+  refused). ``link_account``/``unlink_account`` hand a profile to its trainer and back.
+
+Refusals are the domain family (app.services.errors): a bad value is `FacultyError` (an
+`InvalidValue` naming its field), a taken ID number or mobile and a change that collides with
+the trainer's pending one are `Conflict`, a wrong actor is `NotAllowed`.
 """
 
 from __future__ import annotations
@@ -18,13 +25,16 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from stdnum.cn import ric
 
 from app.extensions import db
 from app.services import fields, files, review, vocabulary
+from app.services.errors import Conflict, InvalidValue, NotAllowed
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.org import CENTER, CITY, PROVINCE, Org
-from models.review import PENDING
+from models.review import DRAFT, PENDING
 from models.user import TRAINER, MalanUser
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from security.scope import Scope, in_scope
@@ -38,10 +48,12 @@ BIOGRAPHY_MAX = 2000
 # Certificate expiry windows of the search form (days ahead; "expired" = before today).
 EXPIRED = "expired"
 EXPIRY_WINDOWS = (30, 90, 180, 365)
+# Fields only the center sets (a trainer's region is its account's; its standing is the center's).
+CENTER_ONLY = ("org_id", "service_status")
 
 
-class FacultyError(ValueError):
-    """A refused profile; the message is for the user."""
+class FacultyError(InvalidValue):
+    """A value of a profile breaks its rule; ``field`` names it, the message is for the user."""
 
 
 # ---------------------------------------------------------------- values
@@ -147,18 +159,21 @@ def _check(p: FacultyProfile, today: date, exclude_id) -> None:
     _check_org(p.org_id)
     levels = {c for c, _label in vocabulary.choices(TRAINER_LEVEL)}
     if p.level and p.level not in levels and p.level != _in_force(p, "level"):
-        raise FacultyError(_("Level: unknown level %(value)s.", value=p.level))
+        raise FacultyError(_("Level: unknown level %(value)s.", value=p.level), field="level")
     p.level = p.level or None
     codes = course_type_codes(p.course_types)
     known = {c for c, _label in vocabulary.choices(COURSE_TYPE)}
     kept = set(course_type_codes(_in_force(p, "course_types")))  # retired terms already held
     unknown = [c for c in codes if c not in known and c not in kept]
     if unknown:
-        raise FacultyError(_("Course types: unknown type %(value)s.", value=", ".join(unknown)))
+        raise FacultyError(
+            _("Course types: unknown type %(value)s.", value=", ".join(unknown)),
+            field="course_types",
+        )
     p.course_types = " ".join(dict.fromkeys(codes)) or None
     p.service_status = p.service_status or "active"
     if p.service_status not in FACULTY_STATUSES:
-        raise FacultyError(_("Status: unknown status."))
+        raise FacultyError(_("Status: unknown status."), field="service_status")
     _check_unique(p, exclude_id)
 
 
@@ -175,9 +190,9 @@ def _in_force(p, field):
 def _check_org(org_id) -> None:
     org = db.session.get(Org, org_id) if org_id else None
     if org is None:
-        raise FacultyError(_("Region: choose a province or city."))
+        raise FacultyError(_("Region: choose a province or city."), field="org_id")
     if org.kind not in (PROVINCE, CITY):
-        raise FacultyError(_("Region: must be a province or a city."))
+        raise FacultyError(_("Region: must be a province or a city."), field="org_id")
 
 
 def _check_unique(p: FacultyProfile, exclude_id) -> None:
@@ -199,17 +214,20 @@ def _check_unique(p: FacultyProfile, exclude_id) -> None:
         ):
             # A trainer entering the profile the center has already entered or imported.
             account = db.session.get(MalanUser, p.user_id)
-            raise FacultyError(
+            raise Conflict(
                 _(
                     "ID number: your profile is already in the pool, entered by the "
                     "center. Ask the center to link it to your account %(name)s; "
                     "you will then keep it here.",
                     name=account.username,
-                )
+                ),
+                field="id_number",
             )
-        raise FacultyError(_("ID number: another profile already has this ID number."))
+        raise Conflict(
+            _("ID number: another profile already has this ID number."), field="id_number"
+        )
     if taken(FacultyProfile.mobile, p.mobile):
-        raise FacultyError(_("Mobile: another profile already has this mobile number."))
+        raise Conflict(_("Mobile: another profile already has this mobile number."), field="mobile")
 
 
 # ---------------------------------------------------------------- who sees what
@@ -263,6 +281,73 @@ def region_choices(scope: Scope) -> list[tuple[str, str]]:
     return [(str(i), n) for i, n, _k in db.session.execute(query.order_by(Org.code))]
 
 
+# ---------------------------------------------------------------- entering and changing a profile
+
+
+def hidden_fields(actor) -> tuple[str, ...]:
+    """Fields the actor's form neither shows nor sets: the center-only ones for anyone but the
+    center (a trainer's region is its account's, its standing the center's)."""
+    return () if is_center(actor) else CENTER_ONLY
+
+
+def save_profile(profile: FacultyProfile, actor, now: datetime, photo=None) -> None:
+    """The form's one call to enter (``profile.id`` None) or change a profile; who the actor is
+    decides what happens:
+
+    - the center: the values checked, in force at once with the center's history entry
+      (`enter_approved`, `center_update`); a trainer's own profile stays in its account's region;
+    - a trainer: its own profile only. A new one is a draft in its own region; a change goes
+      through review (`review.stage_edit`: drafts in place, a correction's values wait);
+    - anyone else: refused.
+
+    ``photo`` (an upload or None) is stored with it; during a correction it waits as the pending
+    photo. The caller's transaction keeps everything or nothing."""
+    if is_center(actor):
+        _save_as_center(profile, actor, now)
+    elif profile.id is None:
+        if not is_trainer(actor):
+            raise NotAllowed(_("Only the center or the trainer may enter a profile."))
+        prepare_own(profile, actor, now)
+        check_profile(profile, now.date())
+        db.session.add(profile)
+    else:
+        with db.session.no_autoflush:  # the form's values are checked before anything is written
+            if profile.user_id != actor.id:
+                raise NotAllowed(_("You may change only your own profile."))
+            # Nothing of the center's decides here: the region and standing stay as they are.
+            check_profile(profile, now.date(), exclude_id=profile.id)
+            review.stage_edit(profile)
+            if photo is not None:
+                store_photo(profile, photo, actor, now, pending=review.is_correction(profile))
+        return
+    if photo is not None:
+        store_photo(profile, photo, actor, now, pending=False)
+
+
+def _save_as_center(profile: FacultyProfile, actor, now: datetime) -> None:
+    if profile.id is None:
+        check_profile(profile, now.date())
+        enter_approved(profile, actor, now)
+        return
+    check_profile(profile, now.date(), exclude_id=profile.id)
+    if profile.user_id is not None and profile.user is not None:
+        if profile.org_id != profile.user.org_id:
+            raise FacultyError(
+                _("Region: a trainer's own profile stays in the region of the trainer's account."),
+                field="org_id",
+            )
+    center_update(profile, actor, now)
+
+
+def before_delete(profile: FacultyProfile, actor) -> None:
+    """The center removes any profile; anyone else (a trainer) only a draft never submitted.
+    The profile's files and open review steps go with it."""
+    if not is_center(actor) and (profile.status != DRAFT or profile.in_force_revision is not None):
+        raise NotAllowed(_("Only a draft that was never submitted can be deleted."))
+    files.delete_all_of(profile)
+    review.discard(profile)
+
+
 # ---------------------------------------------------------------- the center's own entries
 
 
@@ -276,20 +361,22 @@ def enter_approved(
     review.record_in_force(profile, actor, now, opinion=opinion)
 
 
+def _trainer_change_waits(profile: FacultyProfile) -> Conflict:
+    return Conflict(
+        _(
+            "The trainer's changes to this profile are under review or being "
+            "prepared; decide on them first."
+        )
+    )
+
+
 def center_update(profile: FacultyProfile, actor, now: datetime) -> None:
     """The center's edit of a profile in force: in force at once, as a new approved revision
     with the center's history entry. Refused while the trainer's own change waits."""
     if profile.status == PENDING or review.is_correction(profile):
-        raise FacultyError(
-            _(
-                "The trainer's changes to this profile are under review or being "
-                "prepared; decide on them first."
-            )
-        )
+        raise _trainer_change_waits(profile)
     if profile.in_force_revision is None and profile.user_id is not None:
-        raise FacultyError(
-            _("This profile is the trainer's draft; it can be edited once approved.")
-        )
+        raise NotAllowed(_("This profile is the trainer's draft; it can be edited once approved."))
     review.record_in_force(profile, actor, now)
 
 
@@ -303,27 +390,50 @@ def own_profile(user) -> FacultyProfile | None:
 def prepare_own(profile: FacultyProfile, user, now: datetime) -> None:
     """A trainer's new profile: its own, in its own region, a draft until the center approves."""
     if own_profile(user) is not None:
-        raise FacultyError(_("You already have a profile; open it to change it."))
+        raise Conflict(_("You already have a profile; open it to change it."))
     profile.user_id, profile.org_id = user.id, user.org_id
     profile.status, profile.revision = "draft", 1
     profile.created_at, profile.created_by_id = now, user.id
 
 
-def link_account(profile: FacultyProfile, username: str) -> MalanUser:
+def may_link_accounts(user) -> bool:
+    """Linking profiles to trainer accounts is the center's (it keeps the pool)."""
+    return is_center(user)
+
+
+def _only_the_center(actor) -> None:
+    if not may_link_accounts(actor):
+        raise NotAllowed(_("Only the center links trainer accounts to profiles."))
+
+
+def _written_now() -> None:
+    """Write the link before the commit: an account or profile changed meanwhile (the unique
+    account column, the version counter) is a conflict the user can retry, not an error page."""
+    try:
+        db.session.flush()
+    except (IntegrityError, StaleDataError):
+        raise Conflict(
+            _(
+                "The profile or the account was changed by someone else just now; "
+                "look again and retry."
+            )
+        ) from None
+
+
+def link_account(profile: FacultyProfile, username: str, actor) -> MalanUser:
     """The center hands an entered or imported profile to its trainer's account: from then on
     the trainer keeps it (我的师资信息) and its changes go to the center's review. Only a
     profile in force and not yet anyone's, only a trainer account of the same region without a
     profile of its own; the audit log keeps who linked which account, and when."""
+    _only_the_center(actor)
     if profile.user_id is not None:
-        raise FacultyError(_("This profile is already linked to a trainer account."))
+        raise Conflict(_("This profile is already linked to a trainer account."))
     if (
         profile.in_force_revision is None
         or profile.status == PENDING
         or review.is_correction(profile)
     ):
-        raise FacultyError(
-            _("Only a profile in force, with no change under review, can be linked.")
-        )
+        raise Conflict(_("Only a profile in force, with no change under review, can be linked."))
     username = (username or "").strip()
     user = (
         db.session.scalar(select(MalanUser).where(MalanUser.username == username))
@@ -331,51 +441,58 @@ def link_account(profile: FacultyProfile, username: str) -> MalanUser:
         else None
     )
     if user is None or user.role_kind != TRAINER or not user.active:
-        raise FacultyError(
-            _("Account: no active trainer account has the username %(name)s.", name=username or "—")
+        raise InvalidValue(
+            _(
+                "Account: no active trainer account has the username %(name)s.",
+                name=username or "—",
+            ),
+            field="username",
         )
     if own_profile(user) is not None:
-        raise FacultyError(_("Account: %(name)s already has a profile of its own.", name=username))
+        raise Conflict(
+            _("Account: %(name)s already has a profile of its own.", name=username),
+            field="username",
+        )
     if user.org_id != profile.org_id:
-        raise FacultyError(
+        raise InvalidValue(
             _(
                 "Region: the profile is in %(profile)s, the account in %(account)s; "
                 "correct the one that is wrong first.",
                 profile=profile.org.name if profile.org else "—",
                 account=user.org.name if user.org else "—",
-            )
+            ),
+            field="username",
         )
     if user.full_name.replace(" ", "") != (profile.name or "").replace(" ", ""):
         # The center links a person to its own profile: the names must agree.
-        raise FacultyError(
+        raise InvalidValue(
             _(
                 "Account: %(username)s belongs to %(account)s, the profile to %(profile)s.",
                 username=username,
                 account=user.full_name,
                 profile=profile.name,
-            )
+            ),
+            field="username",
         )
     profile.user_id = user.id  # the audit log's update entry keeps who linked it, and when
+    _written_now()
     return user
 
 
-def unlink_account(profile: FacultyProfile) -> None:
+def unlink_account(profile: FacultyProfile, actor) -> None:
     """Undo a wrong link: the profile goes back to the center's keeping. Not while the trainer's
     own change is under way (decide on it first)."""
+    _only_the_center(actor)
     if profile.user_id is None:
-        raise FacultyError(_("This profile is not linked to a trainer account."))
+        raise Conflict(_("This profile is not linked to a trainer account."))
     if (
         profile.status == PENDING
         or review.is_correction(profile)
         or profile.in_force_revision is None
     ):
-        raise FacultyError(
-            _(
-                "The trainer's changes to this profile are under review or being "
-                "prepared; decide on them first."
-            )
-        )
+        raise _trainer_change_waits(profile)
     profile.user_id = None
+    _written_now()
 
 
 def is_trainer(user) -> bool:
@@ -390,11 +507,17 @@ def store_photo(profile: FacultyProfile, upload, actor, now: datetime, pending: 
     once the revision is approved (the photo in force stays until then)."""
     name = files.clean_filename(getattr(upload, "filename", None))
     if files.extension(name) not in PHOTO_TYPES:
-        raise files.FileRejected(_("Photo: only JPG, PNG or WebP images are accepted."))
+        raise files.FileRejected(
+            _("Photo: only JPG, PNG or WebP images are accepted."), field="photo"
+        )
     purpose = PHOTO_PENDING if pending else PHOTO
     for old in files.attachments_of(profile, purpose):
         db.session.delete(old)
-    files.store(upload, owner=profile, actor=actor, now=now, purpose=purpose)
+    try:
+        files.store(upload, owner=profile, actor=actor, now=now, purpose=purpose)
+    except files.FileRejected as exc:
+        exc.field = exc.field or "photo"
+        raise
 
 
 def photo_of(profile, pending: bool = False):

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.services import review
+from app.services.errors import InvalidValue
 from models.attachment import Attachment
 from models.base import Model
 from security.scope import ALL, NODE, current_scope, in_scope
@@ -95,8 +96,9 @@ _NAME_DROP = {"Cc", "Cf"}
 OOXML_MACROS = re.compile(r"(^|/)vbaProject\.bin$", re.IGNORECASE)
 
 
-class FileRejected(ValueError):
-    """An upload that is refused; the message is for the user."""
+class FileRejected(InvalidValue):
+    """An upload that is refused (type, content, size); the message is for the user. ``field``:
+    the form's file field, when the caller knows it."""
 
 
 # --- storage -------------------------------------------------------------------------------

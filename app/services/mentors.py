@@ -7,6 +7,9 @@ Two ways of reading one table:
   user: `shared_clause` is its one visibility rule, and `contact_visible` decides, for the page,
   the detail page and every export alike, whether the contact is shown whole or masked.
 A mentor's region is the org that entered it (a city, a province, or the center itself).
+``save`` is the form's one call to enter or change an entry. Refusals are the domain family
+(app.services.errors): a bad value is `MentorError` (an `InvalidValue` naming its field), a wrong
+actor `NotAllowed`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.services import fields, masking, review
+from app.services.errors import InvalidValue, NotAllowed
 from models.mentor import MENTOR_CHAINS, MentorProfile
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
-from models.review import DRAFT
+from models.review import APPROVED, DRAFT
 from models.user import TRAINER
 from security.scope import row_in_scope, scope_of
 
@@ -87,8 +91,9 @@ FIELDS = (
 _BY_NAME = {f.name: f for f in FIELDS}
 
 
-class MentorError(ValueError):
-    """A refused entry; the message names the field and is meant for the user."""
+class MentorError(InvalidValue):
+    """A value of an entry breaks its rule; the message names the field (``field``) for the
+    user."""
 
 
 def gender_label(code) -> str:
@@ -114,7 +119,7 @@ def check(mentor: MentorProfile) -> None:
         for field in MENTOR.fields:
             setattr(mentor, field, check_field(field, getattr(mentor, field)))
     if not mentor.mobile and not mentor.email:
-        raise MentorError(_("Contact: enter a mobile number or an e-mail address."))
+        raise MentorError(_("Contact: enter a mobile number or an e-mail address."), field="mobile")
 
 
 # ---------------------------------------------------------------- entering
@@ -124,11 +129,27 @@ def prepare_new(mentor: MentorProfile, actor, now: datetime) -> None:
     """A new entry belongs to the actor's org, whose kind fixes the review chain for good."""
     org = actor.org
     if org is None or org.kind not in ENTERING_KINDS:
-        raise MentorError(_("Mentors are entered by a city, a province or the center."))
+        raise NotAllowed(_("Mentors are entered by a city, a province or the center."))
     check(mentor)
     mentor.org_id, mentor.chain = org.id, MENTOR_CHAINS[org.kind]
     mentor.created_at, mentor.created_by_id = now, actor.id
     mentor.status, mentor.revision = DRAFT, 1
+
+
+def save(mentor: MentorProfile, actor, now: datetime) -> None:
+    """The form's one call: a new entry belongs to the actor's org (`prepare_new`); the center's
+    own entries, new or approved and changed, are in force at once (`approve_center_entry`);
+    anything else changes as review allows (a draft in place, a correction in its revision)."""
+    if mentor.id is None:
+        prepare_new(mentor, actor, now)
+        if is_center_entry(mentor):
+            approve_center_entry(mentor, actor, now)
+        return
+    check(mentor)
+    if is_center_entry(mentor) and mentor.status == APPROVED:
+        approve_center_entry(mentor, actor, now)
+    else:
+        review.stage_edit(mentor)  # drafts change in place; corrections wait in a revision
 
 
 def is_center_entry(mentor: MentorProfile) -> bool:
@@ -141,7 +162,7 @@ def approve_center_entry(mentor: MentorProfile, actor, now: datetime) -> None:
     """第五条/decision 5: the center keeps the libraries, so its own entries (and its changes to
     them) are in force at once (`review.record_in_force`). The caller commits."""
     if not is_center_entry(mentor) or actor.org is None or actor.org.kind != CENTER:
-        raise MentorError(_("Only the center's own entries are approved at entry."))
+        raise NotAllowed(_("Only the center's own entries are approved at entry."))
     with db.session.no_autoflush:
         if mentor.id is not None:
             state = inspect(mentor)

@@ -1,9 +1,11 @@
-"""Reading the center's vocabularies: choices for forms and filters, checks for imports."""
+"""The center's vocabularies: choices for forms and filters, checks for imports, new terms."""
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
 from app.memo import memo
+from app.services.errors import Conflict, InvalidValue
 from models.vocabulary import DEFAULT_TERMS, Term
 
 
@@ -42,3 +44,28 @@ def seed_defaults(session=None) -> None:
     for position, (kind, code, label) in enumerate(DEFAULT_TERMS):
         if (kind, code) not in have:
             session.add(Term(kind=kind, code=code, label=label, position=position))
+
+
+def check_new_term(term: Term) -> None:
+    """A new term (the center's form): code and name trimmed and required; a code is unique in
+    its vocabulary (retired terms included: records may still hold it)."""
+    term.code = (term.code or "").strip()
+    term.label = (term.label or "").strip()
+    if not term.code or not term.label:
+        raise InvalidValue(
+            _("Code and name are required."), field="code" if not term.code else "label"
+        )
+    check_code_free(term.kind, term.code)
+
+
+def check_code_free(kind: str, code) -> None:
+    """`Conflict` on ``code`` when the vocabulary ``kind`` already has that code."""
+    code = (code or "").strip()
+    with db.session.no_autoflush:
+        taken = db.session.scalar(
+            select(Term.id).where(Term.kind == kind, Term.code == code).limit(1)
+        )
+    if code and taken is not None:
+        raise Conflict(
+            _("Code: %(code)s is already a term of this vocabulary.", code=code), field="code"
+        )

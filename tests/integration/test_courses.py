@@ -523,3 +523,35 @@ def test_point4_draft_files_can_be_added_and_removed(world, client, login, froze
     assert response.status_code == 302
     assert [a.filename for a in attachments(record.id)] == ["补充材料.png"]
     assert first.stored_name not in on_disk(files_dir)
+
+
+# ---------------------------------------------------------------- issue 11 point 2: refusals
+# A refused act is one transaction rolled back: the user reads why (in Chinese, the default
+# language), and the database is as it was.
+
+
+def test_issue11_an_edit_by_a_reviewer_is_refused_in_chinese(
+    world, client, login, frozen, files_dir
+):
+    record = upload(client, login, "i1")
+    login("c1")  # its city sees it and reviews it, but does not rewrite it
+    post(
+        client,
+        f"/courseresourceview/edit/{record.id}",
+        resource_form(title="市里改的标题", files=(("市里的.pdf", SAMPLES["pdf"]),)),
+        content_type="multipart/form-data",
+    )
+    assert "只有上传方可以修改此资源。" in flashed(client)
+    assert (reload(record.id).title, reload(record.id).revision) == ("SYB创办你的企业示范课", 1)
+    assert [a.filename for a in attachments(record.id)] == [PDF_NAME]
+
+
+def test_issue11_deleting_a_submitted_resource_is_refused_in_chinese(
+    world, client, login, frozen, files_dir
+):
+    record = upload(client, login, "i1")
+    act(client, record.id, "submit")
+    post(client, f"/courseresourceview/delete/{record.id}")
+    assert "只有从未提交过的草稿才能删除。" in flashed(client)
+    assert reload(record.id).status == "pending"
+    assert len(attachments(record.id)) == 1 and len(on_disk(files_dir)) == 1

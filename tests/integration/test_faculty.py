@@ -737,3 +737,142 @@ def test_point1_only_the_center_links_and_never_a_linked_profile(client, login, 
     assert any("already linked" in f for f in flashes(client))
     db.session.rollback()
     assert db.session.get(FacultyProfile, seeded["trainer1"]).user_id == world["user"]["trainer1"]
+
+
+# ---------------------------------------------------------------- issue 11 point 2: refusals
+# A refused act is one transaction rolled back: the user reads why (in Chinese, the default
+# language), and the database is as it was.
+
+
+def in_chinese(client):
+    client.get("/lang/zh")
+
+
+def review_events(profile_id):
+    db.session.rollback()
+    return db.session.scalars(
+        select(ReviewEvent.action).where(
+            ReviewEvent.record_type == "faculty", ReviewEvent.record_id == profile_id
+        )
+    ).all()
+
+
+def test_issue11_a_rejection_whose_photo_clean_up_fails_leaves_the_record_pending(
+    client, login, world, files_dir, monkeypatch
+):
+    from dataclasses import replace
+
+    from app.services.errors import Conflict
+    from app.services.review import kinds
+
+    profile = trainer_enters(client, login, world, photo=png("旧照片.png"))
+    act(client, profile, "submit")
+    login("center")
+    act(client, profile, "approve")
+    login("trainer1")
+    act(client, profile, "correct")
+    post(client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师", photo=png("新照片.png")))
+    act(client, profile, "submit")
+    [pending] = files.attachments_of(by_name("冯讲师"), faculty_svc.PHOTO_PENDING)
+    events = review_events(profile.id)
+
+    def drop_then_fail(record, actor, now):
+        faculty_svc.drop_pending_photo(record, actor, now)  # the clean-up starts, then fails
+        raise Conflict("照片清理失败，请稍后重试。")
+
+    monkeypatch.setitem(
+        kinds._BY_MODEL,  # noqa: SLF001 - the registered hook, as review.decide finds it
+        FacultyProfile,
+        replace(faculty_svc.FACULTY, on_rejected=drop_then_fail),
+    )
+    login("center")
+    act(client, profile, "reject", opinion="照片不合格")
+    assert "照片清理失败，请稍后重试。" in flashes(client)
+    profile = by_name("冯讲师")
+    assert profile.status == "pending"
+    assert review_events(profile.id) == events  # no "reject" written
+    assert [a.id for a in files.attachments_of(profile, faculty_svc.PHOTO_PENDING)] == [pending.id]
+    assert (files_dir / pending.stored_name).exists()
+
+
+def test_issue11_a_second_profile_of_a_trainer_is_refused_in_chinese(client, login, world):
+    trainer_enters(client, login, world)
+    in_chinese(client)
+    post(
+        client,
+        f"{BASE}/add",
+        **form(world, name="第二份", id_number=make_id(seq=14), mobile="13911112222"),
+    )
+    assert "您已有师资信息，请打开后修改。" in flashes(client)
+    assert [p.name for p in profiles()] == ["冯讲师"]
+
+
+def test_issue11_a_center_edit_over_a_pending_change_is_refused_in_chinese(client, login, world):
+    profile = trainer_enters(client, login, world)
+    act(client, profile, "submit")
+    events = review_events(profile.id)
+    login("center")
+    in_chinese(client)
+    post(client, f"{BASE}/edit/{profile.id}", **form(world, name="冯讲师", employer="中心改的"))
+    assert "讲师本人对该信息的修改正在审核或准备中，请先处理该修改。" in flashes(client)
+    profile = by_name("冯讲师")
+    assert (profile.employer, profile.status, profile.revision) == ("东城创业学校", "pending", 1)
+    assert review_events(profile.id) == events
+
+
+def test_issue11_linking_an_account_with_a_profile_is_refused_in_chinese(client, login, world):
+    seeded = seed_faculty(world)
+    unlink_seeded(world, seeded, "trainer2")  # 陈讲师 (广州) is nobody's; trainer1 has its own
+    login("center")
+    in_chinese(client)
+    post(client, f"{BASE}/link/{seeded['trainer2']}", username=world["username"]["trainer1"])
+    assert f"账号：{world['username']['trainer1']} 已有自己的师资信息。" in flashes(client)
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["trainer2"]).user_id is None
+
+
+def test_issue11_a_link_that_loses_a_race_says_so_and_changes_nothing(
+    client, login, world, monkeypatch
+):
+    seeded = seed_faculty(world)
+    unlink_seeded(world, seeded, "trainer1")
+    # Between the check and the write, someone links trainer1 to another profile.
+    db.session.execute(
+        update(FacultyProfile)
+        .where(FacultyProfile.id == seeded["C1"])
+        .values(user_id=world["user"]["trainer1"])
+    )
+    db.session.commit()
+    monkeypatch.setattr(faculty_svc, "own_profile", lambda user: None)  # the check saw none
+    login("center")
+    in_chinese(client)
+    response = post(
+        client, f"{BASE}/link/{seeded['trainer1']}", username=world["username"]["trainer1"]
+    )
+    assert response.status_code == 302
+    assert "师资信息或账号刚被他人修改，请刷新查看后重试。" in flashes(client)
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["trainer1"]).user_id is None
+
+
+def test_issue11_unlinking_a_profile_nobody_keeps_is_refused_in_chinese(client, login, world):
+    seeded = seed_faculty(world)
+    login("center")
+    in_chinese(client)
+    post(client, f"{BASE}/link/{seeded['C1']}", unlink="1")
+    assert "该师资信息未关联讲师账号。" in flashes(client)
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["C1"]).user_id is None
+
+
+def test_issue11_only_the_center_deletes_a_profile_in_force(app, world):
+    from app.services.errors import NotAllowed
+    from models.user import MalanUser
+
+    seeded = seed_faculty(world)
+    profile = db.session.get(FacultyProfile, seeded["trainer1"])
+    trainer = db.session.get(MalanUser, world["user"]["trainer1"])
+    with pytest.raises(NotAllowed):
+        faculty_svc.before_delete(profile, trainer)
+    db.session.rollback()
+    assert db.session.get(FacultyProfile, seeded["trainer1"]) is not None

@@ -429,3 +429,29 @@ def test_point2_the_menu_leads_everyone_to_the_shared_pool_and_keepers_to_their_
     login("c1")  # a city reaches the entries it keeps from the pool page
     page = client.get("/mentorpool/").get_data(as_text=True)
     assert "/mentorview/list/" in page
+
+
+# ---------------------------------------------------------------- issue 11 point 2: refusals
+# A refused act is one transaction rolled back: the user reads why (in Chinese, the default
+# language), and the database is as it was.
+
+
+def test_issue11_an_entry_without_contact_is_refused_in_chinese(client, login, world):
+    login("c1")
+    client.get("/lang/zh")
+    post(client, "/mentorview/add", **form(mobile="", email=""))
+    assert "联系方式：请至少填写手机号码或电子邮箱之一。" in flashes(client)
+    db.session.rollback()
+    assert db.session.query(MentorProfile).count() == 0
+
+
+def test_issue11_removing_a_drafts_contact_is_refused_in_chinese(client, login, world):
+    login("c1")
+    post(client, "/mentorview/add", **form())
+    db.session.rollback()
+    [draft] = db.session.scalars(select(MentorProfile)).all()
+    client.get("/lang/zh")
+    post(client, f"/mentorview/edit/{draft.id}", **form(name="改名", mobile="", email=""))
+    assert "联系方式：请至少填写手机号码或电子邮箱之一。" in flashes(client)
+    draft = mentor(draft.id)
+    assert (draft.name, draft.mobile, draft.email) == ("新导师", "13800138000", "new@example.cn")
