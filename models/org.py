@@ -1,9 +1,7 @@
 """The administrative tree: 部中心 → 省 → 市 → 培训机构."""
 
-from flask_babel import gettext as _
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import relationship, validates
-from stdnum.cn import uscc
 
 from .base import Model, ScopeColumns
 
@@ -29,7 +27,7 @@ class Org(Model):
     parent_id = Column(Integer, ForeignKey("org.id"), index=True)
     province_id = Column(Integer, ForeignKey("org.id"), index=True)
     city_id = Column(Integer, ForeignKey("org.id"), index=True)
-    credit_code = Column(String(18), unique=True)  # 统一社会信用代码 (institutions)
+    credit_code = Column(String(18), unique=True)  # 统一社会信用代码 (rule: app.services.orgs)
     address = Column(String(255))
     contact_name = Column(String(64))
     contact_phone = Column(String(32))
@@ -51,14 +49,6 @@ class Org(Model):
     def _copy_ancestors(self, parent):
         self.province_id = parent.id if parent.kind == PROVINCE else parent.province_id
         self.city_id = parent.id if parent.kind == CITY else parent.city_id
-
-    @validates("credit_code")
-    def _check_credit_code(self, _key, value):
-        if value:
-            value = uscc.compact(value)
-            if not uscc.is_valid(value):
-                raise ValueError(_("Invalid unified social credit code."))
-        return value or None
 
     def __repr__(self):
         return self.name

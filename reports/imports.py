@@ -30,6 +30,7 @@ from openpyxl.utils.cell import range_boundaries
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from app.services import fields as field_rules
+from app.services.errors import InvalidValue
 
 MAX_BYTES = 2 * 1024 * 1024  # a roster of a few hundred rows is ~30 KB
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
@@ -53,8 +54,12 @@ TEXT, PHONE, CODE = "text", "phone", "code"
 EXACT_DIGITS = 15  # a spreadsheet number (IEEE double) keeps 15 significant digits
 
 
-class ImportRefused(ValueError):
-    """The whole file is refused (not xlsx, too large, a zip bomb, no header); message for the user."""
+class ImportRefused(InvalidValue):
+    """The whole file is refused (not xlsx, too large, a zip bomb, no header); message for the user.
+    Its field is the upload's (``file``)."""
+
+    def __init__(self, message, field: str | None = "file"):
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import DataRequired
 
 from app import clock
-from app.extensions import db
-from app.services import review
+from app.services import login_applications
 from app.services.login_applications import FIELDS, cities_by_province
-from models.login_application import (
-    REQUESTABLE_ROLES,
-    LoginApplication,
-)
-from models.org import CITY, Org
+from models.login_application import REQUESTABLE_ROLES, LoginApplication
 from models.review import APPROVED
 from security import permissions
 from security.scope import ScopedSQLAInterface
-from views.base import blank, yes_no
+from views.base import blank, perform, yes_no
 from views.fields import checked
 from views.review import ReviewableModelView
 
@@ -61,17 +56,6 @@ class ApplicationForm(FlaskForm):
             p.name: [(c.id, c.name) for c in cities] for p, cities in groups
         }
 
-    def validate_city_id(self, field):
-        city = db.session.get(Org, field.data) if field.data else None
-        if city is None or city.kind != CITY or not city.active:
-            raise ValidationError(_("Choose the city."))
-        if city.province_id != self.province_id.data:
-            raise ValidationError(_("The city does not belong to the chosen province."))
-
-    def validate_role_kind(self, field):
-        if field.data not in REQUESTABLE_ROLES:  # a forged value (admin, center …)
-            raise ValidationError(_("This role cannot be requested."))
-
 
 class LoginApplicationPublicView(BaseView):
     """No login: a stranger applies. Nothing here reads existing accounts."""
@@ -83,21 +67,11 @@ class LoginApplicationPublicView(BaseView):
     def apply(self):
         form = ApplicationForm()
         form.fill_places(cities_by_province())
-        if form.validate_on_submit():
-            now = clock.now()
-            record = LoginApplication(
-                applicant_name=form.applicant_name.data,
-                mobile=form.mobile.data,
-                unit=form.unit.data,
-                role_kind=form.role_kind.data,
-                org_id=form.city_id.data,
-                reason=form.reason.data,
-                created_at=now,
-                ip=(request.remote_addr or "")[:64],
-            )
-            db.session.add(record)
-            review.enter_review(record, now)
-            db.session.commit()
+        # The role and the city are the service's rules: a refusal is shown beside its field.
+        if form.validate_on_submit() and perform(
+            lambda: login_applications.apply(form.data, request.remote_addr, clock.now()),
+            form=form,
+        ):
             return redirect(url_for(f"{self.endpoint}.sent"))
         return self.render_template(
             "login_applications/apply.html", form=form, title=_("Apply for an account")

@@ -4,18 +4,17 @@ Thin: the rules (direction, visibility, unread) live in `app.services.messages`;
 the user may not see answers 404, like any foreign id.
 """
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 
 from app import clock
-from app.extensions import db
 from app.memo import forget, memo
 from app.services import files, messages
-from models.org import Org
 from security import permissions
 from security.guards import accepts_uploads
+from views.base import perform
 
 OWNER_TYPE = "message"  # Attachment.owner_type of a message's files (its __tablename__)
 UNREAD = "message_unread"  # the badge's memo key
@@ -29,18 +28,8 @@ def unread_count() -> int:
     return memo(UNREAD, lambda: messages.unread_count(user), on=user)
 
 
-def _store_uploads(message, now) -> None:
-    """Attach the uploaded files through the shared mechanism (FileRejected reaches the caller)."""
-    uploads = [f for f in request.files.getlist("attachments") if f and f.filename]
-    for upload in uploads:
-        files.store(upload, owner=message, actor=g.user, now=now)
-
-
 def _attachments(message_list) -> dict:
     return {m.id: files.attachments_of(m) for m in message_list}
-
-
-REFUSED = (messages.MessageError, files.FileRejected)  # errors whose text is for the user
 
 
 class MessageView(BaseView):
@@ -73,25 +62,21 @@ class MessageView(BaseView):
             "subject": request.form.get("subject", ""),
             "body": request.form.get("body", ""),
         }
-        if request.method == "POST":
-            now = clock.now()
-            try:
-                recipient_id = int(form["recipient"] or 0)
-            except ValueError:
-                recipient_id = 0
-            recipient = db.session.get(Org, recipient_id) if recipient_id else None
-            try:
-                message = messages.start(g.user, recipient, form["subject"], form["body"], now)
-                _store_uploads(message, now)
-                db.session.commit()
-            except REFUSED as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-            else:
-                flash(_("Message sent."), "success")
-                return redirect(
-                    url_for("MessageView.thread", conversation_id=message.conversation_id)
+        sent = []
+        if request.method == "POST" and perform(
+            lambda: sent.append(
+                messages.start(
+                    g.user,
+                    messages.recipient_org(form["recipient"]),
+                    form["subject"],
+                    form["body"],
+                    clock.now(),
+                    request.files.getlist("attachments"),
                 )
+            ),
+            success=_("Message sent."),
+        ):
+            return redirect(url_for("MessageView.thread", conversation_id=sent[0].conversation_id))
         return self.render_template(
             "messages/new.html", title=_("Write a message"), choices=choices, form=form
         )
@@ -102,8 +87,7 @@ class MessageView(BaseView):
         conversation = messages.visible_conversation(g.user, conversation_id)
         if conversation is None:
             abort(404)
-        messages.mark_read(g.user, conversation)
-        db.session.commit()
+        messages.mark_read(g.user, conversation)  # commits
         forget(UNREAD)  # the badge must count this thread as read
         return self.render_template(
             "messages/thread.html",
@@ -120,16 +104,11 @@ class MessageView(BaseView):
         conversation = messages.visible_conversation(g.user, conversation_id)
         if conversation is None:
             abort(404)
-        now = clock.now()
-        try:
-            message = messages.reply(g.user, conversation, request.form.get("body", ""), now)
-            _store_uploads(message, now)
-            db.session.commit()
-        except REFUSED as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash(_("Reply sent."), "success")
+        body, uploads = request.form.get("body", ""), request.files.getlist("attachments")
+        perform(
+            lambda: messages.reply(g.user, conversation, body, clock.now(), uploads),
+            success=_("Reply sent."),
+        )
         return redirect(url_for("MessageView.thread", conversation_id=conversation_id))
 
 

@@ -5,9 +5,7 @@ No FAB ModelView/API is registered over `Notice`: every read here goes through
 (actions, REST, dropdowns) to guard. A notice outside the audience answers 404 everywhere.
 """
 
-from datetime import datetime
-
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -15,16 +13,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
-from app import audit, clock
+from app import clock
 from app.extensions import db
 from app.memo import memo
 from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
-from reports.xlsx import Column, write_table
 from security import permissions
 from security.guards import accepts_uploads
-from views.base import xlsx_download
+from views.base import perform, xlsx_download
 
 CATEGORY_LABELS = {
     NOTICE: _l("Notice"),
@@ -48,23 +45,22 @@ FIELD_LABELS = {
 PAGE_SIZE = 25  # newest first; older pages by ?page=N (bench B1: a page, not the 200 newest)
 
 
-def _when(text: str) -> datetime | None:
-    """A datetime-local field ("2026-03-02T09:00") or empty."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise svc.NoticeError(_("Invalid date and time: %(v)s", v=text)) from None
+def _uploads():
+    return request.files.getlist("files")
 
 
-def _store_uploads(notice, now):
-    for upload in [f for f in request.files.getlist("files") if f and f.filename]:
-        try:
-            files.store(upload, owner=notice, actor=g.user, now=now)
-        except files.FileRejected as exc:
-            raise svc.NoticeError(f"{upload.filename}: {exc}") from None
+def _draft(form) -> svc.Draft:
+    """The publish form as the service takes it (a bad date refuses, next to its field)."""
+    return svc.Draft(
+        title=form.get("title", ""),
+        body=form.get("body", ""),
+        category=form.get("category", ""),
+        org_ids=form.getlist("org_ids"),
+        groups=[x for x in form.getlist("groups") if x in ROLE_GROUPS],
+        publish_at=svc.parse_time(form.get("publish_at"), "publish_at"),
+        expires_at=svc.parse_time(form.get("expires_at"), "expires_at"),
+        pinned=form.get("pinned") == "y",
+    )
 
 
 def unread_count() -> int:
@@ -117,20 +113,16 @@ class NoticeView(BaseView):
         # One row more than a page tells whether a next page exists, without counting them all.
         rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
         has_next, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-        unread = set()
-        if svc.is_audience(g.user):  # the auditor reads every notice; none is addressed to it
-            read = svc.read_ids(g.user, [n.id for n in rows])
-            unread = {n.id for n in rows if n.id not in read and not svc.is_publisher(g.user, n)}
         return self.render_template(
             "notices/list.html",
             rows=rows,
-            unread=unread,
+            unread=svc.unread_among(g.user, rows),
             q=q,
             now=now,
             page=page,
             has_next=has_next,
             categories=CATEGORY_LABELS,
-            can_publish=g.user.role_kind in svc.PUBLISHER_KINDS
+            can_publish=svc.may_publish(g.user)
             and self.appbuilder.sm.has_access("can_write", "Notice"),
             unread_total=unread_count(),
             title=_("Notices"),
@@ -141,14 +133,9 @@ class NoticeView(BaseView):
     def show(self, pk):
         now = clock.now()
         notice = self._get(pk, now)
-        if svc.mark_read(notice, g.user, now):
-            db.session.commit()
+        svc.mark_read(notice, g.user, now)  # commits its receipt
         publisher = svc.is_publisher(g.user, notice)
-        history = (
-            svc.revisions_with_changes(notice)
-            if (publisher or g.user.role_kind == "auditor" or notice.version > 1)
-            else []
-        )
+        history = svc.revisions_with_changes(notice) if svc.shows_history(g.user, notice) else []
         return self.render_template(
             "notices/show.html",
             notice=notice,
@@ -180,32 +167,18 @@ class NoticeView(BaseView):
     @has_access
     @accepts_uploads
     def add(self):
-        if g.user.role_kind not in svc.PUBLISHER_KINDS:
+        if not svc.may_publish(g.user):
             abort(403)
         if request.method == "GET":
             return self._form("notices/form.html")
         now = clock.now()
-        form = request.form
-        try:
-            draft = svc.Draft(
-                title=form.get("title", ""),
-                body=form.get("body", ""),
-                category=form.get("category", ""),
-                org_ids=form.getlist("org_ids"),
-                groups=[x for x in form.getlist("groups") if x in ROLE_GROUPS],
-                publish_at=_when(form.get("publish_at")),
-                expires_at=_when(form.get("expires_at")),
-                pinned=form.get("pinned") == "y",
-            )
-            notice = svc.publish(draft, g.user, now)
-            _store_uploads(notice, now)
-            db.session.commit()
-        except svc.NoticeError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        published = []
+        if not perform(
+            lambda: published.append(svc.publish(_draft(request.form), g.user, now, _uploads())),
+            success=_("The notice was published."),
+        ):
             return self._form("notices/form.html"), 422
-        flash(_("The notice was published."), "success")
-        return redirect(url_for("NoticeView.show", pk=notice.id))
+        return redirect(url_for("NoticeView.show", pk=published[0].id))
 
     @expose("/<int:pk>/correct", methods=["GET", "POST"])
     @has_access
@@ -216,25 +189,23 @@ class NoticeView(BaseView):
         if request.method == "GET":
             return self._form("notices/correct.html", notice=notice)
         form = request.form
-        try:
+
+        def correct():
             svc.correct(
                 notice,
                 g.user,
                 now,
                 note=form.get("note", ""),
+                uploads=_uploads(),
                 title=form.get("title", ""),
                 body=form.get("body", ""),
                 category=form.get("category", ""),
-                expires_at=_when(form.get("expires_at")),
+                expires_at=svc.parse_time(form.get("expires_at"), "expires_at"),
                 pinned=form.get("pinned") == "y",
             )
-            _store_uploads(notice, now)
-            db.session.commit()
-        except svc.NoticeError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+
+        if not perform(correct, success=_("The notice was corrected.")):
             return self._form("notices/correct.html", notice=notice), 422
-        flash(_("The notice was corrected."), "success")
         return redirect(url_for("NoticeView.show", pk=pk))
 
     @expose("/<int:pk>/withdraw", methods=["POST"])
@@ -242,14 +213,7 @@ class NoticeView(BaseView):
     def withdraw(self, pk):
         now = clock.now()
         notice = self._managed(pk, now)
-        try:
-            svc.withdraw(notice, g.user, now)
-            db.session.commit()
-        except svc.NoticeError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return redirect(url_for("NoticeView.show", pk=pk))
-        flash(_("The notice was withdrawn."), "success")
+        perform(lambda: svc.withdraw(notice, g.user, now), success=_("The notice was withdrawn."))
         return redirect(url_for("NoticeView.show", pk=pk))
 
     @expose("/<int:pk>/receipts")
@@ -271,23 +235,7 @@ class NoticeView(BaseView):
     def export_receipts(self, pk):
         now = clock.now()
         notice = self._managed(pk, now)
-        unread = [(r.org, u) for r in svc.receipts(notice, now) for u in r.unread]
-        columns = [
-            Column(_("Organisation"), 24),
-            Column(_("Organisation code"), 14),
-            Column(_("Name"), 14),
-            Column(_("Username"), 20),
-        ]
-        data = write_table(
-            columns,
-            [(o.name, o.code, u.full_name, u.username) for o, u in unread],
-            sheet=_("Not read"),
-            title=notice.title,
-        )
-        audit.record_export(
-            db.session, "NoticeRead", len(unread), f"notice {notice.id} unread", now=now
-        )
-        db.session.commit()
+        data = svc.unread_file(notice, now)
         return xlsx_download(data, f"notice-{notice.id}-unread.xlsx")
 
 

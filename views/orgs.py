@@ -4,7 +4,8 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
-from app.services.tree import next_institution_code
+from app.services import orgs
+from app.services.errors import DomainError
 from models.org import CITY, INSTITUTION, Org
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -72,12 +73,13 @@ class OrgView(ScopedModelView):
     }
     base_permissions = ["can_read", "can_write"]
 
+    # Only institutions are added here; provinces and cities come from the GB/T 2260 file.
+    # A refusal (DomainError) is flashed by FAB's form handling.
     def pre_add(self, item):
-        # Only institutions are added here; provinces and cities come from the GB/T 2260 file.
-        item.kind = INSTITUTION
-        if item.parent is None or item.parent.kind != CITY:
-            raise ValueError(_l("Choose the city the institution belongs to."))
-        item.code = next_institution_code(item.parent)
+        orgs.add_institution(item)
+
+    def pre_update(self, item):
+        orgs.update_org(item)
 
 
 class OrgApi(ScopedModelRestApi):
@@ -92,4 +94,22 @@ class OrgApi(ScopedModelRestApi):
     base_permissions = ["can_read", "can_write"]
 
     def pre_add(self, item):
-        OrgView.pre_add(self, item)
+        orgs.add_institution(item)
+
+    def pre_update(self, item):
+        orgs.update_org(item)
+
+    # A refused value is bad input: 422 with the rule's message, nothing written (FAB would
+    # answer 500 for an exception raised by pre_add/pre_update).
+    def post_headless(self):
+        return self._refusal_is_422(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._refusal_is_422(super().put_headless, pk)
+
+    def _refusal_is_422(self, handler, *args):
+        try:
+            return handler(*args)
+        except DomainError as exc:
+            self.datamodel.session.rollback()
+            return self.response_422(message={exc.field or "_": [str(exc)]})

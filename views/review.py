@@ -16,7 +16,7 @@ from app.extensions import db
 from app.labels import role_label
 from app.services import messages, review
 from app.services.errors import DomainError
-from views.base import METHOD_PERMISSIONS, ScopedModelView
+from views.base import METHOD_PERMISSIONS, ScopedModelView, perform
 
 STATUS_LABELS = {
     "draft": _l("Draft"),
@@ -130,14 +130,11 @@ class ReviewableModelView(ScopedModelView):
     def comment(self, pk):
         """Add to the record's comment thread; the record is loaded through the scoped datamodel."""
         record = self._record_or_404(self._deserialize_pk_if_composite(pk))
-        try:
-            messages.add_comment(g.user, record, request.form.get("comment", ""), clock.now())
-            db.session.commit()
-        except messages.MessageError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash(str(_l("Comment added.")), "success")
+        body = request.form.get("comment", "")
+        perform(
+            lambda: messages.add_comment(g.user, record, body, clock.now()),
+            success=_l("Comment added."),
+        )
         return redirect(url_for(f"{self.endpoint}.show", pk=pk, _anchor="record-comments"))
 
     @expose("/review/<pk>", methods=["POST"])

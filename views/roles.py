@@ -14,13 +14,13 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app import audit
+from app import clock
 from app.extensions import db
 from app.services import accounts
 from models.user import ROLE_KINDS, MalanUser
 from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
 from security.scope import in_scope
-from views.base import METHOD_PERMISSIONS
+from views.base import METHOD_PERMISSIONS, perform
 from views.users import ROLE_LABELS, role_label
 
 
@@ -73,28 +73,9 @@ class RoleMatrixView(BaseView):
         user = in_scope(query, MalanUser).one_or_none()
         if user is None:
             abort(404)
-        if user.id == g.user.id:
-            flash(_("You cannot change your own role."), "danger")
-            return redirect(url_for(".matrix"))
-        before = user.role_kind
-        try:
-            accounts.set_role(user, form.role_kind.data)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return redirect(url_for(".matrix"))
-        # The session hook logs the row change; this names the event so an auditor can filter it.
-        audit.record(
-            db.session,
-            "role_change",
-            object_type="MalanUser",
-            object_id=user.id,
-            summary=f"{user.username}: {before} -> {form.role_kind.data}",
-            changes={"role": [before, form.role_kind.data]},
-        )
-        db.session.commit()
-        flash(
-            _("%(u)s now has the role %(r)s.", u=user.username, r=role_label(form.role_kind.data)),
-            "success",
+        role_kind = form.role_kind.data
+        perform(
+            lambda: accounts.change_role(g.user, user, role_kind, clock.now()),
+            success=_("%(u)s now has the role %(r)s.", u=user.username, r=role_label(role_kind)),
         )
         return redirect(url_for(".matrix"))

@@ -8,17 +8,14 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app import audit, clock
-from app.extensions import db
-from app.services import review, rosters
-from app.services.errors import DomainError, NotAllowed
+from app import clock
+from app.services import rosters
 from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
-from reports.imports import ImportRefused
 from security import permissions
-from security.scope import ScopedSQLAInterface, current_scope, in_scope
-from views.base import blank, xlsx_download
+from security.scope import ScopedSQLAInterface, current_scope
+from views.base import blank, perform, xlsx_download
 from views.review import ReviewableModelView, status_label
 
 KIND_LABELS = {
@@ -96,12 +93,7 @@ class RosterView(ReviewableModelView):
     @expose("/add", methods=["GET"])
     @has_access
     def add(self):
-        org = g.user.org
-        province = (
-            org
-            if org is not None and org.kind == PROVINCE and g.user.role_kind == PROVINCE
-            else None
-        )
+        province = rosters.uploading_province(g.user)
         return self.render_template("rosters/upload.html", province=province)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
@@ -113,14 +105,14 @@ class RosterView(ReviewableModelView):
     @has_access
     def template(self):
         org = g.user.org
-        name = org.name if org is not None and org.kind == PROVINCE else ""
+        name = org.name if org is not None and org.kind == PROVINCE else ""  # the title only
         return xlsx_download(report.template_xlsx(name), "联络员信息汇总表.xlsx")
 
     def _province(self):
-        org = g.user.org
-        if org is None or org.kind != PROVINCE or g.user.role_kind != PROVINCE:
+        province = rosters.uploading_province(g.user)
+        if province is None:
             abort(403)
-        return org
+        return province
 
     @expose("/upload", methods=["GET", "POST"])
     @has_access
@@ -131,32 +123,15 @@ class RosterView(ReviewableModelView):
         upload = request.files.get("file")
         data = upload.read(rosters.ROSTER_SPEC.max_bytes + 1) if upload else b""
         filename = (upload.filename if upload else "") or "roster.xlsx"
-        now = clock.now()
-        try:
-            result = rosters.preview(data, filename, province)
-        except ImportRefused as exc:
-            audit.record_import(db.session, "Roster", 0, errors=1, filename=filename, now=now)
-            db.session.commit()
-            flash(str(exc), "danger")
+        outcome = rosters.upload(data, filename, province, g.user, clock.now())
+        if outcome.refused:
+            flash(outcome.refused, "danger")
             return self.render_template("rosters/upload.html", province=province), 400
-        token = None
-        if not result.errors and result.rows:
-            token = rosters.stage_preview(result, province, g.user, now)
-        else:
-            audit.record_import(
-                db.session,
-                "Roster",
-                len(result.rows),
-                errors=len(result.errors),
-                filename=filename,
-                now=now,
-            )
-            db.session.commit()
         return self.render_template(
             "rosters/preview.html",
             province=province,
-            preview=result,
-            token=token,
+            preview=outcome.preview,
+            token=outcome.token,
             kind_labels=KIND_LABELS,
             change_labels=CHANGE_LABELS,
         )
@@ -164,49 +139,38 @@ class RosterView(ReviewableModelView):
     @expose("/confirm", methods=["POST"])
     @has_access
     def confirm(self):
+        """Two transactions by design (`app.services.staging`): the claim of the staged preview
+        commits at once, then the roster is written and submitted."""
         province = self._province()
-        try:
-            roster = rosters.confirm_staged(
-                request.form.get("token", ""), province, g.user, clock.now()
-            )
-        except NotAllowed:
-            abort(403)
-        except (DomainError, rosters.RosterError, review.ReviewError) as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        now = clock.now()
+        token = request.form.get("token", "")
+        claimed, done = [], []
+        if not perform(lambda: claimed.append(rosters.claim_preview(token, province, g.user, now))):
             return redirect(url_for(".upload"))
-        flash(_("The roster was submitted to the center."), "success")
-        return redirect(url_for(".show", pk=roster.id))
+        if claimed[0] is None:  # another user's preview: as any foreign id
+            abort(403)
+        if not perform(
+            lambda: done.append(rosters.confirm_claimed(claimed[0], province, g.user, now)),
+            success=_("The roster was submitted to the center."),
+        ):
+            return redirect(url_for(".upload"))
+        return redirect(url_for(".show", pk=done[0].id))
 
     @expose("/account_sheet/<pk>", methods=["POST"])
     @has_access
     def account_sheet(self, pk):
         """The center's single download of the initial passwords (POST: it changes state)."""
         roster = self._record_or_404(pk)
-        try:
-            rows = rosters.take_account_sheet(roster, g.user, clock.now())
-        except rosters.RosterError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        sheet = []
+        if not perform(lambda: sheet.append(rosters.account_sheet(roster, g.user, clock.now()))):
             return redirect(url_for(".show", pk=pk))
-        data = report.account_sheet_xlsx(
-            rows,
-            _("Accounts of %(province)s (roster #%(id)d)", province=roster.org.name, id=roster.id),
-        )
-        db.session.commit()
-        return xlsx_download(data, f"账号-{roster.org.name}-{roster.id}.xlsx")
+        return xlsx_download(sheet[0], f"账号-{roster.org.name}-{roster.id}.xlsx")
 
     @expose("/person/<int:user_id>")
     @has_access
     def person(self, user_id):
         """Point 4: the roster changes that touched one person (a user within the scope)."""
-        from sqlalchemy import select
-
-        from models.user import MalanUser
-
-        user = db.session.scalar(
-            in_scope(select(MalanUser).where(MalanUser.id == user_id), MalanUser)
-        )
+        user = rosters.person_in_scope(user_id)
         if user is None:
             abort(404)
         return self.render_template(
@@ -220,10 +184,5 @@ class RosterView(ReviewableModelView):
     @expose("/export.xlsx")
     @has_access
     def export_xlsx(self):
-        records, provinces = rosters.current_liaisons(current_scope())
-        data = report.export_xlsx(report.roster_frame(records), provinces)
-        audit.record_export(
-            db.session, "Roster", len(records), "provinces=" + ",".join(provinces), now=clock.now()
-        )
-        db.session.commit()
+        data = rosters.export_file(current_scope(), clock.now())
         return xlsx_download(data, "联络员信息汇总表.xlsx")

@@ -11,23 +11,18 @@ from flask import current_app, g, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from app import audit, clock
+from app import clock
 from app.extensions import db
 from app.memo import memo
-from app.queries import count_rows
-from app.services import review
+from app.services import todo
 from app.services.deadlines import days_left
 from models.org import Org
 from models.review import ReviewTask
-from reports.overdue import overdue_xlsx
 from security import permissions
-from security.scope import in_scope
 from views.base import xlsx_download
 from views.review import kind_label, record_url
 
-REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
 HOME_TOP = 5  # to-do items on the home page
 
 
@@ -68,28 +63,16 @@ def _rows(items, now: datetime) -> list[Row]:
     return rows
 
 
-def todo_query(user):
-    """The user's open steps, inside its scope (a moved account never keeps another org's steps)."""
-    return in_scope(review.todo_tasks(user), ReviewTask)
-
-
 def todo_rows(user, now: datetime, limit: int | None = None) -> list[Row]:
-    if user is None or user.role_kind not in REVIEWING_KINDS:
-        return []
-    query = todo_query(user)
-    if limit:
-        query = query.limit(limit)
-    return _rows(review.task_items(db.session.scalars(query)), now)
+    return _rows(todo.todo_items(user, limit), now)
 
 
 def todo_count() -> int:
     """The menu badge: one COUNT per page, remembered for the rest of the request."""
     user = getattr(g, "user", None)
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not todo.has_steps(user):
         return 0
-    if user.role_kind not in REVIEWING_KINDS:
-        return 0
-    return memo("todo_count", lambda: count_rows(todo_query(user)), on=user)
+    return memo("todo_count", lambda: todo.todo_count(user), on=user)
 
 
 class TodoView(BaseView):
@@ -112,11 +95,7 @@ class TodoView(BaseView):
 
 def overdue_rows(now: datetime, include_pending: bool = False) -> list[Row]:
     """Open steps of the orgs in the user's scope, grouped by org and kind, oldest first."""
-    query = select(ReviewTask).where(ReviewTask.done_at.is_(None))
-    if not include_pending:
-        query = review.overdue_tasks(now)
-    query = in_scope(query, ReviewTask)
-    rows = _rows(review.task_items(db.session.scalars(query.order_by(None))), now)
+    rows = _rows(todo.overdue_items(now, include_pending), now)
     oldest = {}
     for row in rows:
         key = (row.org, row.kind)
@@ -157,16 +136,7 @@ class OverdueView(BaseView):
     def export(self):
         now = clock.now()
         include_pending = request.args.get("all") == "1"
-        rows = overdue_rows(now, include_pending)
-        data = overdue_xlsx(rows, now)
-        audit.record_export(
-            db.session,
-            "ReviewTask",
-            len(rows),
-            "all pending" if include_pending else "overdue",
-            now=now,
-        )
-        db.session.commit()
+        data = todo.overdue_file(overdue_rows(now, include_pending), include_pending, now)
         return xlsx_download(data, f"overdue-{now:%Y%m%d-%H%M%S}.xlsx")
 
 

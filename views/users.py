@@ -10,13 +10,12 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from app import clock
-from app.extensions import db
 from app.labels import ROLE_LABELS, role_label  # noqa: F401  (re-exported)
 from app.services import accounts
 from models.user import MalanUser
 from security import permissions
 from security.scope import ScopedSQLAInterface
-from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, yes_no
+from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, perform, yes_no
 
 
 class UserView(ScopedModelView):
@@ -154,45 +153,32 @@ class UserView(ScopedModelView):
         )
 
     def pre_update(self, item):
-        accounts.guard_manageable(g.user, item)
-        item.mobile = accounts.normalise_mobile(item.mobile)
-        accounts.check_mobile_free(item.mobile, item.id)
-        accounts.check_placement(item.role_kind, item.org)
+        accounts.update_account(g.user, item)
 
     def _apply(self, items, operation, message):
         items = items if isinstance(items, list) else [items]
-        now = clock.now()
-        try:
-            for item in items:
-                accounts.guard_manageable(g.user, item)
-                result = operation(item, now)
-                flash(str(message(item, result)), "success")
-            db.session.commit()
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        done = []
+        if perform(lambda: done.extend(accounts.manage(g.user, items, operation, clock.now()))):
+            for user, result in done:
+                flash(str(message(user, result)), "success")
         return redirect(self.get_redirect())
 
     @action("disable", _l("Disable"), _l("Disable the selected accounts?"), "fa-ban")
     def disable(self, items):
         return self._apply(
-            items, accounts.disable, lambda u, _r: _l("Account %(u)s disabled.", u=u.username)
+            items, "disable", lambda u, _r: _l("Account %(u)s disabled.", u=u.username)
         )
 
     @action("enable", _l("Enable"), _l("Enable the selected accounts?"), "fa-check")
     def enable(self, items):
         return self._apply(
-            items,
-            lambda u, _now: accounts.enable(u),
-            lambda u, _r: _l("Account %(u)s enabled.", u=u.username),
+            items, "enable", lambda u, _r: _l("Account %(u)s enabled.", u=u.username)
         )
 
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"), "fa-unlock")
     def unlock(self, items):
         return self._apply(
-            items,
-            lambda u, _now: accounts.unlock(u),
-            lambda u, _r: _l("Account %(u)s unlocked.", u=u.username),
+            items, "unlock", lambda u, _r: _l("Account %(u)s unlocked.", u=u.username)
         )
 
     @action(
@@ -204,7 +190,7 @@ class UserView(ScopedModelView):
     def reset_password(self, items):
         return self._apply(
             items,
-            accounts.reset_password,
+            "reset_password",
             lambda u, pw: _l(
                 "New password of %(u)s (shown once, must be changed at first login): %(p)s",
                 u=u.username,

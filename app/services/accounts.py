@@ -15,6 +15,8 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db
 from app.services import fields
+from app.services.errors import Conflict, DomainError, InvalidValue, NotAllowed
+from app.services.tx import transaction
 from models.org import CENTER as ORG_CENTER
 from models.org import CITY as ORG_CITY
 from models.org import INSTITUTION as ORG_INSTITUTION
@@ -61,8 +63,20 @@ ROLE_ORG_KINDS = {
 BUSINESS_KINDS = (CENTER, PROVINCE, CITY, INSTITUTION, TRAINER, TRAINEE)
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """A refused account operation, with a message for the user."""
+
+
+class InvalidAccount(AccountError, InvalidValue):
+    """A value of the account breaks a rule (``field`` says which)."""
+
+
+class AccountNotAllowed(AccountError, NotAllowed):
+    """The actor may not manage this account (an administrator, its own)."""
+
+
+class MobileTaken(AccountError, Conflict):
+    """The mobile number already belongs to an account (one account per person)."""
 
 
 def allocate_username(role_kind: str, org: Org) -> str:
@@ -79,7 +93,7 @@ def normalise_mobile(mobile: str | None) -> str | None:
     if mobile is None or not str(mobile).strip():
         return None
     spec = (fields.Field("mobile", _l("Mobile"), fields.mobile),)
-    return fields.validate(spec, {"mobile": mobile}, error=AccountError)["mobile"]
+    return fields.validate(spec, {"mobile": mobile}, error=InvalidAccount)["mobile"]
 
 
 def create_account(
@@ -98,9 +112,9 @@ def create_account(
     and its initial password, which must be changed at first login. The caller commits."""
     name = (name or "").strip()
     if not name:
-        raise AccountError(_("The name is required."))
+        raise InvalidAccount(_("The name is required."), field="first_name")
     if role_kind not in ROLE_PREFIX:
-        raise AccountError(_("Unknown role."))
+        raise InvalidAccount(_("Unknown role."), field="role_kind")
     check_placement(role_kind, org)
     mobile = normalise_mobile(mobile)
     check_mobile_free(mobile)
@@ -128,14 +142,17 @@ def check_mobile_free(mobile: str | None, user_id: int | None = None) -> None:
     with db.session.no_autoflush:
         other = db.session.scalar(select(MalanUser.id).where(MalanUser.mobile == mobile))
     if other is not None and other != user_id:
-        raise AccountError(
-            _("Mobile number %(m)s already has an account: one account per person.", m=mobile)
+        raise MobileTaken(
+            _("Mobile number %(m)s already has an account: one account per person.", m=mobile),
+            field="mobile",
         )
 
 
 def check_placement(role_kind: str, org: Org | None) -> None:
     if org is None or org.kind not in ROLE_ORG_KINDS.get(role_kind, ()):
-        raise AccountError(_("This role cannot belong to the selected organisation."))
+        raise InvalidAccount(
+            _("This role cannot belong to the selected organisation."), field="org"
+        )
 
 
 def _role(role_kind: str):
@@ -150,9 +167,11 @@ def _role(role_kind: str):
 def guard_manageable(actor: MalanUser | None, target: MalanUser) -> None:
     """Administrator accounts are not managed through the account screens (separation of duties)."""
     if target.role_kind in ADMIN_KINDS:
-        raise AccountError(_("Administrator accounts are managed by the security administrator."))
+        raise AccountNotAllowed(
+            _("Administrator accounts are managed by the security administrator.")
+        )
     if actor is not None and actor.id == target.id:
-        raise AccountError(_("You cannot change your own account here."))
+        raise AccountNotAllowed(_("You cannot change your own account here."))
 
 
 def disable(user: MalanUser, now: datetime) -> None:
@@ -188,3 +207,55 @@ def set_role(user: MalanUser, role_kind: str) -> None:
     """Change the one role of an account (security administrator only)."""
     check_placement(role_kind, user.org)
     user.roles = [_role(role_kind)]
+
+
+def update_account(actor: MalanUser | None, user: MalanUser) -> None:
+    """The account form's edit (name, org, mobile), already copied onto ``user``: refused for
+    an administrator or the actor's own account, a taken mobile or a wrong place in the tree."""
+    guard_manageable(actor, user)
+    user.mobile = normalise_mobile(user.mobile)
+    check_mobile_free(user.mobile, user.id)
+    check_placement(user.role_kind, user.org)
+
+
+# What the account list's actions do to each selected account; reset returns the new password.
+OPERATIONS = {
+    "disable": disable,
+    "enable": lambda user, _now: enable(user),
+    "unlock": lambda user, _now: unlock(user),
+    "reset_password": reset_password,
+}
+
+
+def manage(
+    actor: MalanUser | None, users: list[MalanUser], operation: str, now: datetime
+) -> list[tuple[MalanUser, str | None]]:
+    """Apply one of `OPERATIONS` to every selected account, all or none: each account is checked
+    (`guard_manageable`) before any is changed. Returns (account, result) pairs (result: the new
+    password of a reset, else None), in the order given."""
+    run = OPERATIONS[operation]
+    for user in users:
+        guard_manageable(actor, user)
+    with transaction():
+        return [(user, run(user, now)) for user in users]
+
+
+def change_role(actor: MalanUser, user: MalanUser, role_kind: str, now: datetime) -> None:
+    """The security administrator gives ``user`` the role ``role_kind``; never its own (a
+    separation-of-duties rule, not a permission: the page is open to it). Audited as a named
+    event, so an auditor can filter role changes."""
+    if actor is not None and user.id == actor.id:
+        raise AccountNotAllowed(_("You cannot change your own role."), field="username")
+    before = user.role_kind
+    with transaction():
+        set_role(user, role_kind)
+        # The session hook logs the row change; this names the event.
+        audit.record(
+            db.session,
+            "role_change",
+            object_type="MalanUser",
+            object_id=user.id,
+            summary=f"{user.username}: {before} -> {role_kind}",
+            changes={"role": [before, role_kind]},
+            now=now,
+        )

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.services import accounts, fields, review
 from app.services.errors import Conflict, InvalidValue
 from app.services.tree import next_institution_code
+from app.services.tx import transaction
 from models.login_application import (
     NAME_MAX,
     REASON_MAX,
@@ -38,6 +39,45 @@ FIELDS = (
         "reason", _l("Reason for the application"), fields.Text(REASON_MAX), required=True
     ),
 )
+
+
+def check_role(role_kind: str) -> None:
+    """Only a city-authority liaison, an institution liaison or a trainer may be requested."""
+    if role_kind not in REQUESTABLE_ROLES:  # a forged value (admin, center …)
+        raise InvalidValue(_("This role cannot be requested."), field="role_kind")
+
+
+def chosen_city(province_id: int | None, city_id: int | None) -> Org:
+    """The active city the applicant chose, which must belong to the chosen province."""
+    city = db.session.get(Org, city_id) if city_id else None
+    if city is None or city.kind != CITY or not city.active:
+        raise InvalidValue(_("Choose the city."), field="city_id")
+    if city.province_id != province_id:
+        raise InvalidValue(_("The city does not belong to the chosen province."), field="city_id")
+    return city
+
+
+def apply(values: dict, ip: str | None, now: datetime) -> LoginApplication:
+    """The public form's application (第六条(二)): checked, stored and put before the province's
+    reviewer at once (the applicant has no account to submit with). Nothing here reads the
+    existing accounts: the answer is the same whatever the mobile (see the view's docstring)."""
+    check_role(values.get("role_kind"))
+    city = chosen_city(values.get("province_id"), values.get("city_id"))
+    cleaned = fields.validate(FIELDS, values)
+    record = LoginApplication(
+        applicant_name=cleaned["applicant_name"],
+        mobile=cleaned["mobile"],
+        unit=cleaned["unit"],
+        role_kind=values["role_kind"],
+        org_id=city.id,
+        reason=cleaned["reason"],
+        created_at=now,
+        ip=(ip or "")[:64],
+    )
+    with transaction() as session:
+        session.add(record)
+        review.enter_review(record, now)
+    return record
 
 
 def check_not_duplicate(record: LoginApplication) -> None:
@@ -74,8 +114,7 @@ def placement(record: LoginApplication, now: datetime) -> Org:
 def allocate(record: LoginApplication, now: datetime) -> str:
     """Create the account; returns its initial password (to be changed at first login)."""
     check_not_duplicate(record)
-    if record.role_kind not in REQUESTABLE_ROLES:
-        raise InvalidValue(_("This role cannot be requested."), field="role_kind")
+    check_role(record.role_kind)
     user, password = accounts.create_account(
         name=record.applicant_name,
         role_kind=record.role_kind,

@@ -20,7 +20,9 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 
 from app.extensions import db
-from app.services import review
+from app.services import files, review
+from app.services.errors import DomainError, InvalidValue, NotAllowed
+from app.services.tx import transaction
 from models.message import (
     BODY_MAX,
     SUBJECT_MAX,
@@ -36,8 +38,16 @@ ORG_ROLES = (CENTER, PROVINCE, CITY, INSTITUTION)
 COMMENT_MAX = 2000
 
 
-class MessageError(ValueError):
+class MessageError(DomainError):
     """A refused message or comment; the text is for the user."""
+
+
+class InvalidMessage(MessageError, InvalidValue):
+    """A subject, body, comment or attachment breaks a rule (``field`` says which)."""
+
+
+class MessageNotAllowed(MessageError, NotAllowed):
+    """The user may not write to that organisation (逐级上报: up one level, or down)."""
 
 
 def _role(user) -> str | None:
@@ -108,53 +118,79 @@ def visible_message(user, message_id) -> Message | None:
     )
 
 
-def _text(value: str | None, limit: int, what: str) -> str:
+def _text(value: str | None, limit: int, what: str, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise MessageError(_("%(what)s must not be empty.", what=what))
+        raise InvalidMessage(_("%(what)s must not be empty.", what=what), field=field)
     if len(text) > limit:
-        raise MessageError(
-            _("%(what)s is too long (at most %(n)d characters).", what=what, n=limit)
+        raise InvalidMessage(
+            _("%(what)s is too long (at most %(n)d characters).", what=what, n=limit),
+            field=field,
         )
     return text
 
 
-def _post(user, conversation: Conversation, body: str, now: datetime) -> Message:
+def _attach(message: Message, uploads, user, now: datetime) -> None:
+    """The uploaded files (werkzeug FileStorage) of a message; a refused one refuses it all."""
+    for upload in [u for u in uploads or () if u and u.filename]:
+        try:
+            files.store(upload, owner=message, actor=user, now=now)
+        except files.FileRejected as exc:
+            raise InvalidMessage(str(exc), field="attachments") from None
+
+
+def recipient_org(value) -> Org | None:
+    """The org chosen on the form (an id as text); None for nothing or an unknown id."""
+    try:
+        org_id = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    return db.session.get(Org, org_id) if org_id else None
+
+
+def _post(user, conversation: Conversation, body: str, now: datetime, uploads=()) -> Message:
     message = Message(
         conversation=conversation,
         author_id=user.id,
         author_org_id=user.org_id,
-        body=_text(body, BODY_MAX, _("The message")),
+        body=_text(body, BODY_MAX, _("The message"), "body"),
         created_at=now,
     )
-    db.session.add(message)
-    db.session.flush()
-    conversation.last_message_id = message.id
-    conversation.last_message_at = now
-    _read_up_to(user, conversation, message.id)
+    with transaction() as session:
+        session.add(message)
+        session.flush()
+        conversation.last_message_id = message.id
+        conversation.last_message_at = now
+        _read_up_to(user, conversation, message.id)
+        _attach(message, uploads, user, now)
     return message
 
 
-def start(user, recipient: Org | None, subject: str, body: str, now: datetime) -> Message:
-    """Open a conversation with its first message (added to the session; the caller commits)."""
+def start(
+    user, recipient: Org | None, subject: str, body: str, now: datetime, uploads=()
+) -> Message:
+    """Open a conversation with its first message and its files, in one transaction."""
     if not may_write_to(user, recipient):
-        raise MessageError(
-            _("You may write only to your superior or to an organisation below you.")
+        raise MessageNotAllowed(
+            _("You may write only to your superior or to an organisation below you."),
+            field="recipient",
         )
     conversation = Conversation(
-        subject=_text(subject, SUBJECT_MAX, _("The subject")),
+        subject=_text(subject, SUBJECT_MAX, _("The subject"), "subject"),
         sender_org_id=None if _role(user) == TRAINER else user.org_id,
         sender_user_id=user.id,
         recipient_org_id=recipient.id,
         created_at=now,
     )
-    db.session.add(conversation)
-    return _post(user, conversation, body, now)
+    with transaction() as session:
+        session.add(conversation)
+        return _post(user, conversation, body, now, uploads)
 
 
-def reply(user, conversation: Conversation, body: str, now: datetime) -> Message:
-    """A reply by anyone who sees the conversation (the caller loaded it with visible_conversation)."""
-    return _post(user, conversation, body, now)
+def reply(user, conversation: Conversation, body: str, now: datetime, uploads=()) -> Message:
+    """A reply by anyone who sees the conversation (the caller loaded it with
+    visible_conversation), with its files, in one transaction."""
+    return _post(user, conversation, body, now, uploads)
 
 
 def _read_up_to(user, conversation: Conversation, message_id: int) -> None:
@@ -174,8 +210,10 @@ def _read_up_to(user, conversation: Conversation, message_id: int) -> None:
 
 
 def mark_read(user, conversation: Conversation) -> None:
+    """Opening a thread reads it up to its last message (committed)."""
     if conversation.last_message_id is not None:
-        _read_up_to(user, conversation, conversation.last_message_id)
+        with transaction():
+            _read_up_to(user, conversation, conversation.last_message_id)
 
 
 def _unread_condition(user):
@@ -244,14 +282,16 @@ def comments_of(record) -> list[RecordComment]:
 
 
 def add_comment(user, record, body: str, now: datetime) -> RecordComment:
-    """Added to the session (the audit hook logs it with the caller's commit)."""
+    """Added to the record's thread and committed (the audit hook logs it in the same
+    transaction)."""
     comment = RecordComment(
         record_type=review.record_type(record),
         record_id=record.id,
         author_id=user.id,
         author_org_id=user.org_id,
-        body=_text(body, COMMENT_MAX, _("The comment")),
+        body=_text(body, COMMENT_MAX, _("The comment"), "comment"),
         created_at=now,
     )
-    db.session.add(comment)
+    with transaction() as session:
+        session.add(comment)
     return comment

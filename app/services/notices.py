@@ -17,6 +17,9 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from app import audit
 from app.extensions import db
 from app.queries import count_rows
+from app.services import files
+from app.services.errors import Conflict, DomainError, InvalidValue, NotAllowed
+from app.services.tx import transaction
 from models.notice import (
     AUTHORITIES,
     CATEGORIES,
@@ -29,6 +32,7 @@ from models.notice import (
 )
 from models.org import CENTER, Org
 from models.user import ADMIN_KINDS, AUDITOR, TRAINEE, MalanUser
+from reports.xlsx import Column, write_table
 
 PUBLISHER_KINDS = ROLE_GROUPS[AUTHORITIES]  # center, province, city publish downward (第七条)
 TRAINEE_LEAD_DAYS = 2  # a trainee receives notices from two days before its class starts
@@ -68,8 +72,20 @@ ALLOWED_TAGS = {
 }
 
 
-class NoticeError(ValueError):
+class NoticeError(DomainError):
     """A refused publication or change; the message is for the user."""
+
+
+class InvalidNotice(NoticeError, InvalidValue):
+    """A value of the form breaks a rule (``field`` says which)."""
+
+
+class NoticeNotAllowed(NoticeError, NotAllowed):
+    """The actor may not publish, or not change this notice."""
+
+
+class NoticeWithdrawn(NoticeError, Conflict):
+    """The notice was withdrawn meanwhile."""
 
 
 def sanitise(html: str) -> str:
@@ -155,6 +171,37 @@ def is_publisher(user, notice: Notice) -> bool:
     )
 
 
+def may_publish(user) -> bool:
+    """Center, province and city accounts publish downward (第七条)."""
+    return user is not None and user.role_kind in PUBLISHER_KINDS
+
+
+def shows_history(user, notice: Notice) -> bool:
+    """The versions of a notice are shown once it was corrected, and always to its publisher and
+    to the auditor."""
+    return notice.version > 1 or is_publisher(user, notice) or user.role_kind == AUDITOR
+
+
+def unread_among(user, notices) -> set[int]:
+    """Which of ``notices`` (a page of the list) ``user`` has not opened; its own org's do not
+    count, and the auditor, addressed by none, has none."""
+    if not is_audience(user):
+        return set()
+    read = read_ids(user, [n.id for n in notices])
+    return {n.id for n in notices if n.id not in read and not is_publisher(user, n)}
+
+
+def parse_time(text: str | None, field: str) -> datetime | None:
+    """A datetime-local field ("2026-03-02T09:00"), or None when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidNotice(_("Invalid date and time: %(v)s", v=text), field=field) from None
+
+
 def is_audience(user) -> bool:
     """Whether notices can be addressed to the user, hence be unread by it: not the auditor, who
     reads every notice to audit it (a badge of every notice in the country would mean nothing)."""
@@ -198,7 +245,8 @@ def mark_read(notice: Notice, user, now: datetime) -> bool:
         )
     ):
         return False
-    db.session.add(NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now))
+    with transaction() as session:
+        session.add(NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now))
     return True
 
 
@@ -221,28 +269,30 @@ def _check_audience(user, org_ids) -> list[int]:
     try:
         wanted = {int(i) for i in org_ids}
     except (TypeError, ValueError):
-        raise NoticeError(_("Unknown organisation in the audience.")) from None
+        raise InvalidNotice(_("Unknown organisation in the audience."), field="org_ids") from None
     if not wanted:
-        raise NoticeError(_("Choose at least one organisation to address."))
+        raise InvalidNotice(_("Choose at least one organisation to address."), field="org_ids")
     allowed = set(
         db.session.scalars(
             addressable_orgs(user).with_only_columns(Org.id).where(Org.id.in_(wanted))
         )
     )
     if wanted - allowed:
-        raise NoticeError(_("A notice can only be addressed to your own area."))
+        raise NoticeNotAllowed(
+            _("A notice can only be addressed to your own area."), field="org_ids"
+        )
     return sorted(wanted)
 
 
 def _check_content(title, category, publish_at, expires_at):
     if not (title or "").strip():
-        raise NoticeError(_("A title is required."))
+        raise InvalidNotice(_("A title is required."), field="title")
     if len(title) > 200:
-        raise NoticeError(_("The title is too long."))
+        raise InvalidNotice(_("The title is too long."), field="title")
     if category not in CATEGORIES:
-        raise NoticeError(_("Unknown category."))
+        raise InvalidNotice(_("Unknown category."), field="category")
     if expires_at is not None and expires_at <= publish_at:
-        raise NoticeError(_("The expiry must be after the publish time."))
+        raise InvalidNotice(_("The expiry must be after the publish time."), field="expires_at")
 
 
 @dataclass
@@ -259,13 +309,23 @@ class Draft:
     pinned: bool = False
 
 
-def publish(draft: Draft, actor, now: datetime) -> Notice:
-    """Create and publish (or schedule) a notice; the caller commits (files may be added first)."""
-    if actor.role_kind not in PUBLISHER_KINDS or actor.org is None:
-        raise NoticeError(_("Your role cannot publish notices."))
+def attach(notice: Notice, uploads, actor, now: datetime) -> None:
+    """Keep the uploaded files (werkzeug FileStorage) with the notice; a refused file refuses
+    the whole publication or correction, naming the file."""
+    for upload in [u for u in uploads or () if u and u.filename]:
+        try:
+            files.store(upload, owner=notice, actor=actor, now=now)
+        except files.FileRejected as exc:
+            raise InvalidNotice(f"{upload.filename}: {exc}", field="files") from None
+
+
+def publish(draft: Draft, actor, now: datetime, uploads=()) -> Notice:
+    """Create and publish (or schedule) a notice with its attachments, in one transaction."""
+    if not may_publish(actor) or actor.org is None:
+        raise NoticeNotAllowed(_("Your role cannot publish notices."))
     groups = set(draft.groups or ())
     if not groups or groups - set(ROLE_GROUPS):
-        raise NoticeError(_("Choose at least one group of recipients."))
+        raise InvalidNotice(_("Choose at least one group of recipients."), field="groups")
     publish_at = draft.publish_at or now
     _check_content(draft.title, draft.category, publish_at, draft.expires_at)
     org_ids = _check_audience(actor, draft.org_ids)
@@ -283,23 +343,25 @@ def publish(draft: Draft, actor, now: datetime) -> Notice:
         **{f"to_{g}": g in groups for g in ROLE_GROUPS},
     )
     notice.audience = [NoticeAudience(org_id=i) for i in org_ids]
-    db.session.add(notice)
-    db.session.flush()
-    _snapshot(notice, actor, now, note=None)
-    audit.record(
-        db.session,
-        "notice_publish",
-        object_type="Notice",
-        object_id=notice.id,
-        summary=notice.title,
-        now=now,
-        changes={
-            "audience": org_ids,
-            "groups": sorted(groups),
-            "publish_at": publish_at,
-            "expires_at": draft.expires_at,
-        },
-    )
+    with transaction() as session:
+        session.add(notice)
+        session.flush()
+        _snapshot(notice, actor, now, note=None)
+        audit.record(
+            session,
+            "notice_publish",
+            object_type="Notice",
+            object_id=notice.id,
+            summary=notice.title,
+            now=now,
+            changes={
+                "audience": org_ids,
+                "groups": sorted(groups),
+                "publish_at": publish_at,
+                "expires_at": draft.expires_at,
+            },
+        )
+        attach(notice, uploads, actor, now)
     return notice
 
 
@@ -322,14 +384,15 @@ def _snapshot(notice: Notice, actor, now: datetime, note) -> None:
 
 def _check_manage(notice: Notice, actor) -> None:
     if not is_publisher(actor, notice):
-        raise NoticeError(_("Only the publishing organisation can change this notice."))
+        raise NoticeNotAllowed(_("Only the publishing organisation can change this notice."))
     if notice.withdrawn_at is not None:
-        raise NoticeError(_("This notice has been withdrawn."))
+        raise NoticeWithdrawn(_("This notice has been withdrawn."))
 
 
-def correct(notice: Notice, actor, now: datetime, note: str = "", **values) -> dict:
-    """A correction: the notice takes the new values, the old version stays in its history.
-    Returns the changes {field: [before, after]}; nothing changed refuses."""
+def correct(notice: Notice, actor, now: datetime, note: str = "", uploads=(), **values) -> dict:
+    """A correction: the notice takes the new values (and new attachments), the old version
+    stays in its history; one transaction. Returns the changes {field: [before, after]};
+    nothing changed refuses."""
     _check_manage(notice, actor)
     values = {k: v for k, v in values.items() if k in CORRECTABLE}
     if "body" in values:
@@ -340,35 +403,38 @@ def correct(notice: Notice, actor, now: datetime, note: str = "", **values) -> d
     _check_content(merged["title"], merged["category"], notice.publish_at, merged["expires_at"])
     changes = {k: [getattr(notice, k), v] for k, v in merged.items() if getattr(notice, k) != v}
     if not changes:
-        raise NoticeError(_("Nothing was changed."))
-    for key, (_before, after) in changes.items():
-        setattr(notice, key, after)
-    notice.version += 1
-    _snapshot(notice, actor, now, note=(note or "").strip()[:500] or None)
-    audit.record(
-        db.session,
-        "notice_correct",
-        object_type="Notice",
-        object_id=notice.id,
-        summary=f"{notice.title} v{notice.version}",
-        now=now,
-        changes=changes,
-    )
+        raise InvalidNotice(_("Nothing was changed."))
+    with transaction() as session:
+        for key, (_before, after) in changes.items():
+            setattr(notice, key, after)
+        notice.version += 1
+        _snapshot(notice, actor, now, note=(note or "").strip()[:500] or None)
+        audit.record(
+            session,
+            "notice_correct",
+            object_type="Notice",
+            object_id=notice.id,
+            summary=f"{notice.title} v{notice.version}",
+            now=now,
+            changes=changes,
+        )
+        attach(notice, uploads, actor, now)
     return changes
 
 
 def withdraw(notice: Notice, actor, now: datetime) -> None:
     _check_manage(notice, actor)
-    notice.withdrawn_at = now
-    notice.withdrawn_by_id = actor.id
-    audit.record(
-        db.session,
-        "notice_withdraw",
-        object_type="Notice",
-        object_id=notice.id,
-        summary=notice.title,
-        now=now,
-    )
+    with transaction() as session:
+        notice.withdrawn_at = now
+        notice.withdrawn_by_id = actor.id
+        audit.record(
+            session,
+            "notice_withdraw",
+            object_type="Notice",
+            object_id=notice.id,
+            summary=notice.title,
+            now=now,
+        )
 
 
 def revisions_with_changes(notice: Notice) -> list[tuple[NoticeRevision, list[str]]]:
@@ -452,3 +518,25 @@ def totals(rows: list[OrgReceipt]) -> dict:
         counts["unread"] += len(row.unread)
         counts["orgs_unread"] += row.read == 0
     return dict(counts)
+
+
+def unread_file(notice: Notice, now: datetime) -> bytes:
+    """Who has not read the notice, as a workbook; the export is audited."""
+    unread = [(r.org, u) for r in receipts(notice, now) for u in r.unread]
+    columns = [
+        Column(_("Organisation"), 24),
+        Column(_("Organisation code"), 14),
+        Column(_("Name"), 14),
+        Column(_("Username"), 20),
+    ]
+    data = write_table(
+        columns,
+        [(o.name, o.code, u.full_name, u.username) for o, u in unread],
+        sheet=_("Not read"),
+        title=notice.title,
+    )
+    with transaction() as session:
+        audit.record_export(
+            session, "NoticeRead", len(unread), f"notice {notice.id} unread", now=now
+        )
+    return data

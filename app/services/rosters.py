@@ -17,9 +17,10 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db
 from app.services import accounts, fields, review, staging
-from app.services.errors import NotAllowed
+from app.services.errors import Conflict, DomainError, InvalidValue, NotAllowed
 from app.services.tree import next_institution_code
-from models.org import CITY, INSTITUTION, Org
+from app.services.tx import transaction
+from models.org import CITY, INSTITUTION, PROVINCE, Org
 from models.roster import (
     ADD,
     CHANGE,
@@ -33,7 +34,8 @@ from models.roster import (
     RosterEntry,
 )
 from models.user import MalanUser
-from reports.imports import PHONE, ImportField, ImportResult, ImportSpec, read_xlsx
+from reports import roster as report
+from reports.imports import PHONE, ImportField, ImportRefused, ImportResult, ImportSpec, read_xlsx
 from security.scope import in_scope
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
@@ -95,8 +97,16 @@ ROSTER_FIELDS = (
 )
 
 
-class RosterError(ValueError):
+class RosterError(DomainError):
     """A refused roster operation; message for the user."""
+
+
+class RosterRefused(RosterError, InvalidValue):
+    """The roster's rows break a rule (a confirmed file with errors, an account refused)."""
+
+
+class RosterConflict(RosterError, Conflict):
+    """The data changed since the preview, or the step was already done (the account sheet)."""
 
 
 @dataclass
@@ -136,6 +146,47 @@ class Preview:
 
 
 # ---------------------------------------------------------------- reading and checking
+
+
+def uploading_province(user) -> Org | None:
+    """The province whose roster ``user`` uploads: only a provincial account of a province
+    (第十一条: the province reports its liaisons); None for anyone else."""
+    org = getattr(user, "org", None)
+    if org is None or org.kind != PROVINCE or user.role_kind != PROVINCE:
+        return None
+    return org
+
+
+@dataclass
+class Upload:
+    """What an upload gives the page: the preview (None for a refused file), the staged id of a
+    clean preview to confirm, or why the whole file was refused."""
+
+    preview: Preview | None = None
+    token: str | None = None
+    refused: str | None = None
+
+
+def upload(data: bytes, filename: str, province: Org, actor, now: datetime) -> Upload:
+    """Read and check an uploaded file. A clean preview is staged for its confirmation; a
+    refused file or one with errors is audited as a failed import (one transaction)."""
+    with transaction() as session:
+        try:
+            result = preview(data, filename, province)
+        except ImportRefused as exc:
+            audit.record_import(session, "Roster", 0, errors=1, filename=filename, now=now)
+            return Upload(refused=str(exc))
+        if not result.errors and result.rows:
+            return Upload(result, stage_preview(result, province, actor, now))
+        audit.record_import(
+            session,
+            "Roster",
+            len(result.rows),
+            errors=len(result.errors),
+            filename=filename,
+            now=now,
+        )
+        return Upload(result)
 
 
 def preview(data: bytes, filename: str, province: Org) -> Preview:
@@ -330,20 +381,30 @@ def stage_preview(result: Preview, province: Org, actor, now: datetime) -> str:
     )
 
 
-def confirm_staged(staged_id: str, province: Org, actor, now: datetime) -> Roster:
-    """Confirm a staged preview, once: a replayed or double-clicked confirm is refused
-    (`staging.take` raises) and never writes a second roster."""
-    staged = staging.take(staged_id, actor.id, STAGED_KIND, now)
+def claim_preview(staged_id: str, province: Org, actor, now: datetime) -> staging.Staged | None:
+    """Take a staged preview for its one confirmation (the claim commits at once, see
+    `app.services.staging`): a replayed or double-clicked confirm is refused (`Conflict`) and
+    never writes a second roster. None: the preview is another user's or another province's
+    (the page answers as for a foreign id)."""
+    try:
+        staged = staging.take(staged_id, actor.id, STAGED_KIND, now)
+    except NotAllowed:
+        return None
     if staged.meta.get("org") != province.id:  # the account moved since its upload
-        raise NotAllowed(_("This preview belongs to another user."))
+        return None
+    return staged
+
+
+def confirm_claimed(staged: staging.Staged, province: Org, actor, now: datetime) -> Roster:
+    """Write the claimed preview's roster and submit it (`confirm`)."""
     return confirm(staged.meta["rows"], staged.filename, province, actor, now)
 
 
 def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime) -> Roster:
-    """Write the roster and submit it to the center; all or nothing."""
+    """Write the roster and submit it to the center; all or nothing (one transaction)."""
     checked = check_rows(rows_as_import(rows), filename, province)
     if checked.errors or not checked.rows:
-        raise RosterError(
+        raise RosterRefused(
             _("The roster has errors; upload a corrected file.")
             if checked.errors
             else _("The roster has no rows.")
@@ -372,10 +433,11 @@ def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime
                 change=r.change,
             )
         )
-    db.session.add(roster)
-    db.session.flush()
-    audit.record_import(db.session, "Roster", len(checked.rows), filename=filename, now=now)
-    review.submit(roster, actor, now)  # commits
+    with transaction() as session:
+        session.add(roster)
+        session.flush()
+        audit.record_import(session, "Roster", len(checked.rows), filename=filename, now=now)
+        review.submit(roster, actor, now)
     return roster
 
 
@@ -391,7 +453,7 @@ def allocate(roster: Roster, actor, now: datetime) -> None:
         if existing is not None and not _of_province(existing, province):
             # Created elsewhere since the upload: one account per person, and never another
             # province's account attached to this roster.
-            raise RosterError(
+            raise RosterConflict(
                 _("Mobile number %(m)s belongs to another person's account.", m=entry.mobile)
             )
         if existing is not None:  # one account per person, even if created since the upload
@@ -409,7 +471,7 @@ def allocate(roster: Roster, actor, now: datetime) -> None:
                 )
             continue
         if entry.change != ADD:  # its account vanished since the upload
-            raise RosterError(
+            raise RosterConflict(
                 _(
                     "Row %(r)d (%(name)s): no account to change.",
                     r=entry.source_row or entry.seq,
@@ -424,7 +486,7 @@ def allocate(roster: Roster, actor, now: datetime) -> None:
                 name=entry.name, role_kind=entry.kind, org=org, now=now, mobile=entry.mobile
             )
         except accounts.AccountError as exc:
-            raise RosterError(
+            raise RosterRefused(
                 _(
                     "Row %(r)d (%(name)s): %(e)s",
                     r=entry.source_row or entry.seq,
@@ -470,13 +532,24 @@ def sheet_available(roster: Roster) -> bool:
     return roster.allocated_at is not None and roster.sheet_downloaded_at is None
 
 
+def account_sheet(roster: Roster, actor, now: datetime) -> bytes:
+    """The account sheet (.xlsx), once: built, the passwords cleared and the download stamped
+    in one transaction (a file that fails to build clears nothing)."""
+    with transaction():
+        rows = take_account_sheet(roster, actor, now)
+        return report.account_sheet_xlsx(
+            rows,
+            _("Accounts of %(province)s (roster #%(id)d)", province=roster.org.name, id=roster.id),
+        )
+
+
 def take_account_sheet(roster: Roster, actor, now: datetime) -> list[tuple]:
     """The (username, initial password, name, unit) rows, once: the passwords are cleared and
-    the download stamped in the caller's transaction (commit after the file is built)."""
+    the download stamped in the caller's transaction (`account_sheet`)."""
     if roster.allocated_at is None:
-        raise RosterError(_("Accounts are allocated when the roster is approved."))
+        raise RosterConflict(_("Accounts are allocated when the roster is approved."))
     if roster.sheet_downloaded_at is not None:
-        raise RosterError(
+        raise RosterConflict(
             _(
                 "The account sheet was already downloaded on %(at)s; passwords can "
                 "now only be reset.",
@@ -498,12 +571,21 @@ def take_account_sheet(roster: Roster, actor, now: datetime) -> list[tuple]:
 # ---------------------------------------------------------------- the current roster (export)
 
 
+def export_file(scope, now: datetime) -> bytes:
+    """The current liaisons of ``scope`` as the Annex-2 workbook; the export is audited."""
+    records, provinces = current_liaisons(scope)
+    data = report.export_xlsx(report.roster_frame(records), provinces)
+    with transaction() as session:
+        audit.record_export(
+            session, "Roster", len(records), "provinces=" + ",".join(provinces), now=now
+        )
+    return data
+
+
 def current_liaisons(scope) -> tuple[list[dict], list[str]]:
     """Active province/city/institution accounts in ``scope`` with their latest roster details,
     and the provinces the export covers."""
     from sqlalchemy import and_
-
-    from models.org import PROVINCE
 
     provinces_q = select(Org).where(Org.kind == PROVINCE).order_by(Org.code)
     provinces_q = in_scope(provinces_q, Org, scope)
@@ -542,6 +624,11 @@ def current_liaisons(scope) -> tuple[list[dict], list[str]]:
             }
         )
     return records, list(provinces.values())
+
+
+def person_in_scope(user_id: int) -> MalanUser | None:
+    """An account the viewer may see (None: outside its scope, or none)."""
+    return db.session.scalar(in_scope(select(MalanUser).where(MalanUser.id == user_id), MalanUser))
 
 
 def roster_history(user_id: int) -> list[RosterEntry]:

@@ -227,3 +227,43 @@ def test_point5_username_rule_is_deterministic_and_collision_free(app, world):
         == "xy1101010002001"
     )
     db.session.rollback()
+
+
+# ---------------------------------------------------------------- issue 11 point 2: refusals
+
+
+def test_issue11_a_batch_with_an_administrator_changes_no_account_and_says_why(app, world):
+    """Every selected account is checked before any is changed: a batch holding an
+    administrator disables nobody, says why in Chinese, and announces no success."""
+    admin = sign_in(app, world["username"]["sysadmin"])
+    before = snapshot()
+    admin.post(
+        "/userview/action_post",
+        data={
+            "action": "disable",
+            "rowid": [str(world["user"]["c1"]), str(world["user"]["auditor"])],
+            "csrf_token": admin.csrf,
+        },
+    )
+    page = flashes(admin)
+    assert "管理员账号由安全管理员管理。" in page
+    assert "已停用" not in page
+    assert snapshot() == before
+    assert user(world["user"]["c1"]).active
+
+
+def test_issue11_the_security_administrator_cannot_change_its_own_role(app, world):
+    secadmin = sign_in(app, world["username"]["secadmin"])
+    before = snapshot()
+    secadmin.post(
+        "/roles/assign",
+        data={
+            "username": world["username"]["secadmin"],
+            "role_kind": "sysadmin",
+            "csrf_token": secadmin.csrf,
+        },
+    )
+    page = html.unescape(secadmin.get("/roles/").get_data(as_text=True))
+    assert "不能修改您本人的角色。" in page
+    assert snapshot() == before
+    assert user(world["user"]["secadmin"]).role_kind == "secadmin"

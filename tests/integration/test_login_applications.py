@@ -370,3 +370,13 @@ def test_point5_enter_review_needs_no_user(app, world):
     reviewers = {review.open_task(r).reviewer_org_id for r in records}
     assert reviewers == {world["org"]["P1"], world["org"]["P2"]}
     assert db.session.get(Org, world["org"]["C2"]).province_id == world["org"]["P2"]
+
+
+def test_issue11_a_city_of_another_province_is_refused_beside_the_city_field(anon, world):
+    """The city rule is the service's (`login_applications.apply`): its refusal is shown in
+    Chinese next to the city field, and nothing is stored."""
+    response = apply(anon, world, city_id=str(world["org"]["C2"]))
+    assert response.status_code == 200
+    page = html_module.unescape(text(response))
+    assert re.search(r'help-block">所选地市不属于所选省份。<', page)
+    assert applications() == [] and count(ReviewTask) == 0

@@ -453,3 +453,36 @@ def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen_clock):
         navbar, home = html.split("|")
         assert (f'<span class="badge">{count}</span>' in navbar) is bool(count)
         assert (f'id="home-notice-unread">{count}<' in home) is bool(count)
+
+
+# ---------------------------------------------------------------- issue 11 point 2: refusals
+
+
+def test_issue11_a_refused_attachment_publishes_nothing_and_names_the_file(
+    world, login, client, frozen, app, monkeypatch, tmp_path
+):
+    """The notice and its files are one transaction: a refused file leaves no notice, no
+    audit entry and no file, and the page says which file, in Chinese."""
+    monkeypatch.setitem(app.config, "FILES_DIR", str(tmp_path))
+    login("p1")
+    data = form(world, ["C1"])
+    data["files"] = (io.BytesIO(b"MZ\x90\x00"), "病毒.exe")
+    response = post(client, "/notices/new", data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "病毒.exe: " in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(select(Notice.id)) is None
+    assert events("notice_publish") == [] and list(tmp_path.iterdir()) == []
+
+
+def test_issue11_withdrawing_a_withdrawn_notice_is_refused(world, login, client, frozen):
+    notice_id = publish(world, "p1", ["C1"])
+    login("p1")
+    post(client, f"/notices/{notice_id}/withdraw", {})
+    db.session.rollback()
+    first = db.session.get(Notice, notice_id).withdrawn_at
+    response = post(client, f"/notices/{notice_id}/withdraw", {}, follow_redirects=True)
+    assert "此通知已撤回。" in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Notice, notice_id).withdrawn_at == first
+    assert len(events("notice_withdraw")) == 1

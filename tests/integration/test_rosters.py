@@ -624,3 +624,22 @@ def test_point4_the_account_page_shows_the_roster_changes_that_touched_the_perso
     login("c1")  # a city may read the account of its own area, but not rosters
     html = client.get(f"/userview/show/{world['user']['c1']}").get_data(as_text=True)
     assert 'id="roster-history"' not in html
+
+
+def test_issue11_account_sheet_before_approval_is_refused_and_changes_nothing(client, login, world):
+    roster = submitted_roster(client, login)
+    login("center")
+    exports_before = counts()
+    response = client.post(
+        f"/rosterview/account_sheet/{roster.id}",
+        data={"csrf_token": csrf_token(client, "/password/change")},
+    )
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "汇总表审核通过后分配账号。" in page
+    db.session.expire_all()
+    assert db.session.get(Roster, roster.id).sheet_downloaded_at is None
+    assert counts() == exports_before
+    assert not db.session.scalars(
+        select(AuditLog).where(AuditLog.object_type == "RosterAccountSheet")
+    ).all()
