@@ -8,6 +8,7 @@ from markupsafe import Markup
 from app import audit, clock
 from app.extensions import db
 from app.labels import event_label, object_label
+from app.services.tx import transaction
 from models.audit import AuditLog
 from reports.audit import audit_xlsx, yes_no
 from security import permissions
@@ -98,6 +99,6 @@ class AuditLogView(ScopedModelView):
         query, described = self.list_query(db.session.query(AuditLog), ("at", "desc"))
         data, count = audit_xlsx(query, role_label)
         now = clock.now()
-        audit.record_export(db.session, "AuditLog", count, described, now=now)
-        db.session.commit()
+        with transaction():
+            audit.record_export(db.session, "AuditLog", count, described, now=now)
         return xlsx_download(data, f"audit-{now:%Y%m%d-%H%M%S}.xlsx")

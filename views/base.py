@@ -173,8 +173,8 @@ class ScopedModelRestApi(ModelRestApi):
     method_permission_name = METHOD_PERMISSIONS
     allow_browser_login = False
 
-    # A model validator (e.g. the credit code check) raises ValueError while the schema loads the
-    # row; FAB would answer 500. It is bad input: 422 with the validator's message.
+    # A refused value (a DomainError of a service called by pre_add/pre_update) or a value the
+    # schema cannot load (ValueError) is bad input: 422 with the message (FAB would answer 500).
     def post_headless(self):
         return self._bad_input_is_422(super().post_headless)
 
@@ -184,6 +184,9 @@ class ScopedModelRestApi(ModelRestApi):
     def _bad_input_is_422(self, handler, *args):
         try:
             return handler(*args)
+        except DomainError as exc:
+            self.datamodel.session.rollback()
+            return self.response_422(message={exc.field or "_": [str(exc)]})
         except ValueError as exc:
             self.datamodel.session.rollback()
             return self.response_422(message=str(exc))

@@ -10,6 +10,7 @@ from flask_appbuilder import BaseView, expose
 from app import audit, clock
 from app.extensions import db
 from app.services import files
+from app.services.tx import transaction
 from models.attachment import Attachment
 
 
@@ -29,16 +30,16 @@ class FileView(BaseView):
             abort(404)
         visible = files.visible_owner(attachment) is not None
         # A refused attempt is recorded too: someone holds a link to a file outside their area.
-        audit.record(
-            db.session,
-            "download",
-            object_type="Attachment",
-            object_id=attachment.id,
-            summary=f"{attachment.owner_type}#{attachment.owner_id}: {attachment.filename}",
-            success=visible,
-            now=clock.now(),
-        )
-        db.session.commit()
+        with transaction():
+            audit.record(
+                db.session,
+                "download",
+                object_type="Attachment",
+                object_id=attachment.id,
+                summary=f"{attachment.owner_type}#{attachment.owner_id}: {attachment.filename}",
+                success=visible,
+                now=clock.now(),
+            )
         if not visible:
             abort(404)
         if not files.path_of(attachment).is_file():

@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
 from app.services import orgs
-from app.services.errors import DomainError
 from models.org import CITY, INSTITUTION, Org
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -98,18 +97,3 @@ class OrgApi(ScopedModelRestApi):
 
     def pre_update(self, item):
         orgs.update_org(item)
-
-    # A refused value is bad input: 422 with the rule's message, nothing written (FAB would
-    # answer 500 for an exception raised by pre_add/pre_update).
-    def post_headless(self):
-        return self._refusal_is_422(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._refusal_is_422(super().put_headless, pk)
-
-    def _refusal_is_422(self, handler, *args):
-        try:
-            return handler(*args)
-        except DomainError as exc:
-            self.datamodel.session.rollback()
-            return self.response_422(message={exc.field or "_": [str(exc)]})

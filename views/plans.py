@@ -431,8 +431,8 @@ class PlanSummaryView(BaseView):
 
     @staticmethod
     def _download(data, count, filters, filename):
-        audit.record_export(db.session, "PlanSummary", count, filters, now=clock.now())
-        db.session.commit()
+        with transaction():
+            audit.record_export(db.session, "PlanSummary", count, filters, now=clock.now())
         return xlsx_download(data, filename)
 
 

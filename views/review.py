@@ -163,7 +163,7 @@ class ReviewableModelView(ScopedModelView):
                 review.start_correction(record, g.user, now, expected_version=version)
             else:
                 abort(400)
-        except (DomainError, ValueError) as exc:  # ValueError: rules not yet moved to services
+        except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         else:
@@ -185,7 +185,7 @@ class ReviewableModelView(ScopedModelView):
             try:
                 review.decide(record, g.user, review.APPROVE, now)
                 done += 1
-            except (DomainError, ValueError) as exc:
+            except DomainError as exc:
                 db.session.rollback()
                 refused.append(f"#{record.id}: {exc}")
         if done:

@@ -23,6 +23,7 @@ from stdnum.cn import ric
 from app.extensions import db
 from app.services import faculty, staging
 from app.services.errors import NotAllowed
+from app.services.faculty_import import ERRORS, READY
 from models.audit import AuditLog
 from models.faculty import FacultyProfile
 from models.org import Org
@@ -30,7 +31,6 @@ from models.review import APPROVED, ReviewEvent, ReviewRevision
 from reports import faculty_import as report
 from reports.imports import RowError
 from tests.factories import NOW, csrf_token
-from views.faculty_import import ERRORS, READY
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

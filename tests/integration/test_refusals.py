@@ -16,9 +16,7 @@ from app.services.errors import DomainError
 from models.message import Conversation, Message, RecordComment
 from models.org import Org
 from reports.imports import ImportRefused
-from tests.conftest import csrf_token
-from tests.integration.test_plans import seed_plans
-from tests.integration.test_scope_matrix import api_headers, browser, grant, snapshot
+from tests.factories import api_headers, browser, csrf_token, grant, seed_plans, snapshot
 
 NOW = datetime(2026, 3, 2, 9, 0)
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from models.vocabulary import COURSE_TYPE, Term
-from tests.conftest import csrf_token
+from tests.factories import csrf_token
 
 
 def add_term(client, **values):

@@ -88,3 +88,19 @@ def test_the_layer_check_catches_a_model_importing_a_service(tmp_path):
         "models/course.py:2 (models) imports app.services",
         "models/course.py:2 (models) imports app.services.courses",
     ]
+
+
+def test_point5_test_modules_import_builders_only_from_factories():
+    """Test data builders live in one place: a test module imports tests.factories (and the
+    snapshot), never another test module or a conftest."""
+    allowed = {"tests.factories", "tests.snapshot"}
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        relative = path.relative_to(ROOT).with_suffix("")
+        module = ".".join(p for p in relative.parts if p != "__init__")
+        for lineno, target in imported_modules(path, module):
+            if target.startswith("tests.") and not any(
+                target == a or target.startswith(a + ".") for a in allowed
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{lineno} imports {target}")
+    assert found == []

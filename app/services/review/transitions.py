@@ -75,7 +75,9 @@ class AlreadyHandled(ReviewError, Conflict):
 
 
 def _check_version(record, expected_version):
-    if expected_version is not None and int(expected_version) != record.version:
+    """The version the user's page showed (a form field): any other value, garbage included,
+    means the record changed since (or the page was not ours)."""
+    if expected_version is not None and str(expected_version).strip() != str(record.version):
         raise _already_handled(record)
 
 
