@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
+from app.labels import N_
 from app.services import vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
@@ -23,24 +24,24 @@ from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports.xlsx import Column, write_table
 
 FIELDS = (  # (key, English header msgid, width, number)
-    ("name", "Name", 12, False),
-    ("gender", "Gender", 6, False),
-    ("birth_year", "Birth year", 8, True),
-    ("id_number", "ID number", 21, False),
-    ("mobile", "Mobile", 14, False),
-    ("email", "E-mail", 22, False),
-    ("province", "Province", 12, False),
-    ("city", "City", 12, False),
-    ("employer", "Employer", 24, False),
-    ("level", "Level", 10, False),
-    ("certificate_no", "Certificate number", 18, False),
-    ("certificate_date", "Certificate date", 12, False),
-    ("certificate_expiry", "Certificate expiry", 12, False),
-    ("course_types", "Course types", 24, False),
-    ("languages", "Teaching languages/dialects", 16, False),
-    ("years_experience", "Years of experience", 8, True),
-    ("service_status", "Service status", 8, False),
-    ("biography", "Biography", 40, False),
+    ("name", N_("Name"), 12, False),
+    ("gender", N_("Gender"), 6, False),
+    ("birth_year", N_("Birth year"), 8, True),
+    ("id_number", N_("ID number"), 21, False),
+    ("mobile", N_("Mobile"), 14, False),
+    ("email", N_("Email"), 22, False),
+    ("province", N_("Province"), 12, False),
+    ("city", N_("City"), 12, False),
+    ("employer", N_("Work unit"), 24, False),
+    ("level", N_("Level"), 10, False),
+    ("certificate_no", N_("Certificate number"), 18, False),
+    ("certificate_date", N_("Certificate date"), 12, False),
+    ("certificate_expiry", N_("Certificate expiry"), 12, False),
+    ("course_types", N_("Course types"), 24, False),
+    ("languages", N_("Teaching languages/dialects"), 16, False),
+    ("years_experience", N_("Years of experience"), 8, True),
+    ("service_status", N_("Service status"), 8, False),
+    ("biography", N_("Biography"), 40, False),
 )
 
 

@@ -193,8 +193,8 @@ def total_row(frame: pd.DataFrame) -> dict:
 
 def _number_columns():
     return [
-        Column(_("Plans"), 8, True),
-        Column(_("Plan lines"), 10, True),
+        Column(_("Plan"), 8, True),
+        Column(_("Plan line"), 10, True),
         Column(_("Classes"), 8, True),
         Column(_("Trainees"), 10, True),
         Column(_("Applied classes"), 12, True),

@@ -113,9 +113,9 @@ MENU_TABLE = (
         "fa-graduation-cap",
         (
             MenuEntry(
-                "Plan rounds", _l("Plan rounds"), "fa-calendar", PLAN_ROUND, "plans.PlanRoundView"
+                "Plan rounds", _l("Plan round"), "fa-calendar", PLAN_ROUND, "plans.PlanRoundView"
             ),
-            MenuEntry("Plans", _l("Plans"), "fa-list-alt", PLAN, "plans.PlanView"),
+            MenuEntry("Plans", _l("Plan"), "fa-list-alt", PLAN, "plans.PlanView"),
             MenuEntry(
                 "Plan summary",
                 _l("Plan summary"),
@@ -125,14 +125,14 @@ MENU_TABLE = (
             ),
             MenuEntry(
                 "Applications",
-                _l("Class applications"),
+                _l("Class application"),
                 "fa-file-signature",
                 APPLICATION,
                 "applications.ApplicationView",
             ),
             MenuEntry(
                 "Classes",
-                _l("Trainer-training classes"),
+                _l("Trainer-training class"),
                 "fa-chalkboard",
                 TRAINING_CLASS,
                 "applications.TrainingClassView",
@@ -172,14 +172,14 @@ MENU_TABLE = (
         "Organisation",
         _l("Organisation management"),
         "fa-building",
-        (MenuEntry("Orgs", _l("Organisations"), "fa-sitemap", ORG, "orgs.OrgView"),),
+        (MenuEntry("Orgs", _l("Organisation"), "fa-sitemap", ORG, "orgs.OrgView"),),
     ),
     MenuCategory(
         "System",
         _l("System"),
         "fa-cogs",
         (
-            MenuEntry("Users", _l("Accounts"), "fa-users", USER, "users.UserView"),
+            MenuEntry("Users", _l("Account"), "fa-users", USER, "users.UserView"),
             MenuEntry(
                 "Roles", _l("Roles and permissions"), "fa-user-shield", ROLE, "roles.RoleMatrixView"
             ),
@@ -193,14 +193,14 @@ MENU_TABLE = (
         (
             MenuEntry(
                 "Liaison rosters",
-                _l("Liaison rosters"),
+                _l("Liaison roster"),
                 "fa-address-book",
                 ROSTER,
                 "rosters.RosterView",
             ),
             MenuEntry(
                 "Login applications",
-                _l("Login applications"),
+                _l("Login application"),
                 "fa-id-card",
                 LOGIN_APPLICATION,
                 "login_applications.LoginApplicationView",

@@ -43,7 +43,7 @@ LABELS = {
     "training_class": _l("Class"),
     "status": _l("Status"),
     "code": _l("Class code"),
-    "application": _l("Application"),
+    "application": _l("Class application"),
     "created_at": _l("Created at"),
 }
 FORM_COLUMNS = [
@@ -77,7 +77,7 @@ class ApplicationView(ReviewableModelView):
         **ReviewableModelView.method_permission_name,
         "allow_late_action": "review",
     }
-    list_title = _l("Class applications")
+    list_title = _l("Class application")
     show_title = _l("Class application")
     add_title = _l("New class application")
     edit_title = _l("Edit class application")
@@ -185,7 +185,7 @@ class TrainingClassView(ScopedModelView):
     datamodel = ScopedSQLAInterface(TrainingClass)
     class_permission_name = permissions.TRAINING_CLASS
     base_permissions = ["can_read"]
-    list_title = _l("Trainer-training classes")
+    list_title = _l("Trainer-training class")
     show_title = _l("Trainer-training class")
     show_template = "applications/class_show.html"
     label_columns = LABELS

@@ -44,7 +44,7 @@ LABELS = {
     "download_count": _l("Downloads"),
     "published_at": _l("Published at"),
     "created_at": _l("Uploaded at"),
-    FILE_FIELD: _l("Files"),
+    FILE_FIELD: _l("Attachment"),
     REMOVE_FIELD: _l("Remove files"),
 }
 
@@ -143,7 +143,7 @@ class CourseResourceView(ReviewableModelView):
             choices=[(k, v) for k, v in CATEGORIES.items()],
             validate_choice=False,
         ),
-        FILE_FIELD: MultipleFileField(_l("Files")),
+        FILE_FIELD: MultipleFileField(_l("Attachment")),
     }
     add_form_extra_fields = _fields
     edit_form_extra_fields = {

@@ -110,7 +110,7 @@ class LoginApplicationView(ReviewableModelView):
     datamodel = ScopedSQLAInterface(LoginApplication)
     class_permission_name = permissions.LOGIN_APPLICATION
     base_permissions = ["can_read"]  # nobody adds or edits: applications come from the public form
-    list_title = _l("Login applications")
+    list_title = _l("Login application")
     show_title = _l("Login application")
     label_columns = LABELS
     list_columns = [

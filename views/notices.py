@@ -31,8 +31,8 @@ CATEGORY_LABELS = {
 }
 GROUP_LABELS = {
     "authorities": _l("Authorities (center, provinces, cities)"),
-    "institutions": _l("Training institutions"),
-    "trainers": _l("Trainers"),
+    "institutions": _l("Training institution"),
+    "trainers": _l("Trainer"),
     "trainees": _l("Trainees"),
 }
 FIELD_LABELS = {

@@ -33,7 +33,7 @@ LABELS = {
 class OrgView(ScopedModelView):
     datamodel = ScopedSQLAInterface(Org, eager=("parent",))  # the list shows each parent
     class_permission_name = permissions.ORG
-    list_title = _l("Organisations")
+    list_title = _l("Organisation")
     show_title = _l("Organisation details")
     add_title = _l("Add training institution")
     edit_title = _l("Edit organisation")

@@ -49,7 +49,7 @@ LABELS = {
     "start_to": _l("Latest start"),
     "venue_city": _l("Venue city"),
     "venue_city_id": _l("Venue city"),
-    "lines_data": _l("Plan lines"),
+    "lines_data": _l("Plan line"),
 }
 
 
@@ -62,7 +62,7 @@ class PlanRoundView(ScopedModelView):
     datamodel = ScopedSQLAInterface(PlanRound)
     class_permission_name = permissions.PLAN_ROUND
     base_permissions = ["can_read", "can_write"]
-    list_title = _l("Plan rounds")
+    list_title = _l("Plan round")
     show_title = _l("Plan round")
     add_title = _l("Open a plan round")
     edit_title = _l("Edit plan round")
@@ -138,7 +138,7 @@ class PlanLineView(ScopedModelView):
     datamodel = PlanLineInterface(PlanLine)
     class_permission_name = permissions.PLAN
     base_permissions = ["can_read", "can_write", "can_delete"]
-    list_title = _l("Plan lines")
+    list_title = _l("Plan line")
     show_title = _l("Plan line")
     add_title = _l("Add plan line")
     edit_title = _l("Edit plan line")
@@ -234,7 +234,7 @@ class PlanView(ReviewableModelView):
     }
     base_permissions = ["can_read", "can_write", "can_delete", "can_review"]
     related_views = [PlanLineView]
-    list_title = _l("Plans")
+    list_title = _l("Plan")
     show_title = _l("Plan")
     add_title = _l("Enter plan")
     edit_title = _l("Edit plan")

@@ -74,7 +74,7 @@ class ReviewableModelView(ScopedModelView):
         "step": _l("Step"),
         "revision": _l("Revision"),
         "in_force_revision": _l("Revision in force"),
-        "version": _l("Version"),
+        "version": _l("Lock version"),
         "submitted_at": _l("Submitted at"),
         "submitted_by_id": _l("Submitted by"),
     }

@@ -26,7 +26,7 @@ KIND_LABELS = {
 CHANGE_LABELS = {
     "add": _l("Add"),
     "change": _l("Change contact data"),
-    "deactivate": _l("Deactivate"),
+    "deactivate": _l("Disable"),
 }
 
 
@@ -50,7 +50,7 @@ class RosterView(ReviewableModelView):
         "person": "read",
     }
     base_permissions = ["can_read", "can_write", "can_review", "can_export"]
-    list_title = _l("Liaison rosters")
+    list_title = _l("Liaison roster")
     show_title = _l("Liaison roster")
     add_title = _l("Upload a roster")
     edit_title = _l("Liaison roster")

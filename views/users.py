@@ -31,7 +31,7 @@ class UserView(ScopedModelView):
         "reset_password": "manage",
     }
     base_permissions = ["can_read", "can_write", "can_manage"]
-    list_title = _l("Accounts")
+    list_title = _l("Account")
     show_title = _l("Account")
     add_title = _l("Create account")
     edit_title = _l("Edit account")

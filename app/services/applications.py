@@ -67,7 +67,7 @@ APPLICATION = review.register(
     review.Kind(
         name="application",
         model=ClassApplication,
-        label=_l("Class applications"),
+        label=_l("Class application"),
         record_page="ApplicationView",
         chain=_chain,
         fields=(

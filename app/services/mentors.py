@@ -65,7 +65,7 @@ LABELS = {
     "name": _l("Full name"),
     "gender": _l("Gender"),
     "org": _l("Region"),
-    "employer": _l("Employer"),
+    "employer": _l("Work unit"),
     "title": _l("Professional title"),
     "industry": _l("Industry"),
     "expertise": _l("Fields of expertise"),

@@ -153,7 +153,7 @@ def _post(user, conversation: Conversation, body: str, now: datetime, uploads=()
         conversation=conversation,
         author_id=user.id,
         author_org_id=user.org_id,
-        body=_text(body, BODY_MAX, _("The message"), "body"),
+        body=_text(body, BODY_MAX, _("Message"), "body"),
         created_at=now,
     )
     with transaction() as session:
@@ -176,7 +176,7 @@ def start(
             field="recipient",
         )
     conversation = Conversation(
-        subject=_text(subject, SUBJECT_MAX, _("The subject"), "subject"),
+        subject=_text(subject, SUBJECT_MAX, _("Subject"), "subject"),
         sender_org_id=None if _role(user) == TRAINER else user.org_id,
         sender_user_id=user.id,
         recipient_org_id=recipient.id,
@@ -289,7 +289,7 @@ def add_comment(user, record, body: str, now: datetime) -> RecordComment:
         record_id=record.id,
         author_id=user.id,
         author_org_id=user.org_id,
-        body=_text(body, COMMENT_MAX, _("The comment"), "comment"),
+        body=_text(body, COMMENT_MAX, _("Comments"), "comment"),
         created_at=now,
     )
     with transaction() as session:

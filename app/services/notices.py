@@ -532,7 +532,7 @@ def unread_file(notice: Notice, now: datetime) -> bytes:
     data = write_table(
         columns,
         [(o.name, o.code, u.full_name, u.username) for o, u in unread],
-        sheet=_("Not read"),
+        sheet=_("Unread"),
         title=notice.title,
     )
     with transaction() as session:

@@ -83,7 +83,7 @@ PLAN = review.register(
     review.Kind(
         name="plan",
         model=TrainingPlan,
-        label=_l("Plans"),
+        label=_l("Plan"),
         record_page="PlanView",
         chain="plan",
         fields=("contact_name", "contact_phone", "note", "lines_data"),

@@ -531,7 +531,7 @@ def test_point4_draft_files_can_be_added_and_removed(world, client, login, froze
 
 
 def test_issue11_an_edit_by_a_reviewer_is_refused_in_chinese(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     record = upload(client, login, "i1")
     login("c1")  # its city sees it and reviews it, but does not rewrite it
@@ -547,7 +547,7 @@ def test_issue11_an_edit_by_a_reviewer_is_refused_in_chinese(
 
 
 def test_issue11_deleting_a_submitted_resource_is_refused_in_chinese(
-    world, client, login, frozen, files_dir
+    world, client, login, frozen_clock, files_dir
 ):
     record = upload(client, login, "i1")
     act(client, record.id, "submit")

@@ -198,7 +198,7 @@ def test_point1_center_entry_is_in_force_at_once_and_recorded_as_its_act(client,
         ({"level": "grandmaster"}, "Level: unknown level grandmaster"),
         ({"course_types": ["SYB", "XYZ"]}, "Course types: unknown type XYZ"),
         ({"org_id": ""}, "Region: choose a province or city"),
-        ({"email": "not-an-address"}, "E-mail: not a valid address"),
+        ({"email": "not-an-address"}, "Email: not a valid address"),
     ],
 )
 def test_point1_bad_profile_is_refused_naming_the_field(client, login, world, over, message):
@@ -443,7 +443,7 @@ def test_point6_export_writes_formula_like_text_as_text(client, login, world):
         ),
     )
     sheet, header, rows = read_export(client.get(f"{BASE}/export"))
-    col = header.index("Employer") + 1
+    col = header.index("Work unit") + 1
     cell = sheet.cell(row=3, column=col)
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil","x")'
     assert cell.quotePrefix

@@ -459,7 +459,7 @@ def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen_clock):
 
 
 def test_issue11_a_refused_attachment_publishes_nothing_and_names_the_file(
-    world, login, client, frozen, app, monkeypatch, tmp_path
+    world, login, client, frozen_clock, app, monkeypatch, tmp_path
 ):
     """The notice and its files are one transaction: a refused file leaves no notice, no
     audit entry and no file, and the page says which file, in Chinese."""
@@ -475,7 +475,7 @@ def test_issue11_a_refused_attachment_publishes_nothing_and_names_the_file(
     assert events("notice_publish") == [] and list(tmp_path.iterdir()) == []
 
 
-def test_issue11_withdrawing_a_withdrawn_notice_is_refused(world, login, client, frozen):
+def test_issue11_withdrawing_a_withdrawn_notice_is_refused(world, login, client, frozen_clock):
     notice_id = publish(world, "p1", ["C1"])
     login("p1")
     post(client, f"/notices/{notice_id}/withdraw", {})
