@@ -151,12 +151,26 @@ def csrf_token(client, url="/login/") -> str:
     return match.group(1) if match else ""
 
 
+def sign_out(client) -> None:
+    """Sign the test client out the way the navbar does: a POST with the CSRF token (a GET of
+    /logout/ signs nobody out). Nothing happens when nobody is signed in."""
+    token = csrf_token(client, "/password/change")
+    if token:
+        client.post("/logout/", data={"csrf_token": token})
+
+
+def switch_language(client, code: str):
+    """Switch the session's language as the navbar does (a POST with the CSRF token)."""
+    token = csrf_token(client, "/password/change") or csrf_token(client, "/login/")
+    return client.post(f"/lang/{code}", data={"csrf_token": token})
+
+
 @pytest.fixture()
 def login(client, world):
     """``login("c1")`` signs the test client in as that fixture user (with a real CSRF token)."""
 
     def _login(key, password=PASSWORD):
-        client.get("/logout/")
+        sign_out(client)
         token = csrf_token(client)
         return client.post(
             "/login/",
@@ -173,7 +187,7 @@ def login_en(login, client):
 
     def _login(key):
         response = login(key)
-        client.get("/lang/en")
+        switch_language(client, "en")
         return response
 
     yield _login

@@ -15,6 +15,7 @@ from views import (
     plans,
     rosters,
     todo,
+    two_factor,
     vocabulary,
 )
 from views.audit import AuditLogView
@@ -66,4 +67,5 @@ def register(appbuilder) -> None:
     )
     rosters.register(appbuilder)  # 账号分配: 联络员信息汇总表
     login_applications.register(appbuilder)  # 账号分配: 登录申请 (+ the public form)
+    two_factor.register(appbuilder)  # 双因素认证 (user menu) and the secadmin's reset (no menu)
     appbuilder.add_api(OrgApi)

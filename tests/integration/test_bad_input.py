@@ -11,7 +11,7 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.org import Org
 from models.user import MalanUser
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, sign_out
 from tests.integration.test_login import (  # noqa: F401  (fixtures)
     BASE_NOW,
     clock_at,
@@ -147,7 +147,7 @@ def test_bad_input_foreign_ids_answer_404_and_change_nothing(client, world):
     foreign_org, foreign_user = world["org"]["C2"], world["user"]["c2"]
     assert client.get(f"/orgview/show/{foreign_org}").status_code == 404
     assert client.get(f"/userview/show/{foreign_user}").status_code == 404
-    client.get("/logout/")
+    sign_out(client)
     post_login(client, world["username"]["center"], PASSWORD)
     token = csrf_token(client, "/password/change")
     assert (

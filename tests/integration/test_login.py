@@ -19,7 +19,7 @@ from app.config import TestConfig
 from app.extensions import db
 from models.audit import AuditLog
 from models.user import MalanUser
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, sign_out
 
 NEW_PASSWORD = "Neu#Kennwort2026"
 BASE_NOW = app_clock.now()
@@ -137,7 +137,7 @@ def test_point7_admin_reset_forces_a_change_at_next_login(client, world, clock_a
         f"/userview/action/reset_password/{world['user']['c1']}", data={"csrf_token": token}
     )
     assert user("c1", world).must_change_password is True
-    client.get("/logout/")
+    sign_out(client)
     post_login(client, world["username"]["c1"], "Reset#Pass2026")
     assert client.get("/").headers["Location"].endswith("/password/change")
 
@@ -225,7 +225,7 @@ def test_point7_a_success_resets_the_failure_count(client, world, clock_at):
     for _i in range(4):
         post_login(client, name, "Wrong#Pass2026")
     post_login(client, name, PASSWORD)
-    client.get("/logout/")
+    sign_out(client)
     for _i in range(4):
         post_login(client, name, "Wrong#Pass2026")
     assert user("c1", world).locked_until is None
@@ -239,23 +239,33 @@ def test_point7_administrator_unlocks_an_account(client, world, clock_at):
     token = csrf_token(client, "/password/change")
     client.post(f"/userview/action/unlock/{world['user']['c1']}", data={"csrf_token": token})
     assert user("c1", world).locked_until is None
-    client.get("/logout/")
+    sign_out(client)
     assert post_login(client, world["username"]["c1"], PASSWORD).headers["Location"] == "/"
 
 
-def test_point7_same_answer_for_unknown_user_wrong_password_and_locked(client, world, clock_at):
-    locked = user("c2", world)
-    locked.locked_until = BASE_NOW + timedelta(minutes=30)
-    db.session.commit()
+def test_point7_same_answer_for_unknown_user_and_wrong_password(client, world, clock_at):
     answers = {
         "unknown": answer(client, "nobody-here", "Wrong#Pass2026"),
         "wrong password": answer(client, world["username"]["c1"], "Wrong#Pass2026"),
-        "locked, right password": answer(client, world["username"]["c2"], PASSWORD),
-        "locked, wrong password": answer(client, world["username"]["c2"], "Wrong#Pass2026"),
     }
     assert len(set(map(repr, answers.values()))) == 1, answers
     status, location, messages = answers["unknown"]
     assert status == 302 and location.endswith("/login/") and len(messages) == 1
+
+
+def test_issue17_point1_locked_account_is_told_until_when_whatever_the_password(
+    client, world, clock_at
+):
+    locked = user("c2", world)
+    locked.locked_until = BASE_NOW + timedelta(minutes=30)
+    db.session.commit()
+    right = answer(client, world["username"]["c2"], PASSWORD)
+    wrong = answer(client, world["username"]["c2"], "Wrong#Pass2026")
+    assert right == wrong
+    status, location, messages = right
+    until = f"{BASE_NOW + timedelta(minutes=30):%Y-%m-%d %H:%M}"
+    assert status == 302 and location.endswith("/login/")
+    assert len(messages) == 1 and until in messages[0] and "锁定" in messages[0]
 
 
 def test_point7_unknown_users_cost_a_password_hash_check(client, world, clock_at, app, monkeypatch):
@@ -370,7 +380,7 @@ def test_point8_login_success_failure_lockout_logout_are_audited(client, world, 
     post_login(client, "ghost-user", "Wrong#Pass2026")
     assert [(e.event, e.success) for e in audit_events("ghost-user")] == [("login_failed", False)]
     post_login(client, name, PASSWORD)
-    client.get("/logout/")
+    sign_out(client)
     for _i in range(app.config["LOCKOUT_THRESHOLD"]):
         post_login(client, name, "Wrong#Pass2026")
     post_login(client, name, PASSWORD)  # refused while locked

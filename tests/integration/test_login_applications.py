@@ -22,7 +22,7 @@ from models.login_application import LoginApplication
 from models.org import Org
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_out
 
 NOW = datetime(2026, 3, 2, 9, 0)
 FORM = "/login-application/"
@@ -41,7 +41,7 @@ def frozen(monkeypatch):
 def anon(app, client):
     """The test client as a stranger from an address of its own (the limiter counts per IP)."""
     app.appbuilder.sm.limiter.reset()
-    client.get("/logout/")
+    sign_out(client)
     client.environ_base["REMOTE_ADDR"] = f"10.66.0.{next(_ips)}"
     yield client
     client.environ_base["REMOTE_ADDR"] = "127.0.0.1"
@@ -207,7 +207,7 @@ def test_point5_from_submission_to_account_and_forced_password_change(anon, worl
     )
 
     # The new liaison signs in and must change the initial password first.
-    anon.get("/logout/")
+    sign_out(anon)
     signed = anon.post(
         "/login/", data={"username": username, "password": password, "csrf_token": csrf_token(anon)}
     )

@@ -10,7 +10,7 @@ from flask_login.utils import encode_cookie
 
 from app.extensions import db
 from models.user import LoginSession
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_out
 from tests.conftest import csrf_token as token_from
 from tests.integration.test_login import (  # noqa: F401  (fixtures)
     BASE_NOW,
@@ -74,7 +74,7 @@ def test_point7_session_timeouts_are_configurable(client, world, clock_at, app, 
 def test_point7_logout_ends_the_session_on_the_server(app, client, world, clock_at):
     post_login(client, world["username"]["c1"], PASSWORD)
     copied = client.get_cookie("session").value
-    client.get("/logout/")
+    sign_out(client)
     thief = app.test_client()
     thief.set_cookie("session", copied)
     assert not signed_in(thief)
