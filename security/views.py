@@ -53,7 +53,7 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(
-        _l("Code"),
+        _l("Verification code"),
         validators=[DataRequired(), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "autofocus": True},
     )
