@@ -155,7 +155,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
     # The fixture users sign in with a password only and change passwords freely: the tests of
-    # the second factor and of the minimum age (test_two_factor.py, test_passwords_strength.py)
+    # the second factor and of the minimum age (test_two_factor.py, test_password_strength.py)
     # switch these on themselves.
     TWO_FACTOR_REQUIRED_ROLES = ()
     PASSWORD_MIN_AGE_DAYS = 0
