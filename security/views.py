@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.api import safe
+from flask_appbuilder.babel.views import LocaleView
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
@@ -243,7 +244,7 @@ class MalanAuthDBView(AuthDBView):
         return redirect(self.appbuilder.get_url_for_login)
 
 
-class LanguageView(BaseView):
+class LanguageView(LocaleView):
     """Switch the language by POST (with the CSRF token) from the navbar; FAB's GET answers 405."""
 
     route_base = "/lang"
