@@ -70,9 +70,10 @@ def create_admin(kind, name, password):
     from app.services import accounts
     from app.services.tree import CENTER_CODE
     from models.org import Org
-    from security.passwords import policy_errors
+    from models.user import MalanUser
+    from security.passwords import new_password_errors
 
-    errors = policy_errors(password)
+    errors = new_password_errors(password, MalanUser(first_name=name, last_name=""))
     if errors:
         raise click.ClickException(" ".join(errors))
     center = db.session.scalar(select(Org).where(Org.code == CENTER_CODE))

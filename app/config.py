@@ -74,6 +74,12 @@ class Config:
     PASSWORD_MIN_LENGTH = _env_int("PASSWORD_MIN_LENGTH", 8)
     PASSWORD_MAX_AGE_DAYS = _env_int("PASSWORD_MAX_AGE_DAYS", 90)
     PASSWORD_HISTORY = _env_int("PASSWORD_HISTORY", 5)
+    # A new password must score at least this on zxcvbn's 0-4 scale (3: ~10^8 guesses), judged
+    # with the platform's and the user's own words (security.passwords.CONTEXT_WORDS).
+    PASSWORD_MIN_SCORE = _env_int("PASSWORD_MIN_SCORE", 3)
+    # A password changed by its owner stays at least this long, so the history cannot be cycled
+    # (an administrator's reset and the forced first change are not held by it).
+    PASSWORD_MIN_AGE_DAYS = _env_int("PASSWORD_MIN_AGE_DAYS", 1)
     LOCKOUT_THRESHOLD = _env_int("LOCKOUT_THRESHOLD", 5)
     LOCKOUT_MINUTES = _env_int("LOCKOUT_MINUTES", 30)
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
@@ -82,6 +88,21 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    # Strict-Transport-Security on every response once SESSION_COOKIE_SECURE=1 (or over HTTPS).
+    HSTS_MAX_AGE = _env_int("HSTS_MAX_AGE", 31536000)
+    # TOTP second factor (等保三级 身份鉴别): required for these roles, optional for the others.
+    TWO_FACTOR_REQUIRED_ROLES = tuple(
+        r.strip()
+        for r in os.environ.get(
+            "TWO_FACTOR_REQUIRED_ROLES", "center,province,sysadmin,secadmin,auditor"
+        ).split(",")
+        if r.strip()
+    )
+    TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "马兰花创业培训平台")
+    # Accepted clock drift, in 30-second steps either side.
+    TOTP_VALID_WINDOW = _env_int("TOTP_VALID_WINDOW", 1)
+    # Between the right password and the second factor: this long to enter the code.
+    TWO_FACTOR_PENDING_MINUTES = _env_int("TWO_FACTOR_PENDING_MINUTES", 5)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     FAB_PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
@@ -133,6 +154,11 @@ class TestConfig(Config):
     AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
+    # The fixture users sign in with a password only and change passwords freely: the tests of
+    # the second factor and of the minimum age (test_two_factor.py, test_password_strength.py)
+    # switch these on themselves.
+    TWO_FACTOR_REQUIRED_ROLES = ()
+    PASSWORD_MIN_AGE_DAYS = 0
     # Tests never write into instance/: one throw-away folder per test run (a test may override).
     FILES_DIR = os.environ.get("FILES_DIR") or os.path.join(
         tempfile.gettempdir(), f"malan-files-{os.getpid()}"

@@ -2,6 +2,7 @@
 
 from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -14,6 +15,31 @@ MESSAGES = {
     413: lambda: _("The upload is too large."),
     429: lambda: _("Too many attempts. Please wait a minute and try again."),
 }
+
+
+# A rate limit's window in words ("5 per hour": 1 小时), so a refused visitor knows how long.
+WINDOW_UNITS = {
+    "second": _l("%(n)d second(s)"),
+    "minute": _l("%(n)d minute(s)"),
+    "hour": _l("%(n)d hour(s)"),
+    "day": _l("%(n)d day(s)"),
+    "month": _l("%(n)d month(s)"),
+    "year": _l("%(n)d year(s)"),
+}
+
+
+def too_many_message(error) -> str:
+    """The 429 page states the limit that was hit: how many attempts per which window."""
+    item = getattr(getattr(error, "limit", None), "limit", None)
+    unit = WINDOW_UNITS.get(getattr(getattr(item, "GRANULARITY", None), "name", None))
+    if unit is None:
+        return MESSAGES[429]()
+    return _(
+        "Too many attempts: at most %(n)d per %(window)s are accepted from one network. "
+        "Please try again later.",
+        n=item.amount,
+        window=str(unit) % {"n": item.multiples},
+    )
 
 
 def _page(code, message):
@@ -40,6 +66,7 @@ def _rollback():
 def register(app) -> None:
     for code, message in MESSAGES.items():
         app.register_error_handler(code, lambda e, c=code, m=message: _page(c, m()))
+    app.register_error_handler(429, lambda e: _page(429, too_many_message(e)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):

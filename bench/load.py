@@ -62,6 +62,7 @@ def run_b5(
             "FILES_DIR": files,
             "SECRET_KEY": secret,
             "AUTH_RATE_LIMIT": "10000 per minute",
+            "TWO_FACTOR_REQUIRED_ROLES": "",  # generated accounts: password only
         }
         log_path = Path(tempfile.gettempdir()) / f"malan-bench-gunicorn-{port}.log"
         with open(log_path, "w") as log_fh:

@@ -17,4 +17,4 @@ from .audit import AuditLog  # noqa: F401
 from .org import Org  # noqa: F401
 from .plan import PlanLine, PlanRound, TrainingPlan  # noqa: F401
 from .review import ReviewEvent, ReviewRevision, ReviewTask  # noqa: F401
-from .user import LoginSession, MalanUser, PasswordHistory  # noqa: F401
+from .user import LoginSession, MalanUser, PasswordHistory, RecoveryCode  # noqa: F401

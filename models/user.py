@@ -29,6 +29,15 @@ class MalanUser(User):
     password_changed_at = Column(DateTime)
     locked_until = Column(DateTime)
     is_demo = Column(Boolean, nullable=False, default=False)
+    # Raised by every event that must end the account's sessions and API tokens (logout, password
+    # change or reset, lock, disabling, second-factor reset); JWTs and sessions carry the value
+    # they were issued under and die when it moves on (security.sessions.revoke_all).
+    token_version = Column(Integer, nullable=False, default=0, server_default="0")
+    # TOTP second factor (security.two_factor): the base32 secret, set at enrolment and in force
+    # from totp_enabled_at; totp_last_step is the last accepted time step (a code is used once).
+    totp_secret = Column(String(64))
+    totp_enabled_at = Column(DateTime)
+    totp_last_step = Column(Integer)
     # A trainee's class period, until the class modules exist: notices reach a trainee only while
     # its class runs (from two days before the start to the end).
     class_start = Column(Date)
@@ -77,3 +86,15 @@ class PasswordHistory(Model):
     user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
     password_hash = Column(String(256), nullable=False)
     created_at = Column(DateTime, nullable=False)
+
+
+class RecoveryCode(Model):
+    """One of the ten single-use recovery codes of a second factor, kept as a keyed hash."""
+
+    __tablename__ = "recovery_code"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime)

@@ -14,7 +14,7 @@ OPEN_WHILE_FORCED = {
     "ChangePasswordView.change",
     "MalanAuthDBView.logout",
     "MalanAuthDBView.login",
-    "LocaleView.index",
+    "LanguageView.index",
 }
 
 
@@ -86,6 +86,15 @@ def security_headers(response):
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if framing == "'self'" else "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    config = current_app.config
+    if config["SESSION_COOKIE_SECURE"] or request.is_secure:
+        response.headers["Strict-Transport-Security"] = f"max-age={config['HSTS_MAX_AGE']}"
+    if response.mimetype == "text/html" and _signed_in():
+        # A signed-in page (lists, full ID numbers) stays in no cache, the browser's included.
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _signed_in() -> bool:
+    user = g.get("user")
+    return user is not None and getattr(user, "is_authenticated", False)

@@ -4,9 +4,19 @@ Switched on by ``FAB_SECURITY_MANAGER_CLASS``. FAB's own user/role/permission sc
 registered: accounts are kept in `views.users`, and roles come from `security.permissions`.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from flask import abort, current_app, flash, has_request_context, jsonify, make_response
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    make_response,
+    request,
+)
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_babel import gettext as _
@@ -15,8 +25,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import audit, clock
 from app.memo import memo
 from models.user import MalanUser
-from security import passwords, sessions
-from security.views import ChangePasswordView, MalanAuthDBView, MalanSecurityApi
+from security import lockout, passwords, sessions, two_factor
+from security.views import (
+    ChangePasswordView,
+    LanguageView,
+    MalanAuthDBView,
+    MalanSecurityApi,
+)
 
 
 class MalanSecurityManager(SecurityManager):
@@ -42,11 +57,19 @@ class MalanSecurityManager(SecurityManager):
         self.auth_view = self.authdbview()
         self.appbuilder.add_view_no_menu(self.auth_view)
         self.appbuilder.add_view_no_menu(ChangePasswordView())
+        _language_by_post(self.appbuilder)
         if self.is_auth_limited:
-            # Both doors in: the sign-in form and the API login. Counted per client IP in the
-            # RATELIMIT_STORAGE_URI store, so every worker sees the same count.
+            # Both doors in share one budget per client IP: the sign-in form (its second-factor
+            # step included) and the API login, counted in the RATELIMIT_STORAGE_URI store, so
+            # every worker sees the same count. Signing out is not an attempt.
+            shared = self.limiter.shared_limit(
+                lambda: current_app.config["AUTH_RATE_LIMIT"],
+                scope="malan-sign-in",
+                methods=["POST"],
+                exempt_when=lambda: request.endpoint == f"{self.auth_view.endpoint}.logout",
+            )
             for view in (self.auth_view, api):
-                self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+                shared(view.blueprint)
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
         """FAB asks the database once per check, and the menu alone checks ~20 entries on every
@@ -78,8 +101,16 @@ class MalanSecurityManager(SecurityManager):
         check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
 
     def auth_user_db(self, username, password, now=None):
-        """Check a login; lock the account after repeated failures. Every attempt is audited."""
-        now = now or clock.now()
+        """FAB's entry point: the user when the password is right and no second step is due."""
+        attempt = self.authenticate(username, password, now or clock.now())
+        if attempt.user is None or attempt.needs_second_factor:
+            return None
+        return attempt.user if self.finish_login(attempt.user, now or clock.now()) else None
+
+    def authenticate(self, username, password, now) -> "Attempt":
+        """Check a password; count a failure atomically (security.lockout). Every attempt is
+        audited. A right password of an account that needs a second factor is not a login yet:
+        the failure count is reset only when the whole sign-in succeeds (`finish_login`)."""
         session = self.session
         username = (username or "").strip()
         user = self.find_user(username=username) if username else None
@@ -96,64 +127,99 @@ class MalanSecurityManager(SecurityManager):
                 now=now,
             )
             session.commit()
-            return None
+            return Attempt(None)
         if user.is_locked(now):
             self._fake_check()
-            audit.record(
-                session,
-                "login_locked",
-                user=user,
-                success=False,
-                now=now,
-                summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}",
-            )
-            session.commit()
-            return None
+            return self._locked(user, user.locked_until, now)
         if check_password_hash(user.password or "", password):
-            user.fail_login_count = 0
-            user.login_count = (user.login_count or 0) + 1
-            user.last_login = now
-            return user  # the login view starts the session and audits it
-        user.fail_login_count = (user.fail_login_count or 0) + 1
+            if two_factor.needs_code(user):
+                if lockout.locked_until(user.id, now):  # locked meanwhile by a parallel failure
+                    return self._locked(user, lockout.locked_until(user.id, now), now)
+                return Attempt(user, needs_second_factor=True)
+            return Attempt(user)
+        return self.count_failure(user, now, "wrong password")
+
+    def count_failure(self, user, now, what: str) -> "Attempt":
+        """One failed attempt (a wrong password or second-factor code), counted in the database;
+        the failure that reaches LOCKOUT_THRESHOLD locks the account and ends its sessions."""
+        session = self.session
+        failure = lockout.record_failure(user.id, now)
+        if failure.locked_until is not None and not failure.locks_now:
+            return self._locked(user, failure.locked_until, now)
         audit.record(
             session,
             "login_failed",
             user=user,
             success=False,
             now=now,
-            summary=f"wrong password ({user.fail_login_count})",
+            summary=f"{what} ({failure.count})",
         )
-        if user.fail_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-            user.fail_login_count = 0
+        if failure.locks_now:
+            sessions.revoke_all(user.id, now, "locked")
             audit.record(
                 session,
                 "lockout",
                 user=user,
                 success=False,
                 now=now,
-                summary=f"locked until {user.locked_until:%Y-%m-%d %H:%M}",
+                summary=f"locked until {failure.locked_until:%Y-%m-%d %H:%M}",
             )
         session.commit()
-        return None
+        return Attempt(None, locked_until=failure.locked_until)
+
+    def _locked(self, user, until, now) -> "Attempt":
+        audit.record(
+            self.session,
+            "login_locked",
+            user=user,
+            success=False,
+            now=now,
+            summary=f"locked until {until:%Y-%m-%d %H:%M}" if until else "locked",
+        )
+        self.session.commit()
+        return Attempt(None, locked_until=until)
+
+    def finish_login(self, user, now) -> bool:
+        """The whole sign-in succeeded: reset the count, unless a parallel failure locked the
+        account in the meantime (then nobody signs in). Caller commits."""
+        return lockout.record_success(user.id, now)
+
+    def locked_message(self, until) -> str:
+        return _(
+            "This account is locked after too many failed sign-ins, until %(t)s. Try again "
+            "then, or ask your administrator to unlock it.",
+            t=f"{until:%Y-%m-%d %H:%M}",
+        )
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def _token_version(identity):
+            # Every token carries the account's token version; `load_user_jwt` refuses it once
+            # the version moved on (logout, password change, reset, lock, disabling).
+            user = self.get_user_by_id(int(identity))
+            return {"ver": user.token_version if user is not None else -1}
+
+        return jwt_manager
 
     def load_user(self, pk):
         """A browser request is signed in only while its server-side session lives."""
         user = self.get_user_by_id(int(pk))
         if user is None or not user.is_active:
             return None
-        reason = sessions.check(user.id, clock.now())
+        reason = sessions.check(user, clock.now())
         if reason in ("idle", "absolute"):
             flash(_("Your session has expired. Please sign in again."), "warning")
         return user if reason is None else None
 
     def load_user_jwt(self, _jwt_header, jwt_data):
-        from flask import g
-
         user = self.get_user_by_id(int(jwt_data["sub"]))
         now = clock.now()
         if user is None or not user.is_active or user.is_locked(now):
             return None
+        if jwt_data.get("ver") != user.token_version:
+            return None  # revoked: issued before a logout, password change, reset or lock
         if passwords.must_change(user, now):
             # A token issued before a reset or expiry stops working until the password is changed.
             abort(
@@ -163,6 +229,27 @@ class MalanSecurityManager(SecurityManager):
             )
         g.user = user
         return user
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of a password check."""
+
+    user: MalanUser | None  # the right password's account (not signed in yet)
+    needs_second_factor: bool = False
+    locked_until: datetime | None = None  # the account is locked (whatever the password)
+
+
+def _language_by_post(appbuilder) -> None:
+    """FAB switches the language on GET /lang/<code> (a link any page can make a visitor follow):
+    its route answers 405 and the navbar posts to ours, with a CSRF token."""
+    fab_view = appbuilder.bm.locale_view
+    current_app.view_functions[f"{fab_view.endpoint}.{fab_view.default_view}"] = _not_allowed
+    appbuilder.bm.locale_view = appbuilder.add_view_no_menu(LanguageView())
+
+
+def _not_allowed(**_kwargs):
+    abort(405)
 
 
 def _align_fake_hash(config) -> None:

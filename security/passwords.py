@@ -1,4 +1,5 @@
-"""Password policy: complexity, history, expiry, random initial passwords (等保 / ASVS L2)."""
+"""Password policy: complexity, strength, history, minimum and maximum age, random initial
+passwords (等保 / ASVS L2)."""
 
 import secrets
 import string
@@ -6,8 +7,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from app.extensions import db
 from models.user import MalanUser, PasswordHistory
@@ -34,6 +37,83 @@ def policy_errors(password: str, user: MalanUser | None = None) -> list[str]:
         if user.mobile and user.mobile in password:
             errors.append(_("The password must not contain the mobile number."))
     return errors
+
+
+# Words an attacker of this platform tries first, beside zxcvbn's own lists of common passwords,
+# names and keyboard walks: the platform's names (pinyin, initials, Chinese), the demo password
+# (app.services.demo.DEMO_PASSWORD; a unit test keeps the two equal) and common Chinese picks.
+CONTEXT_WORDS = (
+    "malan",
+    "malanhua",
+    "马兰花",
+    "mlh",
+    "mlhpx",
+    "chuangye",
+    "peixun",
+    "chuangyepeixun",
+    "马兰花创业培训",
+    "Malan@demo2026",
+    "woaini",
+    "5201314",
+    "1314520",
+    "zhongguo",
+    "beijing",
+    "admin",
+)
+STRENGTH_INPUT_MAX = 100  # zxcvbn's time grows with length; a longer password is strong anyway
+
+
+def context_words(user: MalanUser | None) -> list[str]:
+    """The platform's words and the user's own: username, name (characters, pinyin and its
+    initials), org code, mobile."""
+    words = list(CONTEXT_WORDS)
+    if user is None:
+        return words
+    words += [w for w in (user.username, user.mobile) if w]
+    name = f"{user.first_name or ''}{user.last_name or ''}".strip()
+    if name:
+        syllables = lazy_pinyin(name)
+        initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
+        words += [name, "".join(syllables), initials, *syllables]
+        if len(syllables) > 1:  # 张三丰: zhang, sanfeng
+            words.append("".join(syllables[1:]))
+    org = getattr(user, "org", None)
+    if org is not None and org.code:
+        words.append(org.code)
+    return words
+
+
+def strength_errors(password: str, user: MalanUser | None = None) -> list[str]:
+    """Refuse a guessable password: zxcvbn's score (0-4) below PASSWORD_MIN_SCORE."""
+    minimum = current_app.config["PASSWORD_MIN_SCORE"]
+    result = zxcvbn(password[:STRENGTH_INPUT_MAX], user_inputs=context_words(user))
+    if result["score"] >= minimum:
+        return []
+    return [
+        _(
+            "This password is too easy to guess (a common password, a name, a keyboard pattern "
+            "or the platform's name). Choose a longer, less predictable one."
+        )
+    ]
+
+
+def new_password_errors(password: str, user: MalanUser | None = None) -> list[str]:
+    """Everything wrong with ``password`` as a new password: complexity, then strength."""
+    return policy_errors(password, user) or strength_errors(password, user)
+
+
+def changed_too_recently(user: MalanUser, now: datetime) -> bool:
+    """Its owner changed the password less than PASSWORD_MIN_AGE_DAYS ago (the history of
+    PASSWORD_HISTORY could otherwise be cycled in a minute). A forced change (initial, reset or
+    expired password) is never held back."""
+    days = current_app.config["PASSWORD_MIN_AGE_DAYS"]
+    if days <= 0 or must_change(user, now) or user.password_changed_at is None:
+        return False
+    return now - user.password_changed_at < timedelta(days=days)
+
+
+def may_change_after(user: MalanUser) -> datetime:
+    return user.password_changed_at + timedelta(days=current_app.config["PASSWORD_MIN_AGE_DAYS"])
 
 
 def was_used_before(user: MalanUser, password: str) -> bool:
@@ -85,5 +165,5 @@ def random_password(length: int = 12) -> str:
     alphabet = string.ascii_letters + string.digits + "!@#$%&*"
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
-        if not policy_errors(candidate):
+        if not new_password_errors(candidate):
             return candidate

@@ -55,6 +55,7 @@ VOCABULARY = "Vocabulary"  # 讲师级别、课程类型 (configured by the cent
 FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
 MENTOR = "Mentor"  # 创业导师库
 COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
+SECOND_FACTOR = "SecondFactor"  # 双因素认证 (MANAGE: reset another user's second factor)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -342,7 +343,7 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     TRAINEE: [(READ, NOTICE), (READ, COURSE)],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
-    SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE)],
+    SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE), (MANAGE, SECOND_FACTOR)],
     AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT), (READ, NOTICE)],  # incl. withdrawn notices
 }
 

@@ -1,7 +1,9 @@
 """Server-side login sessions: idle and absolute timeouts, logout and disabling end them.
 
 The Flask cookie only carries a random token; the row in ``login_session`` decides whether it
-is still valid, so a copied or old cookie is worthless once the row is ended.
+is still valid, so a copied or old cookie is worthless once the row is ended. The cookie also
+carries the account's token version it was started under: `revoke_all` moves the version on and
+every session and API token of the account dies with it (issue 17 point 4).
 """
 
 import secrets
@@ -10,11 +12,13 @@ from datetime import datetime, timedelta
 from flask import current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import update
+from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
-from models.user import LoginSession
+from models.user import LoginSession, MalanUser
 
 SESSION_KEY = "malan_sid"
+VERSION_KEY = "malan_ver"  # the account's token_version this session was started under
 TOUCH_EVERY = timedelta(seconds=60)  # write last_seen at most once a minute
 
 
@@ -27,6 +31,7 @@ def start(user, now: datetime) -> None:
         )
     )
     session[SESSION_KEY] = token
+    session[VERSION_KEY] = user.token_version or 0
     session.permanent = True
 
 
@@ -38,21 +43,23 @@ def _limits():
     )
 
 
-def check(user_id: int, now: datetime) -> str | None:
-    """Why the cookie's session is not alive for ``user_id`` (None: it is alive).
+def check(user, now: datetime) -> str | None:
+    """Why the cookie's session is not alive for ``user`` (None: it is alive).
 
-    ``idle`` and ``absolute`` end the row, so the same cookie never comes back to life.
+    ``idle``, ``absolute`` and ``revoked`` end the row, so the same cookie never comes back.
     """
     token = session.get(SESSION_KEY)
     if not token:
         return "missing"
     row = db.session.query(LoginSession).filter_by(token=token).one_or_none()
-    if row is None or row.user_id != user_id or row.ended_at is not None:
+    if row is None or row.user_id != user.id or row.ended_at is not None:
         session.pop(SESSION_KEY, None)
         return "ended"
     idle, absolute = _limits()
     reason = (
-        "idle"
+        "revoked"
+        if session.get(VERSION_KEY) != (user.token_version or 0)
+        else "idle"
         if now - row.last_seen_at > idle
         else "absolute"
         if now - row.created_at > absolute
@@ -86,6 +93,28 @@ def end_all(user_id: int, now: datetime, reason: str) -> None:
         .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
         .values(ended_at=now, end_reason=reason)
     )
+
+
+def revoke_all(user_id: int, now: datetime, reason: str, *, keep_current: bool = False) -> int:
+    """End every session and API token of the account (logout, password change or reset, lock,
+    disabling, second-factor reset): the token version moves on, so a JWT or a session cookie
+    issued before stops working on its next request. ``keep_current`` keeps this request's own
+    session (the user who just changed the password). Returns the new version; caller commits."""
+    version = db.session.execute(
+        update(MalanUser.__table__)
+        .where(MalanUser.__table__.c.id == user_id)
+        .values(token_version=MalanUser.__table__.c.token_version + 1)
+        .returning(MalanUser.__table__.c.token_version)
+    ).scalar_one()
+    user = db.session.identity_map.get(identity_key(MalanUser, user_id))
+    if user is not None:
+        db.session.expire(user, ["token_version"])
+    if keep_current and session.get(SESSION_KEY):
+        end_others(user_id, now, reason)
+        session[VERSION_KEY] = version
+    else:
+        end_all(user_id, now, reason)
+    return version
 
 
 def end_others(user_id: int, now: datetime, reason: str) -> None:

@@ -1,23 +1,39 @@
 """Sign-in, sign-out and change-password pages."""
 
-from flask import current_app, flash, g, redirect, request, url_for
+from datetime import datetime, timedelta
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.api import safe
+from flask_appbuilder.babel.views import LocaleView
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_jwt_extended import create_access_token, create_refresh_token
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.security import check_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app import audit, clock
 from app.extensions import db
-from security import passwords, sessions
+from models.user import MalanUser
+from security import lockout, passwords, sessions, two_factor
 
 
 class LoginForm(FlaskForm):
@@ -36,8 +52,19 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Verification code"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "autofocus": True},
+    )
+
+
+PENDING_KEY = "malan_2fa"  # the right password was given; the second factor is due
+
+
 class MalanAuthDBView(AuthDBView):
-    # The same words for an unknown user, a wrong password and a locked account.
+    # The same words for an unknown user and a wrong password; a locked account is told so.
     @property
     def invalid_login_message(self):
         return _l(
@@ -54,33 +81,183 @@ class MalanAuthDBView(AuthDBView):
         form = LoginForm()
         if form.validate_on_submit():
             sm = self.appbuilder.sm
-            user = sm.auth_user_db(form.username.data, form.password.data)
-            if user is None:
+            now = clock.now()
+            attempt = sm.authenticate(form.username.data, form.password.data, now)
+            if attempt.locked_until is not None:
+                flash(sm.locked_message(attempt.locked_until), "danger")
+                return redirect(self.appbuilder.get_url_for_login)
+            if attempt.user is None:
                 flash(str(self.invalid_login_message), "warning")
                 return redirect(self.appbuilder.get_url_for_login)
-            now = clock.now()
-            sessions.start(user, now)  # clears the old session first: must precede login_user
-            login_user(user, remember=False)
-            audit.record(db.session, "login", user=user, now=now)
-            db.session.commit()
-            next_url = request.args.get("next")
-            return redirect(
-                get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index
-            )
+            if attempt.needs_second_factor:
+                return self._second_step(attempt.user, now)
+            return self._sign_in(attempt.user, now, request.args.get("next"))
         return self.render_template(
             self.login_template, title=self.title, form=form, appbuilder=self.appbuilder
         )
 
-    @expose("/logout/")
+    def _sign_in(self, user, now, next_url, how="password"):
+        sm = self.appbuilder.sm
+        if not sm.finish_login(user, now):  # a parallel failure locked the account meanwhile
+            db.session.commit()
+            flash(sm.locked_message(lockout.locked_until(user.id, now) or now), "danger")
+            return redirect(self.appbuilder.get_url_for_login)
+        sessions.start(user, now)  # clears the old session first: must precede login_user
+        login_user(user, remember=False)
+        audit.record(db.session, "login", user=user, now=now, summary=how)
+        db.session.commit()
+        return redirect(
+            get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index
+        )
+
+    # ------------------------------------------------------------ the second factor at sign-in
+
+    def _second_step(self, user, now):
+        next_url = request.args.get("next")
+        session.clear()  # nothing of an earlier visit survives into the new sign-in
+        minutes = current_app.config["TWO_FACTOR_PENDING_MINUTES"]
+        session[PENDING_KEY] = {
+            "uid": user.id,
+            "ver": user.token_version,
+            "until": (now + timedelta(minutes=minutes)).isoformat(),
+            "next": next_url or "",
+        }
+        db.session.commit()
+        step = "code" if two_factor.is_enrolled(user) else "enrol"
+        return redirect(url_for(f"{self.endpoint}.{step}"))
+
+    def _pending_user(self, now):
+        """The account whose password was just given, while the second step is still open."""
+        pending = session.get(PENDING_KEY)
+        if not isinstance(pending, dict):
+            return None
+        user = db.session.get(MalanUser, pending.get("uid"))
+        if (
+            user is None
+            or not user.is_active
+            or user.token_version != pending.get("ver")
+            or datetime.fromisoformat(pending["until"]) < now
+        ):
+            session.pop(PENDING_KEY, None)
+            return None
+        return user
+
+    def _restart(self):
+        flash(str(_l("Please sign in again.")), "warning")
+        return redirect(self.appbuilder.get_url_for_login)
+
+    @expose("/login/code", methods=["GET", "POST"])
+    def code(self):
+        """输入动态口令: a code of the authenticator app, or one of the recovery codes."""
+        now = clock.now()
+        user = self._pending_user(now)
+        if user is None:
+            return self._restart()
+        if not two_factor.is_enrolled(user):
+            return redirect(url_for(f"{self.endpoint}.enrol"))
+        form = CodeForm()
+        if form.validate_on_submit():
+            sm = self.appbuilder.sm
+            if user.is_locked(now):
+                session.pop(PENDING_KEY, None)
+                flash(sm.locked_message(user.locked_until), "danger")
+                return redirect(self.appbuilder.get_url_for_login)
+            how = two_factor.verify(user, form.code.data, now)
+            if how is None:
+                attempt = sm.count_failure(user, now, "wrong second-factor code")
+                if attempt.locked_until is not None:
+                    session.pop(PENDING_KEY, None)
+                    flash(sm.locked_message(attempt.locked_until), "danger")
+                    return redirect(self.appbuilder.get_url_for_login)
+                form.code.errors = [_("The code is wrong or has been used. Try the next one.")]
+            else:
+                next_url = session.pop(PENDING_KEY, {}).get("next")
+                if how == "recovery":
+                    audit.record(db.session, "recovery_code_used", user=user, now=now)
+                return self._sign_in(user, now, next_url, how=f"password+{how}")
+        return self._no_store(
+            self.render_template(
+                "security/two_factor_code.html", form=form, title=_("Two-factor authentication")
+            )
+        )
+
+    @expose("/login/enrol", methods=["GET", "POST"])
+    def enrol(self):
+        """设置双因素认证 at the first sign-in after it became required for the account's role."""
+        now = clock.now()
+        user = self._pending_user(now)
+        if user is None:
+            return self._restart()
+        if two_factor.is_enrolled(user):
+            return redirect(url_for(f"{self.endpoint}.code"))
+        form = CodeForm()
+        two_factor.pending_secret(user)
+        db.session.commit()
+        if form.validate_on_submit():
+            codes = two_factor.enrol(user, form.code.data, now)
+            if codes is None:
+                db.session.rollback()
+                form.code.errors = [_("The code is wrong or has been used. Try the next one.")]
+            else:
+                next_url = session.pop(PENDING_KEY, {}).get("next")
+                response = self._sign_in(user, now, next_url, how="password+totp (enrolled)")
+                if not current_user.is_authenticated:
+                    return response
+                return self._no_store(
+                    self.render_template(
+                        "security/recovery_codes.html",
+                        codes=codes,
+                        continue_url=response.location,
+                        title=_("Recovery codes"),
+                    )
+                )
+        return self._no_store(
+            self.render_template(
+                "security/two_factor_enrol.html",
+                form=form,
+                qr_svg=Markup(two_factor.qr_svg(user)),
+                secret=user.totp_secret,
+                title=_("Set up two-factor authentication"),
+            )
+        )
+
+    @staticmethod
+    def _no_store(page):
+        response = make_response(page)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # ------------------------------------------------------------ signing out
+
+    @expose("/logout/", methods=["POST"])
     def logout(self):
+        """Signing out ends every session and API token of the account (issue 17 point 4).
+        POST only, with the CSRF token: a link or an image cannot sign anybody out."""
         user = self._get_authenticated_user()
         now = clock.now()
         sessions.end_current(now)
         if user is not None:
+            sessions.revoke_all(user.id, now, "logout")
             audit.record(db.session, "logout", user=user, now=now)
         db.session.commit()
         logout_user()
         return redirect(self.appbuilder.get_url_for_login)
+
+
+class LanguageView(LocaleView):
+    """Switch the language by POST (with the CSRF token) from the navbar; FAB's GET answers 405."""
+
+    route_base = "/lang"
+    default_view = "index"
+
+    @expose("/<string:locale>", methods=["POST"])
+    def index(self, locale):
+        if locale not in self.appbuilder.bm.languages:
+            abort(404)
+        session["locale"] = locale
+        refresh()
+        target = request.referrer or ""
+        return redirect(get_safe_redirect(target) if target else self.appbuilder.get_url_for_index)
 
 
 class ChangePasswordForm(FlaskForm):
@@ -109,19 +286,28 @@ class ChangePasswordView(BaseView):
         user = g.user
         form = ChangePasswordForm()
         if form.validate_on_submit():
-            errors = []
+            now = clock.now()
+            new = form.new_password.data
             if not check_password_hash(user.password or "", form.old_password.data):
-                errors.append(str(_l("The current password is wrong.")))
-            errors += passwords.policy_errors(form.new_password.data, user)
-            if not errors and passwords.was_used_before(user, form.new_password.data):
-                errors.append(str(_l("This password was used recently; choose another.")))
-            if errors:
-                for message in errors:
-                    flash(message, "danger")
+                form.old_password.errors = [_("The current password is wrong.")]
+            elif passwords.changed_too_recently(user, now):
+                form.new_password.errors = [
+                    _(
+                        "You changed your password less than %(n)d day(s) ago; it can be "
+                        "changed again after %(t)s.",
+                        n=current_app.config["PASSWORD_MIN_AGE_DAYS"],
+                        t=f"{passwords.may_change_after(user):%Y-%m-%d %H:%M}",
+                    )
+                ]
             else:
-                now = clock.now()
-                passwords.set_password(user, form.new_password.data, now, must_change=False)
-                sessions.end_others(user.id, now, "password_change")
+                errors = passwords.new_password_errors(new, user)
+                if not errors and passwords.was_used_before(user, new):
+                    errors = [_("This password was used recently; choose another.")]
+                form.new_password.errors = errors
+            if not (form.old_password.errors or form.new_password.errors):
+                passwords.set_password(user, new, now, must_change=False)
+                # Every other session and every API token of the account ends; this one stays.
+                sessions.revoke_all(user.id, now, "password_change", keep_current=True)
                 audit.record(
                     db.session,
                     "password_change",
@@ -161,11 +347,34 @@ class MalanSecurityApi(SecurityApi):
         form = LoginForm(data=payload, meta={"csrf": False})
         if not form.validate():  # the same length and character rules as the sign-in page
             return self.response_400(message=form.errors)
-        user = self.appbuilder.sm.auth_user_db(payload["username"], payload["password"])
+        sm = self.appbuilder.sm
+        now = clock.now()
+        attempt = sm.authenticate(payload["username"], payload["password"], now)
+        if attempt.locked_until is not None:
+            return self.response(401, message=sm.locked_message(attempt.locked_until))
+        user = attempt.user
         if user is None:
             db.session.commit()
             return self.response_401()
-        now = clock.now()
+        if attempt.needs_second_factor:
+            # The second factor holds here too: a code of the app (or a recovery code) in "totp".
+            if not two_factor.is_enrolled(user):
+                return self.response(
+                    403, message=_("Set up two-factor authentication in the browser first.")
+                )
+            code = payload.get("totp")
+            if not isinstance(code, str) or two_factor.verify(user, code, now) is None:
+                failed = sm.count_failure(user, now, "api: wrong second-factor code")
+                if failed.locked_until is not None:
+                    return self.response(401, message=sm.locked_message(failed.locked_until))
+                return self.response(
+                    401, message=_("The code is wrong or has been used. Try the next one.")
+                )
+        if not sm.finish_login(user, now):
+            db.session.commit()
+            return self.response(
+                401, message=sm.locked_message(lockout.locked_until(user.id, now) or now)
+            )
         forced = passwords.must_change(user, now)
         audit.record(
             db.session,

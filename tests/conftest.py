@@ -32,6 +32,8 @@ from tests.factories import (
     seed_mentors,
     seed_plans,
     seed_rosters,
+    sign_out,
+    switch_language,
 )
 from tests.snapshot import Snapshot
 
@@ -96,7 +98,7 @@ def login(client, world):
     """``login("c1")`` signs the test client in as that fixture user (with a real CSRF token)."""
 
     def _login(key, password=PASSWORD):
-        client.get("/logout/")
+        sign_out(client)
         token = csrf_token(client)
         return client.post(
             "/login/",
@@ -113,7 +115,7 @@ def login_en(login, client):
 
     def _login(key):
         response = login(key)
-        client.get("/lang/en")
+        switch_language(client, "en")
         return response
 
     yield _login

@@ -677,10 +677,67 @@ def demo_account(app, role, org_prefix) -> dict:
 
 def sign_in_page(page, base, who) -> None:
     """Signs a Chromium page in as the demo account ``who``, through the login form."""
-    page.goto(f"{base}/logout/")
+    sign_out_page(page, base)
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", who["username"])
     page.fill("input[name=password]", who["password"])
     page.click("[type=submit]")
     page.wait_for_load_state("networkidle")
     assert urlsplit(page.url).path == "/", f"{who['username']} not signed in: {page.url}"
+
+
+def sign_out(client) -> None:
+    """Sign the test client out the way the navbar does: a POST with the CSRF token (a GET of
+    /logout/ signs nobody out). Nothing happens when nobody is signed in."""
+    token = csrf_token(client, "/password/change")
+    if token:
+        client.post("/logout/", data={"csrf_token": token})
+
+
+def switch_language(client, code: str):
+    """Switch the session's language as the navbar does (a POST with the CSRF token)."""
+    token = csrf_token(client, "/password/change") or csrf_token(client, "/login/")
+    return client.post(f"/lang/{code}", data={"csrf_token": token})
+
+
+def sign_out_page(page, base) -> None:
+    """Sign a Chromium page out as the navbar does: its POST form (a GET of /logout/ signs nobody
+    out). Nothing happens when nobody is signed in."""
+    page.goto(f"{base}/password/change")
+    if page.locator("#logout-form").count():
+        page.locator("#logout-form").evaluate("form => form.submit()")
+        page.wait_for_load_state()
+
+
+NEW_PASSWORD = "Neu#Kennwort2026"
+LOGIN_APPLICATION_FORM = "/login-application/"
+
+
+def change_password(client, old, new):
+    token = csrf_token(client, "/password/change")
+    return client.post(
+        "/password/change",
+        data={"old_password": old, "new_password": new, "confirm": new, "csrf_token": token},
+    )
+
+
+def login_application_fields(world, **overrides):
+    data = {
+        "applicant_name": "林申请",
+        "mobile": "13912345678",
+        "unit": "东城区就业服务中心",
+        "role_kind": "city",
+        "province_id": str(world["org"]["P1"]),
+        "city_id": str(world["org"]["C1"]),
+        "reason": "负责本区创业培训工作",
+    }
+    data.update(overrides)
+    return data
+
+
+def apply_for_login(client, world, token=True, **overrides):
+    """The public login-application form, posted as a stranger would."""
+    data = login_application_fields(world, **overrides)
+    if token:
+        data["csrf_token"] = csrf_token(client, LOGIN_APPLICATION_FORM)
+    return client.post(LOGIN_APPLICATION_FORM, data=data)

@@ -19,6 +19,7 @@ from views import (
     notices,
     plans,
     todo,
+    two_factor,
 )
 from views.orgs import OrgApi
 
@@ -51,6 +52,7 @@ def register(appbuilder) -> None:
         mentors,  # the keepers' list
         courses,  # resource preview and download
         login_applications,  # the public form
+        two_factor,  # 双因素认证 (user menu) and the secadmin's reset
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

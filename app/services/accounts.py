@@ -176,7 +176,7 @@ def guard_manageable(actor: MalanUser | None, target: MalanUser) -> None:
 
 def disable(user: MalanUser, now: datetime) -> None:
     user.active = False
-    sessions.end_all(user.id, now, "disabled")
+    sessions.revoke_all(user.id, now, "disabled")  # every session and API token ends
 
 
 def enable(user: MalanUser) -> None:
@@ -191,7 +191,7 @@ def unlock(user: MalanUser) -> None:
 def reset_password(user: MalanUser, now: datetime) -> str:
     password = passwords.random_password()
     passwords.set_password(user, password, now, must_change=True)
-    sessions.end_all(user.id, now, "password_reset")
+    sessions.revoke_all(user.id, now, "password_reset")
     audit.record(
         db.session,
         "password_reset",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from models.roster import Roster
-from tests.factories import ARTIFACTS, build_xlsx, demo_account, sign_in_page
+from tests.factories import ARTIFACTS, build_xlsx, demo_account, sign_in_page, sign_out_page
 
 NEW_PASSWORD = "Neu#Kennwort2026"
 ROWS = [
@@ -89,7 +89,7 @@ def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
     page.screenshot(path=ARTIFACTS / "roster_2_center_after_download.png", full_page=True)
 
     username, password = rows[2][0], rows[2][1]
-    page.goto(f"{base}/logout/")
+    sign_out_page(page, base)
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)

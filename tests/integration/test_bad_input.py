@@ -10,7 +10,7 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.org import Org
 from models.user import MalanUser
-from tests.factories import NOW, PASSWORD, csrf_token, flashes, post_login
+from tests.factories import NOW, PASSWORD, csrf_token, flashes, post_login, sign_out
 
 # The clock is frozen before the world is built: its passwords and sessions date from NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -143,7 +143,7 @@ def test_bad_input_foreign_ids_answer_404_and_change_nothing(client, world):
     foreign_org, foreign_user = world["org"]["C2"], world["user"]["c2"]
     assert client.get(f"/orgview/show/{foreign_org}").status_code == 404
     assert client.get(f"/userview/show/{foreign_user}").status_code == 404
-    client.get("/logout/")
+    sign_out(client)
     post_login(client, world["username"]["center"], PASSWORD)
     token = csrf_token(client, "/password/change")
     assert (

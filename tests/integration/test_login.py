@@ -18,19 +18,20 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.user import MalanUser
 from tests.factories import (
+    NEW_PASSWORD,
     NOW,
     PASSWORD,
+    change_password,
     csrf_token,
     flashes,
     fresh_app,
     post_login,
     service_missing,
+    sign_out,
 )
 
 # The clock is frozen before the world is built: its passwords and sessions date from NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
-
-NEW_PASSWORD = "Neu#Kennwort2026"
 
 
 # --- helpers shared by the login-hardening test modules -------------------------------------
@@ -50,14 +51,6 @@ def audit_events(username=None, event=None):
     if event is not None:
         query = query.where(AuditLog.event == event)
     return db.session.scalars(query).all()
-
-
-def change_password(client, old, new):
-    token = csrf_token(client, "/password/change")
-    return client.post(
-        "/password/change",
-        data={"old_password": old, "new_password": new, "confirm": new, "csrf_token": token},
-    )
 
 
 def force_change(world, key):
@@ -121,7 +114,7 @@ def test_point7_admin_reset_forces_a_change_at_next_login(client, world, frozen_
         f"/userview/action/reset_password/{world['user']['c1']}", data={"csrf_token": token}
     )
     assert user("c1", world).must_change_password is True
-    client.get("/logout/")
+    sign_out(client)
     post_login(client, world["username"]["c1"], "Reset#Pass2026")
     assert client.get("/").headers["Location"].endswith("/password/change")
 
@@ -209,7 +202,7 @@ def test_point7_a_success_resets_the_failure_count(client, world, frozen_clock):
     for _i in range(4):
         post_login(client, name, "Wrong#Pass2026")
     post_login(client, name, PASSWORD)
-    client.get("/logout/")
+    sign_out(client)
     for _i in range(4):
         post_login(client, name, "Wrong#Pass2026")
     assert user("c1", world).locked_until is None
@@ -223,23 +216,33 @@ def test_point7_administrator_unlocks_an_account(client, world, frozen_clock):
     token = csrf_token(client, "/password/change")
     client.post(f"/userview/action/unlock/{world['user']['c1']}", data={"csrf_token": token})
     assert user("c1", world).locked_until is None
-    client.get("/logout/")
+    sign_out(client)
     assert post_login(client, world["username"]["c1"], PASSWORD).headers["Location"] == "/"
 
 
-def test_point7_same_answer_for_unknown_user_wrong_password_and_locked(client, world, frozen_clock):
-    locked = user("c2", world)
-    locked.locked_until = NOW + timedelta(minutes=30)
-    db.session.commit()
+def test_point7_same_answer_for_unknown_user_and_wrong_password(client, world, frozen_clock):
     answers = {
         "unknown": answer(client, "nobody-here", "Wrong#Pass2026"),
         "wrong password": answer(client, world["username"]["c1"], "Wrong#Pass2026"),
-        "locked, right password": answer(client, world["username"]["c2"], PASSWORD),
-        "locked, wrong password": answer(client, world["username"]["c2"], "Wrong#Pass2026"),
     }
     assert len(set(map(repr, answers.values()))) == 1, answers
     status, location, messages = answers["unknown"]
     assert status == 302 and location.endswith("/login/") and len(messages) == 1
+
+
+def test_issue17_point1_locked_account_is_told_until_when_whatever_the_password(
+    client, world, frozen_clock
+):
+    locked = user("c2", world)
+    locked.locked_until = NOW + timedelta(minutes=30)
+    db.session.commit()
+    right = answer(client, world["username"]["c2"], PASSWORD)
+    wrong = answer(client, world["username"]["c2"], "Wrong#Pass2026")
+    assert right == wrong
+    status, location, messages = right
+    until = f"{NOW + timedelta(minutes=30):%Y-%m-%d %H:%M}"
+    assert status == 302 and location.endswith("/login/")
+    assert len(messages) == 1 and until in messages[0] and "锁定" in messages[0]
 
 
 def test_point7_unknown_users_cost_a_password_hash_check(
@@ -295,8 +298,13 @@ def test_point7_login_post_is_rate_limited_per_ip(world):
     responses = _hammer(limited, "10.0.0.1")
     assert [r.status_code for r in responses] == [302, 302, 302, 429]
     with limited.test_request_context("/login/"), force_locale("zh"):
-        expected = _("Too many attempts. Please wait a minute and try again.")
-    assert expected in responses[-1].get_data(as_text=True)
+        expected = _(
+            "Too many attempts: at most %(n)d per %(window)s are accepted from one network. "
+            "Please try again later.",
+            n=3,
+            window=_("%(n)d minute(s)", n=1),
+        )
+    assert expected in responses[-1].get_data(as_text=True)  # the limit's own window
     # Another address is counted apart.
     assert _hammer(limited, "10.0.0.2", times=1)[0].status_code == 302
 
@@ -345,7 +353,7 @@ def test_point8_login_success_failure_lockout_logout_are_audited(client, world, 
     post_login(client, "ghost-user", "Wrong#Pass2026")
     assert [(e.event, e.success) for e in audit_events("ghost-user")] == [("login_failed", False)]
     post_login(client, name, PASSWORD)
-    client.get("/logout/")
+    sign_out(client)
     for _i in range(app.config["LOCKOUT_THRESHOLD"]):
         post_login(client, name, "Wrong#Pass2026")
     post_login(client, name, PASSWORD)  # refused while locked

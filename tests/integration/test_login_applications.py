@@ -20,7 +20,13 @@ from models.login_application import LoginApplication
 from models.org import Org
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.factories import csrf_token, seed_login_applications
+from tests.factories import (
+    apply_for_login,
+    csrf_token,
+    login_application_fields,
+    seed_login_applications,
+    sign_out,
+)
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -35,31 +41,13 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*na
 def anon(app, client):
     """The test client as a stranger from an address of its own (the limiter counts per IP)."""
     app.appbuilder.sm.limiter.reset()
-    client.get("/logout/")
+    sign_out(client)
     client.environ_base["REMOTE_ADDR"] = f"10.66.0.{next(_ips)}"
     yield client
     client.environ_base["REMOTE_ADDR"] = "127.0.0.1"
 
 
-def fields(world, **overrides):
-    data = {
-        "applicant_name": "林申请",
-        "mobile": "13912345678",
-        "unit": "东城区就业服务中心",
-        "role_kind": "city",
-        "province_id": str(world["org"]["P1"]),
-        "city_id": str(world["org"]["C1"]),
-        "reason": "负责本区创业培训工作",
-    }
-    data.update(overrides)
-    return data
-
-
-def apply(client, world, token=True, **overrides):
-    data = fields(world, **overrides)
-    if token:
-        data["csrf_token"] = csrf_token(client, FORM)
-    return client.post(FORM, data=data)
+fields, apply = login_application_fields, apply_for_login
 
 
 def applications():
@@ -184,7 +172,7 @@ def test_point5_from_submission_to_account_and_forced_password_change(anon, worl
     )
 
     # The new liaison signs in and must change the initial password first.
-    anon.get("/logout/")
+    sign_out(anon)
     signed = anon.post(
         "/login/", data={"username": username, "password": password, "csrf_token": csrf_token(anon)}
     )

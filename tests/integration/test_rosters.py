@@ -20,7 +20,7 @@ from models.roster import Roster, RosterEntry
 from models.user import MalanUser
 from reports.imports import read_xlsx
 from security import passwords
-from tests.factories import ANNEX2_HEADER, NOW, PASSWORD, build_xlsx, csrf_token
+from tests.factories import ANNEX2_HEADER, NOW, PASSWORD, build_xlsx, csrf_token, sign_out
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -445,7 +445,7 @@ def test_point3_account_sheet_downloads_once_then_passwords_are_gone(client, log
 
     # Point 3: the new liaison logs in with the initial password and must change it first.
     username, password = rows[0][0], rows[0][1]
-    client.get("/logout/")
+    sign_out(client)
     client.post(
         "/login/",
         data={"username": username, "password": password, "csrf_token": csrf_token(client)},

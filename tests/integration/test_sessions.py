@@ -10,7 +10,7 @@ from flask_login.utils import encode_cookie
 
 from app.extensions import db
 from models.user import LoginSession
-from tests.factories import NOW, PASSWORD, csrf_token, flashes, fresh_app, post_login
+from tests.factories import NOW, PASSWORD, csrf_token, flashes, fresh_app, post_login, sign_out
 
 # The clock is frozen before the world is built: its passwords and sessions date from NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -69,7 +69,7 @@ def test_point7_session_timeouts_are_configurable(client, world, frozen_clock, a
 def test_point7_logout_ends_the_session_on_the_server(app, client, world, frozen_clock):
     post_login(client, world["username"]["c1"], PASSWORD)
     copied = client.get_cookie("session").value
-    client.get("/logout/")
+    sign_out(client)
     thief = app.test_client()
     thief.set_cookie("session", copied)
     assert not signed_in(thief)

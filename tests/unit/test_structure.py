@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parents[2]
 FAB_INTERNAL = (AuthView, SecurityApi, UtilView, LocaleView, MenuApi, IndexView)
 # Any signed-in (or anonymous, for the public form) user reaches these; the view decides what
 # it serves (FileView: the owner record's visibility).
-OPEN_TO_EVERY_USER = {"ChangePasswordView", "LoginApplicationPublicView", "FileView"}
+OPEN_TO_EVERY_USER = {
+    "ChangePasswordView",
+    "TwoFactorSettingsView",  # one's own second factor
+    "LoginApplicationPublicView",
+    "FileView",
+}
 
 
 def model_views(app):
