@@ -21,7 +21,15 @@ from models.attachment import Attachment
 from models.audit import AuditLog
 from models.faculty import FacultyProfile
 from models.review import ReviewEvent, ReviewRevision
-from tests.factories import SAMPLES, csrf_token, flashes, make_id, post_form, seed_faculty
+from tests.factories import (
+    SAMPLES,
+    csrf_token,
+    flashes,
+    make_id,
+    post_form,
+    seed_faculty,
+    switch_language,
+)
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -745,7 +753,7 @@ def test_point1_only_the_center_links_and_never_a_linked_profile(client, login, 
 
 
 def in_chinese(client):
-    client.get("/lang/zh")
+    switch_language(client, "zh")
 
 
 def review_events(profile_id):

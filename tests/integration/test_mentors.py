@@ -14,7 +14,7 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.mentor import MentorProfile
 from models.review import ReviewEvent, ReviewTask
-from tests.factories import MENTOR_SEED, NOW, flashes, post_form, seed_mentors
+from tests.factories import MENTOR_SEED, NOW, flashes, post_form, seed_mentors, switch_language
 
 # key -> (org key, industry, expertise, mobile, email); one approved mentor per entering region.
 
@@ -438,7 +438,7 @@ def test_point2_the_menu_leads_everyone_to_the_shared_pool_and_keepers_to_their_
 
 def test_issue11_an_entry_without_contact_is_refused_in_chinese(client, login, world):
     login("c1")
-    client.get("/lang/zh")
+    switch_language(client, "zh")
     post(client, "/mentorview/add", **form(mobile="", email=""))
     assert "联系方式：请至少填写手机号码或电子邮箱之一。" in flashes(client)
     db.session.rollback()
@@ -450,7 +450,7 @@ def test_issue11_removing_a_drafts_contact_is_refused_in_chinese(client, login, 
     post(client, "/mentorview/add", **form())
     db.session.rollback()
     [draft] = db.session.scalars(select(MentorProfile)).all()
-    client.get("/lang/zh")
+    switch_language(client, "zh")
     post(client, f"/mentorview/edit/{draft.id}", **form(name="改名", mobile="", email=""))
     assert "联系方式：请至少填写手机号码或电子邮箱之一。" in flashes(client)
     draft = mentor(draft.id)
