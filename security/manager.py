@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import audit, clock
 from app.memo import memo
 from models.user import MalanUser
-from security import passwords, sessions
+from security import passwords, sessions, trainee_window
 from security.views import ChangePasswordView, MalanAuthDBView, MalanSecurityApi
 
 
@@ -97,6 +97,18 @@ class MalanSecurityManager(SecurityManager):
             )
             session.commit()
             return None
+        if not trainee_window.is_open(user, now.date()):  # a trainee outside its class's window
+            self._fake_check()
+            audit.record(
+                session,
+                "login_failed",
+                user=user,
+                success=False,
+                now=now,
+                summary=f"trainee account closed (class {user.class_start}–{user.class_end})",
+            )
+            session.commit()
+            return None
         if user.is_locked(now):
             self._fake_check()
             audit.record(
@@ -142,6 +154,8 @@ class MalanSecurityManager(SecurityManager):
         user = self.get_user_by_id(int(pk))
         if user is None or not user.is_active:
             return None
+        if not trainee_window.is_open(user, clock.now().date()):
+            return None  # the class's window closed while the trainee was signed in
         reason = sessions.check(user.id, clock.now())
         if reason in ("idle", "absolute"):
             flash(_("Your session has expired. Please sign in again."), "warning")
@@ -153,6 +167,8 @@ class MalanSecurityManager(SecurityManager):
         user = self.get_user_by_id(int(jwt_data["sub"]))
         now = clock.now()
         if user is None or not user.is_active or user.is_locked(now):
+            return None
+        if not trainee_window.is_open(user, now.date()):
             return None
         if passwords.must_change(user, now):
             # A token issued before a reset or expiry stops working until the password is changed.

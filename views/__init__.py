@@ -9,6 +9,7 @@ from werkzeug.utils import import_string
 
 from security.permissions import MENU_TABLE
 from views import (
+    classroom,
     courses,
     faculty,
     faculty_import,
@@ -51,6 +52,7 @@ def register(appbuilder) -> None:
         mentors,  # the keepers' list
         courses,  # resource preview and download
         login_applications,  # the public form
+        classroom,  # a class's trainees, trainers, needs analyses
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

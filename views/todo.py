@@ -27,7 +27,8 @@ from security.scope import in_scope
 from views.base import xlsx_download
 from views.review import kind_label, record_url
 
-REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
+# Roles that can have a step (a trainer: its own items, e.g. a class's needs analysis).
+REVIEWING_KINDS = ("center", "province", "city", "institution", "trainer")
 HOME_TOP = 5  # to-do items on the home page
 
 
@@ -69,7 +70,10 @@ def _rows(items, now: datetime) -> list[Row]:
 
 
 def todo_query(user):
-    """The user's open steps, inside its scope (a moved account never keeps another org's steps)."""
+    """The user's open steps, inside its scope (a moved account never keeps another org's steps).
+    A trainer's items are those of its own records: that condition is its scope."""
+    if user.role_kind in review.PERSONAL_LEVELS:
+        return review.todo_tasks(user)
     return in_scope(review.todo_tasks(user), ReviewTask)
 
 
