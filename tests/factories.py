@@ -689,7 +689,17 @@ def sign_in_page(page, base, who) -> None:
 
 # ---------------------------------------------------------------- [classroom]
 
-TRAINEE_HEADER = ["姓名", "性别", "身份证号", "手机号", "工作单位", "职务", "所在地市", "从事创业培训年限", "已获证书"]
+TRAINEE_HEADER = [
+    "姓名",
+    "性别",
+    "身份证号",
+    "手机号",
+    "工作单位",
+    "职务",
+    "所在地市",
+    "从事创业培训年限",
+    "已获证书",
+]
 
 
 def make_class(world, org="I1", start=None, days=5, code=None, opened_at=NOW):
@@ -743,7 +753,20 @@ def trainee_row(seq, code="110101", **values) -> list:
         "years": str(seq % 7),
         "certificates": "SYB讲师证" if seq % 2 else "",
     } | values
-    return [row[k] for k in ("name", "gender", "id_number", "mobile", "employer", "position", "city", "years", "certificates")]
+    return [
+        row[k]
+        for k in (
+            "name",
+            "gender",
+            "id_number",
+            "mobile",
+            "employer",
+            "position",
+            "city",
+            "years",
+            "certificates",
+        )
+    ]
 
 
 def trainee_xlsx(rows, header=TRAINEE_HEADER, title=None) -> bytes:
@@ -766,7 +789,17 @@ def enrol(world, klass, seqs, actor="i1", now=NOW) -> list:
     from app.services import classroom
 
     spec = classroom.trainee_fields()
-    header = ["name", "gender", "id_number", "mobile", "employer", "position", "city", "years", "certificates"]
+    header = [
+        "name",
+        "gender",
+        "id_number",
+        "mobile",
+        "employer",
+        "position",
+        "city",
+        "years",
+        "certificates",
+    ]
     rows = [fields_clean(spec, dict(zip(header, trainee_row(s), strict=True))) for s in seqs]
     done = classroom.enrol(klass, rows, Actors(world).__getattr__(actor), now, source="test.xlsx")
     db.session.commit()

@@ -76,7 +76,9 @@ def test_point1_template_has_every_column_as_text(world, client, login):
         "已获证书",
     ]
     assert all(ws.cell(1, c).number_format == "@" for c in range(1, 10))
-    assert b"<col " in __import__("zipfile").ZipFile(io.BytesIO(response.data)).read("xl/worksheets/sheet1.xml")
+    assert b"<col " in __import__("zipfile").ZipFile(io.BytesIO(response.data)).read(
+        "xl/worksheets/sheet1.xml"
+    )
 
 
 def test_point1_good_file_adds_trainees_and_opens_accounts_once(world, client, login):
@@ -96,14 +98,25 @@ def test_point1_good_file_adds_trainees_and_opens_accounts_once(world, client, l
     trainees = db.session.scalars(select(ClassTrainee).order_by(ClassTrainee.id)).all()
     assert [t.name for t in trainees] == ["学员1", "学员2", "学员3"]
     users = [t.user for t in trainees]
-    assert [u.username for u in users] == [f"xy1101010001{n:03d}" for n in range(2, 5)]  # trainee1: 001
+    assert [u.username for u in users] == [
+        f"xy1101010001{n:03d}" for n in range(2, 5)
+    ]  # trainee1: 001
     assert all(u.must_change_password and u.role_kind == "trainee" for u in users)
     assert all((u.class_start, u.class_end) == (klass.start_date, klass.end_date) for u in users)
     # Stored nowhere in clear: not in any account column, not in a staged upload.
     for password in passwords:
         assert not db.session.scalar(select(MalanUser.id).where(MalanUser.password == password))
-    assert not any(password.encode() in (s.data or b"") for s in db.session.scalars(select(StagedUpload)) for password in passwords)
-    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.event == "trainee_import")) == 1
+    assert not any(
+        password.encode() in (s.data or b"")
+        for s in db.session.scalars(select(StagedUpload))
+        for password in passwords
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.event == "trainee_import")
+        )
+        == 1
+    )
     # The institution's to-do is done; a second confirm of the same preview writes nothing.
     task = db.session.scalar(select(ReviewTask).where(ReviewTask.record_type == "class_trainees"))
     assert task.done_at is not None
@@ -116,7 +129,9 @@ def test_point1_messy_file_is_read(world, client, login):
     login("i1")
     rows = [
         trainee_row(1, name="张　三", gender=" 女 ", mobile="+86 137 0000 0001"),
-        trainee_row(2, id_number=make_id(born="19900101", seq=2).lower().replace("x", "x"), years="5年"),
+        trainee_row(
+            2, id_number=make_id(born="19900101", seq=2).lower().replace("x", "x"), years="5年"
+        ),
         [],
         trainee_row(3, mobile="１３７００００００03"),
     ]
@@ -176,9 +191,13 @@ def test_point1_a_person_of_an_earlier_class_keeps_its_account(world):
 def test_point1_add_and_withdraw_until_the_start_audited(world, client, login, frozen_clock):
     klass = make_class(world)
     login("i1")
-    values = dict(zip(["name", "gender", "id_number", "mobile", "employer"], trainee_row(4)[:5], strict=True))
+    values = dict(
+        zip(["name", "gender", "id_number", "mobile", "employer"], trainee_row(4)[:5], strict=True)
+    )
     response = post_form(client, f"/class_trainees/{klass.id}/add", values)
-    assert response.status_code == 200 and re.search(r"<code>[^<]+</code>", response.get_data(as_text=True))
+    assert response.status_code == 200 and re.search(
+        r"<code>[^<]+</code>", response.get_data(as_text=True)
+    )
     trainee = db.session.scalar(select(ClassTrainee))
     response = post_form(client, f"/class_trainees/withdraw/{trainee.id}")
     assert response.status_code == 302
@@ -191,7 +210,11 @@ def test_point1_add_and_withdraw_until_the_start_audited(world, client, login, f
     frozen_clock.set(datetime.combine(klass.start_date, datetime.min.time()) + timedelta(hours=8))
     login("i1")
     before = _counts()
-    post_form(client, f"/class_trainees/{klass.id}/add", values | {"id_number": trainee_row(6)[2], "mobile": "13700009999"})
+    post_form(
+        client,
+        f"/class_trainees/{klass.id}/add",
+        values | {"id_number": trainee_row(6)[2], "mobile": "13700009999"},
+    )
     assert any(klass.code in m for m in flashes(client))
     assert _counts() == before
 
@@ -201,7 +224,10 @@ def test_point1_only_the_class_institution_changes_the_list(world, client, login
     login("i1b")  # same city, another institution: the class is not in its scope
     assert post_form(client, f"/class_trainees/{klass.id}/add", {"name": "x"}).status_code == 404
     login("c1")  # sees the class, may not write trainees
-    assert post_form(client, f"/class_trainees/{klass.id}/add", {"name": "x"}).status_code in (302, 403)
+    assert post_form(client, f"/class_trainees/{klass.id}/add", {"name": "x"}).status_code in (
+        302,
+        403,
+    )
     assert _counts()[0] == 0
 
 
@@ -240,11 +266,15 @@ def test_point1_account_window_before_during_after(world, client, frozen_clock, 
 # ---------------------------------------------------------------- point 1: to-do and the class page
 
 
-def test_point1_institution_todo_due_two_days_before_then_overdue(world, client, login, frozen_clock):
+def test_point1_institution_todo_due_two_days_before_then_overdue(
+    world, client, login, frozen_clock
+):
     klass = make_class(world)
     task = db.session.scalar(select(ReviewTask).where(ReviewTask.record_type == "class_trainees"))
     assert task.reviewer_org_id == world["org"]["I1"] and task.level == "institution"
-    assert task.due_at == datetime.combine(klass.start_date - timedelta(days=2), datetime.max.time().replace(microsecond=0))
+    assert task.due_at == datetime.combine(
+        klass.start_date - timedelta(days=2), datetime.max.time().replace(microsecond=0)
+    )
     login("i1")
     assert klass.code in client.get("/todo/").get_data(as_text=True)
     frozen_clock.set(task.due_at + timedelta(minutes=1))
@@ -254,9 +284,20 @@ def test_point1_institution_todo_due_two_days_before_then_overdue(world, client,
 
 @pytest.mark.parametrize(
     "who,sees",
-    [("center", True), ("p1", True), ("c1", True), ("i1", True), ("p2", False), ("c1b", False), ("i1b", False), ("i2", False)],
+    [
+        ("center", True),
+        ("p1", True),
+        ("c1", True),
+        ("i1", True),
+        ("p2", False),
+        ("c1b", False),
+        ("i1b", False),
+        ("i2", False),
+    ],
 )
-def test_point1_class_page_lists_trainees_to_those_who_see_the_class(world, client, login, who, sees):
+def test_point1_class_page_lists_trainees_to_those_who_see_the_class(
+    world, client, login, who, sees
+):
     klass = make_class(world)
     enrol(world, klass, [1, 2])
     login(who)
@@ -284,18 +325,31 @@ def test_point0_center_assigns_trainers_on_the_class_page(world, client, login):
     klass = make_class(world)
     other = make_class(world, org="I2", start=klass.start_date + timedelta(days=1))
     login("center")
-    response = post_form(client, f"/class_trainers/{klass.id}/assign", {"username": world["username"]["trainer1"], "is_lead": "1"})
+    response = post_form(
+        client,
+        f"/class_trainers/{klass.id}/assign",
+        {"username": world["username"]["trainer1"], "is_lead": "1"},
+    )
     assert response.status_code == 302
     row = db.session.scalar(select(ClassTrainer))
     assert row.is_lead and row.user_id == world["user"]["trainer1"] and row.source == "center"
-    post_form(client, f"/class_trainers/{klass.id}/assign", {"username": world["username"]["trainer1"]})
+    post_form(
+        client, f"/class_trainers/{klass.id}/assign", {"username": world["username"]["trainer1"]}
+    )
     assert any("already" in m or "已" in m for m in flashes(client))
-    post_form(client, f"/class_trainers/{other.id}/assign", {"username": world["username"]["trainer1"]})
+    post_form(
+        client, f"/class_trainers/{other.id}/assign", {"username": world["username"]["trainer1"]}
+    )
     assert any(klass.code in m for m in flashes(client))  # overlapping class named
     assert db.session.scalar(select(func.count()).select_from(ClassTrainer)) == 1
     login("i1")
-    response = post_form(client, f"/class_trainers/{klass.id}/assign", {"username": world["username"]["trainer2"]})
-    assert response.status_code in (302, 403) and db.session.scalar(select(func.count()).select_from(ClassTrainer)) == 1
+    response = post_form(
+        client, f"/class_trainers/{klass.id}/assign", {"username": world["username"]["trainer2"]}
+    )
+    assert (
+        response.status_code in (302, 403)
+        and db.session.scalar(select(func.count()).select_from(ClassTrainer)) == 1
+    )
 
 
 # ---------------------------------------------------------------- point 2: needs analysis
@@ -310,18 +364,31 @@ def test_point2_needs_analysis_todo_prefilled_submitted_and_visible(world, clien
     assert f"/needs_analysis/show/{row.id}" in todo
     page = client.get(f"/needs_analysis/show/{row.id}").get_data(as_text=True)
     assert "3" in page and ("名学员" in page or "trainees" in page)  # the background summary
-    response = post_form(client, f"/needs_analysis/save/{row.id}", {"background": "略", "needs": "", "adjustments": "x"})
+    response = post_form(
+        client,
+        f"/needs_analysis/save/{row.id}",
+        {"background": "略", "needs": "", "adjustments": "x"},
+    )
     assert response.status_code == 400 and not db.session.scalar(select(NeedsAnalysis.id))
-    response = post_form(client, f"/needs_analysis/save/{row.id}", {"background": "略", "needs": "创业实务", "adjustments": "增加试讲"})
+    response = post_form(
+        client,
+        f"/needs_analysis/save/{row.id}",
+        {"background": "略", "needs": "创业实务", "adjustments": "增加试讲"},
+    )
     assert response.status_code == 302
     task = db.session.scalar(select(ReviewTask).where(ReviewTask.record_type == "needs_analysis"))
     assert task.done_at is not None and task.reviewer_org_id == world["org"]["I1"]
     for who in ("i1", "c1", "p1", "center"):
         login(who)
-        assert "创业实务" in client.get(f"/needs_analysis/show/{row.id}").get_data(as_text=True), who
+        assert "创业实务" in client.get(f"/needs_analysis/show/{row.id}").get_data(as_text=True), (
+            who
+        )
     for who in ("i2", "p2", "trainer2"):
         login(who)
         assert client.get(f"/needs_analysis/show/{row.id}").status_code in (403, 404), who
     login("i1")
-    assert post_form(client, f"/needs_analysis/save/{row.id}", {"needs": "改"}).status_code in (302, 403)
+    assert post_form(client, f"/needs_analysis/save/{row.id}", {"needs": "改"}).status_code in (
+        302,
+        403,
+    )
     assert db.session.scalar(select(NeedsAnalysis.needs)) == "创业实务"

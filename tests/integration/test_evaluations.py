@@ -54,11 +54,17 @@ def stored():
     return (
         db.session.scalar(select(func.count()).select_from(EvaluationSubmission)),
         db.session.scalar(select(func.count()).select_from(EvaluationAnswer)),
-        db.session.scalar(select(func.count()).select_from(EvaluationSubmission).where(EvaluationSubmission.status == "submitted")),
+        db.session.scalar(
+            select(func.count())
+            .select_from(EvaluationSubmission)
+            .where(EvaluationSubmission.status == "submitted")
+        ),
     )
 
 
-def test_point3_form_on_a_phone_asks_per_trainer_questions_for_each_trainer(world, client, login, running):
+def test_point3_form_on_a_phone_asks_per_trainer_questions_for_each_trainer(
+    world, client, login, running
+):
     login("t1")
     html = client.get(url(running)).get_data(as_text=True)
     for trainer in trainer_ids(world):
@@ -69,15 +75,22 @@ def test_point3_form_on_a_phone_asks_per_trainer_questions_for_each_trainer(worl
 
 def test_point3_draft_then_one_submission(world, client, login, running):
     login("t1")
-    response = post_form(client, url(running), {**answers(trainer_ids(world), q2=""), "action": "draft"})
+    response = post_form(
+        client, url(running), {**answers(trainer_ids(world), q2=""), "action": "draft"}
+    )
     assert response.status_code == 302 and stored() == (1, 5, 0)  # a draft may lack answers
     assert 'value="5" checked' in client.get(url(running)).get_data(as_text=True)
     response = post_form(client, url(running), {**answers(trainer_ids(world)), "action": "submit"})
     assert response.status_code == 302 and stored() == (1, 6, 1)
     # A double tap: refused with the reason, nothing more written.
-    response = post_form(client, url(running), {**answers(trainer_ids(world), q2="1"), "action": "submit"})
+    response = post_form(
+        client, url(running), {**answers(trainer_ids(world), q2="1"), "action": "submit"}
+    )
     assert response.status_code == 400 and stored() == (1, 6, 1)
-    assert db.session.scalar(select(EvaluationAnswer.score).where(EvaluationAnswer.question == "q2")) == 4
+    assert (
+        db.session.scalar(select(EvaluationAnswer.score).where(EvaluationAnswer.question == "q2"))
+        == 4
+    )
 
 
 def test_point3_two_tabs_race_one_submission(world, running, monkeypatch):
@@ -130,39 +143,59 @@ def test_point3_the_database_refuses_a_second_submission_row(world, running):
         ({"q5": "长" * 20000}, "20000"),
     ],
 )
-def test_point3_bad_answers_are_refused_with_a_message_and_nothing_written(world, client, login, running, change, message):
+def test_point3_bad_answers_are_refused_with_a_message_and_nothing_written(
+    world, client, login, running, change, message
+):
     login("t1")
-    response = post_form(client, url(running), {**answers(trainer_ids(world)), **change, "action": "submit"})
+    response = post_form(
+        client, url(running), {**answers(trainer_ids(world)), **change, "action": "submit"}
+    )
     html = response.get_data(as_text=True)
-    assert response.status_code == 400 and message in html, re.findall(r'help-block[^>]*>([^<]*)', html)
+    assert response.status_code == 400 and message in html, re.findall(
+        r"help-block[^>]*>([^<]*)", html
+    )
     assert stored() == (0, 0, 0)
 
 
 def test_point3_late_window_until_2359_of_the_day(world, client, login, running, frozen_clock):
     frozen_clock.set(datetime.combine(running.start_date, time(23, 59, 30)))
     login("t1")  # (the clock jumps: a session would have idled out)
-    assert post_form(client, url(running), {**answers(trainer_ids(world)), "action": "submit"}).status_code == 302
+    assert (
+        post_form(
+            client, url(running), {**answers(trainer_ids(world)), "action": "submit"}
+        ).status_code
+        == 302
+    )
     frozen_clock.set(datetime.combine(running.start_date + timedelta(days=1), time(0, 0, 5)))
     login("t2")
     response = post_form(client, url(running), {**answers(trainer_ids(world)), "action": "submit"})
     assert response.status_code == 400 and stored()[2] == 1
     assert any("23:59" in m for m in flashes(client)) or "23:59" in response.get_data(as_text=True)
     # Tomorrow's form is not open yet today.
-    assert "evaluation-draft" not in client.get(url(running, day=running.start_date + timedelta(days=2))).get_data(as_text=True)
+    assert "evaluation-draft" not in client.get(
+        url(running, day=running.start_date + timedelta(days=2))
+    ).get_data(as_text=True)
 
 
 def test_point3_another_class_form_is_404(world, client, login, running):
     other = make_class(world, org="I2", start=running.start_date)
     login("t1")
     assert client.get(url(other)).status_code == 404
-    assert post_form(client, url(other), {**answers(trainer_ids(world)), "action": "submit"}).status_code == 404
+    assert (
+        post_form(
+            client, url(other), {**answers(trainer_ids(world)), "action": "submit"}
+        ).status_code
+        == 404
+    )
     assert client.get(url(running, kind="midterm")).status_code == 404  # not the middle day
     assert stored() == (0, 0, 0)
 
 
 def test_point3_trainee_sees_only_its_own_answers(world, client, login, running):
     login("t1")
-    post_form(client, url(running), {**answers(trainer_ids(world), q5="我的秘密建议"), "action": "submit"})
+    post_form(
+        client, url(running), {**answers(trainer_ids(world), q5="我的秘密建议"), "action": "submit"}
+    )
     login("t2")
     assert "我的秘密建议" not in client.get(url(running)).get_data(as_text=True)
 
@@ -185,15 +218,25 @@ def test_point3_home_shows_exactly_what_is_due_today(world, client, login, runni
         assert due() == expected, day
 
 
-def test_point3_center_keeps_versions_a_class_keeps_its_own(world, client, login, running, frozen_clock):
+def test_point3_center_keeps_versions_a_class_keeps_its_own(
+    world, client, login, running, frozen_clock
+):
     login("center")
     assert client.get("/questionnaires/").status_code == 200
-    response = post_form(client, "/questionnaires/new/daily", {"title": "每日意见反馈表", "questions": "评分 | 是 | 否 | 新问题 | 1;2;3"})
+    response = post_form(
+        client,
+        "/questionnaires/new/daily",
+        {"title": "每日意见反馈表", "questions": "评分 | 是 | 否 | 新问题 | 1;2;3"},
+    )
     assert response.status_code == 400 and "第 1 行" in response.get_data(as_text=True)
     text = "评分 | 是 | 否 | 新问题 | 很差;差;一般;好;很好\n文本 | 否 | 否 | 建议 |"
-    response = post_form(client, "/questionnaires/new/daily", {"title": "每日意见反馈表（新）", "questions": text})
+    response = post_form(
+        client, "/questionnaires/new/daily", {"title": "每日意见反馈表（新）", "questions": text}
+    )
     assert response.status_code == 302
-    versions = db.session.scalars(select(Questionnaire).where(Questionnaire.kind == "daily").order_by(Questionnaire.version)).all()
+    versions = db.session.scalars(
+        select(Questionnaire).where(Questionnaire.kind == "daily").order_by(Questionnaire.version)
+    ).all()
     assert [v.version for v in versions] == [1, 2] and "新问题" not in versions[0].questions
     assert evaluations.version_for(running, "daily").version == 1  # started before v2
     later = make_class(world, org="I2", start=frozen_clock.now.date() + timedelta(days=20))
