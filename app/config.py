@@ -128,6 +128,11 @@ class Config:
     # Annex 1 "N日内": "calendar" days, or "working" days on the official holiday calendar.
     DEADLINE_MODE = os.environ.get("DEADLINE_MODE", "calendar")
 
+    # Trainee accounts (SPEC §9): open from two days before the class until N days after its end.
+    TRAINEE_ACCOUNT_DAYS_AFTER = _env_int("TRAINEE_ACCOUNT_DAYS_AFTER", 30)
+    # Evaluation forms (Annex 1 row 17): a day's form is accepted until this time of that day.
+    EVALUATION_CLOSES_AT = os.environ.get("EVALUATION_CLOSES_AT", "23:59")
+
     # Public login-application form (views/login_applications.py): POSTs per IP.
     LOGIN_APPLICATION_RATE_LIMIT = os.environ.get("LOGIN_APPLICATION_RATE_LIMIT", "5 per hour")
 

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401,E402
     application,
     attachment,
+    classroom,
     course,
     faculty,
     login_application,

@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import audit, clock
 from app.memo import memo
 from models.user import MalanUser
-from security import lockout, passwords, sessions, two_factor
+from security import lockout, passwords, sessions, trainee_window, two_factor
 from security.views import (
     ChangePasswordView,
     LanguageView,
@@ -128,6 +128,18 @@ class MalanSecurityManager(SecurityManager):
             )
             session.commit()
             return Attempt(None)
+        if not trainee_window.is_open(user, now.date()):  # a trainee outside its class's window
+            self._fake_check()
+            audit.record(
+                session,
+                "login_failed",
+                user=user,
+                success=False,
+                now=now,
+                summary=f"trainee account closed (class {user.class_start}–{user.class_end})",
+            )
+            session.commit()
+            return Attempt(None)
         if user.is_locked(now):
             self._fake_check()
             return self._locked(user, user.locked_until, now)
@@ -208,6 +220,8 @@ class MalanSecurityManager(SecurityManager):
         user = self.get_user_by_id(int(pk))
         if user is None or not user.is_active:
             return None
+        if not trainee_window.is_open(user, clock.now().date()):
+            return None  # the class's window closed while the trainee was signed in
         reason = sessions.check(user, clock.now())
         if reason in ("idle", "absolute"):
             flash(_("Your session has expired. Please sign in again."), "warning")
@@ -220,6 +234,8 @@ class MalanSecurityManager(SecurityManager):
             return None
         if jwt_data.get("ver") != user.token_version:
             return None  # revoked: issued before a logout, password change, reset or lock
+        if not trainee_window.is_open(user, now.date()):
+            return None
         if passwords.must_change(user, now):
             # A token issued before a reset or expiry stops working until the password is changed.
             abort(

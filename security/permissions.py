@@ -56,6 +56,15 @@ FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
 MENTOR = "Mentor"  # 创业导师库
 COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
 SECOND_FACTOR = "SecondFactor"  # 双因素认证 (MANAGE: reset another user's second factor)
+# [classroom] running a class (Annex 1 rows 15–17)
+CLASS_TRAINEE = (
+    "ClassTrainee"  # 参训学员 (READ: the class page's list; WRITE: import, add, withdraw)
+)
+CLASS_TRAINER = "ClassTrainer"  # a class's trainers (WRITE: the center assigns them)
+NEEDS_ANALYSIS = "NeedsAnalysis"  # 培训需求分析 (WRITE: the class's trainers)
+TEACHING = "Teaching"  # 我的授课班 (a trainer's classes)
+EVALUATION = "Evaluation"  # 评估表填写 (a trainee's own forms)
+QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -137,6 +146,28 @@ MENU_TABLE = (
                 "fa-chalkboard",
                 TRAINING_CLASS,
                 "applications.TrainingClassView",
+            ),
+            # [classroom]
+            MenuEntry(
+                "Teaching",
+                _l("My classes"),
+                "fa-chalkboard-teacher",
+                TEACHING,
+                "classroom.TeachingView",
+            ),
+            MenuEntry(
+                "Evaluations",
+                _l("My evaluation forms"),
+                "fa-edit",
+                EVALUATION,
+                "evaluations.EvaluationView",
+            ),
+            MenuEntry(
+                "Questionnaires",
+                _l("Evaluation questionnaires"),
+                "fa-list-ol",
+                QUESTIONNAIRE,
+                "evaluations.QuestionnaireView",
             ),
         ),
     ),
@@ -224,6 +255,11 @@ def resource_label(resource: str) -> str:
     return resource
 
 
+# [classroom] Who sees a class sees its trainees and its trainers' needs analyses (第七条: the
+# province views every class's trainees, the city and the institution their classes); the
+# institution keeps its trainee list; the center assigns trainers and keeps the questionnaires.
+_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS)]
+
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
 # The libraries: approved mentors and published course resources are shared with every business
@@ -243,6 +279,8 @@ _INSTITUTION = (
         (DELETE, APPLICATION),
         (READ, TRAINING_CLASS),
     ]
+    + _CLASS_READER
+    + [(WRITE, CLASS_TRAINEE)]
 )
 _CITY = (
     _WORKBENCH
@@ -263,6 +301,7 @@ _CITY = (
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
     ]
+    + _CLASS_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -290,6 +329,7 @@ _PROVINCE = (
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
     ]
+    + _CLASS_READER
 )
 _CENTER = (
     _WORKBENCH
@@ -329,6 +369,8 @@ _CENTER = (
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
     ]
+    + _CLASS_READER
+    + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
 )
 
 ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
@@ -338,9 +380,16 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     CITY: _CITY,
     INSTITUTION: _INSTITUTION,
     # Own profile (edits reviewed by the center), course uploads, the shared libraries.
-    TRAINER: _WORKBENCH + _LIBRARY_UPLOADER + [(READ, FACULTY), (WRITE, FACULTY)],
-    # Only notices addressed to trainees while their class runs, and the resources marked for them.
-    TRAINEE: [(READ, NOTICE), (READ, COURSE)],
+    # [classroom] its classes (trainees, needs analysis).
+    TRAINER: _WORKBENCH
+    + _LIBRARY_UPLOADER
+    + [(READ, FACULTY), (WRITE, FACULTY)]
+    + [(READ, TEACHING)]
+    + _CLASS_READER
+    + [(WRITE, NEEDS_ANALYSIS)],
+    # Only notices addressed to trainees while their class runs, and the resources marked for them;
+    # [classroom] its own evaluation forms.
+    TRAINEE: [(READ, NOTICE), (READ, COURSE), (READ, EVALUATION), (WRITE, EVALUATION)],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
     SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE), (MANAGE, SECOND_FACTOR)],

@@ -32,7 +32,7 @@ from stdnum.cn import ric
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.services import accounts, files, review, vocabulary
+from app.services import accounts, evaluations, files, review, vocabulary
 from app.services.demo import demo_accounts_json
 from models.audit import AuditLog
 from models.course import COURSE_CHAINS, CourseResource
@@ -88,6 +88,7 @@ def build_world(app, now) -> dict:
     Model.metadata.create_all(db.engine)
     sync_roles(app.appbuilder.sm)
     vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
+    evaluations.seed_defaults(datetime(2020, 1, 1))  # what migration 0010 inserts
     orgs = {}
     for key, kind, code, name, parent in ORGS:
         org = Org(kind=kind, code=code, name=name)
@@ -741,3 +742,140 @@ def apply_for_login(client, world, token=True, **overrides):
     if token:
         data["csrf_token"] = csrf_token(client, LOGIN_APPLICATION_FORM)
     return client.post(LOGIN_APPLICATION_FORM, data=data)
+
+
+# ---------------------------------------------------------------- [classroom]
+
+TRAINEE_HEADER = [
+    "姓名",
+    "性别",
+    "身份证号",
+    "手机号",
+    "工作单位",
+    "职务",
+    "所在地市",
+    "从事创业培训年限",
+    "已获证书",
+]
+
+
+def make_class(world, org="I1", start=None, days=5, code=None, opened_at=NOW):
+    """A class of ``org`` (written directly, with its application) from ``start`` (default 10
+    days after NOW) for ``days`` days; its "import the trainee list" to-do opened. Returns it."""
+    from app.services import classroom
+    from models.application import ClassApplication, TrainingClass
+
+    start = start or NOW.date() + timedelta(days=10)
+    end = start + timedelta(days=days - 1)
+    application = ClassApplication(
+        org_id=world["org"][org],
+        course_type="SYB",
+        start_date=start,
+        end_date=end,
+        venue="教室",
+        expected_trainees=30,
+        contact_name="联系人",
+        contact_phone="010-12345678",
+        status="approved",
+    )
+    db.session.add(application)
+    db.session.flush()
+    klass = TrainingClass(
+        code=code or f"JS-{org}-{start:%m%d}-{application.id}",
+        application_id=application.id,
+        org_id=world["org"][org],
+        course_type="SYB",
+        start_date=start,
+        end_date=end,
+        venue="教室",
+        created_at=opened_at,
+    )
+    db.session.add(klass)
+    db.session.flush()
+    classroom.class_opened(klass, opened_at)
+    db.session.commit()
+    return klass
+
+
+def trainee_row(seq, code="110101", **values) -> list:
+    """A trainee's row of the import file (every cell text)."""
+    row = {
+        "name": f"学员{seq}",
+        "gender": "男" if seq % 2 else "女",
+        "id_number": make_id(code, born="19900101", seq=seq),
+        "mobile": f"1370000{seq:04d}",
+        "employer": f"就业服务中心{seq % 3}",
+        "position": "讲师",
+        "city": "东城区",
+        "years": str(seq % 7),
+        "certificates": "SYB讲师证" if seq % 2 else "",
+    } | values
+    return [
+        row[k]
+        for k in (
+            "name",
+            "gender",
+            "id_number",
+            "mobile",
+            "employer",
+            "position",
+            "city",
+            "years",
+            "certificates",
+        )
+    ]
+
+
+def trainee_xlsx(rows, header=TRAINEE_HEADER, title=None) -> bytes:
+    book = Workbook()
+    ws = book.active
+    ws.title = "学员名单"
+    if title:
+        ws.append([title])
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def enrol(world, klass, seqs, actor="i1", now=NOW) -> list:
+    """Trainees put on ``klass`` through the service (as a confirmed import); returns
+    (ClassTrainee, initial password) pairs."""
+    from app.services import classroom
+
+    spec = classroom.trainee_fields()
+    header = [
+        "name",
+        "gender",
+        "id_number",
+        "mobile",
+        "employer",
+        "position",
+        "city",
+        "years",
+        "certificates",
+    ]
+    rows = [fields_clean(spec, dict(zip(header, trainee_row(s), strict=True))) for s in seqs]
+    done = classroom.enrol(klass, rows, Actors(world).__getattr__(actor), now, source="test.xlsx")
+    db.session.commit()
+    return done
+
+
+def fields_clean(spec, values) -> dict:
+    from app.services import fields
+
+    return fields.validate(spec, values)
+
+
+def assign(world, klass, trainer="trainer1", lead=False, now=NOW):
+    """The center puts a trainer on ``klass`` (the service, as the class page's form does)."""
+    from app.services import classroom
+
+    actors = Actors(world)
+    row = classroom.assign_trainer(
+        klass, actors.center, now, user=actors.__getattr__(trainer), is_lead=lead
+    )
+    db.session.commit()
+    return row

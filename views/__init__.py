@@ -9,6 +9,7 @@ from werkzeug.utils import import_string
 
 from security.permissions import MENU_TABLE
 from views import (
+    classroom,
     courses,
     faculty,
     faculty_import,
@@ -53,6 +54,7 @@ def register(appbuilder) -> None:
         courses,  # resource preview and download
         login_applications,  # the public form
         two_factor,  # 双因素认证 (user menu) and the secadmin's reset
+        classroom,  # a class's trainees, trainers, needs analyses
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

@@ -23,6 +23,7 @@ from models.vocabulary import COURSE_TYPE
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, blank, perform, yes_no
+from views.classroom import class_section
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
 
 LABELS = {
@@ -224,4 +225,5 @@ class TrainingClassView(ScopedModelView):
                     status_label=status_label,
                     action_labels=ACTION_LABELS,
                 )
+                kwargs.update(class_section(klass))  # [classroom] trainers, trainees
         return super().render_template(template, **kwargs)

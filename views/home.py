@@ -4,6 +4,8 @@ from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from app import clock
+from app.services import evaluations
+from models.user import TRAINEE
 from views.todo import HOME_TOP, todo_rows
 from views.users import role_label
 
@@ -39,4 +41,6 @@ class HomeView(IndexView):
             todo=todo[:HOME_TOP],
             todo_more=len(todo) > HOME_TOP,
             show_todo=self.appbuilder.sm.has_access("can_read", "Todo"),
+            # [classroom] a trainee's forms due today
+            due_today=evaluations.due_today(user, now) if user.role_kind == TRAINEE else None,
         )

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.services import second_factor
 from app.services.errors import DomainError
 from models.user import MalanUser
-from security import two_factor
+from security import permissions, two_factor
 from security.scope import ScopedSQLAInterface
 from security.views import CodeForm
 from views.base import perform
@@ -96,7 +96,7 @@ class SecondFactorResetView(BaseView):
     """重置第二因素 (security administrator): one POST from the account's page."""
 
     route_base = "/two-factor/reset"
-    class_permission_name = "SecondFactor"
+    class_permission_name = permissions.SECOND_FACTOR
     method_permission_name = {"reset": "manage"}
     base_permissions = ["can_manage"]
     datamodel = ScopedSQLAInterface(MalanUser)

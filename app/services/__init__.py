@@ -6,7 +6,9 @@ domain service declares its own kind when it is imported.
 
 from app.services import (  # noqa: F401  (imported for their review-kind registrations)
     applications,
+    classroom,
     courses,
+    evaluations,
     faculty,
     login_applications,
     mentors,

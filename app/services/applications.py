@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import audit
 from app.extensions import db
-from app.services import fields, review
+from app.services import classroom, fields, review
 from app.services.errors import Conflict, InvalidValue
 from models.application import (
     CLASS_CODE_PREFIX,
@@ -292,4 +292,5 @@ def create_class(app: ClassApplication, now: datetime) -> TrainingClass:
     copy_to_class(app, klass)
     db.session.add(klass)
     db.session.flush()
+    classroom.class_opened(klass, now)  # the institution's "import the trainee list" to-do
     return klass

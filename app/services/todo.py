@@ -20,7 +20,8 @@ from models.review import ReviewTask
 from reports.overdue import overdue_xlsx
 from security.scope import in_scope
 
-REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
+# Roles that can have a step (a trainer: its own items, e.g. a class's needs analysis).
+REVIEWING_KINDS = ("center", "province", "city", "institution", "trainer")
 
 
 def has_steps(user) -> bool:
@@ -33,7 +34,10 @@ def has_steps(user) -> bool:
 
 
 def todo_query(user):
-    """The user's open steps, inside its scope (a moved account never keeps another org's steps)."""
+    """The user's open steps, inside its scope (a moved account never keeps another org's steps).
+    A trainer's items are those of its own records: that condition is its scope."""
+    if user.role_kind in review.PERSONAL_LEVELS:
+        return review.todo_tasks(user)
     return in_scope(review.todo_tasks(user), ReviewTask)
 
 

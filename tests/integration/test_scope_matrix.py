@@ -400,3 +400,77 @@ def test_point6_search_on_a_foreign_org_finds_nothing(app, people, endpoint, who
         for org in foreign_orgs:
             url = f"{view.route_base}/list/?_flt_0_{column}={org}"
             assert listed_ids(client, app, view, url) == set(), (column, org)
+
+
+# ---------------------------------------------------------------- [classroom] hand-written id endpoints
+
+# The class pages are BaseViews over hand-written queries (`app.services.classroom.visible_class`,
+# `in_scope`), not ModelViews: each id-taking rule is listed here with how to call it; the id
+# is a class of I1's (or a row of it) that the users of FOREIGN_TO_I1 must not reach (404).
+CLASSROOM_ENDPOINTS = {
+    "TraineeView.upload": ("GET", "class"),
+    "TraineeView.confirm": ("POST", "class"),
+    "TraineeView.add": ("POST", "class"),
+    "TraineeView.withdraw": ("POST", "trainee"),
+    "TrainerAssignView.assign": ("POST", "class"),
+    "TrainerAssignView.remove": ("POST", "trainer"),
+    "NeedsAnalysisView.show": ("GET", "trainer"),
+    "NeedsAnalysisView.save": ("POST", "trainer"),
+    "TeachingView.show": ("GET", "class"),
+    "EvaluationView.form": ("GET", "class"),
+}
+CLASSROOM_VIEWS = {
+    "TraineeView",
+    "TrainerAssignView",
+    "NeedsAnalysisView",
+    "TeachingView",
+    "EvaluationView",
+}
+FOREIGN_TO_I1 = ["p2", "c1b", "c2", "i2", "trainer2", "trainee1", "noorg"]
+
+
+def test_classroom_every_id_endpoint_is_listed():
+    app = discovery_app()
+    found = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in CLASSROOM_VIEWS and rule.arguments
+    }
+    assert found == set(CLASSROOM_ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(CLASSROOM_ENDPOINTS))
+def test_classroom_foreign_class_is_404_and_changes_nothing(app, people, endpoint, frozen_clock):
+    from models.classroom import ClassTrainee, ClassTrainer
+    from tests.factories import assign, enrol, make_class
+
+    klass = make_class(people)
+    enrol(people, klass, [1])
+    assign(people, klass, "trainer1")
+    ids = {
+        "class": klass.id,
+        "trainee": db.session.scalar(select(ClassTrainee.id)),
+        "trainer": db.session.scalar(select(ClassTrainer.id)),
+    }
+    verb, kind = CLASSROOM_ENDPOINTS[endpoint]
+    view_name = endpoint.split(".")[0]
+    view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == view_name)
+    leaks = []
+    for who in FOREIGN_TO_I1:
+        role = PEOPLE.get(who, ("trainer", None))[0]  # trainer2: another trainer
+        grant(app, role, view.class_permission_name, view.base_permissions)
+        client = sign_in(app, people["username"][who])
+        with app.test_request_context():
+            from flask import url_for
+
+            args = {"pk": ids[kind]} if kind != "class" else {"class_id": ids[kind]}
+            if endpoint == "EvaluationView.form":
+                args |= {"kind": "daily", "day": klass.start_date.isoformat()}
+            url = url_for(endpoint, **args)
+        before = snapshot()
+        status = client.open(
+            url, method=verb, data={"csrf_token": client.csrf} if verb == "POST" else None
+        ).status_code
+        if status != 404 or snapshot() != before:
+            leaks.append((who, status))
+    assert not leaks

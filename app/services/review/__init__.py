@@ -50,6 +50,7 @@ from app.services.review.records import (
     values_of,
 )
 from app.services.review.tasks import (
+    PERSONAL_LEVELS,
     RESUBMIT_LABEL,
     TaskItem,
     actor_fields,
@@ -116,6 +117,7 @@ __all__ = [
     "revisions",
     "revisions_with_changes",
     "values_of",
+    "PERSONAL_LEVELS",
     "RESUBMIT_LABEL",
     "TaskItem",
     "actor_fields",

@@ -32,6 +32,10 @@ class Kind:
     applicant_name: Callable | None = None  # (record) -> name in the history (public forms)
     org_field: str = "org_id"  # the column naming the org that submits (chains start there)
     returnable: bool = True  # False: the submitter cannot revise it (no account), reject instead
+    # A to-do item of a person rather than of an org (a trainer's needs analysis): (user) -> a
+    # SELECT of the record ids whose items are that user's. Its items' ``reviewer_org_id`` is
+    # the org that supervises the step (the class's institution): the overdue board's row.
+    owned_records: Callable | None = None
     extra: dict = field(default_factory=dict)
 
     def chain_of(self, record) -> Chain:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, false, or_, select, update
 
 from app.extensions import db
 from app.labels import N_
@@ -22,17 +22,26 @@ RESUBMIT_LABEL = N_("Revise and resubmit")  # the submitter's step
 # ---------------------------------------------------------------- to-do and overdue
 
 
+PERSONAL_LEVELS = ("trainer",)  # levels whose to-do items belong to a person, not to an org
+
+
 def todo_tasks(user):
-    """Open tasks waiting for the user's own org and role (the to-do list)."""
-    return (
-        select(ReviewTask)
-        .where(
-            ReviewTask.done_at.is_(None),
-            ReviewTask.reviewer_org_id == user.org_id,
-            ReviewTask.level == user.role_kind,
-        )
-        .order_by(ReviewTask.due_at)
+    """Open tasks waiting for the user's own org and role (the to-do list); for a trainer, the
+    items of the records it owns (`Kind.owned_records`), which is then their whole scope."""
+    query = select(ReviewTask).where(
+        ReviewTask.done_at.is_(None), ReviewTask.level == user.role_kind
     )
+    if user.role_kind in PERSONAL_LEVELS:
+        owned = [
+            and_(
+                ReviewTask.record_type == kind.name,
+                ReviewTask.record_id.in_(kind.owned_records(user)),
+            )
+            for kind in KINDS.values()
+            if kind.owned_records is not None
+        ]
+        return query.where(or_(false(), *owned)).order_by(ReviewTask.due_at)
+    return query.where(ReviewTask.reviewer_org_id == user.org_id).order_by(ReviewTask.due_at)
 
 
 def overdue_tasks(now: datetime):
