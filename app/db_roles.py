@@ -101,6 +101,16 @@ def sync_app_role() -> list[str]:
             )
             if powerful is None:
                 password = f" PASSWORD {_literal(app_url.password)}" if app_url.password else ""
+                if not conn.scalar(
+                    text(
+                        "SELECT rolsuper OR rolcreaterole FROM pg_roles "
+                        "WHERE rolname = current_user"
+                    )
+                ):
+                    raise DbRolesError(
+                        f"role {app_role} does not exist and {owner} may not create roles: "
+                        f"CREATE ROLE {app_role} LOGIN PASSWORD '...' as a superuser first"
+                    )
                 conn.execute(
                     text(
                         f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
