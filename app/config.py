@@ -104,6 +104,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
 
     AUDIT_MIN_RETENTION_DAYS = 180
+
+    # Largest page of any list, FAB's (?psize_<View>=) and the REST API's (page_size) alike.
+    MAX_PAGE_SIZE = _env_int("MAX_PAGE_SIZE", 100)
+    FAB_API_MAX_PAGE_SIZE = MAX_PAGE_SIZE
     # Key of the audit log's hash chain (app/audit_chain.py); unset: derived from SECRET_KEY.
     # Set it once and keep it: entries sealed with another key no longer verify.
     AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or None

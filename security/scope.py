@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from sqlalchemy import false, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import RelationshipDirection, selectinload
+from sqlalchemy.orm import QueryableAttribute, RelationshipDirection, selectinload
 
 from app.extensions import db
 from models.org import CENTER, CITY, PROVINCE, Org
@@ -207,6 +207,24 @@ class ScopedSQLAInterface(SQLAInterface):
         )
         count = inner.limit(self.count_cap + 1).count()
         return AtLeast(count) if count > self.count_cap else count
+
+    def get_order_columns_list(self, list_columns=None):
+        """FAB offers a sort link on every listed non-callable attribute, a Python property too
+        (a plan line's ``trainees``): sorting by it is a 500. Only what SQL can order by."""
+        return [
+            name
+            for name in super().get_order_columns_list(list_columns)
+            if "." in name
+            or hasattr(getattr(self.obj, name, None), "_col_name")
+            or isinstance(getattr(self.obj, name, None), QueryableAttribute)
+        ]
+
+    def apply_pagination(self, query, page, page_size):
+        # The request guard (`bounded_list_args`) caps ?psize_; this caps every other caller.
+        cap = current_app.config.get("MAX_PAGE_SIZE", 100)
+        if page_size is not None and page_size > cap:
+            page_size = cap
+        return super().apply_pagination(query, max(page or 0, 0) or None, page_size)
 
     def _scoped(self, query):
         clause = scope_clause(self.obj, current_scope())
