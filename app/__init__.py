@@ -54,6 +54,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.before_request(guards.bounded_list_args)
     app.before_request(guards.force_password_change)
     app.after_request(guards.security_headers)
+    app.after_request(audit.record_refusals)  # cross-region 403/404s, for the security board
     app.jinja_env.globals["csp_nonce"] = guards.csp_nonce
 
     from app import cli, errors

@@ -159,6 +159,30 @@ def record_import(
     )
 
 
+def record_refusals(response):
+    """After a request refused with 403/404 because an id it named lies outside the user's scope
+    (noted by `security.scope.ScopedSQLAInterface.get`): one entry, with the path. Anything the
+    refused request left in the session is dropped first, as a refusal keeps nothing."""
+    refusals = g.pop("malan_scope_refusals", None)
+    if not refusals or response.status_code not in (403, 404) or _actor() is None:
+        return response
+    from app.extensions import db
+
+    db.session.rollback()
+    object_type, object_id = refusals[0]
+    path = request.full_path.rstrip("?")
+    record(
+        db.session,
+        "access_refused",
+        object_type=object_type,
+        object_id=object_id,
+        summary=f"{request.method} {path}"[:512],
+        success=False,
+    )
+    db.session.commit()
+    return response
+
+
 def purge(session: Session, cutoff: datetime, *, now: datetime | None = None) -> int:
     """Delete the entries older than ``cutoff`` that open the chain (its prefix: an old entry
     written after a younger one waits for a later purge), and record the purge with the hash of

@@ -34,6 +34,7 @@ ORG = "Org"  # 组织机构
 USER = "User"  # 用户账号 (create, disable, unlock, reset password)
 ROLE = "Role"  # 角色与权限 (the matrix page; granting administrator roles)
 AUDIT = "AuditLog"  # 审计日志
+SECURITY_BOARD = "SecurityBoard"  # 越权访问看板 (refused cross-region requests, per user)
 TODO = "Todo"  # 我的待办
 OVERDUE = "Overdue"  # 逾期督办 (pending steps of the subordinate orgs)
 PLAN_ROUND = "PlanRound"  # 计划轮次 (opened by the center)
@@ -71,6 +72,7 @@ MENU_ITEMS = {
     "Users": ("System", USER),
     "Roles": ("System", ROLE),
     "Audit log": ("System", AUDIT),
+    "Refused access": ("System", SECURITY_BOARD),
 }
 
 # Built up level by level, as 第七条 lists them.
@@ -192,7 +194,7 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     TRAINEE: [(READ, NOTICE), (READ, COURSE)],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
-    SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE)],
+    SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE), (READ, SECURITY_BOARD)],
     AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT), (READ, NOTICE)],  # incl. withdrawn notices
 }
 

@@ -239,6 +239,28 @@ class ScopedSQLAInterface(SQLAInterface):
     def _get_base_query(self, query, *args, **kwargs):
         return super()._get_base_query(self._scoped(query), *args, **kwargs)
 
+    def get(self, id, filters=None, *args, **kwargs):
+        item = super().get(id, filters, *args, **kwargs)
+        if item is None:
+            self._note_refusal(id)
+        return item
+
+    def _note_refusal(self, pk) -> None:
+        """A row that exists outside the user's scope: the request is refused (404) and
+        `app.audit.record_refusals` logs it, for the security administrator's board."""
+        if not has_request_context() or self.is_pk_composite():
+            return
+        clause = scope_clause(self.obj, current_scope())
+        if clause is None:
+            return
+        column = getattr(self.obj, self.get_pk_name())
+        with self.session.no_autoflush:
+            exists = self.session.execute(select(column).where(column == pk)).first()
+            if exists is None:
+                return
+            if self.session.execute(select(column).where(column == pk, clause)).first() is None:
+                g.setdefault("malan_scope_refusals", []).append((self.obj.__name__, str(pk)))
+
     def get_related_interface(self, col_name):
         # Dropdowns, `_info` choices and relation filters read the related model through this:
         # it must be scoped too, whatever FAB's base class does. Kept per column: FAB asks for

@@ -14,6 +14,7 @@ from views import (
     notices,
     plans,
     rosters,
+    security_board,
     todo,
     vocabulary,
 )
@@ -64,6 +65,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view(
         AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-list-alt", category="System"
     )
+    security_board.register(appbuilder)  # 系统管理: 越权访问看板 (security administrator)
     rosters.register(appbuilder)  # 账号分配: 联络员信息汇总表
     login_applications.register(appbuilder)  # 账号分配: 登录申请 (+ the public form)
     appbuilder.add_api(OrgApi)

@@ -34,6 +34,7 @@ RESOURCE_LABELS = {
     "User": _l("Accounts"),
     "Role": _l("Roles and permissions"),
     "AuditLog": _l("Audit log"),
+    "SecurityBoard": _l("Refused access"),
 }
 PERMISSION_LABELS = {
     "can_read": _l("View"),
