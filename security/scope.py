@@ -254,6 +254,10 @@ class ScopedSQLAInterface(SQLAInterface):
         if clause is None:
             return
         column = getattr(self.obj, self.get_pk_name())
+        try:  # FAB hands the id over as the URL's text; PostgreSQL compares types strictly
+            pk = column.type.python_type(pk)
+        except (ValueError, TypeError, NotImplementedError):
+            return
         with self.session.no_autoflush:
             exists = self.session.execute(select(column).where(column == pk)).first()
             if exists is None:
