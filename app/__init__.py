@@ -51,8 +51,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     # First of all hooks: CSRF protection parses the body, so the limit must be set before it.
     app.before_request_funcs.setdefault(None, []).insert(0, guards.allow_large_uploads)
     app.before_request(guards.refuse_url_for_keywords)
+    app.before_request(guards.bounded_list_args)
     app.before_request(guards.force_password_change)
     app.after_request(guards.security_headers)
+    app.after_request(audit.record_refusals)  # cross-region 403/404s, for the security board
     app.jinja_env.globals["csp_nonce"] = guards.csp_nonce
 
     from app import cli, errors

@@ -11,16 +11,17 @@ import re
 from datetime import datetime
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, inspect
+from sqlalchemy import delete, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import audit_chain, clock
 from app.memo import memo
 from models.audit import AuditLog
 
 # Row tables that are themselves logs or FAB's permission bookkeeping.
 NOT_AUDITED = {
     "audit_log",
+    "audit_chain",
     "login_session",
     "password_history",
     "ab_permission",
@@ -155,6 +156,60 @@ def record_import(
     )
 
 
+def record_refusals(response):
+    """After a request refused with 403/404 because an id it named lies outside the user's scope
+    (noted by `security.scope.ScopedSQLAInterface.get`): one entry, with the path. Anything the
+    refused request left in the session is dropped first, as a refusal keeps nothing."""
+    refusals = g.pop("malan_scope_refusals", None)
+    if not refusals or response.status_code not in (403, 404) or _actor() is None:
+        return response
+    from app.extensions import db
+
+    db.session.rollback()
+    object_type, object_id = refusals[0]
+    path = request.full_path.rstrip("?")
+    record(
+        db.session,
+        "access_refused",
+        object_type=object_type,
+        object_id=object_id,
+        summary=f"{request.method} {path}"[:512],
+        success=False,
+    )
+    db.session.commit()
+    return response
+
+
+def purge(session: Session, cutoff: datetime, *, now: datetime | None = None) -> int:
+    """Delete the entries older than ``cutoff`` that open the chain (its prefix: an old entry
+    written after a younger one waits for a later purge), and record the purge with the hash of
+    the last entry removed — the anchor from which `audit_chain.verify` checks the rest.
+    Run as the schema's owner: the web app's role may not delete from the log at all."""
+    log = AuditLog.__table__
+    first_kept = session.scalar(select(func.min(log.c.id)).where(log.c.at >= cutoff))
+    last = select(log.c.id, log.c.row_hash).order_by(log.c.id.desc()).limit(1)
+    if first_kept is not None:
+        last = last.where(log.c.id < first_kept)
+    last = session.execute(last).first()
+    purged = 0
+    if last is not None:
+        if session.get_bind().dialect.name == "postgresql":  # the append-only trigger's switch
+            session.execute(text("SET LOCAL malan.audit_purge = 'on'"))
+        purged = session.execute(delete(AuditLog).where(AuditLog.id <= last.id)).rowcount
+    record(
+        session,
+        audit_chain.CHECKPOINT_EVENT,
+        summary=f"{purged} entries before {cutoff:%Y-%m-%d}",
+        changes=(
+            {"purged": purged, "through_entry": last.id, audit_chain.ANCHOR: last.row_hash}
+            if last is not None
+            else None
+        ),
+        now=now,
+    )
+    return purged
+
+
 def _show(key, value):
     if SECRET.search(key):
         return MASK if value else None
@@ -195,6 +250,12 @@ def _changes(obj, kind):
 
 
 def _before_flush(session, _ctx, _instances):
+    # Entries added by `record()` take their place in the chain before they are inserted, in the
+    # order they were added (the order the flush inserts them).
+    entries = [obj for obj in session.new if isinstance(obj, AuditLog)]
+    if entries:
+        entries.sort(key=lambda obj: inspect(obj).insert_order)
+        audit_chain.seal(session.connection(), entries)
     pending = session.info.setdefault("audit_pending", [])
     for kind, objs in (
         ("create", session.new),
@@ -237,7 +298,9 @@ def _after_flush(session, _ctx):
                 changes=json.dumps(changes, ensure_ascii=False, default=str),
             )
         )
-    session.connection().execute(AuditLog.__table__.insert(), rows)
+    connection = session.connection()
+    audit_chain.seal(connection, rows)
+    connection.execute(AuditLog.__table__.insert(), rows)
 
 
 def _after_rollback(session):

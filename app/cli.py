@@ -6,7 +6,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete, select, text
+from sqlalchemy import select
 
 from app import audit, clock
 from app.extensions import db
@@ -89,21 +89,61 @@ def create_admin(kind, name, password):
 @malan.command("purge-audit")
 @click.option("--older-than-days", type=int, required=True)
 def purge_audit(older_than_days):
-    """Delete audit entries older than N days; refuses N below the retention period (180)."""
-    from models.audit import AuditLog
+    """Delete audit entries older than N days (the oldest part of the chain, anchored); refuses N
+    below the retention period (180). Runs as the schema owner (MIGRATION_DATABASE_URL)."""
+    from app.db_roles import owner_session
 
     minimum = current_app.config["AUDIT_MIN_RETENTION_DAYS"]
     if older_than_days < minimum:
         raise click.ClickException(f"refused: audit entries are kept at least {minimum} days")
-    cutoff = clock.now() - timedelta(days=older_than_days)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL malan.audit_purge = 'on'"))
-    result = db.session.execute(delete(AuditLog).where(AuditLog.at < cutoff))
+    now = clock.now()
+    with owner_session() as session:
+        purged = audit.purge(session, now - timedelta(days=older_than_days), now=now)
+        session.commit()
+    click.echo(f"{purged} audit entries purged")
+
+
+@malan.command("audit-verify")
+def audit_verify():
+    """Check the audit log's hash chain; report the first deleted, altered or inserted entry
+    (exit status 1). The check itself is recorded in the log."""
+    from app import audit_chain
+
+    report = audit_chain.verify(db.session.connection())
+    if report.ok:
+        summary = f"audit chain intact: {report.checked} entries checked"
+    else:
+        summary = f"audit chain BROKEN: {report.problem}"
+    if report.legacy:
+        summary += f"; {report.legacy} entries older than the chain (not verifiable)"
+    if report.anchors:
+        summary += f"; {report.anchors} purge anchor(s)"
     audit.record(
-        db.session, "purge_audit", summary=f"{result.rowcount} entries before {cutoff:%Y-%m-%d}"
+        db.session,
+        "audit_verify",
+        object_type="AuditLog",
+        object_id=report.problem.entry_id if report.problem else None,
+        summary=summary,
+        success=report.ok,
     )
     db.session.commit()
-    click.echo(f"{result.rowcount} audit entries purged")
+    click.echo(summary)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@malan.command("db-roles")
+def db_roles():
+    """PostgreSQL: create the web app's role (DATABASE_URL's user) when missing and make its
+    grants exactly what the app needs — DML on the tables, only INSERT and SELECT on the audit
+    log, nothing owned. Runs as the schema owner (MIGRATION_DATABASE_URL), after `flask db upgrade`."""
+    from app.db_roles import DbRolesError, sync_app_role
+
+    try:
+        for line in sync_app_role():
+            click.echo(line)
+    except DbRolesError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @malan.command("purge-staged")

@@ -48,6 +48,10 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'malan.db'}")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # The owner of the schema (PostgreSQL): `flask db upgrade`, `flask malan db-roles` and
+    # `flask malan purge-audit` connect with it; the web app connects with DATABASE_URL, a role
+    # that owns nothing and may only INSERT and SELECT the audit log. Unset: DATABASE_URL.
+    MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL") or None
 
     # PITFALLS: tables come from migrations and permissions from `flask malan sync-roles`.
     FAB_CREATE_DB = False
@@ -121,6 +125,13 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
 
     AUDIT_MIN_RETENTION_DAYS = 180
+
+    # Largest page of any list, FAB's (?psize_<View>=) and the REST API's (page_size) alike.
+    MAX_PAGE_SIZE = _env_int("MAX_PAGE_SIZE", 100)
+    FAB_API_MAX_PAGE_SIZE = MAX_PAGE_SIZE
+    # Key of the audit log's hash chain (app/audit_chain.py); unset: derived from SECRET_KEY.
+    # Set it once and keep it: entries sealed with another key no longer verify.
+    AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or None
 
     # Number of reverse proxies (nginx) in front of the app whose X-Forwarded-* headers to trust.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)

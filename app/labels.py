@@ -42,6 +42,8 @@ EVENT_LABELS = {
     "export": _l("Export"),
     "import": _l("Import"),
     "purge_audit": _l("Audit log purged"),
+    "audit_verify": _l("Audit chain verified"),
+    "access_refused": _l("Access refused (outside the area)"),
     "review_submit": _l("Submitted for review"),
     "review_resubmit": _l("Resubmitted for review"),
     "review_approve": _l("Review: approved"),

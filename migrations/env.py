@@ -13,8 +13,20 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
+_owner_engine = []
+
+
 def get_engine():
-    return current_app.extensions["migrate"].db.engine
+    """The schema's owner runs migrations (MIGRATION_DATABASE_URL); the web app's own role
+    (DATABASE_URL) may not create or alter anything."""
+    owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
+    if not owner_url:
+        return current_app.extensions["migrate"].db.engine
+    if not _owner_engine:
+        from sqlalchemy import create_engine
+
+        _owner_engine.append(create_engine(owner_url))
+    return _owner_engine[0]
 
 
 def get_metadata():

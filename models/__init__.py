@@ -14,7 +14,7 @@ from . import (  # noqa: F401,E402
     staging,
     vocabulary,
 )
-from .audit import AuditLog  # noqa: F401
+from .audit import AuditChainHead, AuditLog  # noqa: F401
 from .org import Org  # noqa: F401
 from .plan import PlanLine, PlanRound, TrainingPlan  # noqa: F401
 from .review import ReviewEvent, ReviewRevision, ReviewTask  # noqa: F401

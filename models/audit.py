@@ -27,6 +27,10 @@ class AuditLog(Model):
     summary = Column(String(512))
     changes = Column(Text)  # JSON: {field: [before, after]}
     success = Column(Boolean, nullable=False, default=True)
+    # The hash chain (app/audit_chain.py): HMAC of this entry's content and of the previous
+    # entry's hash. NULL only for entries written before the chain existed (migration 0007).
+    prev_hash = Column(String(64))
+    row_hash = Column(String(64))
 
     __table_args__ = (
         Index("ix_audit_object", "object_type", "object_id"),
@@ -35,3 +39,14 @@ class AuditLog(Model):
         # a username filter scans the whole log (bench B1: 6.3 s at 5M entries).
         Index("ix_audit_username_at", "username", "at"),
     )
+
+
+class AuditChainHead(Model):
+    """One row: the hash of the last entry of the chain. Every writer locks it (UPDATE) before
+    reading it, so concurrent transactions append one after the other, never on the same link;
+    `flask malan audit-verify` also compares it with the last entry (entries cut off the end)."""
+
+    __tablename__ = "audit_chain"
+
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    head_hash = Column(String(64), nullable=False)

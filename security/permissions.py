@@ -40,6 +40,8 @@ ORG = "Org"  # 组织机构
 USER = "User"  # 用户账号 (create, disable, unlock, reset password)
 ROLE = "Role"  # 角色与权限 (the matrix page; granting administrator roles)
 AUDIT = "AuditLog"  # 审计日志
+SECURITY_BOARD = "SecurityBoard"  # 越权访问看板 (refused cross-region requests, per user)
+SECURITY_BOARD = "SecurityBoard"  # 越权访问看板 (refused cross-region requests, per user)
 TODO = "Todo"  # 我的待办
 OVERDUE = "Overdue"  # 逾期督办 (pending steps of the subordinate orgs)
 PLAN_ROUND = "PlanRound"  # 计划轮次 (opened by the center)
@@ -216,6 +218,13 @@ MENU_TABLE = (
                 "Roles", _l("Roles and permissions"), "fa-user-shield", ROLE, "roles.RoleMatrixView"
             ),
             MenuEntry("Audit log", _l("Audit log"), "fa-list-alt", AUDIT, "audit.AuditLogView"),
+            MenuEntry(
+                "Refused access",
+                _l("Refused access"),
+                "fa-ban",
+                SECURITY_BOARD,
+                "security_board.RefusalBoardView",
+            ),
         ),
     ),
     MenuCategory(
@@ -392,7 +401,13 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     TRAINEE: [(READ, NOTICE), (READ, COURSE), (READ, EVALUATION), (WRITE, EVALUATION)],
     # The three separated administrators: none can do another's job.
     SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
-    SECADMIN: [(READ, USER), (READ, ROLE), (WRITE, ROLE), (MANAGE, SECOND_FACTOR)],
+    SECADMIN: [
+        (READ, USER),
+        (READ, ROLE),
+        (WRITE, ROLE),
+        (MANAGE, SECOND_FACTOR),
+        (READ, SECURITY_BOARD),
+    ],
     AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT), (READ, NOTICE)],  # incl. withdrawn notices
 }
 

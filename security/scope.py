@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from sqlalchemy import false, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import RelationshipDirection, selectinload
+from sqlalchemy.orm import QueryableAttribute, RelationshipDirection, selectinload
 
 from app.extensions import db
 from app.memo import memo
@@ -212,6 +212,24 @@ class ScopedSQLAInterface(SQLAInterface):
         count = inner.limit(self.count_cap + 1).count()
         return AtLeast(count) if count > self.count_cap else count
 
+    def get_order_columns_list(self, list_columns=None):
+        """FAB offers a sort link on every listed non-callable attribute, a Python property too
+        (a plan line's ``trainees``): sorting by it is a 500. Only what SQL can order by."""
+        return [
+            name
+            for name in super().get_order_columns_list(list_columns)
+            if "." in name
+            or hasattr(getattr(self.obj, name, None), "_col_name")
+            or isinstance(getattr(self.obj, name, None), QueryableAttribute)
+        ]
+
+    def apply_pagination(self, query, page, page_size):
+        # The request guard (`bounded_list_args`) caps ?psize_; this caps every other caller.
+        cap = current_app.config.get("MAX_PAGE_SIZE", 100)
+        if page_size is not None and page_size > cap:
+            page_size = cap
+        return super().apply_pagination(query, max(page or 0, 0) or None, page_size)
+
     def _scoped(self, query):
         return in_scope(query, self.obj)
 
@@ -223,6 +241,32 @@ class ScopedSQLAInterface(SQLAInterface):
 
     def _get_base_query(self, query, *args, **kwargs):
         return super()._get_base_query(self._scoped(query), *args, **kwargs)
+
+    def get(self, id, filters=None, *args, **kwargs):
+        item = super().get(id, filters, *args, **kwargs)
+        if item is None:
+            self._note_refusal(id)
+        return item
+
+    def _note_refusal(self, pk) -> None:
+        """A row that exists outside the user's scope: the request is refused (404) and
+        `app.audit.record_refusals` logs it, for the security administrator's board."""
+        if not has_request_context() or self.is_pk_composite():
+            return
+        clause = scope_clause(self.obj, current_scope())
+        if clause is None:
+            return
+        column = getattr(self.obj, self.get_pk_name())
+        try:  # FAB hands the id over as the URL's text; PostgreSQL compares types strictly
+            pk = column.type.python_type(pk)
+        except (ValueError, TypeError, NotImplementedError):
+            return
+        with self.session.no_autoflush:
+            exists = self.session.execute(select(column).where(column == pk)).first()
+            if exists is None:
+                return
+            if self.session.execute(select(column).where(column == pk, clause)).first() is None:
+                g.setdefault("malan_scope_refusals", []).append((self.obj.__name__, str(pk)))
 
     def get_related_interface(self, col_name):
         # Dropdowns, `_info` choices and relation filters read the related model through this:

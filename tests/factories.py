@@ -879,3 +879,34 @@ def assign(world, klass, trainer="trainer1", lead=False, now=NOW):
     )
     db.session.commit()
     return row
+
+
+# ---------------------------------------------------------------- files and PostgreSQL
+
+PG_URL = os.environ.get("DATABASE_URL", "")
+ON_PG = PG_URL.startswith("postgresql")
+ATTACHMENT_NAME = "关于开展2026年创业培训的通知.pdf"
+
+
+def file_upload(name, data):
+    """A file as a form posts it."""
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(stream=io.BytesIO(data), filename=name)
+
+
+def keep_file(world, files_dir, key="C1", name=ATTACHMENT_NAME, data=None, **kw):
+    """Stores one file for org ``key`` (a scoped owner) through the files service and commits."""
+    from app import clock
+    from app.services import files
+    from models.org import Org
+    from models.user import MalanUser
+
+    owner = db.session.get(Org, world["org"][key])
+    actor = db.session.get(MalanUser, world["user"]["c1"])
+    data = SAMPLES["pdf"] if data is None else data
+    attachment = files.store(
+        file_upload(name, data), owner=owner, actor=actor, now=clock.now(), **kw
+    )
+    db.session.commit()
+    return attachment

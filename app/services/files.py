@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -84,8 +85,10 @@ TYPES = {
     "txt": FileType("text", "text/plain", "text"),
     "csv": FileType("text", "text/csv", "text"),
 }
-# Text is accepted in these encodings only (Chinese Windows tools still write GB18030/GBK).
+# Text is accepted in these encodings only (Chinese Windows tools still write GB18030/GBK), and
+# kept and served in UTF-8 whatever it came in.
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+TEXT_CHARSET = "charset=utf-8"
 # Control characters other than tab, LF, FF and CR mean the "text" is binary.
 BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # A browser could take such "text" for a page or an image; nobody needs them as .txt/.csv.
@@ -169,6 +172,8 @@ def store(upload, *, owner, actor, now, purpose="attachment") -> Attachment:
     except FileRejected:
         _remove(path)
         raise
+    if ftype.check == "text":  # possibly transcoded to UTF-8 by _verify: measure what is kept
+        size, digest = _measure(path)
     attachment = Attachment(
         owner_type=owner.__tablename__,
         owner_id=owner.id,
@@ -222,7 +227,9 @@ def _verify(path: Path, ftype: FileType, name: str) -> str:
         charset = _text_charset(path)
         if charset is None:
             raise refused
-        return f"{ftype.mime}; charset={charset}"
+        if charset != "utf-8":
+            _to_utf8(path, charset, bom=ftype.mime == "text/csv")
+        return f"{ftype.mime}; {TEXT_CHARSET}"
     if ftype.check == "ole":
         if not head.startswith(OLE_MAGIC):
             raise refused
@@ -248,6 +255,17 @@ def _text_charset(path: Path) -> str | None:
             return None
         return "utf-8" if encoding == "utf-8-sig" else encoding
     return None
+
+
+def _to_utf8(path: Path, charset: str, *, bom: bool) -> None:
+    """Text is kept and served in one charset, UTF-8: a GB18030/GBK upload (Chinese Windows
+    tools) is transcoded once, here. A CSV keeps a BOM, by which Excel recognises UTF-8."""
+    text = path.read_bytes().decode(charset)
+    path.write_bytes(text.encode("utf-8-sig" if bom else "utf-8"))
+
+
+def _measure(path: Path) -> tuple[int, str]:
+    return path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _is_ooxml(path: Path, main_part: str) -> bool:
@@ -303,9 +321,14 @@ def send(attachment: Attachment, *, as_attachment: bool | None = None):
     ftype = TYPES.get(extension(attachment.filename))
     if as_attachment is None:
         as_attachment = not (ftype and ftype.inline)
+    source, mimetype = path_of(attachment), attachment.content_type
+    if ftype is not None and ftype.check == "text":
+        # Werkzeug adds "; charset=utf-8" to a text/* type by itself: given a type that already
+        # names one, it sends two (the stored "text/csv; charset=gb18030; charset=utf-8").
+        source, mimetype = _utf8_text(source, mimetype), ftype.mime
     response = send_file(
-        path_of(attachment),
-        mimetype=attachment.content_type,
+        source,
+        mimetype=mimetype,
         as_attachment=as_attachment,
         download_name=attachment.filename,
         conditional=True,
@@ -315,6 +338,18 @@ def send(attachment: Attachment, *, as_attachment: bool | None = None):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _utf8_text(path: Path, content_type: str):
+    """A text file as UTF-8: stored so since uploads are transcoded; one kept in another charset
+    before that (its row says which) is transcoded on the way out."""
+    charset = content_type.partition("charset=")[2].split(";")[0].strip().lower() or "utf-8"
+    if charset in ("utf-8", "utf8"):
+        return path
+    try:
+        return io.BytesIO(path.read_bytes().decode(charset).encode("utf-8"))
+    except (LookupError, UnicodeDecodeError):
+        return io.BytesIO(path.read_bytes().decode("utf-8", errors="replace").encode("utf-8"))
 
 
 # --- who may see a file: the owner registry ------------------------------------------------

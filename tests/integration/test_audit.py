@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from app import audit, clock
 from app.config import ROOT
 from app.extensions import db
-from models.audit import AuditLog
+from models.audit import AuditChainHead, AuditLog
 from models.org import Org
 from models.user import MalanUser
 from reports.audit import audit_columns
@@ -295,10 +295,19 @@ def _migration():
     return module
 
 
+def empty_log():
+    """No entries and a fresh chain (as the owner; the test database has no trigger yet)."""
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(AuditLog.__table__.delete())
+        conn.execute(AuditChainHead.__table__.delete())
+
+
 @pytest.fixture()
 def pg_guard(world):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the append-only trigger exists on PostgreSQL only")
+    empty_log()  # the purge removes the chain's oldest entries: make the aged ones come first
     with db.engine.begin() as conn:
         conn.execute(text(_migration().AUDIT_GUARD))  # as op.execute runs it
     yield
@@ -314,6 +323,7 @@ def _aged(days, marker):
 
 def test_point8_postgres_trigger_refuses_update_and_delete(pg_guard):
     _aged(400, "very-old")
+    _aged(1, "young")
     db.session.commit()
     for sql in ("UPDATE audit_log SET summary = 'forged'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"):
@@ -361,6 +371,7 @@ def _purge_keeps_young_entries(app):
 
 
 def test_point8_purge_deletes_only_old_entries(app, world):
+    empty_log()
     _purge_keeps_young_entries(app)
 
 

@@ -2,7 +2,6 @@
 size limits through `store`, files kept in step with the transaction (no orphans), downloads only
 for who may see the owner (404 otherwise), the original Chinese name, nosniff, audit."""
 
-import io
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -10,7 +9,6 @@ from urllib.parse import quote
 import pytest
 from flask import url_for
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage
 
 from app import clock
 from app.extensions import db
@@ -20,9 +18,9 @@ from models.attachment import Attachment
 from models.audit import AuditLog
 from models.org import INSTITUTION, Org
 from models.user import MalanUser
-from tests.factories import SAMPLES
+from tests.factories import ATTACHMENT_NAME, SAMPLES, file_upload, keep_file
 
-NAME = "关于开展2026年创业培训的通知.pdf"
+NAME = ATTACHMENT_NAME
 
 
 @pytest.fixture()
@@ -31,8 +29,7 @@ def files_dir(app, tmp_path, monkeypatch):
     return tmp_path / "files"
 
 
-def upload(name, data):
-    return FileStorage(stream=io.BytesIO(data), filename=name)
+upload = file_upload
 
 
 def on_disk(files_dir) -> set:
@@ -47,13 +44,7 @@ def user(world, key):
     return db.session.get(MalanUser, world["user"][key])
 
 
-def keep(world, files_dir, key="C1", name=NAME, data=SAMPLES["pdf"], **kw):
-    """Stores one file for org ``key`` (a scoped owner) and commits."""
-    attachment = files.store(
-        upload(name, data), owner=org(world, key), actor=user(world, "c1"), now=clock.now(), **kw
-    )
-    db.session.commit()
-    return attachment
+keep = keep_file
 
 
 def rows() -> int:

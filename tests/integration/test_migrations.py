@@ -20,11 +20,9 @@ from sqlalchemy.exc import DBAPIError
 
 import models  # noqa: F401  (every table on Model.metadata)
 from app import clock
-from tests.factories import scratch_database
+from tests.factories import ON_PG, PG_URL, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("DATABASE_URL", "")
-ON_PG = PG_URL.startswith("postgresql")
 
 
 def flask_db(url: str, *args: str) -> None:

@@ -39,7 +39,7 @@ def check(app, tmp_path):
         ("名单.xlsx", "xlsx", files.TYPES["xlsx"].mime),
         ("课件.pptx", "pptx", files.TYPES["pptx"].mime),
         ("说明.txt", "txt", "text/plain; charset=utf-8"),
-        ("名单.csv", "csv", "text/csv; charset=gb18030"),
+        ("名单.csv", "csv", "text/csv; charset=utf-8"),  # GBK in, transcoded (issue 17)
     ],
 )
 def test_point4_allowed_content_is_accepted(check, name, sample, mime):
