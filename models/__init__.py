@@ -4,6 +4,7 @@ from . import (  # noqa: F401,E402
     application,
     attachment,
     course,
+    dispatch,
     faculty,
     login_application,
     mentor,

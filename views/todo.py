@@ -27,7 +27,7 @@ from security.scope import in_scope
 from views.base import xlsx_download
 from views.review import kind_label, record_url
 
-REVIEWING_KINDS = ("center", "province", "city", "institution")  # roles that can have a step
+REVIEWING_KINDS = ("center", "province", "city", "institution", "trainer")  # roles with steps
 HOME_TOP = 5  # to-do items on the home page
 
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.labels import N_
@@ -23,13 +23,15 @@ RESUBMIT_LABEL = N_("Revise and resubmit")  # the submitter's step
 
 
 def todo_tasks(user):
-    """Open tasks waiting for the user's own org and role (the to-do list)."""
+    """Open tasks waiting for the user's own org and role (the to-do list); an item assigned to
+    one person only in that person's list."""
     return (
         select(ReviewTask)
         .where(
             ReviewTask.done_at.is_(None),
             ReviewTask.reviewer_org_id == user.org_id,
             ReviewTask.level == user.role_kind,
+            or_(ReviewTask.assignee_id.is_(None), ReviewTask.assignee_id == user.id),
         )
         .order_by(ReviewTask.due_at)
     )
@@ -89,9 +91,16 @@ def task_items(tasks) -> list[TaskItem]:
 
 
 def open_todos(
-    kind: Kind, record_id: int, level: str, org_ids, now: datetime, due: datetime
+    kind: Kind,
+    record_id: int,
+    level: str,
+    org_ids,
+    now: datetime,
+    due: datetime,
+    assignee_id: int | None = None,
 ) -> int:
-    """Put one item per org into the to-do lists of ``level`` (a round's "submit your plan")."""
+    """Put one item per org into the to-do lists of ``level`` (a round's "submit your plan");
+    with ``assignee_id``, into that one user's list only (a trainer's request)."""
     org_ids = list(org_ids)
     db.session.add_all(
         ReviewTask(
@@ -103,6 +112,7 @@ def open_todos(
             reviewer_org_id=org_id,
             entered_at=now,
             due_at=due,
+            assignee_id=assignee_id,
         )
         for org_id in org_ids
     )
