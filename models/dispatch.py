@@ -97,9 +97,7 @@ class DispatchCandidate(Model):
 
     profile = relationship("FacultyProfile", foreign_keys=[profile_id], viewonly=True)
 
-    __table_args__ = (
-        UniqueConstraint("dispatch_id", "profile_id", name="ux_dispatch_candidate"),
-    )
+    __table_args__ = (UniqueConstraint("dispatch_id", "profile_id", name="ux_dispatch_candidate"),)
 
 
 class DispatchSeat(Model):

@@ -55,6 +55,9 @@ VOCABULARY = "Vocabulary"  # 讲师级别、课程类型 (configured by the cent
 FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
 MENTOR = "Mentor"  # 创业导师库
 COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
+AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
+DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
+DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -136,6 +139,27 @@ MENU_TABLE = (
                 "fa-chalkboard",
                 TRAINING_CLASS,
                 "applications.TrainingClassView",
+            ),
+            MenuEntry(
+                "Availability",
+                _l("Trainer availability"),
+                "fa-calendar-check",
+                AVAILABILITY,
+                "dispatch.AvailabilityView",
+            ),
+            MenuEntry(
+                "Dispatch",
+                _l("Trainer dispatch"),
+                "fa-user-check",
+                DISPATCH,
+                "dispatch.DispatchView",
+            ),
+            MenuEntry(
+                "Dispatch requests",
+                _l("Dispatch requests"),
+                "fa-envelope-open-text",
+                DISPATCH_REQUEST,
+                "dispatch.DispatchSeatView",
             ),
         ),
     ),
@@ -241,6 +265,9 @@ _INSTITUTION = (
         (WRITE, APPLICATION),
         (DELETE, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, DISPATCH),  # criteria and candidates of its classes
+        (WRITE, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
 )
 _CITY = (
@@ -261,6 +288,9 @@ _CITY = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),  # calendars of the region's trainers
+        (READ, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
 )
 _PROVINCE = (
@@ -288,6 +318,9 @@ _PROVINCE = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),
+        (READ, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
 )
 _CENTER = (
@@ -327,8 +360,20 @@ _CENTER = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),
+        (READ, DISPATCH),
+        (WRITE, DISPATCH),  # the choice and the requests
+        (READ, DISPATCH_REQUEST),
     ]
 )
+# 第七条: own availability (授课档期), own dispatches, the classes it teaches.
+_TRAINER_DISPATCH = [
+    (READ, AVAILABILITY),
+    (WRITE, AVAILABILITY),
+    (READ, DISPATCH_REQUEST),
+    (WRITE, DISPATCH_REQUEST),
+    (READ, TRAINING_CLASS),
+]
 
 ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     # 部中心: every business function; accounts are allocated by the center (第十二条).
@@ -337,7 +382,10 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     CITY: _CITY,
     INSTITUTION: _INSTITUTION,
     # Own profile (edits reviewed by the center), course uploads, the shared libraries.
-    TRAINER: _WORKBENCH + _LIBRARY_UPLOADER + [(READ, FACULTY), (WRITE, FACULTY)],
+    TRAINER: _WORKBENCH
+    + _LIBRARY_UPLOADER
+    + [(READ, FACULTY), (WRITE, FACULTY)]
+    + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them.
     TRAINEE: [(READ, NOTICE), (READ, COURSE)],
     # The three separated administrators: none can do another's job.

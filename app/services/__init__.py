@@ -7,6 +7,7 @@ domain service declares its own kind when it is imported.
 from app.services import (  # noqa: F401  (imported for their review-kind registrations)
     applications,
     courses,
+    dispatch,
     faculty,
     login_applications,
     mentors,
