@@ -193,7 +193,7 @@ class DispatchView(ScopedModelView):
         if institution and d.status == DRAFT:
             rec = recommend(d, now.date())
         if center and d.status in (PROPOSED, REQUESTING):  # the pool's rules, not the criteria
-            system = recommend(d, now.date(), relax=svc.CRITERIA)
+            system = recommend(d, now.date(), relax=svc.RELAXABLE)
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
         return self.render_template(

@@ -59,7 +59,7 @@ CHOOSE_DAYS = 3  # row 10: the center chooses within 3 days
 ANSWER_DAYS = 2  # row 11: the trainer answers within 2 days
 MAX_WANTED = 5
 PROPOSAL_FACTOR = 2  # SPEC §9: the institution proposes at most twice the trainers it wants
-CRITERIA = ("level", "region", "min_taught", "gender")  # the institution's, which it may relax
+RELAXABLE = ("level", "region", "min_taught", "gender")  # the institution's, which it may relax
 
 # History actions (stored) and their words.
 CREATED, CRITERIA, PROPOSE, REQUEST, ACCEPT, DECLINE = (
@@ -234,7 +234,7 @@ def save_criteria(d: Dispatch, actor, values: dict, now: datetime) -> None:
 
 def relax(d: Dispatch, actor, criterion: str, now: datetime) -> None:
     """Drop one criterion that matched nobody (the page offers it)."""
-    if criterion not in CRITERIA:
+    if criterion not in RELAXABLE:
         raise InvalidValue(_("This filter cannot be relaxed."))
     values = {f.name: getattr(d, f.name) for f in criteria_fields()}
     values[criterion] = "any" if criterion == "region" else None
@@ -336,7 +336,7 @@ def send_requests(
     if has_lead and lead_id is not None and lead_id in ids:
         raise InvalidValue(_("Lead trainer: the class already has one."), field="lead")
     # The pool's rules only: the center may pick outside the proposal and the criteria.
-    system = recommend(d, now.date(), relax=CRITERIA)
+    system = recommend(d, now.date(), relax=RELAXABLE)
     eligible = system.ids()
     profiles = {
         p.id: p
