@@ -40,7 +40,7 @@ from views.base import ScopedModelView, perform
 
 LABELS = {
     "name": _l("Full name"),
-    "org": _l("Region"),
+    "org": _l("Organisation"),
     "level": _l("Trainer level"),
     "service_status": _l("Standing"),
     "training_class": _l("Class"),
@@ -77,9 +77,15 @@ class AvailabilityView(ScopedModelView):
     method_permission_name = {"list": "read", "show": "read", "mine": "read", "mark": "write"}
     base_permissions = ["can_read", "can_write"]
     include_route_methods = {"list", "show", "mine", "mark"}
-    list_title = _l("Trainer availability")
+    list_title = show_title = add_title = edit_title = _l("Trainer availability")
     label_columns = LABELS
-    list_columns = ["name", "org", "level", "service_status"]
+    # No add/edit pages (include_route_methods): the calendar is written by `mark`.
+    list_columns = show_columns = add_columns = edit_columns = [
+        "name",
+        "org",
+        "level",
+        "service_status",
+    ]
     search_columns = ["name"]
     base_order = ("id", "asc")
     formatters_columns = {
@@ -167,9 +173,15 @@ class DispatchView(ScopedModelView):
     }
     base_permissions = ["can_read", "can_write"]
     include_route_methods = {"list", "show", "criteria", "relax", "propose", "choose"}
-    list_title = _l("Trainer dispatch")
+    list_title = show_title = add_title = edit_title = _l("Trainer dispatch")
     label_columns = LABELS
-    list_columns = ["training_class", "org", "wanted", "status"]
+    # No add/edit pages: opened from the class page, written by its actions.
+    list_columns = show_columns = add_columns = edit_columns = [
+        "training_class",
+        "org",
+        "wanted",
+        "status",
+    ]
     search_columns = ["status"]
     base_order = ("id", "desc")
     formatters_columns = {"status": _status}
@@ -272,9 +284,16 @@ class DispatchSeatView(ScopedModelView):
     method_permission_name = {"list": "read", "show": "read", "accept": "write", "decline": "write"}
     base_permissions = ["can_read", "can_write"]
     include_route_methods = {"list", "show", "accept", "decline"}
-    list_title = _l("Dispatch requests")
+    list_title = show_title = add_title = edit_title = _l("Dispatch requests")
     label_columns = LABELS
-    list_columns = ["training_class", "profile", "lead", "status", "requested_at"]
+    # No add/edit pages: made by the center's choice, answered by its actions.
+    list_columns = show_columns = add_columns = edit_columns = [
+        "training_class",
+        "profile",
+        "lead",
+        "status",
+        "requested_at",
+    ]
     search_columns = ["status"]
     base_order = ("id", "desc")
     formatters_columns = {"status": _status, "lead": lambda v: _("Yes") if v else ""}
