@@ -5,6 +5,7 @@ from . import (  # noqa: F401,E402
     attachment,
     classroom,
     course,
+    dispatch,
     faculty,
     login_application,
     mentor,

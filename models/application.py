@@ -17,8 +17,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    exists,
+    or_,
+    select,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
+from sqlalchemy.orm import object_session, relationship
 
 from .base import Model, ScopeColumns
 from .review import ReviewableMixin
@@ -64,11 +68,39 @@ class ClassApplication(ReviewableMixin, Model):
         return f"{who} {self.course_type} {self.start_date}".strip()
 
 
+class _SeatHolder(Comparator):
+    """``TrainingClass.seat_holder == user_id``: the user is one of the class's trainers — asked
+    for a seat (dispatch) or assigned to it (the class's trainers, `class_trainer`)."""
+
+    def __eq__(self, user_id):
+        from .classroom import ClassTrainer  # noqa: PLC0415  (both point back at the class)
+        from .dispatch import DispatchSeat  # noqa: PLC0415
+
+        return or_(
+            exists().where(
+                DispatchSeat.class_id == self.expression, DispatchSeat.trainer_user_id == user_id
+            ),
+            exists().where(
+                ClassTrainer.class_id == self.expression, ClassTrainer.user_id == user_id
+            ),
+        )
+
+
+class _Holders(frozenset):
+    """A loaded class's seat holders; ``== user_id`` asks membership, as the SQL side does."""
+
+    def __eq__(self, user_id):
+        return user_id in self
+
+    __hash__ = frozenset.__hash__
+
+
 class TrainingClass(Model):
     """讲师培训班: created by the approval of its application; read-only afterwards."""
 
     __tablename__ = "training_class"
-    __scope__ = ScopeColumns(org="org_id")  # the institution that runs it
+    # The institution that runs it; a trainer sees the classes it was asked to teach (its seat).
+    __scope__ = ScopeColumns(org="org_id", owner="seat_holder")
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), nullable=False, unique=True)
@@ -91,3 +123,17 @@ class TrainingClass(Model):
 
     def __repr__(self):
         return self.code
+
+    @hybrid_property
+    def seat_holder(self):
+        from .classroom import ClassTrainer  # noqa: PLC0415
+        from .dispatch import DispatchSeat  # noqa: PLC0415
+
+        session = object_session(self)
+        seats = select(DispatchSeat.trainer_user_id).where(DispatchSeat.class_id == self.id)
+        assigned = select(ClassTrainer.user_id).where(ClassTrainer.class_id == self.id)
+        return _Holders([*session.scalars(seats), *session.scalars(assigned)])
+
+    @seat_holder.comparator
+    def seat_holder(cls):
+        return _SeatHolder(cls.id)

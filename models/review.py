@@ -50,8 +50,9 @@ class ReviewTask(Model):
     """One step a record has entered: who must act (an org of a level), by when, and the outcome."""
 
     __tablename__ = "review_task"
-    # Visible to the reviewer org and everything above it (the overdue board of a province).
-    __scope__ = ScopeColumns(org="reviewer_org_id")
+    # Visible to the reviewer org and everything above it (the overdue board of a province);
+    # an item assigned to one person (a trainer's request) is that person's too.
+    __scope__ = ScopeColumns(org="reviewer_org_id", owner="assignee_id")
 
     id = Column(Integer, primary_key=True)
     record_type = Column(String(32), nullable=False)
@@ -65,6 +66,9 @@ class ReviewTask(Model):
     done_at = Column(DateTime)
     decision = Column(String(16))
     done_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    # None: every user of the org at that level; else only this user (a trainer's own request:
+    # a trainer's org is its city, shared with every other trainer of the city).
+    assignee_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
 
     __table_args__ = (
         Index("ix_review_task_open", "reviewer_org_id", "done_at", "due_at"),

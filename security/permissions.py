@@ -67,6 +67,9 @@ NEEDS_ANALYSIS = "NeedsAnalysis"  # 培训需求分析 (WRITE: the class's train
 TEACHING = "Teaching"  # 我的授课班 (a trainer's classes)
 EVALUATION = "Evaluation"  # 评估表填写 (a trainee's own forms)
 QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
+AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
+DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
+DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -170,6 +173,28 @@ MENU_TABLE = (
                 "fa-list-ol",
                 QUESTIONNAIRE,
                 "evaluations.QuestionnaireView",
+            ),
+            # [dispatch]
+            MenuEntry(
+                "Availability",
+                _l("Trainer availability"),
+                "fa-calendar-check",
+                AVAILABILITY,
+                "dispatch.AvailabilityView",
+            ),
+            MenuEntry(
+                "Dispatch",
+                _l("Trainer dispatch"),
+                "fa-user-check",
+                DISPATCH,
+                "dispatch.DispatchView",
+            ),
+            MenuEntry(
+                "Dispatch requests",
+                _l("Dispatch request"),
+                "fa-envelope-open-text",
+                DISPATCH_REQUEST,
+                "dispatch.DispatchSeatView",
             ),
         ),
     ),
@@ -287,6 +312,9 @@ _INSTITUTION = (
         (WRITE, APPLICATION),
         (DELETE, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, DISPATCH),  # criteria and candidates of its classes
+        (WRITE, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINEE)]
@@ -309,6 +337,9 @@ _CITY = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),  # calendars of the region's trainers
+        (READ, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
 )
@@ -337,6 +368,9 @@ _PROVINCE = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),
+        (READ, DISPATCH),
+        (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
 )
@@ -377,10 +411,22 @@ _CENTER = (
         (READ, APPLICATION),
         (REVIEW, APPLICATION),
         (READ, TRAINING_CLASS),
+        (READ, AVAILABILITY),
+        (READ, DISPATCH),
+        (WRITE, DISPATCH),  # the choice and the requests
+        (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
 )
+# 第七条: own availability (授课档期), own dispatches, the classes it teaches.
+_TRAINER_DISPATCH = [
+    (READ, AVAILABILITY),
+    (WRITE, AVAILABILITY),
+    (READ, DISPATCH_REQUEST),
+    (WRITE, DISPATCH_REQUEST),
+    (READ, TRAINING_CLASS),
+]
 
 ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     # 部中心: every business function; accounts are allocated by the center (第十二条).
@@ -395,7 +441,8 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(READ, FACULTY), (WRITE, FACULTY)]
     + [(READ, TEACHING)]
     + _CLASS_READER
-    + [(WRITE, NEEDS_ANALYSIS)],
+    + [(WRITE, NEEDS_ANALYSIS)]
+    + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
     # [classroom] its own evaluation forms.
     TRAINEE: [(READ, NOTICE), (READ, COURSE), (READ, EVALUATION), (WRITE, EVALUATION)],

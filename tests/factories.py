@@ -910,3 +910,96 @@ def keep_file(world, files_dir, key="C1", name=ATTACHMENT_NAME, data=None, **kw)
     )
     db.session.commit()
     return attachment
+
+
+# ---------------------------------------------------------------- dispatch ([dispatch], issue 12)
+
+
+def make_trainer(world, key, city="C1", name=None, now=NOW, **profile) -> int:
+    """A trainer account of ``city`` with an approved, in-force profile; the profile's id. The
+    account is in ``world["user"][key]``."""
+    org = db.session.get(Org, world["org"][city])
+    user, _pw = accounts.create_account(
+        name=name or f"讲师{key}", role_kind="trainer", org=org, now=now, password=PASSWORD
+    )
+    user.must_change_password = False
+    db.session.flush()
+    seq = 300 + len(world["user"])
+    values = dict(
+        name=name or f"讲师{key}",
+        gender="M",
+        birth_year=1980,
+        id_number=make_id(born="19800101", seq=seq),
+        mobile=f"1370000{seq:04d}",
+        org_id=org.id,
+        user_id=user.id,
+        level="lecturer",
+        course_types="SYB GYB",
+        service_status="active",
+        certificate_no=f"D-{seq}",
+        certificate_date=date(2020, 1, 1),
+        certificate_expiry=date(2028, 1, 1),
+        created_at=now,
+        status="approved",
+        revision=1,
+        in_force_revision=1,
+    )
+    values.update(profile)
+    p = FacultyProfile(**values)
+    db.session.add(p)
+    db.session.commit()
+    world["user"][key], world["username"][key] = user.id, user.username
+    world.setdefault("profile", {})[key] = p.id
+    return p.id
+
+
+def mark_available(profile_id, start, days=30) -> None:
+    """Availability rows for ``days`` days from ``start`` (written directly)."""
+    from models.dispatch import Availability
+
+    db.session.add_all(
+        Availability(profile_id=profile_id, day=start + timedelta(days=n)) for n in range(days)
+    )
+    db.session.commit()
+
+
+def seed_dispatch(world, now=NOW) -> None:
+    """A dispatch on every seeded class (seed_applications) and a request to trainer1 on I1's
+    class and to trainer2 on I2's (seed_faculty's profiles): the scope matrix's population."""
+    from models.application import TrainingClass
+    from models.dispatch import Dispatch, DispatchSeat
+
+    profiles = {
+        p.user_id: p.id
+        for p in db.session.scalars(
+            select(FacultyProfile).where(FacultyProfile.user_id.isnot(None))
+        )
+    }
+    for klass in db.session.scalars(select(TrainingClass).order_by(TrainingClass.id)):
+        d = Dispatch(
+            class_id=klass.id,
+            org_id=klass.org_id,
+            course_type=klass.course_type,
+            wanted=1,
+            region="any",
+            status="requesting",
+            created_at=now,
+        )
+        db.session.add(d)
+        db.session.flush()
+        trainer = {world["org"]["I1"]: "trainer1", world["org"]["I2"]: "trainer2"}.get(klass.org_id)
+        if trainer:
+            user_id = world["user"][trainer]
+            db.session.add(
+                DispatchSeat(
+                    dispatch_id=d.id,
+                    class_id=klass.id,
+                    org_id=klass.org_id,
+                    profile_id=profiles[user_id],
+                    trainer_user_id=user_id,
+                    lead=True,
+                    status="requested",
+                    requested_at=now,
+                )
+            )
+    db.session.commit()

@@ -14,11 +14,13 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from app import clock
+from app.services import dispatch as dispatch_svc
 from app.services import review, vocabulary
 from app.services.applications import allow_late, check_dates, lines_for
 from app.services.errors import NotAllowed
 from models.application import ClassApplication, TrainingClass
 from models.org import CENTER, CITY, INSTITUTION
+from models.user import TRAINER
 from models.vocabulary import COURSE_TYPE
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -215,15 +217,56 @@ class TrainingClassView(ScopedModelView):
     search_columns = ["code", "org", "course_type", "start_date"]
     base_order = ("code", "asc")
     formatters_columns = {"is_extra": yes_no, "plan_line": blank, "venue": blank}
+    # Opening the dispatch needs only read access: the service lets the class's institution only.
+    method_permission_name = {**ScopedModelView.method_permission_name, "open_dispatch": "read"}
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:
             klass = self.datamodel.get(kwargs["pk"])
             if klass is not None:
+                trainer = g.user.role_kind == TRAINER  # its own seat only, no review history
                 kwargs.update(
-                    history=review.history(klass.application),
+                    history=[] if trainer else review.history(klass.application),
+                    show_history=not trainer,
                     status_label=status_label,
                     action_labels=ACTION_LABELS,
+                    dispatch=dispatch_page(klass, g.user),
                 )
                 kwargs.update(class_section(klass))  # [classroom] trainers, trainees
         return super().render_template(template, **kwargs)
+
+    @expose("/open_dispatch/<pk>", methods=["POST"])
+    @has_access
+    def open_dispatch(self, pk):
+        """The institution starts choosing trainers for its class: to the dispatch page."""
+        klass = self._scoped_rows([pk])[0]
+        opened = []
+        if perform(lambda: opened.append(dispatch_svc.open_dispatch(klass, g.user, clock.now()))):
+            return redirect(url_for("DispatchView.show", pk=opened[0].id))
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+
+def dispatch_page(klass, user) -> dict:
+    """The class page's dispatch part: every seat with its history (a trainer: its own)."""
+    d = dispatch_svc.dispatch_of(klass)
+    if d is None:
+        return {
+            "d": None,
+            "may_open": user.role_kind == INSTITUTION and user.org_id == klass.org_id,
+        }
+    seats = list(d.seats)
+    mine = user.role_kind == TRAINER
+    if mine:
+        seats = [s for s in seats if s.trainer_user_id == user.id]
+    events = {}
+    for e in dispatch_svc.history(d):
+        if not mine or e.seat_id in {s.id for s in seats}:
+            events.setdefault(e.seat_id, []).append(e)
+    return {
+        "d": d,
+        "seats": seats,
+        "events": events,
+        "show_record": not mine,
+        "status_label": lambda v: str(dispatch_svc.STATUS_LABELS.get(v, v)),
+        "action_labels": dispatch_svc.ACTION_LABELS,
+    }

@@ -8,6 +8,7 @@ from app.services import (  # noqa: F401  (imported for their review-kind regist
     applications,
     classroom,
     courses,
+    dispatch,
     evaluations,
     faculty,
     login_applications,

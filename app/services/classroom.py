@@ -56,10 +56,6 @@ def _needs_label(task) -> str:
     return N_("Fill in the training needs analysis")
 
 
-def _own_class_trainers(user):
-    return select(ClassTrainer.id).where(ClassTrainer.user_id == user.id)
-
-
 # Not reviewed: to-do items with a deadline (so they show in 我的待办 and on the overdue board).
 TRAINEE_LIST = review.register(
     review.Kind(
@@ -77,7 +73,6 @@ NEEDS = review.register(
         label=_l("Training needs analysis"),
         record_page="NeedsAnalysisView",
         todo_label=_needs_label,
-        owned_records=_own_class_trainers,
     )
 )
 
@@ -222,7 +217,15 @@ def assign_trainer(
     db.session.add(row)
     db.session.flush()
     if user is not None and not started(klass, now.date()):
-        review.open_todos(NEEDS, row.id, TRAINER, [klass.org_id], now, due_before_start(klass))
+        review.open_todos(
+            NEEDS,
+            row.id,
+            TRAINER,
+            [klass.org_id],
+            now,
+            due_before_start(klass),
+            assignee_id=row.user_id,
+        )
     audit.record(
         db.session,
         "trainer_assign",

@@ -34,10 +34,8 @@ def has_steps(user) -> bool:
 
 
 def todo_query(user):
-    """The user's open steps, inside its scope (a moved account never keeps another org's steps).
-    A trainer's items are those of its own records: that condition is its scope."""
-    if user.role_kind in review.PERSONAL_LEVELS:
-        return review.todo_tasks(user)
+    """The user's open steps, inside its scope (a moved account never keeps another org's steps;
+    a trainer's scope is the items assigned to it)."""
     return in_scope(review.todo_tasks(user), ReviewTask)
 
 

@@ -50,7 +50,6 @@ from app.services.review.records import (
     values_of,
 )
 from app.services.review.tasks import (
-    PERSONAL_LEVELS,
     RESUBMIT_LABEL,
     TaskItem,
     actor_fields,
@@ -117,7 +116,6 @@ __all__ = [
     "revisions",
     "revisions_with_changes",
     "values_of",
-    "PERSONAL_LEVELS",
     "RESUBMIT_LABEL",
     "TaskItem",
     "actor_fields",

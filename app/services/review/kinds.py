@@ -35,7 +35,6 @@ class Kind:
     # A to-do item of a person rather than of an org (a trainer's needs analysis): (user) -> a
     # SELECT of the record ids whose items are that user's. Its items' ``reviewer_org_id`` is
     # the org that supervises the step (the class's institution): the overdue board's row.
-    owned_records: Callable | None = None
     extra: dict = field(default_factory=dict)
 
     def chain_of(self, record) -> Chain:

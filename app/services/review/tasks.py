@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from app.extensions import db
 from app.labels import N_
@@ -22,26 +22,25 @@ RESUBMIT_LABEL = N_("Revise and resubmit")  # the submitter's step
 # ---------------------------------------------------------------- to-do and overdue
 
 
-PERSONAL_LEVELS = ("trainer",)  # levels whose to-do items belong to a person, not to an org
-
-
 def todo_tasks(user):
-    """Open tasks waiting for the user's own org and role (the to-do list); for a trainer, the
-    items of the records it owns (`Kind.owned_records`), which is then their whole scope."""
-    query = select(ReviewTask).where(
-        ReviewTask.done_at.is_(None), ReviewTask.level == user.role_kind
+    """Open tasks waiting for the user: those of its own org and role, and those assigned to it
+    by name (a trainer's request or needs analysis). An assigned item shows to its assignee only;
+    its org is the one on whose overdue board it appears."""
+    return (
+        select(ReviewTask)
+        .where(
+            ReviewTask.done_at.is_(None),
+            or_(
+                and_(
+                    ReviewTask.assignee_id.is_(None),
+                    ReviewTask.reviewer_org_id == user.org_id,
+                    ReviewTask.level == user.role_kind,
+                ),
+                ReviewTask.assignee_id == user.id,
+            ),
+        )
+        .order_by(ReviewTask.due_at)
     )
-    if user.role_kind in PERSONAL_LEVELS:
-        owned = [
-            and_(
-                ReviewTask.record_type == kind.name,
-                ReviewTask.record_id.in_(kind.owned_records(user)),
-            )
-            for kind in KINDS.values()
-            if kind.owned_records is not None
-        ]
-        return query.where(or_(false(), *owned)).order_by(ReviewTask.due_at)
-    return query.where(ReviewTask.reviewer_org_id == user.org_id).order_by(ReviewTask.due_at)
 
 
 def overdue_tasks(now: datetime):
@@ -98,9 +97,16 @@ def task_items(tasks) -> list[TaskItem]:
 
 
 def open_todos(
-    kind: Kind, record_id: int, level: str, org_ids, now: datetime, due: datetime
+    kind: Kind,
+    record_id: int,
+    level: str,
+    org_ids,
+    now: datetime,
+    due: datetime,
+    assignee_id: int | None = None,
 ) -> int:
-    """Put one item per org into the to-do lists of ``level`` (a round's "submit your plan")."""
+    """Put one item per org into the to-do lists of ``level`` (a round's "submit your plan");
+    with ``assignee_id``, into that one user's list only (a trainer's request)."""
     org_ids = list(org_ids)
     db.session.add_all(
         ReviewTask(
@@ -112,6 +118,7 @@ def open_todos(
             reviewer_org_id=org_id,
             entered_at=now,
             due_at=due,
+            assignee_id=assignee_id,
         )
         for org_id in org_ids
     )

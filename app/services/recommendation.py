@@ -1,0 +1,295 @@
+"""The explained recommendation of trainers for a class (Annex 1 row 9).
+
+Hard filters, in order, each reported with the number of trainers it removed: in the pool
+(approved, in force, active, with an account), not already asked for this class, qualified for
+the course type, certificate valid through the class's last day, available on every class day,
+not booked on an overlapping class; then the institution's criteria (level, region, must-haves),
+which it may relax. The survivors are scored; every part of the score is shown.
+
+Statements do not grow with the pool: one grouped count says which filter removed whom, one
+SELECT loads the survivors with their workload and experience (correlated subqueries), one asks
+for past feedback. Weights are data: `WEIGHTS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+
+from app.extensions import db
+from app.services import vocabulary
+from models.application import TrainingClass
+from models.dispatch import (
+    ACCEPTED,
+    ANYWHERE,
+    OPEN_SEATS,
+    SAME_CITY,
+    SAME_PROVINCE,
+    Availability,
+    Booking,
+    Dispatch,
+    DispatchSeat,
+)
+from models.faculty import ACTIVE, GENDERS, FacultyProfile
+from models.org import Org
+from models.vocabulary import TRAINER_LEVEL
+
+# The score, in one place. Points per part; a part that scores 0 is not shown (region always is).
+WEIGHTS = {
+    "same_city": 30,
+    "same_province": 20,
+    "elsewhere": 0,
+    "recent_dispatch": -5,  # per dispatch in the last 12 months (workload balance)
+    "experience": 4,  # per class of this course type taught before…
+    "experience_cap": 5,  # …counted up to this many classes
+    "feedback": 0,  # per point of past feedback (0 until the [classroom] forms exist)
+    "named": 50,  # the trainer the institution named
+}
+WORKLOAD_DAYS = 365
+SHOWN = 50  # ranked trainers a page shows
+
+REGION_LABELS = {
+    SAME_CITY: _l("Same city"),
+    SAME_PROVINCE: _l("Same province"),
+    ANYWHERE: _l("Anywhere"),
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    code: str
+    label: object  # lazy msgid
+    relaxable: bool  # a criterion of the institution (not a rule of the pool)
+    removed: int = 0
+
+
+@dataclass
+class Ranked:
+    profile: FacultyProfile
+    score: int
+    parts: list[tuple[str, int]] = field(default_factory=list)
+    region: str = ANYWHERE
+    workload: int = 0
+    experience: int = 0
+
+    @property
+    def explained(self) -> str:
+        """ "同省 +20，近12个月派遣2次 −10" """
+        return "，".join(f"{label} {_signed(points)}" for label, points in self.parts)
+
+
+@dataclass
+class Recommendation:
+    ranked: list[Ranked]  # every survivor, best first
+    filters: list[Filter]  # every filter, with what it removed
+    pool: int  # profiles looked at
+
+    @property
+    def shown(self) -> list[Ranked]:
+        return self.ranked[:SHOWN]
+
+    @property
+    def removing(self) -> list[Filter]:
+        return [f for f in self.filters if f.removed]
+
+    @property
+    def emptied_by(self) -> Filter | None:
+        """The filter that removed the last trainers (None when someone is left)."""
+        if self.ranked:
+            return None
+        return next((f for f in reversed(self.filters) if f.removed), None)
+
+    def ids(self) -> set[int]:
+        return {r.profile.id for r in self.ranked}
+
+
+def _signed(points: int) -> str:
+    return f"+{points}" if points >= 0 else f"−{-points}"
+
+
+def _class_days(klass: TrainingClass) -> int:
+    return (klass.end_date - klass.start_date).days + 1
+
+
+def _taught(course_type: str, before: date, exclude_class: int):
+    """Classes of the course type the trainer accepted and that ended before ``before``."""
+    return (
+        select(func.count(DispatchSeat.id))
+        .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
+        .where(
+            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.status == ACCEPTED,
+            TrainingClass.course_type == course_type,
+            TrainingClass.end_date < before,
+            TrainingClass.id != exclude_class,
+        )
+        .scalar_subquery()
+    )
+
+
+def _workload(today: date, exclude_class: int):
+    """Requests open or accepted on classes starting from 12 months ago (upcoming ones too)."""
+    return (
+        select(func.count(DispatchSeat.id))
+        .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
+        .where(
+            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.status.in_(OPEN_SEATS),
+            TrainingClass.start_date >= today - timedelta(days=WORKLOAD_DAYS),
+            TrainingClass.id != exclude_class,
+        )
+        .scalar_subquery()
+    )
+
+
+def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()):
+    """(Filter, condition) in order; every condition is NULL-safe (TRUE or FALSE)."""
+    P = FacultyProfile
+    start, end = klass.start_date, klass.end_date
+    available = (
+        select(func.count(Availability.id))
+        .where(Availability.profile_id == P.id, Availability.day.between(start, end))
+        .scalar_subquery()
+    )
+    booked = exists().where(Booking.profile_id == P.id, Booking.day.between(start, end))
+    asked = exists().where(DispatchSeat.class_id == klass.id, DispatchSeat.profile_id == P.id)
+    qualified = (literal(" ") + func.coalesce(P.course_types, "") + literal(" ")).like(
+        f"% {d.course_type} %"
+    )
+    rules = [
+        (
+            Filter("pool", _l("In the pool: approved, active, with an account"), False),
+            and_(
+                P.in_force_revision.isnot(None), P.service_status == ACTIVE, P.user_id.isnot(None)
+            ),
+        ),
+        (Filter("asked", _l("Already asked for this class"), False), not_(asked)),
+        (Filter("course_type", _l("Qualified for the course type"), False), qualified),
+        (
+            Filter("certificate", _l("Certificate valid through the last class day"), False),
+            and_(P.certificate_expiry.isnot(None), P.certificate_expiry >= end),
+        ),
+        (
+            Filter("available", _l("Available on every class day"), False),
+            available == _class_days(klass),
+        ),
+        (Filter("booked", _l("Not booked on an overlapping class"), False), not_(booked)),
+    ]
+    if d.level and "level" not in relax:
+        rules.append(
+            (
+                Filter("level", _l("Level"), True),
+                and_(P.level.isnot(None), P.level == d.level),
+            )
+        )
+    if d.region == SAME_CITY and "region" not in relax:
+        rules.append((Filter("region", _l("Same city"), True), P.org_id == (inst.city_id or 0)))
+    elif d.region == SAME_PROVINCE and "region" not in relax:
+        province = select(Org.id).where(
+            or_(Org.id == inst.province_id, Org.province_id == inst.province_id)
+        )
+        rules.append((Filter("region", _l("Same province"), True), P.org_id.in_(province)))
+    if d.min_taught and "min_taught" not in relax:
+        rules.append(
+            (
+                Filter("min_taught", _l("Taught this course type often enough"), True),
+                _taught(d.course_type, start, klass.id) >= d.min_taught,
+            )
+        )
+    if d.gender and "gender" not in relax:
+        rules.append(
+            (
+                Filter("gender", _l("Gender"), True),
+                and_(P.gender.isnot(None), P.gender == d.gender),
+            )
+        )
+    return rules
+
+
+def feedback_scores(profile_ids: list[int]) -> dict[int, float]:
+    """Past feedback per trainer (学员评价). A named hook: empty until the [classroom] evaluation
+    forms exist; then one grouped query over them, never one per trainer."""
+    return {}
+
+
+def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
+    """The ranked, explained list for the dispatch's class. ``relax``: criteria to ignore."""
+    klass = db.session.get(TrainingClass, d.class_id)
+    inst = db.session.get(Org, klass.org_id)
+    rules = _filters(d, klass, inst, today, relax)
+    failed_at = case(*[(not_(cond), n) for n, (_f, cond) in enumerate(rules, start=1)], else_=0)
+    counts = dict(
+        db.session.execute(
+            select(failed_at.label("f"), func.count()).select_from(FacultyProfile).group_by("f")
+        ).all()
+    )
+    filters = [
+        Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
+        for n, (f, _c) in enumerate(rules, start=1)
+    ]
+    province_of = select(Org.province_id).where(Org.id == FacultyProfile.org_id).scalar_subquery()
+    workload = _workload(today, klass.id).label("workload")
+    experience = _taught(d.course_type, klass.start_date, klass.id).label("experience")
+    rows = db.session.execute(
+        select(FacultyProfile, province_of.label("province_id"), workload, experience).where(
+            *[cond for _f, cond in rules]
+        )
+    ).all()
+    feedback = feedback_scores([row[0].id for row in rows])
+    ranked = [
+        _score(d, inst, profile, province_id, work, exp, feedback.get(profile.id))
+        for profile, province_id, work, exp in rows
+    ]
+    ranked.sort(key=lambda r: (-r.score, r.profile.id))  # ties: the older profile first
+    return Recommendation(ranked, filters, sum(counts.values()))
+
+
+def _score(d, inst, profile, province_id, workload, experience, feedback) -> Ranked:
+    w = WEIGHTS
+    parts = []
+    if inst.city_id and profile.org_id == inst.city_id:
+        region, label = SAME_CITY, _("Same city")
+    elif inst.province_id and inst.province_id in (profile.org_id, province_id):
+        region, label = SAME_PROVINCE, _("Same province")
+    else:
+        region, label = ANYWHERE, _("Other province")
+    points = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
+    parts.append((label, w[points[region]]))
+    if workload:
+        parts.append(
+            (
+                _("%(n)d dispatch(es) in the last 12 months", n=workload),
+                workload * w["recent_dispatch"],
+            )
+        )
+    if experience:
+        counted = min(experience, w["experience_cap"])
+        parts.append(
+            (_("taught this course type %(n)d time(s)", n=experience), counted * w["experience"])
+        )
+    if feedback and w["feedback"]:
+        parts.append((_("feedback %(v).1f", v=feedback), round(feedback * w["feedback"])))
+    if d.named_profile_id == profile.id:
+        parts.append((_("named by the institution"), w["named"]))
+    return Ranked(profile, sum(p for _l, p in parts), parts, region, workload, experience)
+
+
+def criteria_words(d: Dispatch) -> list[str]:
+    """The criteria as a reader sees them."""
+    levels = vocabulary.labels(TRAINER_LEVEL)
+    words = [
+        _("Trainers wanted: %(n)d", n=d.wanted),
+        _("Level: %(v)s", v=levels.get(d.level, d.level) if d.level else _("any")),
+        _("Region: %(v)s", v=REGION_LABELS.get(d.region, d.region)),
+    ]
+    if d.min_taught:
+        words.append(_("Taught this course type at least %(n)d time(s)", n=d.min_taught))
+    if d.gender:
+        words.append(_("Gender: %(v)s", v=GENDERS.get(d.gender, d.gender)))
+    if d.named_profile is not None:
+        words.append(_("Named trainer: %(v)s", v=d.named_profile.name))
+    return words
