@@ -1053,21 +1053,7 @@ class Generator:
             submitted = datetime.combine(
                 start - timedelta(days=r.randint(15, 40)), datetime.min.time()
             ) + timedelta(hours=r.uniform(8, 18))
-            data = {
-                k: app[k]
-                for k in (
-                    "course_type",
-                    "start_date",
-                    "end_date",
-                    "venue",
-                    "expected_trainees",
-                    "contact_name",
-                    "contact_phone",
-                    "trainer_criteria",
-                    "plan_line_id",
-                    "is_extra",
-                )
-            }
+            data = {k: app[k] for k in KINDS["application"].fields}
             revs, tks, evs, status, step = self._review_rows(
                 "application", aid, chain, submitter, submitted, outcome, data
             )

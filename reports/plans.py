@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from models.application import ClassApplication
 from models.org import Org
-from models.plan import PlanLine, TrainingPlan
+from models.plan import LINE_FIELDS, PlanLine, TrainingPlan
 from models.review import PENDING, REJECTED
 from reports.xlsx import Column, dataframe_to_xlsx
 from security.scope import SYSTEM, Scope, in_scope
@@ -79,14 +79,7 @@ def plan_lines(
             "plan_id",
             "status",
             "line_id",
-            "course_type",
-            "classes",
-            "trainees_per_class",
-            "start_from",
-            "start_to",
-            "venue_city_id",
-            "contact_name",
-            "contact_phone",
+            *LINE_FIELDS,
         ],
     )
     frame["classes"] = frame["classes"].fillna(0).astype(int)

@@ -1,7 +1,7 @@
 """开班申请 and 讲师培训班: institutions apply, the city links its plan (or marks 计划外), the
 province and the center review; the center's approval creates the class.
 
-The rules are in `models.application`; the review in `app.services.review`. These views only read
+The rules are in `app.services.applications`; the review in `app.services.review`. These views only read
 the city's choice and the center's late allowance from the record page and map refusals to
 messages.
 """
@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired
 from app import clock
 from app.services import dispatch as dispatch_svc
 from app.services import review, vocabulary
-from app.services.applications import allow_late, check_dates, lines_for
+from app.services.applications import APPLICATION, allow_late, check_dates, lines_for
 from app.services.errors import NotAllowed
 from models.application import ClassApplication, TrainingClass
 from models.org import CENTER, CITY, INSTITUTION
@@ -49,16 +49,8 @@ LABELS = {
     "application": _l("Class application"),
     "created_at": _l("Created at"),
 }
-FORM_COLUMNS = [
-    "course_type",
-    "start_date",
-    "end_date",
-    "venue",
-    "expected_trainees",
-    "contact_name",
-    "contact_phone",
-    "trainer_criteria",
-]
+# What the institution enters: the reviewed fields but the city's choice (plan line, 计划外).
+FORM_COLUMNS = [f for f in APPLICATION.fields if f not in ("plan_line_id", "is_extra")]
 
 
 def _course_type_field():

@@ -298,26 +298,7 @@ class FacultyView(ReviewableModelView):
         "service_status",
         "status",
     ]
-    add_columns = [
-        "name",
-        "gender",
-        "birth_year",
-        "id_number",
-        "mobile",
-        "email",
-        "org_id",
-        "employer",
-        "level",
-        "certificate_no",
-        "certificate_date",
-        "certificate_expiry",
-        "course_types",
-        "languages",
-        "years_experience",
-        "biography",
-        "service_status",
-        "photo",
-    ]
+    add_columns = [*faculty.FACULTY.fields, "photo"]
     edit_columns = add_columns
     search_columns = ["name", "region", "level", "course_types", "service_status", "expiry_window"]
     search_form_extra_fields = {

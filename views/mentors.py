@@ -21,18 +21,7 @@ from views.base import blank, xlsx_download
 from views.fields import checked
 from views.review import ReviewableModelView, status_label
 
-FORM_COLUMNS = [
-    "name",
-    "gender",
-    "employer",
-    "title",
-    "industry",
-    "expertise",
-    "mobile",
-    "email",
-    "biography",
-    "availability",
-]
+FORM_COLUMNS = list(service.MENTOR.fields)
 PAGE_SIZE = 20
 
 

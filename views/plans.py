@@ -16,7 +16,7 @@ from app.services import plans, review, vocabulary
 from app.services.plans import check_contact, check_new_plan
 from app.services.tx import transaction
 from models.org import CITY, PROVINCE, Org
-from models.plan import PlanLine, PlanRound, TrainingPlan
+from models.plan import LINE_FIELDS, PlanLine, PlanRound, TrainingPlan
 from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from security import permissions
@@ -155,17 +155,7 @@ class PlanLineView(ScopedModelView):
         "contact_phone",
     ]
     show_columns = ["plan"] + list_columns
-    add_columns = [
-        "plan",
-        "course_type",
-        "classes",
-        "trainees_per_class",
-        "start_from",
-        "start_to",
-        "venue_city_id",
-        "contact_name",
-        "contact_phone",
-    ]
+    add_columns = ["plan", *LINE_FIELDS]
     edit_columns = add_columns[1:]
     search_columns = ["course_type"]
     formatters_columns = {"venue_city": blank, "contact_name": blank, "contact_phone": blank}
