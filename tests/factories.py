@@ -1003,3 +1003,25 @@ def seed_dispatch(world, now=NOW) -> None:
                 )
             )
     db.session.commit()
+
+
+@contextmanager
+def file_arena(app, request, tmp_path, lock_timeout: float = 5.0):
+    """(app, ids) whose database concurrent threads share, for the race tests: on SQLite a file
+    database of its own (an in-memory one is private to its connection), with ``lock_timeout``
+    seconds of lock wait; on PostgreSQL the test database and its usual world."""
+    if db.engine.dialect.name != "sqlite":
+        yield app, request.getfixturevalue("world")
+        return
+
+    class FileConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'arena.db'}"
+        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": lock_timeout}}
+
+    file_app = create_app(FileConfig)
+    with file_app.app_context():
+        ids = build_world(file_app, NOW)
+    yield file_app, ids
+    with file_app.app_context():
+        db.session.remove()
+        db.engine.dispose()

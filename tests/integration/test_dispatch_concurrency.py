@@ -13,8 +13,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
-from app.config import TestConfig
 from app.extensions import db
 from app.services import dispatch as svc
 from app.services import recommendation
@@ -22,7 +20,7 @@ from app.services.errors import Conflict
 from app.services.tx import transaction
 from models.dispatch import Booking, Dispatch, DispatchSeat
 from models.user import MalanUser
-from tests.factories import NOW, build_world, make_class, make_trainer, mark_available
+from tests.factories import NOW, file_arena, make_class, make_trainer, mark_available
 
 START = NOW.date() + timedelta(days=30)
 
@@ -30,21 +28,8 @@ START = NOW.date() + timedelta(days=30)
 @pytest.fixture()
 def arena(app, request, tmp_path):
     """(app, ids) whose database the threads share."""
-    if db.engine.dialect.name != "sqlite":
-        yield app, request.getfixturevalue("world")
-        return
-
-    class FileConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'dispatch.db'}"
-        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 5}}
-
-    file_app = create_app(FileConfig)
-    with file_app.app_context():
-        ids = build_world(file_app, NOW)
-    yield file_app, ids
-    with file_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with file_arena(app, request, tmp_path, lock_timeout=5) as pair:
+        yield pair
 
 
 def _two_proposed_dispatches(ids) -> tuple[int, int, int]:

@@ -8,13 +8,12 @@ created beside it and dropped after. The sign-in form and the API login share on
 
 import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from flask_appbuilder import Model
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
 from app import clock, create_app
 from app.config import TestConfig
@@ -24,7 +23,7 @@ from models.audit import AuditLog
 from models.org import CENTER, CITY, PROVINCE, Org
 from models.user import MalanUser
 from security.sync import sync_roles
-from tests.factories import PASSWORD, csrf_token
+from tests.factories import PASSWORD, csrf_token, scratch_database
 
 # The clock is frozen before the world is built: its passwords and sessions date from NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -40,17 +39,8 @@ def database_url(request, tmp_path):
         return
     if not PG_URL.startswith("postgresql"):
         pytest.skip("PostgreSQL only: set DATABASE_URL=postgresql+psycopg://...")
-    base = make_url(PG_URL)
-    name = f"malan_lockout_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL, "lockout") as url:
+        yield url
 
 
 @pytest.fixture()

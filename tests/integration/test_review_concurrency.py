@@ -11,8 +11,6 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
-from app.config import TestConfig
 from app.extensions import db
 from app.services import accounts, review
 from app.services.review import (
@@ -26,28 +24,14 @@ from models.org import Org
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
-from tests.factories import NOW, PASSWORD, build_world
+from tests.factories import NOW, PASSWORD, file_arena
 
 
 @pytest.fixture()
 def arena(app, request, tmp_path):
     """(app, ids): the app whose database the threads share, and the world's ids in it."""
-    if db.engine.dialect.name != "sqlite":
-        yield app, request.getfixturevalue("world")
-        return
-
-    class FileConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'concurrency.db'}"
-        # A short lock wait, so that "database is locked" really happens in these tests.
-        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 0.2}}
-
-    file_app = create_app(FileConfig)
-    with file_app.app_context():
-        ids = build_world(file_app, NOW)
-    yield file_app, ids
-    with file_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with file_arena(app, request, tmp_path, lock_timeout=0.2) as pair:
+        yield pair
 
 
 def _second_province_reviewer(ids) -> int:
