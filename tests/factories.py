@@ -682,7 +682,7 @@ def sign_in_page(page, base, who) -> None:
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", who["username"])
     page.fill("input[name=password]", who["password"])
-    page.click("[type=submit]")
+    page.click("form[name=login] [type=submit]")
     page.wait_for_load_state("networkidle")
     assert urlsplit(page.url).path == "/", f"{who['username']} not signed in: {page.url}"
 
@@ -706,8 +706,8 @@ def sign_out_page(page, base) -> None:
     out). Nothing happens when nobody is signed in."""
     page.goto(f"{base}/password/change")
     if page.locator("#logout-form").count():
-        page.locator("#logout-form").evaluate("form => form.submit()")
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the sign-out is done when its answer has loaded
+            page.locator("#logout-form").evaluate("form => form.submit()")
 
 
 NEW_PASSWORD = "Neu#Kennwort2026"

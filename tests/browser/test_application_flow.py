@@ -105,7 +105,7 @@ def test_point9_application_walks_from_institution_to_center_in_chromium(
     page.fill("input[name=contact_name]", "孙老师")
     page.fill("input[name=contact_phone]", "13800000001")
     page.fill("[name=trainer_criteria]", "SYB 讲师，三年以上经验")
-    page.click("form [type=submit]")
+    page.click("#model_form [type=submit]")
     page.wait_for_load_state("networkidle")
     with app.app_context():
         pk = db.session.scalar(select(func.max(ClassApplication.id)))

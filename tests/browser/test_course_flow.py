@@ -81,7 +81,7 @@ def test_point7_trainer_uploads_center_approves_city_finds_and_opens(
     page.fill("input[name=tags]", "市场评估,示范课")
     page.fill("input[name=author]", trainer["name"])
     page.set_input_files("input[name=upload_files]", str(pdf))
-    page.click("form [type=submit]")
+    page.click("#model_form [type=submit]")
     page.wait_for_load_state("networkidle")
     no_error(page)
     pk, status, published = latest(app)

@@ -93,7 +93,7 @@ def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("[type=submit]")
+    page.click("form[name=login] [type=submit]")
     page.wait_for_load_state("networkidle")
     assert urlsplit(page.url).path.endswith("/password/change")
     page.goto(f"{base}/")
@@ -101,7 +101,7 @@ def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
     page.fill("input[name=old_password]", password)
     page.fill("input[name=new_password]", NEW_PASSWORD)
     page.fill("input[name=confirm]", NEW_PASSWORD)
-    page.click("form [type=submit]")
+    page.click("#password-form [type=submit]")
     page.wait_for_load_state("networkidle")
     page.goto(f"{base}/")
     assert urlsplit(page.url).path == "/"
