@@ -29,6 +29,13 @@ CHANGE_LABELS = {
     "deactivate": _l("Disable"),
 }
 
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "unit": _l("Work unit"),
+    "mobile": _l("Mobile"),
+    "office_phone": _l("Office phone"),
+}
+
 
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
@@ -134,6 +141,8 @@ class RosterView(ReviewableModelView):
             token=outcome.token,
             kind_labels=KIND_LABELS,
             change_labels=CHANGE_LABELS,
+            choices=rosters.choices_for(province) if outcome.preview else [],
+            field_labels=FIELD_LABELS,
         )
 
     @expose("/confirm", methods=["POST"])
@@ -144,13 +153,20 @@ class RosterView(ReviewableModelView):
         province = self._province()
         now = clock.now()
         token = request.form.get("token", "")
+        choices = {
+            key.removeprefix("place-"): value
+            for key, value in request.form.items()
+            if key.startswith("place-")
+        }
         claimed, done = [], []
         if not perform(lambda: claimed.append(rosters.claim_preview(token, province, g.user, now))):
             return redirect(url_for(".upload"))
         if claimed[0] is None:  # another user's preview: as any foreign id
             abort(403)
         if not perform(
-            lambda: done.append(rosters.confirm_claimed(claimed[0], province, g.user, now)),
+            lambda: done.append(
+                rosters.confirm_claimed(claimed[0], province, g.user, now, choices)
+            ),
             success=_("The roster was submitted to the center."),
         ):
             return redirect(url_for(".upload"))
