@@ -29,13 +29,6 @@ CHANGE_LABELS = {
     "deactivate": _l("Disable"),
 }
 
-FIELD_LABELS = {
-    "name": _l("Name"),
-    "unit": _l("Work unit"),
-    "mobile": _l("Mobile"),
-    "office_phone": _l("Office phone"),
-}
-
 
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
@@ -134,15 +127,17 @@ class RosterView(ReviewableModelView):
         if outcome.refused:
             flash(outcome.refused, "danger")
             return self.render_template("rosters/upload.html", province=province), 400
+        return self._preview_page(province, outcome.preview, outcome.token)
+
+    def _preview_page(self, province, preview, token):
         return self.render_template(
             "rosters/preview.html",
             province=province,
-            preview=outcome.preview,
-            token=outcome.token,
+            preview=preview,
+            token=token,
             kind_labels=KIND_LABELS,
             change_labels=CHANGE_LABELS,
-            choices=rosters.choices_for(province) if outcome.preview else [],
-            field_labels=FIELD_LABELS,
+            choices=rosters.choices_for(province),
         )
 
     @expose("/confirm", methods=["POST"])
@@ -158,6 +153,10 @@ class RosterView(ReviewableModelView):
             for key, value in request.form.items()
             if key.startswith("place-")
         }
+        unplaced = rosters.unplaced_preview(token, province, g.user, now, choices)
+        if unplaced is not None:  # a choice is missing: the same preview again, still confirmable
+            flash(unplaced[1], "danger")
+            return self._preview_page(province, unplaced[0], token)
         claimed, done = [], []
         if not perform(lambda: claimed.append(rosters.claim_preview(token, province, g.user, now))):
             return redirect(url_for(".upload"))

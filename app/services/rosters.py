@@ -688,6 +688,23 @@ def claim_preview(staged_id: str, province: Org, actor, now: datetime) -> stagin
     return staged
 
 
+def unplaced_preview(
+    staged_id: str, province: Org, actor, now: datetime, choices: dict
+) -> tuple[Preview, str] | None:
+    """Before the claim (which spends the staged preview): when a row the preview could not
+    place has no choice, or one outside the province, the staged preview again and why, so the
+    page shows it once more; None when the choices are complete (or nothing is staged)."""
+    staged = staging.peek(staged_id, actor.id, STAGED_KIND, now)
+    if staged is None or staged.meta.get("org") != province.id:
+        return None
+    try:
+        apply_choices(staged.meta["rows"], choices, province)
+    except RosterRefused as exc:
+        rows = [PreviewRow(**r) for r in staged.meta["rows"]]
+        return Preview(filename=staged.filename, rows=rows), str(exc)
+    return None
+
+
 def confirm_claimed(
     staged: staging.Staged, province: Org, actor, now: datetime, choices: dict | None = None
 ) -> Roster:

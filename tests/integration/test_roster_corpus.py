@@ -191,25 +191,27 @@ def test_point1_confirm_needs_the_choice_then_writes_the_roster(client, login, w
     login("p2")
     tables = counts()
     token = token_of(upload(client, CORPUS["clean_original"]).get_data(as_text=True))
-    client.post(
+    response = client.post(
         "/rosterview/confirm",
         data={"csrf_token": csrf_token(client, "/password/change"), "token": token},
     )
-    assert counts() == tables  # no choice: refused, nothing written
+    # no choice: nothing written, the same preview again (still confirmable), the row named
+    html = response.get_data(as_text=True)
+    assert counts() == tables and token_of(html) == token
+    assert "第 8 行（何某）" in html and 'name="place-8"' in html
 
-    token = token_of(upload(client, CORPUS["clean_original"]).get_data(as_text=True))
     foreign = org("110101").id  # 东城区 of 北京市: never accepted as a choice
-    client.post(
-        "/rosterview/confirm",
-        data={
-            "csrf_token": csrf_token(client, "/password/change"),
-            "token": token,
-            "place-8": f"city:{foreign}",
-        },
-    )
-    assert counts() == tables
+    for value in (f"city:{foreign}", f"inst:{world['org']['I1']}", "province:x"):
+        response = client.post(
+            "/rosterview/confirm",
+            data={
+                "csrf_token": csrf_token(client, "/password/change"),
+                "token": token,
+                "place-8": value,
+            },
+        )
+        assert counts() == tables and token_of(response.get_data(as_text=True)) == token
 
-    token = token_of(upload(client, CORPUS["clean_original"]).get_data(as_text=True))
     city = org("440100").id
     response = client.post(
         "/rosterview/confirm",
