@@ -6,11 +6,15 @@ a file, `confirm` re-checks the confirmed rows against the database (it may have
 the preview) and only then writes the roster and submits it through the "roster" review chain.
 """
 
+import functools
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+import stdnum
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -285,6 +289,32 @@ def _city_forms(city: Org) -> list[str]:
     return [name, short] if short != name and len(short) >= 2 else [name]
 
 
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> tuple[dict, dict, "re.Pattern"]:
+    """China's administrative divisions as python-stdnum ships them (``cn/loc.dat``, the
+    codes of 居民身份证号): province names by their 2-digit code, current county-level names
+    (区/县/县级市, three characters or more) → {(province code, 6-digit code)}, and one regular
+    expression finding any of those names (longest first)."""
+    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
+    provinces, counties, province = {}, defaultdict(set), None
+    for line in path.read_text("utf-8").splitlines():
+        top = re.match(r'^(\d{2}) province="([^"]+)"', line)
+        if top:
+            province = top.group(1)
+            provinces[province] = unicodedata.normalize("NFKC", top.group(2))
+            continue
+        sub = re.match(r'^\s+(\d{4}) county="([^"]+)"', line)
+        if not sub or province is None or sub.group(1).endswith("00"):
+            continue  # a comment, the province itself or a prefecture
+        for part in sub.group(2).split(","):
+            named = re.match(r"^(?:\[\d{0,4}-(\d{4})?\])?(.+)$", part.strip())
+            if named and not named.group(1) and len(named.group(2)) >= 3:
+                counties[named.group(2)].add((province, province + sub.group(1)))
+    counties.pop("市辖区", None)
+    pattern = re.compile("|".join(sorted(map(re.escape, counties), key=len, reverse=True)))
+    return provinces, dict(counties), pattern
+
+
 @dataclass
 class Places:
     """The uploader's province's cities and institutions, and the other provinces' (a row
@@ -334,16 +364,43 @@ class Places:
     def institution(self, unit: str) -> Org | None:
         return self.institutions.get(unit_key(unit, self.province))
 
-    def elsewhere(self, unit: str) -> tuple[str, Org] | None:
-        """(the place named, its province) when ``unit`` is of another province."""
+    def county_named(self, text: str) -> tuple[str, Org] | None:
+        """A county-level place of the province named in ``text`` (越秀区人社局 → 广州市), by the
+        administrative division codes: the city whose code is the county's (a district of a
+        municipality) or its prefecture's."""
+        _provinces, counties, pattern = gazetteer()
+        by_code = {c.code: c for _form, c in self.cities}
+        for match in pattern.finditer(_plain(text)):
+            found = {
+                by_code.get(code) or by_code.get(code[:4] + "00")
+                for prov, code in counties[match.group(0)]
+                if prov == self.province.code[:2]
+            } - {None}
+            if len(found) == 1:
+                return match.group(0), found.pop()
+        return None
+
+    def elsewhere(self, unit: str) -> tuple[str, str] | None:
+        """(the place named, its province's name) when ``unit`` is of another province: a
+        city, institution or province of another province in the platform, or a county-level
+        place that exists only in other provinces."""
         plain = _plain(unit)
-        if self.city_named(unit) is None:
+        own = self.province.code[:2]
+        if self.city_named(unit) is None and self.county_named(unit) is None:
             for name, org, other in self.foreign:
                 if name in plain and len(name) >= 2:
-                    return org.name, other
+                    return org.name, other.name
+            provinces, counties, pattern = gazetteer()
+            for code, name in provinces.items():
+                if code != own and _plain(name) in plain:
+                    return name, name
+            for match in pattern.finditer(plain):
+                where = {prov for prov, _code in counties[match.group(0)]}
+                if own not in where and len(where) == 1:
+                    return match.group(0), provinces[where.pop()]
         for key, (org, other) in self.foreign_institutions.items():
             if key not in self.institutions and unit_key(unit, other) == key:
-                return org.name, other
+                return org.name, other.name
         return None
 
 
@@ -356,11 +413,12 @@ def file_province(above: list[str], places: Places) -> str | None:
         if match:
             named = match.group(1).strip()
             return None if not named or own in _plain(named) else named
+    provinces = gazetteer()[0]
     for line in above:
         plain = _plain(line or "")
-        for name, org, _other in places.foreign:
-            if org.kind == PROVINCE and name in plain and own not in plain:
-                return org.name
+        for code, name in provinces.items():
+            if code != places.province.code[:2] and _plain(name) in plain and own not in plain:
+                return name
     return None
 
 
@@ -386,7 +444,7 @@ def place(raw, result, places: Places, first: bool) -> Placement | None:
             _(
                 "%(place)s is in %(other)s, not in %(province)s.",
                 place=other[0],
-                other=other[1].name,
+                other=other[1],
                 province=province.name,
             ),
         )
@@ -415,7 +473,7 @@ def place(raw, result, places: Places, first: bool) -> Placement | None:
     institution = places.institution(unit) if unit else None
     if institution is not None and city is not None and institution.parent_id != city.id:
         institution = None  # the same name in another city: a new institution there
-    named = places.city_named(unit) if unit else None
+    named = (places.city_named(unit) or places.county_named(unit)) if unit else None
     authority = bool(AUTHORITY_WORDS.search(unit)) and not NOT_AUTHORITY.search(unit)
     if kind is None:
         if first and city is None:

@@ -240,3 +240,35 @@ def test_the_apps_own_template_still_works_for_another_province(world):
         province_line="省份：北京市",
     )
     assert rosters.preview(data, "r.xlsx", p1).counts() == {"province": 1}
+
+
+def test_point1_county_level_authority_placed_in_its_city(world):
+    """A county-level place (越秀区, by the administrative division codes) → its city."""
+    data = build_annex2_file(
+        [
+            ["1", "黄省联", "广东省人力资源和社会保障厅", None, None, "13900007001", None],
+            ["2", "区联", "越秀区人力资源和社会保障局", None, None, "13900007002", None],
+            ["3", "机构", "越秀区新星职业培训学校", None, None, "13900007003", None],
+        ]
+    )
+    result = rosters.preview(data, "r.xlsx", p2())
+    assert result.errors == []
+    got = [(r.kind, r.city_name, r.reasons) for r in result.rows[1:]]
+    assert got == [
+        ("city", "广州市", ["工作单位含“越秀区” → 市级，广州市"]),
+        ("institution", "广州市", ["工作单位含“越秀区” → 机构，广州市"]),
+    ]
+
+
+def test_point2_places_of_other_provinces_outside_the_platform_are_errors(world):
+    data = build_annex2_file(
+        [
+            ["1", "黄省联", "广东省人力资源和社会保障厅", None, None, "13900008001", None],
+            ["2", "甲", "海淀区就业服务中心", None, None, "13900008002", None],
+            ["3", "乙", "浙江省人力资源和社会保障厅", None, None, "13900008003", None],
+        ]
+    )
+    errors = [str(e) for e in rosters.preview(data, "r.xlsx", p2()).errors]
+    assert len(errors) == 2
+    assert "海淀区" in errors[0] and "北京市" in errors[0] and "广东省" in errors[0]
+    assert "浙江省" in errors[1]
