@@ -398,8 +398,14 @@ class Places:
                 where = {prov for prov, _code in counties[match.group(0)]}
                 if own not in where and len(where) == 1:
                     return match.group(0), provinces[where.pop()]
-        for key, (org, other) in self.foreign_institutions.items():
-            if key not in self.institutions and unit_key(unit, other) == key:
+        keys = {unit_key(unit)}  # and without any province's name in front (one dict look-up each)
+        for name in gazetteer()[0].values():
+            for prefix in (_plain(name), province_key(name)):
+                if plain.startswith(prefix) and len(plain) > len(prefix) + 1:
+                    keys.add(unit_key(plain[len(prefix) :]))
+        for key in keys - set(self.institutions):
+            if key in self.foreign_institutions:
+                org, other = self.foreign_institutions[key]
                 return org.name, other.name
         return None
 
