@@ -79,6 +79,10 @@ class ImportSpec:
     fields: tuple[ImportField, ...]
     max_rows: int = 2000
     max_bytes: int = MAX_BYTES
+    # Forms filled in by hand (Annex 2): rows hidden in the sheet are not read, and a line of
+    # notes under the table ("注：…", "填表人：…", a line merged across the columns) ends it.
+    # Both are reported in `ImportResult.skipped`, never silently dropped.
+    hand_filled: bool = False
 
     def header_of(self, key: str) -> str:
         return next(f.headers[0] for f in self.fields if f.key == key)
@@ -110,6 +114,8 @@ class ImportResult:
     sheet: str = ""
     columns: dict = field(default_factory=dict)  # key -> column letter
     header_row: int = 0  # the header's row number (1-based), for writing the file back
+    above: list = field(default_factory=list)  # the texts of the rows above the header
+    skipped: list = field(default_factory=list)  # (row number, why) rows not read (hand_filled)
 
     def error(self, row: dict | int, key: str, message: str) -> None:
         """Record an error at a row (dict from `rows`, or a row number) and a spec field."""
@@ -295,10 +301,11 @@ def read_xlsx(data: bytes, spec: ImportSpec) -> ImportResult:
         raise ImportRefused(
             _("The workbook could not be read: %(e)s", e=type(exc).__name__)
         ) from exc
+    hidden = _hidden_rows(data) if spec.hand_filled else {}
     for title, grid in grids:
         header = _find_header(grid, spec)
         if header is not None:
-            return _rows(grid, header, spec, title)
+            return _rows(grid, header, spec, title, hidden.get(title, set()))
     missing = _missing_columns(grids, spec)
     raise ImportRefused(
         missing
@@ -309,16 +316,76 @@ def read_xlsx(data: bytes, spec: ImportSpec) -> ImportResult:
     )
 
 
-def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
+# A line under the table that is not a person: a note, the person who filled the form, a date.
+NOTE_LINE = re.compile(r"^(注|说明|备注|附注|填表|填报|制表|联系人|审核|负责人|单位盖章|盖章|日期)")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)/?>")
+
+
+def _attr(attrs: bytes, name: bytes) -> str | None:
+    m = re.search(rb"(?:^|\s)" + name + rb'\s*=\s*["\']([^"\']*)["\']', attrs)
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def _hidden_rows(data: bytes) -> dict[str, set[int]]:
+    """{sheet name: row numbers hidden in it} (calamine does not say which rows are hidden)."""
+    out: dict[str, set[int]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            rels = {}
+            if "xl/_rels/workbook.xml.rels" in names:
+                for attrs in _REL_TAG.findall(archive.read("xl/_rels/workbook.xml.rels")):
+                    target = _attr(attrs, b"Target") or ""
+                    target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                    rels[_attr(attrs, b"Id")] = target
+            for attrs in _SHEET_TAG.findall(archive.read("xl/workbook.xml")):
+                name, rid = _attr(attrs, b"name"), _attr(attrs, b"r:id")
+                part = rels.get(rid)
+                if not name or part not in names:
+                    continue
+                hidden = set()
+                for row in _ROW_TAG.findall(archive.read(part)):
+                    if _attr(row, b"hidden") in ("1", "true") and _attr(row, b"r"):
+                        hidden.add(int(_attr(row, b"r")))
+                out[name] = hidden
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return {}
+    return out
+
+
+def _is_note_line(row: list) -> bool:
+    """A line of notes under the table: starts like a note, or one text merged across."""
+    texts = [normalise(v) for v in row if v is not None and normalise(str(v))]
+    if not texts:
+        return False
+    return bool(NOTE_LINE.match(texts[0])) or (len(texts) >= 3 and len(set(texts)) == 1)
+
+
+def _rows(grid, header, spec: ImportSpec, title: str, hidden=frozenset()) -> ImportResult:
     header_row, found = header
     result = ImportResult(sheet=title)
+    result.above = [
+        " ".join(dict.fromkeys(normalise(str(v)) for v in row if v is not None))
+        for row in grid[:header_row]
+    ]
     result.columns = {key: get_column_letter(c + 1) for key, c in found.items()}
     result._headers = {f.key: f.headers[0] for f in spec.fields}
     result.header_row = header_row + 1
     fields = [f for f in spec.fields if f.key in found]
     data_rows = [(r, row) for r, row in enumerate(grid[header_row + 1 :], start=header_row + 2)]
     kept = 0
+    ended = False  # a note line was met: the table is over
     for number, row in data_rows:
+        if spec.hand_filled and any(v is not None for v in row):
+            if number in hidden:
+                result.skipped.append((number, _("hidden row, not read")))
+                continue
+            if ended or _is_note_line(row):
+                ended = True
+                result.skipped.append((number, _("note below the table, not read")))
+                continue
         values = {"_row": number}
         lost = []  # CODE cells typed as too long a number
         for f in fields:
@@ -331,6 +398,8 @@ def _rows(grid, header, spec: ImportSpec, title: str) -> ImportResult:
             if text and f.squash_spaces:
                 text = re.sub(r"\s+", "", text)
             values[f.key] = text
+            if spec.hand_filled and isinstance(raw, str) and text and raw.strip() != text:
+                values.setdefault("_typed", {})[f.key] = raw.strip()  # as typed, for the preview
         if all(values[f.key] is None for f in fields if f.is_data):
             continue  # an empty row (or one with a formatting leftover)
         kept += 1

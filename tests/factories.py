@@ -1025,3 +1025,163 @@ def file_arena(app, request, tmp_path, lock_timeout: float = 5.0):
     with file_app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# ---------------------------------------------------------------- issue 14: the Annex-2 corpus
+
+# Annex 2 as the regulation prints it: no 类型, no 所属地市.
+ANNEX2_ORIGINAL_HEADER = ["序号", "姓名", "工作单位", "职务", "办公电话", "手机号", "微信号"]
+
+
+def build_annex2_file(
+    rows,
+    *,
+    header=ANNEX2_ORIGINAL_HEADER,
+    title=ANNEX2_TITLE,
+    province_line="省份：广东省",
+    hidden=(),
+    notes=(),
+    merges=(),
+    sheet_before=None,
+) -> bytes:
+    """A roster as provinces fill it in by hand: a merged title, a "省份：" line, the header, the
+    rows (None: an empty cell, []: a blank row), rows hidden by their index in ``rows``, lines
+    of notes under the table (each merged across), extra merged ranges ("C5:C6"), and a sheet
+    of instructions before the form's sheet."""
+    book = Workbook()
+    ws = book.active
+    if sheet_before:
+        ws.title = "填表说明"
+        ws.append([sheet_before])
+        ws = book.create_sheet("附件2")
+    width = len(header)
+    if title:
+        ws.append([title])
+        ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
+    if province_line is not None:
+        ws.append([province_line])
+    ws.append(list(header))
+    first = ws.max_row + 1
+    for row in rows:
+        ws.append(list(row) if row else [None])
+    for index in hidden:
+        ws.row_dimensions[first + index].hidden = True
+    for note in notes:
+        ws.append([note])
+        ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
+    for merged in merges:
+        ws.merge_cells(merged)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_bomb() -> bytes:
+    """A few KB that claim to be a workbook and inflate to ~60 MB."""
+    return zip_bytes(
+        {
+            "[Content_Types].xml": "<Types/>",
+            "xl/workbook.xml": "<workbook/>",
+            "xl/worksheets/sheet1.xml": b"<worksheet>"
+            + b" " * (60 * 1024 * 1024)
+            + b"</worksheet>",
+        }
+    )
+
+
+def annex2_corpus() -> dict:
+    """Every kind of roster file a 广东省 upload meets (world: city 广州市, institution 广州创业
+    学院; 北京市 with 东城区, 东城创业学校), keyed by name. The expected outcome of each is in
+    tests/integration/test_roster_corpus.py."""
+    clean_original = [
+        ["1", "黄省联", "广东省人力资源和社会保障厅", "处长", "020-83333333", "13900001001", "hsl"],
+        ["2", "梁市联", "广州市人力资源和社会保障局", "科长", None, "13900001002", None],
+        ["3", "罗机构", "广州创业学院有限公司", "校长", None, "13900001003", None],
+        ["4", "陈机构", "广州新创培训学校", "教务", None, "13900001004", None],
+        ["5", "何某", "南粤青年创业服务社", None, None, "13900001005", None],
+    ]
+    messy = [
+        [
+            "1",
+            "黄　省联",
+            "广东省人社厅",
+            "处长",
+            "０２０－８３３３ ３３３３转８０１",
+            "+86 139 0000 2001",
+            "ＨＳＬ０１",
+        ],
+        [],
+        ["2", "梁市联", "广州市就业服务中心", None, "+86-20-87654321", "86-139-0000-2002", None],
+        ["3", "罗机构", "广州 创业学院", None, None, "13900002003／020-12345678", None],
+        ["4", "隐藏人", "广州创业学院", None, None, "13900002099", None],
+        [
+            "5",
+            "陈机构",
+            "广州新创培训学校",
+            None,
+            "(020) 1234-5678 ext 12",
+            "１３９ ００００ ２００４",
+            None,
+        ],
+        ["6", "何机构", None, None, None, "13900002005", None],
+        [],
+    ]
+    return {
+        "clean_original": build_annex2_file(clean_original),
+        "app_template": build_xlsx(
+            [
+                [
+                    "1",
+                    "黄省联",
+                    "广东省人力资源和社会保障厅",
+                    None,
+                    None,
+                    "13900003001",
+                    None,
+                    "省级",
+                    None,
+                ],
+                ["2", "梁市联", "广州市就业局", None, None, "13900003002", None, None, "广州"],
+                ["3", "罗机构", "广州创业学院", None, None, "13900003003", None, "机构", "广州市"],
+            ],
+            header=ANNEX2_HEADER,  # the app's own template (类型, 所属地市)
+        ),
+        # the unit of 何机构 is merged with 陈机构's (rows 9-10), row 8 (index 4) is hidden
+        "messy": build_annex2_file(
+            messy,
+            hidden=(4,),
+            merges=("C9:C10",),
+            notes=("注：第1行为省级联络员。", "填表人：张三  联系电话：13900002999"),
+            sheet_before="请按附件2填写，手机号按文本填写。",
+        ),
+        "other_province": build_annex2_file(clean_original, province_line="省份：浙江省"),
+        "other_province_title": build_annex2_file(
+            clean_original, title="北京市创业培训联络员信息汇总表", province_line=None
+        ),
+        "mixed_errors": build_annex2_file(
+            [
+                clean_original[0],
+                ["2", "甲", "东城区人力资源和社会保障局", None, None, "13900004002", None],
+                ["3", "乙", "东城创业学校", None, None, "13900004003", None],
+                ["4", "丙", "广州新创培训学校", None, None, "1390000400", None],
+                ["5", "丁", "广州新创培训学校", None, "020-abc", "13900001001", None],
+            ]
+        ),
+        "formulas": build_annex2_file(
+            [
+                clean_original[0],
+                [
+                    "2",
+                    '=HYPERLINK("http://x","甲")',
+                    "广州创业学院",
+                    None,
+                    None,
+                    "13900005002",
+                    None,
+                ],
+                ["3", "乙", "广州创业学院", None, None, "=13900005003+0", None],
+            ]
+        ),
+        "not_a_workbook": b"%PDF-1.4\n% not a workbook\n",
+        "zip_bomb": zip_bomb(),
+    }

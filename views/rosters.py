@@ -127,13 +127,17 @@ class RosterView(ReviewableModelView):
         if outcome.refused:
             flash(outcome.refused, "danger")
             return self.render_template("rosters/upload.html", province=province), 400
+        return self._preview_page(province, outcome.preview, outcome.token)
+
+    def _preview_page(self, province, preview, token):
         return self.render_template(
             "rosters/preview.html",
             province=province,
-            preview=outcome.preview,
-            token=outcome.token,
+            preview=preview,
+            token=token,
             kind_labels=KIND_LABELS,
             change_labels=CHANGE_LABELS,
+            choices=rosters.choices_for(province),
         )
 
     @expose("/confirm", methods=["POST"])
@@ -144,13 +148,24 @@ class RosterView(ReviewableModelView):
         province = self._province()
         now = clock.now()
         token = request.form.get("token", "")
+        choices = {
+            key.removeprefix("place-"): value
+            for key, value in request.form.items()
+            if key.startswith("place-")
+        }
+        unplaced = rosters.unplaced_preview(token, province, g.user, now, choices)
+        if unplaced is not None:  # a choice is missing: the same preview again, still confirmable
+            flash(unplaced[1], "danger")
+            return self._preview_page(province, unplaced[0], token)
         claimed, done = [], []
         if not perform(lambda: claimed.append(rosters.claim_preview(token, province, g.user, now))):
             return redirect(url_for(".upload"))
         if claimed[0] is None:  # another user's preview: as any foreign id
             abort(403)
         if not perform(
-            lambda: done.append(rosters.confirm_claimed(claimed[0], province, g.user, now)),
+            lambda: done.append(
+                rosters.confirm_claimed(claimed[0], province, g.user, now, choices)
+            ),
             success=_("The roster was submitted to the center."),
         ):
             return redirect(url_for(".upload"))

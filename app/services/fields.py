@@ -81,7 +81,10 @@ def telephone(value) -> str:
     text = _text(value)
     parts = [p.strip() for p in _PHONE_LIST.split(text) if p.strip()] or [text]
     for part in parts:
-        digits = _COUNTRY.sub("", _PHONE_NOISE.sub("", _EXTENSION.sub("", part)))
+        bare = _PHONE_NOISE.sub("", _EXTENSION.sub("", part))
+        digits = _COUNTRY.sub("", bare)
+        if digits != bare and not MOBILE.match(digits) and not digits.startswith("0"):
+            digits = "0" + digits  # +86-10-12345678: the area code without its trunk 0
         if not (MOBILE.match(digits) or LANDLINE.match(digits)):
             raise Invalid(
                 _(
@@ -307,3 +310,30 @@ def validate_into(spec: Iterable[Field], record, error=InvalidValue) -> None:
     cleaned = validate(spec, {f.name: getattr(record, f.name) for f in spec}, error)
     for name, value in cleaned.items():
         setattr(record, name, value)
+
+
+# ---------------------------------------------------------------- a cell holding several numbers
+
+_SEVERAL = re.compile(r"[/、,，;；|]|或|及|\s{2,}|\n")
+_BLANKS = re.compile(r"\s+")
+
+
+def first_mobile(value) -> tuple[str, str | None]:
+    """A cell that may hold several numbers (a hand-filled form: "139 0000 0001／020-1234567"):
+    (the first mobile as stored, the other numbers as typed, or None). Each number may carry
+    full-width digits, blanks, dashes or a +86/86- prefix. No mobile in it: `Invalid`, as
+    `mobile`."""
+    text = _text(value)
+    try:
+        return mobile(text), None
+    except Invalid:
+        pass
+    for splitter in (_SEVERAL, _BLANKS):
+        parts = [p.strip() for p in splitter.split(text) if p and p.strip()]
+        for i, part in enumerate(parts if len(parts) > 1 else ()):
+            try:
+                found = mobile(part)
+            except Invalid:
+                continue
+            return found, "、".join(parts[:i] + parts[i + 1 :]) or None
+    raise Invalid(_("must be an 11-digit mainland mobile number (found %(v)s).", v=text))

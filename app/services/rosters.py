@@ -6,10 +6,15 @@ a file, `confirm` re-checks the confirmed rows against the database (it may have
 the preview) and only then writes the roster and submits it through the "roster" review chain.
 """
 
+import functools
 import re
+import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+import stdnum
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -35,7 +40,7 @@ from models.roster import (
 )
 from models.user import MalanUser
 from reports import roster as report
-from reports.imports import PHONE, ImportField, ImportRefused, ImportResult, ImportSpec, read_xlsx
+from reports.imports import ImportField, ImportRefused, ImportResult, ImportSpec, read_xlsx
 from security.scope import in_scope
 
 # The Annex-2 columns, plus 类型 and 所属地市 that place each row (see reports.roster).
@@ -46,12 +51,10 @@ ROSTER_SPEC = ImportSpec(
         ImportField("unit", ("工作单位", "单位", "单位名称"), required=True, max_length=128),
         ImportField("title", ("职务", "职位"), max_length=64),
         ImportField("office_phone", ("办公电话", "座机", "固定电话"), max_length=64),
+        # TEXT, not PHONE: a hand-filled cell may hold several numbers ("139… / 020-…"), split
+        # by `fields.first_mobile` (PHONE would glue them together).
         ImportField(
-            "mobile",
-            ("手机号", "手机", "手机号码", "移动电话"),
-            required=True,
-            kind=PHONE,
-            max_length=20,
+            "mobile", ("手机号", "手机", "手机号码", "移动电话"), required=True, max_length=64
         ),
         ImportField("wechat", ("微信号", "微信"), max_length=64),
         ImportField("kind", ("类型", "联络员类型"), max_length=16, squash_spaces=True),
@@ -61,6 +64,7 @@ ROSTER_SPEC = ImportSpec(
         ImportField("change", ("变更", "变更类型", "操作"), max_length=16, squash_spaces=True),
     ),
     max_rows=2000,
+    hand_filled=True,
 )
 
 KIND_WORDS = {
@@ -87,9 +91,6 @@ CHANGE_LABELS = {ADD: "新增", CHANGE: "变更", DEACTIVATE: "停用"}
 KIND_LABELS = {PROVINCE_LIAISON: "省级", CITY_LIAISON: "市级", INSTITUTION_LIAISON: "机构"}
 # (decision) A unit named like a human-resources authority is the province's or a city's
 # authority: the city's when a city is given, else the province's. Anything else is an institution.
-AUTHORITY = re.compile(
-    r"(人力资源和社会保障|人力资源社会保障|人社|就业)(局|厅)$|就业(服务|促进)?(中心|局)$"
-)
 # The rules of a row's values (`app.services.fields`): the same as every form's.
 ROSTER_FIELDS = (
     fields.Field("mobile", _l("Mobile"), fields.mobile, required=True),
@@ -125,6 +126,11 @@ class PreviewRow:
     matched_username: str | None = None
     new_institution: bool = False
     change: str = ADD
+    # How the row was placed when 类型/所属地市 were not given ("工作单位含'广州市' → 市级，广州市").
+    reasons: list = field(default_factory=list)
+    typed: dict = field(default_factory=dict)  # key -> the cell as typed, where it was normalised
+    notes: list = field(default_factory=list)  # e.g. the other numbers of a mobile cell
+    needs_choice: bool = False  # not placed: the uploader chooses in the preview
 
     def as_data(self) -> dict:
         return dict(vars(self))
@@ -138,11 +144,27 @@ class Preview:
 
     @property
     def to_create(self) -> list[PreviewRow]:
-        return [r for r in self.rows if r.action == CREATE]
+        return [r for r in self.rows if r.action == CREATE and not r.needs_choice]
 
     @property
     def matching(self) -> list[PreviewRow]:
-        return [r for r in self.rows if r.action == MATCH]
+        return [r for r in self.rows if r.action == MATCH and not r.needs_choice]
+
+    @property
+    def to_place(self) -> list[PreviewRow]:
+        return [r for r in self.rows if r.needs_choice]
+
+    @property
+    def skipped(self) -> list:
+        return getattr(self, "_skipped", [])
+
+    def counts(self) -> dict:
+        """People by type (kind → count), the rows still to place under ``""``."""
+        out: dict[str, int] = {}
+        for r in self.rows:
+            key = "" if r.needs_choice else r.kind
+            out[key] = out.get(key, 0) + 1
+        return out
 
 
 # ---------------------------------------------------------------- reading and checking
@@ -190,57 +212,355 @@ def upload(data: bytes, filename: str, province: Org, actor, now: datetime) -> U
 
 
 def preview(data: bytes, filename: str, province: Org) -> Preview:
-    """A file → its preview (raises `reports.imports.ImportRefused` for a refused file)."""
+    """A file → its preview (raises `reports.imports.ImportRefused` for a refused file, and for
+    a file whose "省份：" line or title names another province)."""
     result = read_xlsx(data, ROSTER_SPEC)
-    return check_rows(result, filename, province)
-
-
-def check_rows(result: ImportResult, filename: str, province: Org) -> Preview:
-    """Domain checks on read rows, appended to the reader's cell errors."""
-    out = Preview(filename=filename, errors=result.errors)
-    cities = _cities_by_name(province)
-    seen_mobiles: dict[str, int] = {}
-    bad_rows = {e.row for e in result.errors}
-    for raw in result.rows:
-        n_errors = len(result.errors)
-        row = _check_row(raw, result, province, cities, seen_mobiles)
-        if row is not None and len(result.errors) == n_errors and raw["_row"] not in bad_rows:
-            out.rows.append(row)
-    out.errors = sorted(result.errors, key=lambda e: (e.row, e.column))
+    places = Places.of(province)
+    named = file_province(result.above, places)
+    if named is not None:
+        raise ImportRefused(
+            _(
+                "This file is the roster of %(other)s; you upload the roster of %(province)s.",
+                other=named,
+                province=province.name,
+            )
+        )
+    out = check_rows(result, filename, province, places)
+    out._skipped = list(result.skipped)
     return out
 
 
-def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None:
-    name, unit = raw.get("name"), raw.get("unit")
-    mobile = _mobile(raw, result)
-    if mobile:
-        first = seen_mobiles.setdefault(mobile, raw["_row"])
-        if first != raw["_row"]:
-            result.error(
-                raw,
-                "mobile",
-                _("Mobile number %(m)s already appears in row %(r)d.", m=mobile, r=first),
-            )
-            mobile = None
-    phone = raw.get("office_phone")
-    if phone:
-        phone, errors = fields.clean(ROSTER_FIELDS, {"office_phone": phone})
-        phone = phone["office_phone"]
-        for key, message in errors:
-            result.error(raw, key, message)
-    city = None
-    if raw.get("city"):
-        city = cities.get(_city_key(raw["city"]))
+# ---------------------------------------------------------------- placing a row (Annex 2)
+
+# A unit that is an authority (人社厅/局, 就业局, 就业服务中心 …), not a training institution.
+AUTHORITY_WORDS = re.compile(
+    r"(人力资源和社会保障|人力资源社会保障|人社|劳动就业|就业(服务|促进|管理|训练)?(局|中心|处|办))"
+)
+NOT_AUTHORITY = re.compile(r"(学校|学院|公司|培训中心|研究院)")
+_UNIT_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "公司",
+    "职业技能培训学校",
+    "职业培训学校",
+    "培训学校",
+    "学校",
+    "培训中心",
+    "服务中心",
+    "中心",
+)
+_PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
+PROVINCE_LINE = re.compile(r"省\s*份\s*[:：]\s*(\S*)")
+
+
+def _plain(text: str) -> str:
+    """Full-/half-width and blanks and brackets ignored."""
+    return re.sub(r"[\s()（）【】\[\]·.\-—_]", "", unicodedata.normalize("NFKC", text or ""))
+
+
+def province_key(name: str) -> str:
+    return _PROVINCE_SUFFIX.sub("", _plain(name)) or _plain(name)
+
+
+def unit_key(unit: str, province: Org | None = None) -> str:
+    """An institution's name for fuzzy matching: no suffix (有限公司, 学校, 中心 …), no
+    province name in front, full-/half-width alike."""
+    key = _plain(unit)
+    if province is not None:
+        for prefix in (_plain(province.name), province_key(province.name)):
+            if key.startswith(prefix) and len(key) > len(prefix) + 1:
+                key = key[len(prefix) :]
+                break
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _UNIT_SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix) + 1:
+                key, changed = key[: -len(suffix)], True
+                break
+    return key
+
+
+def _city_forms(city: Org) -> list[str]:
+    """How a unit names a city: 广州市, 广州 (a district keeps its 区: 东城区)."""
+    name = _plain(city.name)
+    short = name.removesuffix("市")
+    return [name, short] if short != name and len(short) >= 2 else [name]
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> tuple[dict, dict, "re.Pattern"]:
+    """China's administrative divisions as python-stdnum ships them (``cn/loc.dat``, the
+    codes of 居民身份证号): province names by their 2-digit code, current county-level names
+    (区/县/县级市, three characters or more) → {(province code, 6-digit code)}, and one regular
+    expression finding any of those names (longest first)."""
+    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
+    provinces, counties, province = {}, defaultdict(set), None
+    for line in path.read_text("utf-8").splitlines():
+        top = re.match(r'^(\d{2}) province="([^"]+)"', line)
+        if top:
+            province = top.group(1)
+            provinces[province] = unicodedata.normalize("NFKC", top.group(2))
+            continue
+        sub = re.match(r'^\s+(\d{4}) county="([^"]+)"', line)
+        if not sub or province is None or sub.group(1).endswith("00"):
+            continue  # a comment, the province itself or a prefecture
+        for part in sub.group(2).split(","):
+            named = re.match(r"^(?:\[\d{0,4}-(\d{4})?\])?(.+)$", part.strip())
+            if named and not named.group(1) and len(named.group(2)) >= 3:
+                counties[named.group(2)].add((province, province + sub.group(1)))
+    counties.pop("市辖区", None)
+    pattern = re.compile("|".join(sorted(map(re.escape, counties), key=len, reverse=True)))
+    return provinces, dict(counties), pattern
+
+
+@dataclass
+class Places:
+    """The uploader's province's cities and institutions, and the other provinces' (a row
+    naming them is an error)."""
+
+    province: Org
+    cities: list  # (form, city), longest form first
+    institutions: dict  # unit_key -> institution
+    foreign: list  # (full name, org, its province): cities and provinces of other provinces
+    foreign_institutions: dict  # unit_key -> (institution, its province)
+
+    @classmethod
+    def of(cls, province: Org) -> "Places":
+        orgs = list(
+            db.session.scalars(select(Org).where(Org.kind.in_((PROVINCE, CITY, INSTITUTION))))
+        )
+        by_id = {o.id: o for o in orgs}
+
+        def province_of(org):
+            return by_id.get(org.province_id) if org.province_id else org
+
+        cities, institutions, foreign, foreign_inst = [], {}, [], {}
+        for org in orgs:
+            own = (org.province_id or org.id) == province.id
+            if org.kind == CITY and own:
+                cities += [(form, org) for form in _city_forms(org)]
+            elif org.kind == INSTITUTION and own:
+                institutions.setdefault(unit_key(org.name, province), org)
+            elif org.kind == INSTITUTION:
+                foreign_inst.setdefault(
+                    unit_key(org.name, province_of(org)), (org, province_of(org))
+                )
+            elif not own:
+                foreign.append((_plain(org.name), org, province_of(org)))
+        cities.sort(key=lambda item: -len(item[0]))
+        return cls(province, cities, institutions, foreign, foreign_inst)
+
+    def city_named(self, text: str) -> tuple[str, Org] | None:
+        plain = _plain(text)
+        return next(((form, c) for form, c in self.cities if form in plain), None)
+
+    def city_called(self, text: str) -> Org | None:
+        """The 所属地市 cell: a city's name, with or without 市."""
+        plain = _plain(text)
+        return next((c for form, c in self.cities if form == plain), None)
+
+    def institution(self, unit: str) -> Org | None:
+        return self.institutions.get(unit_key(unit, self.province))
+
+    def county_named(self, text: str) -> tuple[str, Org] | None:
+        """A county-level place of the province named in ``text`` (越秀区人社局 → 广州市), by the
+        administrative division codes: the city whose code is the county's (a district of a
+        municipality) or its prefecture's."""
+        _provinces, counties, pattern = gazetteer()
+        by_code = {c.code: c for _form, c in self.cities}
+        for match in pattern.finditer(_plain(text)):
+            found = {
+                by_code.get(code) or by_code.get(code[:4] + "00")
+                for prov, code in counties[match.group(0)]
+                if prov == self.province.code[:2]
+            } - {None}
+            if len(found) == 1:
+                return match.group(0), found.pop()
+        return None
+
+    def elsewhere(self, unit: str) -> tuple[str, str] | None:
+        """(the place named, its province's name) when ``unit`` is of another province: a
+        city, institution or province of another province in the platform, or a county-level
+        place that exists only in other provinces."""
+        plain = _plain(unit)
+        own = self.province.code[:2]
+        if self.city_named(unit) is None and self.county_named(unit) is None:
+            for name, org, other in self.foreign:
+                if name in plain and len(name) >= 2:
+                    return org.name, other.name
+            provinces, counties, pattern = gazetteer()
+            for code, name in provinces.items():
+                if code != own and _plain(name) in plain:
+                    return name, name
+            for match in pattern.finditer(plain):
+                where = {prov for prov, _code in counties[match.group(0)]}
+                if own not in where and len(where) == 1:
+                    return match.group(0), provinces[where.pop()]
+        keys = {unit_key(unit)}  # and without any province's name in front (one dict look-up each)
+        for name in gazetteer()[0].values():
+            for prefix in (_plain(name), province_key(name)):
+                if plain.startswith(prefix) and len(plain) > len(prefix) + 1:
+                    keys.add(unit_key(plain[len(prefix) :]))
+        for key in keys - set(self.institutions):
+            if key in self.foreign_institutions:
+                org, other = self.foreign_institutions[key]
+                return org.name, other.name
+        return None
+
+
+def file_province(above: list[str], places: Places) -> str | None:
+    """The other province a file names (its "省份：" line, else its title), or None when it
+    names the uploader's province or none."""
+    own = province_key(places.province.name)
+    for line in above:
+        match = PROVINCE_LINE.search(line or "")
+        if match:
+            named = match.group(1).strip()
+            return None if not named or own in _plain(named) else named
+    provinces = gazetteer()[0]
+    for line in above:
+        plain = _plain(line or "")
+        for code, name in provinces.items():
+            if code != places.province.code[:2] and _plain(name) in plain and own not in plain:
+                return name
+    return None
+
+
+@dataclass
+class Placement:
+    kind: str | None = None
+    city: Org | None = None
+    institution: Org | None = None
+    reason: str | None = None
+
+
+def place(raw, result, places: Places, first: bool) -> Placement | None:
+    """Where a row belongs. 类型/所属地市 when given; otherwise inferred from 工作单位 (row 1 is
+    the provincial liaison, Annex 2's note). A row that cannot be placed: `Placement()` with
+    no kind (the uploader chooses). None: an error was recorded on the row."""
+    unit, word, city_text = raw.get("unit") or "", raw.get("kind"), raw.get("city")
+    province = places.province
+    other = places.elsewhere(unit)
+    if other is not None:
+        result.error(
+            raw,
+            "unit",
+            _(
+                "%(place)s is in %(other)s, not in %(province)s.",
+                place=other[0],
+                other=other[1],
+                province=province.name,
+            ),
+        )
+        return None
+    kind, city = None, None
+    if word:
+        kind = KIND_WORDS.get(word)
+        if kind is None:
+            result.error(raw, "kind", _("Unknown type %(v)s: use 省级, 市级 or 机构.", v=word))
+            return None
+    if city_text:
+        city = places.city_called(city_text)
         if city is None:
             result.error(
                 raw,
                 "city",
                 _(
                     "%(city)s is not a city of %(province)s.",
-                    city=raw["city"],
+                    city=city_text,
                     province=province.name,
                 ),
             )
+            return None
+    if kind == PROVINCE_LIAISON:
+        return Placement(PROVINCE_LIAISON)
+    institution = places.institution(unit) if unit else None
+    if institution is not None and city is not None and institution.parent_id != city.id:
+        institution = None  # the same name in another city: a new institution there
+    named = (places.city_named(unit) or places.county_named(unit)) if unit else None
+    authority = bool(AUTHORITY_WORDS.search(unit)) and not NOT_AUTHORITY.search(unit)
+    if kind is None:
+        if first and city is None:
+            return Placement(PROVINCE_LIAISON, reason=_("row 1 is the provincial liaison"))
+        if institution is not None:
+            kind = INSTITUTION_LIAISON
+        elif authority and (city is not None or named is not None):
+            kind = CITY_LIAISON
+        elif authority and province_key(province.name) in _plain(unit):
+            return Placement(PROVINCE_LIAISON, reason=_("the unit is the province's authority"))
+        elif named is not None or city is not None:
+            kind = INSTITUTION_LIAISON
+        else:
+            return Placement()  # the uploader chooses in the preview
+    if city is None and kind == INSTITUTION_LIAISON and institution is not None:
+        city = db.session.get(Org, institution.parent_id)
+        reason = _("the unit matches the institution %(name)s", name=institution.name)
+    elif city is None and named is not None:
+        city = named[1]
+        reason = _("the unit names %(place)s", place=named[0])
+    elif city is None:
+        return Placement(kind)  # the type is known, the city is chosen in the preview
+    elif kind == INSTITUTION_LIAISON and institution is not None:
+        reason = _("the unit matches the institution %(name)s", name=institution.name)
+    elif not word:
+        reason = _("the unit is an authority") if kind == CITY_LIAISON else None
+    else:
+        reason = None
+    if reason is not None:
+        reason = f"{reason} → {KIND_LABELS[kind]}，{city.name}"
+    return Placement(kind, city, institution if kind == INSTITUTION_LIAISON else None, reason)
+
+
+def check_rows(
+    result: ImportResult, filename: str, province: Org, places: Places | None = None
+) -> Preview:
+    """Domain checks on read rows, appended to the reader's cell errors."""
+    places = places or Places.of(province)
+    out = Preview(filename=filename, errors=result.errors)
+    seen_mobiles: dict[str, int] = {}
+    bad_rows = {e.row for e in result.errors}
+    for index, raw in enumerate(result.rows):
+        n_errors = len(result.errors)
+        row = _check_row(raw, result, places, seen_mobiles, index == 0)
+        if row is not None and len(result.errors) == n_errors and raw["_row"] not in bad_rows:
+            out.rows.append(row)
+    out.errors = sorted(result.errors, key=lambda e: (e.row, e.column))
+    return out
+
+
+def _check_row(raw, result, places: Places, seen_mobiles, first: bool) -> PreviewRow | None:
+    province = places.province
+    name, unit = raw.get("name"), raw.get("unit")
+    typed = dict(raw.get("_typed") or {})
+    notes = []
+    mobile, others = _mobile(raw, result)
+    if others:
+        notes.append(_("other numbers, kept with the office phone: %(v)s", v=others))
+    if mobile and raw.get("mobile") != mobile:
+        typed.setdefault("mobile", raw.get("mobile"))
+    if mobile:
+        first_row = seen_mobiles.setdefault(mobile, raw["_row"])
+        if first_row != raw["_row"]:
+            result.error(
+                raw,
+                "mobile",
+                _("Mobile number %(m)s already appears in row %(r)d.", m=mobile, r=first_row),
+            )
+            mobile = None
+    phone = raw.get("office_phone")
+    if others:
+        phone = "、".join(p for p in (phone, others) if p)
+    if phone:
+        cleaned, errors = fields.clean(ROSTER_FIELDS, {"office_phone": phone})
+        if cleaned["office_phone"] and cleaned["office_phone"] != raw.get("office_phone"):
+            typed.setdefault("office_phone", raw.get("office_phone") or "")
+        phone = cleaned["office_phone"]
+        for key, message in errors:
+            result.error(raw, key, message)
+        if phone and len(phone) > 64:
+            result.error(raw, "office_phone", fields.too_long(64, len(phone)))
     change = ADD
     if raw.get("change"):
         change = CHANGE_WORDS.get(raw["change"])
@@ -248,43 +568,44 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
             result.error(
                 raw, "change", _("Unknown change %(v)s: use 新增, 变更 or 停用.", v=raw["change"])
             )
-    kind = _kind(raw, result, unit, raw.get("city"))
-    if kind in (CITY_LIAISON, INSTITUTION_LIAISON) and not raw.get("city"):
-        result.error(raw, "city", _("The city is required for city and institution liaisons."))
-    if not (name and unit and mobile and kind and change) or (
-        kind != PROVINCE_LIAISON and city is None
-    ):
+    placed = place(raw, result, places, first) if unit else None
+    if not (name and unit and mobile and change and placed):
         return None
+    needs_choice = placed.kind is None or (placed.kind != PROVINCE_LIAISON and placed.city is None)
+    city = placed.city if placed.kind != PROVINCE_LIAISON else None
+    if placed.institution is not None and placed.institution.name != unit:
+        typed.setdefault("unit", unit)
+        unit = placed.institution.name  # the approval attaches the person to it, by name
     row = PreviewRow(
         row=raw["_row"],
-        kind=kind,
+        kind=placed.kind or "",
         name=name,
         unit=unit,
         title=raw.get("title"),
         office_phone=phone,
         mobile=mobile,
         wechat=raw.get("wechat"),
-        city_id=city.id if city and kind != PROVINCE_LIAISON else None,
-        city_name=city.name if city and kind != PROVINCE_LIAISON else None,
+        city_id=city.id if city else None,
+        city_name=city.name if city else None,
         action=CREATE,
         change=change,
+        reasons=[placed.reason] if placed.reason else [],
+        typed={k: v for k, v in typed.items() if v},
+        notes=notes,
+        needs_choice=needs_choice,
     )
     existing = db.session.scalar(select(MalanUser).where(MalanUser.mobile == mobile))
-    if change != ADD and not _of_province(existing, province):
+    if not _of_province(existing, province):
+        # Point 4: an account elsewhere on the platform is never revealed nor attached; such a
+        # row reads exactly as a new person's ("将由部中心核对"), the center checks it.
+        existing = None
+    if change != ADD and existing is None:
         result.error(
             raw, "mobile", _("No account of this province has mobile number %(m)s.", m=mobile)
         )
         return None
-    if existing is not None and not _of_province(existing, province):
-        # An account of another province: refused with the same words as a name mismatch, so a
-        # roster can neither look up nor attach itself to accounts outside its own province.
-        result.error(
-            raw, "mobile", _("Mobile number %(m)s belongs to another person's account.", m=mobile)
-        )
-        return None
     if existing is not None:
         if existing.full_name != name:
-            # Do not reveal whose it is: the account may sit in another province.
             result.error(
                 raw,
                 "mobile",
@@ -292,7 +613,7 @@ def _check_row(raw, result, province, cities, seen_mobiles) -> PreviewRow | None
             )
             return None
         row.action, row.matched_username = MATCH, existing.username
-    elif kind == INSTITUTION_LIAISON:
+    elif row.kind == INSTITUTION_LIAISON and city is not None:
         row.new_institution = _institution(city, unit) is None
     return row
 
@@ -304,41 +625,77 @@ def _of_province(user: MalanUser | None, province) -> bool:
     )
 
 
-def _mobile(raw, result) -> str | None:
+def _mobile(raw, result) -> tuple[str | None, str | None]:
+    """(the mobile, the cell's other numbers)."""
     value = raw.get("mobile")
     if not value:
-        return None
-    cleaned, errors = fields.clean(ROSTER_FIELDS, {"mobile": value})
-    for key, message in errors:
-        result.error(raw, key, message)
-    return cleaned["mobile"]
-
-
-def _kind(raw, result, unit, city_text) -> str | None:
-    word = raw.get("kind")
-    if word:
-        kind = KIND_WORDS.get(word)
-        if kind is None:
-            result.error(raw, "kind", _("Unknown type %(v)s: use 省级, 市级 or 机构.", v=word))
-        return kind
-    if unit and AUTHORITY.search(unit):
-        return CITY_LIAISON if city_text else PROVINCE_LIAISON
-    return INSTITUTION_LIAISON
-
-
-def _city_key(name: str) -> str:
-    return name.removesuffix("市")
-
-
-def _cities_by_name(province: Org) -> dict[str, Org]:
-    cities = db.session.scalars(select(Org).where(Org.kind == CITY, Org.province_id == province.id))
-    return {_city_key(c.name): c for c in cities}
+        return None, None
+    try:
+        return fields.first_mobile(value)
+    except fields.Invalid as exc:
+        result.error(raw, "mobile", str(exc))
+        return None, None
 
 
 def _institution(city: Org, unit: str) -> Org | None:
     return db.session.scalar(
         select(Org).where(Org.kind == INSTITUTION, Org.parent_id == city.id, Org.name == unit)
     )
+
+
+# ---------------------------------------------------------------- choices made in the preview
+
+
+def choices_for(province: Org) -> list[tuple[str, str]]:
+    """What a row that could not be placed may be: (value, label) for the preview's picker."""
+    out = [("province", _("Provincial liaison"))]
+    cities = db.session.scalars(
+        select(Org).where(Org.kind == CITY, Org.province_id == province.id).order_by(Org.code)
+    ).all()
+    for city in cities:
+        out.append((f"city:{city.id}", f"{_('City liaison')} · {city.name}"))
+    for city in cities:
+        for inst in db.session.scalars(
+            select(Org).where(Org.kind == INSTITUTION, Org.parent_id == city.id).order_by(Org.code)
+        ):
+            out.append((f"inst:{inst.id}", f"{_('Institution liaison')} · {inst.name}"))
+        out.append((f"new:{city.id}", f"{_('New institution')} · {city.name}"))
+    return out
+
+
+def apply_choices(rows: list[dict], choices: dict, province: Org) -> list[dict]:
+    """The staged rows with the uploader's choice applied to each row that was not placed.
+    A missing choice, or one naming a place outside the province, refuses the confirmation."""
+    allowed = dict(choices_for(province))
+    out = []
+    for r in rows:
+        r = dict(r)
+        if r.get("needs_choice"):
+            value = (choices.get(str(r["row"])) or "").strip()
+            if value not in allowed:
+                raise RosterRefused(
+                    _(
+                        "Row %(r)d (%(name)s): choose where this person belongs.",
+                        r=r["row"],
+                        name=r["name"],
+                    ),
+                    field=f"place-{r['row']}",
+                )
+            what, _sep, ident = value.partition(":")
+            org = db.session.get(Org, int(ident)) if ident else None
+            if what == "province":
+                r.update(kind=PROVINCE_LIAISON, city_id=None, city_name=None)
+            elif what == "city":
+                r.update(kind=CITY_LIAISON, city_id=org.id, city_name=org.name)
+            else:
+                city = org if what == "new" else db.session.get(Org, org.parent_id)
+                r.update(kind=INSTITUTION_LIAISON, city_id=city.id, city_name=city.name)
+                if what == "inst":
+                    r["unit"] = org.name
+            r["needs_choice"] = False
+            r.setdefault("reasons", []).append(_("chosen in the preview"))
+        out.append(r)
+    return out
 
 
 # ---------------------------------------------------------------- confirming
@@ -395,9 +752,30 @@ def claim_preview(staged_id: str, province: Org, actor, now: datetime) -> stagin
     return staged
 
 
-def confirm_claimed(staged: staging.Staged, province: Org, actor, now: datetime) -> Roster:
-    """Write the claimed preview's roster and submit it (`confirm`)."""
-    return confirm(staged.meta["rows"], staged.filename, province, actor, now)
+def unplaced_preview(
+    staged_id: str, province: Org, actor, now: datetime, choices: dict
+) -> tuple[Preview, str] | None:
+    """Before the claim (which spends the staged preview): when a row the preview could not
+    place has no choice, or one outside the province, the staged preview again and why, so the
+    page shows it once more; None when the choices are complete (or nothing is staged)."""
+    staged = staging.peek(staged_id, actor.id, STAGED_KIND, now)
+    if staged is None or staged.meta.get("org") != province.id:
+        return None
+    try:
+        apply_choices(staged.meta["rows"], choices, province)
+    except RosterRefused as exc:
+        rows = [PreviewRow(**r) for r in staged.meta["rows"]]
+        return Preview(filename=staged.filename, rows=rows), str(exc)
+    return None
+
+
+def confirm_claimed(
+    staged: staging.Staged, province: Org, actor, now: datetime, choices: dict | None = None
+) -> Roster:
+    """Write the claimed preview's roster and submit it (`confirm`), with the uploader's choice
+    for each row the preview could not place (``choices``: row number → picker value)."""
+    rows = apply_choices(staged.meta["rows"], choices or {}, province)
+    return confirm(rows, staged.filename, province, actor, now)
 
 
 def confirm(rows: list[dict], filename: str, province: Org, actor, now: datetime) -> Roster:

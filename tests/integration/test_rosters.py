@@ -171,9 +171,9 @@ ERROR_CASES = [
     ([["1", "甲", "单位", None, None, "23900000001", None, "省级", None]], [(4, "F")]),
     ([["1", "甲", "单位", None, "020-abc", "13900000001", None, "省级", None]], [(4, "E")]),
     ([["1", "甲", "单位", None, None, "13900000001", None, "县级", None]], [(4, "H")]),
-    ([["1", "甲", "单位", None, None, "13900000001", None, "机构", None]], [(4, "I")]),
     ([["1", "甲", "深圳某学校", None, None, "13900000001", None, "机构", "深圳"]], [(4, "I")]),
-    ([["1", "甲", "东城区某学校", None, None, "13900000001", None, "机构", "东城区"]], [(4, "I")]),
+    # a place of another province in 工作单位: an error on the row (issue 14 point 2)
+    ([["1", "甲", "东城区某学校", None, None, "13900000001", None, "机构", "东城区"]], [(4, "C")]),
     (
         [
             ["1", "甲", "单位", None, None, "13900000001", None, "省级", None],
@@ -208,11 +208,17 @@ def test_point2_an_account_of_another_province_is_neither_revealed_nor_attached(
     c1 = db.session.get(MalanUser, world["user"]["c1"])
     c1.mobile = "13900000077"
     db.session.commit()
-    preview = check(
-        [["1", c1.full_name, "广州市就业局", None, None, "13900000077", None, "市级", "广州"]]
-    )
-    assert [(e.row, e.column) for e in preview.errors] == [(4, "F")]
-    assert c1.username not in str(preview.errors[0]) and not preview.matching
+    rows = [
+        ["1", c1.full_name, "广州市就业局", None, None, "13900000077", None, "市级", "广州"],
+        ["2", "新人", "广州市就业局", None, None, "13900000078", None, "市级", "广州"],
+    ]
+    preview = check(rows)
+    # Issue 14 point 4: no error, no match; the row reads exactly as an unregistered mobile's.
+    assert preview.errors == [] and not preview.matching
+    known, unknown = (r.as_data() for r in preview.to_create)
+    for row in (known, unknown):
+        row.pop("row"), row.pop("name"), row.pop("mobile")
+    assert known == unknown and known["action"] == "create"
 
 
 def test_point2_city_of_a_municipality_province_by_district_name(world):
@@ -582,7 +588,7 @@ def test_point4_change_rows_must_name_an_account_of_this_province(world):
             [
                 "2",
                 "赵东城",
-                "东城区就业局",
+                "广州市就业局",
                 None,
                 None,
                 "13900000077",
