@@ -1043,3 +1043,12 @@ def decide_account_request(client, record, action="approve", opinion=""):
         opinion=opinion,
         version=record.version,
     )
+
+
+def seed_account_requests(world, now=None) -> None:
+    """For the scope matrix: a pending proposal of the system administrator (at the center)."""
+    from app.services import account_requests
+
+    sysadmin = db.session.get(MalanUser, world["user"]["sysadmin"])
+    target = db.session.get(MalanUser, world["user"]["p1"])
+    account_requests.propose(sysadmin, "reset_password", now or clock.now(), target=target)
