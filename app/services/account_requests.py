@@ -172,6 +172,8 @@ def _before_approve(record: AccountRequest, task, actor, now: datetime, params: 
         raise NotAllowed(_("You cannot change your own account here."))
     if record.operation == CREATE_ACCOUNT:  # the mobile may have been taken since
         accounts.check_new_account(record.name, record.role_kind, record.account_org, record.mobile)
+    elif record.operation == RESET_PASSWORD:  # it may have become an administrator since
+        accounts.guard_manageable(None, record.target)
 
 
 def _on_approved(record: AccountRequest, actor, now: datetime) -> None:
