@@ -154,6 +154,7 @@ def test_issue17_point2_a_new_center_account_is_proposed_then_created_on_approva
     )
     assert refused.status_code in (200, 302)
     assert db.session.scalar(select(MalanUser).filter_by(mobile="13900001111")) is None
+    assert admin.get("/accountrequestview/propose-account").status_code == 200
     response = admin.post(
         "/accountrequestview/propose-account",
         data={
@@ -168,6 +169,11 @@ def test_issue17_point2_a_new_center_account_is_proposed_then_created_on_approva
     assert db.session.scalar(select(MalanUser).filter_by(mobile="13900001111")) is None
     record = account_request_of(operation=CREATE_ACCOUNT)
     secadmin = sign_in(app, world["username"]["secadmin"])
+    assert "新中心" in secadmin.get("/accountrequestview/list/").get_data(as_text=True)
+    page = secadmin.get(f"/accountrequestview/show/{record.id}").get_data(as_text=True)
+    assert 'value="approve"' in page
+    own = admin.get(f"/accountrequestview/show/{record.id}").get_data(as_text=True)
+    assert 'value="approve"' not in own  # the proposer gets no approve button
     response = decide_account_request(secadmin, record)
     password = shown_password(response)
     created = db.session.scalar(select(MalanUser).filter_by(mobile="13900001111"))
