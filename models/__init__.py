@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
 from . import (  # noqa: F401,E402
+    account_request,
     application,
     attachment,
     classroom,

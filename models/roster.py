@@ -16,6 +16,7 @@ from sqlalchemy.orm import relationship
 
 from .base import Model, ScopeColumns
 from .review import ReviewableMixin
+from .sealed import Sealed
 
 PROVINCE_LIAISON, CITY_LIAISON, INSTITUTION_LIAISON = "province", "city", "institution"
 LIAISON_KINDS = (PROVINCE_LIAISON, CITY_LIAISON, INSTITUTION_LIAISON)
@@ -74,7 +75,8 @@ class RosterEntry(Model):
     change = Column(String(16), nullable=False, default=ADD)  # ADD, CHANGE or DEACTIVATE
     user_id = Column(Integer, ForeignKey("ab_user.id"), index=True)  # created or matched account
     created_account = Column(Integer, nullable=False, default=0)  # 1 when approval created it
-    initial_password = Column(String(64))  # until the single download of the account sheet
+    # Until the single download of the account sheet, sealed at rest (`models.sealed`).
+    initial_password = Column(Sealed("roster-initial-password"))
 
     roster = relationship("Roster", back_populates="entries")
     city = relationship("Org", foreign_keys=[city_id])

@@ -57,6 +57,7 @@ VOCABULARY = "Vocabulary"  # 讲师级别、课程类型 (configured by the cent
 FACULTY = "Faculty"  # 师资库 (MANAGE: the bulk import)
 MENTOR = "Mentor"  # 创业导师库
 COURSE = "Course"  # 创业培训课程库 (MANAGE: mark resources for trainees)
+ACCOUNT_REQUEST = "AccountRequest"  # 账号变更申请 (三员分立: proposed, approved by the secadmin)
 SECOND_FACTOR = "SecondFactor"  # 双因素认证 (MANAGE: reset another user's second factor)
 # [classroom] running a class (Annex 1 rows 15–17)
 CLASS_TRAINEE = (
@@ -239,6 +240,13 @@ MENU_TABLE = (
         "fa-cogs",
         (
             MenuEntry("Users", _l("Account"), "fa-users", USER, "users.UserView"),
+            MenuEntry(
+                "Account changes",
+                _l("Account change"),
+                "fa-user-check",
+                ACCOUNT_REQUEST,
+                "account_requests.AccountRequestView",
+            ),
             MenuEntry(
                 "Roles", _l("Roles and permissions"), "fa-user-shield", ROLE, "roles.RoleMatrixView"
             ),
@@ -447,9 +455,22 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     # [classroom] its own evaluation forms.
     TRAINEE: [(READ, NOTICE), (READ, COURSE), (READ, EVALUATION), (WRITE, EVALUATION)],
     # The three separated administrators: none can do another's job.
-    SYSADMIN: [(READ, ORG), (WRITE, ORG), (READ, USER), (WRITE, USER), (MANAGE, USER)],
+    # 三员分立: the system administrator proposes what gives a credential of the center or a
+    # province; the security administrator approves (and proposes role grants and second-factor
+    # resets, approved by another security administrator).
+    SYSADMIN: [
+        (READ, ORG),
+        (WRITE, ORG),
+        (READ, USER),
+        (WRITE, USER),
+        (MANAGE, USER),
+        (READ, ACCOUNT_REQUEST),
+        (MANAGE, ACCOUNT_REQUEST),
+    ],
     SECADMIN: [
         (READ, USER),
+        (READ, ACCOUNT_REQUEST),
+        (REVIEW, ACCOUNT_REQUEST),
         (READ, ROLE),
         (WRITE, ROLE),
         (MANAGE, SECOND_FACTOR),

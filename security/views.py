@@ -105,6 +105,7 @@ class MalanAuthDBView(AuthDBView):
         sessions.start(user, now)  # clears the old session first: must precede login_user
         login_user(user, remember=False)
         audit.record(db.session, "login", user=user, now=now, summary=how)
+        _tell_reset(user, now)
         db.session.commit()
         return redirect(
             get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index
@@ -325,6 +326,26 @@ class ChangePasswordView(BaseView):
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
             forced=passwords.must_change(user, clock.now()),
         )
+
+
+def _tell_reset(user, now) -> None:
+    """三员分立: the owner of an account whose password two administrators reset is told who,
+    once, at its next sign-in (issue 17 point 2)."""
+    if not user.reset_notice:
+        return
+    proposer, _sep, approver = user.reset_notice.partition("\t")
+    flash(
+        str(
+            _l(
+                "Your password was reset by %(proposer)s, approved by %(approver)s.",
+                proposer=proposer,
+                approver=approver,
+            )
+        ),
+        "warning",
+    )
+    audit.record(db.session, "reset_notice_shown", user=user, now=now, summary=user.reset_notice)
+    user.reset_notice = None
 
 
 def redirect_to_change_password():

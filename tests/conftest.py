@@ -25,6 +25,7 @@ from tests.factories import (
     Actors,
     build_world,
     csrf_token,
+    seed_account_requests,
     seed_applications,
     seed_courses,
     seed_faculty,
@@ -183,4 +184,5 @@ def people(app, world):
     seed_faculty(world)  # approved profiles in every region, and the trainers' own
     seed_mentors(world)
     seed_courses(world)  # published resources of every uploader
+    seed_account_requests(world)  # an administrator's proposal, at the center
     return world

@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from sqlalchemy import create_engine, make_url, select, text
 from stdnum.cn import ric
 
-from app import create_app
+from app import clock, create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.services import accounts, evaluations, files, review, vocabulary
@@ -1185,3 +1185,52 @@ def annex2_corpus() -> dict:
         "not_a_workbook": b"%PDF-1.4\n% not a workbook\n",
         "zip_bomb": zip_bomb(),
     }
+
+
+def second_secadmin(world, now=None) -> dict:
+    """A second security administrator (三员分立: the approver of the first one's proposals);
+    signs in with PASSWORD. Returns its id and username."""
+    org = db.session.get(Org, world["org"]["center"])
+    user, _pw = accounts.create_account(
+        name="安全管理员乙",
+        role_kind="secadmin",
+        org=org,
+        now=now or clock.now(),
+        password=PASSWORD,
+    )
+    user.must_change_password = False
+    db.session.commit()
+    return {"id": user.id, "username": user.username}
+
+
+def account_request_of(target_id=None, operation=None):
+    """The latest account-change proposal (of ``target_id``/``operation`` when given)."""
+    from models.account_request import AccountRequest
+
+    db.session.expire_all()
+    query = select(AccountRequest).order_by(AccountRequest.id.desc()).limit(1)
+    if target_id is not None:
+        query = query.where(AccountRequest.target_id == target_id)
+    if operation is not None:
+        query = query.where(AccountRequest.operation == operation)
+    return db.session.scalar(query)
+
+
+def decide_account_request(client, record, action="approve", opinion=""):
+    """A decision on the record page of an account-change proposal."""
+    return post_form(
+        client,
+        f"/accountrequestview/review/{record.id}",
+        action=action,
+        opinion=opinion,
+        version=record.version,
+    )
+
+
+def seed_account_requests(world, now=None) -> None:
+    """For the scope matrix: a pending proposal of the system administrator (at the center)."""
+    from app.services import account_requests
+
+    sysadmin = db.session.get(MalanUser, world["user"]["sysadmin"])
+    target = db.session.get(MalanUser, world["user"]["p1"])
+    account_requests.propose(sysadmin, "reset_password", now or clock.now(), target=target)

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from app import clock
 from app.extensions import db
-from app.services import accounts
+from app.services import account_requests
 from models.user import ROLE_KINDS, MalanUser
 from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
 from security.scope import in_scope
@@ -74,8 +74,22 @@ class RoleMatrixView(BaseView):
         if user is None:
             abort(404)
         role_kind = form.role_kind.data
-        perform(
-            lambda: accounts.change_role(g.user, user, role_kind, clock.now()),
-            success=_("%(u)s now has the role %(r)s.", u=user.username, r=role_label(role_kind)),
-        )
+        proposed = []
+        if perform(
+            lambda: proposed.append(
+                account_requests.grant_role(g.user, user, role_kind, clock.now())
+            )
+        ):
+            if proposed[0] is not None:  # 三员分立: another security administrator approves
+                message = _(
+                    "Role %(r)s for %(u)s proposed: it takes effect when another security "
+                    "administrator approves it.",
+                    u=user.username,
+                    r=role_label(role_kind),
+                )
+            else:
+                message = _(
+                    "%(u)s now has the role %(r)s.", u=user.username, r=role_label(role_kind)
+                )
+            flash(message, "success")
         return redirect(url_for(".matrix"))

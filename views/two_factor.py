@@ -11,8 +11,9 @@ from markupsafe import Markup
 
 from app import clock
 from app.extensions import db
-from app.services import second_factor
+from app.services import account_requests, second_factor
 from app.services.errors import DomainError
+from models.account_request import RESET_SECOND_FACTOR
 from models.user import MalanUser
 from security import permissions, two_factor
 from security.scope import ScopedSQLAInterface
@@ -93,7 +94,7 @@ class TwoFactorSettingsView(BaseView):
 
 
 class SecondFactorResetView(BaseView):
-    """重置第二因素 (security administrator): one POST from the account's page."""
+    """重置第二因素 (security administrator): one POST from the account's page proposes it."""
 
     route_base = "/two-factor/reset"
     class_permission_name = permissions.SECOND_FACTOR
@@ -107,9 +108,14 @@ class SecondFactorResetView(BaseView):
         user = self.datamodel.get(pk)
         if user is None:
             return current_app.make_response(("", 404))
+        # 三员分立: proposed here, carried out when another security administrator approves it.
         perform(
-            lambda: second_factor.reset_second_factor(user, g.user, clock.now()),
-            _l("The second factor of %(u)s was reset.", u=user.username),
+            lambda: account_requests.propose(g.user, RESET_SECOND_FACTOR, clock.now(), target=user),
+            _l(
+                "Second-factor reset of %(u)s proposed: it takes effect when another "
+                "security administrator approves it.",
+                u=user.username,
+            ),
         )
         return redirect(url_for("UserView.show", pk=pk))
 

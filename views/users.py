@@ -11,7 +11,8 @@ from wtforms.validators import DataRequired
 
 from app import clock
 from app.labels import ROLE_LABELS, role_label  # noqa: F401  (re-exported)
-from app.services import accounts
+from app.services import account_requests, accounts
+from models.account_request import AccountRequest
 from models.user import MalanUser
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -137,6 +138,7 @@ class UserView(ScopedModelView):
             mobile=item.mobile,
             now=clock.now(),
             user=item,
+            actor=g.user,  # an administrator proposes a center or provincial account instead
         )
         g.initial_password = password
 
@@ -155,10 +157,10 @@ class UserView(ScopedModelView):
     def pre_update(self, item):
         accounts.update_account(g.user, item)
 
-    def _apply(self, items, operation, message):
+    def _apply(self, items, operation, message, run=accounts.manage):
         items = items if isinstance(items, list) else [items]
         done = []
-        if perform(lambda: done.extend(accounts.manage(g.user, items, operation, clock.now()))):
+        if perform(lambda: done.extend(run(g.user, items, operation, clock.now()))):
             for user, result in done:
                 flash(str(message(user, result)), "success")
         return redirect(self.get_redirect())
@@ -191,9 +193,24 @@ class UserView(ScopedModelView):
         return self._apply(
             items,
             "reset_password",
-            lambda u, pw: _l(
-                "New password of %(u)s (shown once, must be changed at first login): %(p)s",
-                u=u.username,
-                p=pw,
+            _reset_message,
+            run=lambda actor, users, _op, now: account_requests.propose_password_resets(
+                actor, users, now
             ),
         )
+
+
+def _reset_message(user, result):
+    """A password reset at once shows the new password; one of an account of the center or a
+    province was proposed (三员分立): the approver will see it, not the proposer."""
+    if isinstance(result, AccountRequest):
+        return _l(
+            "Password reset of %(u)s proposed: it takes effect when the security "
+            "administrator approves it.",
+            u=user.username,
+        )
+    return _l(
+        "New password of %(u)s (shown once, must be changed at first login): %(p)s",
+        u=user.username,
+        p=result,
+    )

@@ -5,6 +5,7 @@ domain service declares its own kind when it is imported.
 """
 
 from app.services import (  # noqa: F401  (imported for their review-kind registrations)
+    account_requests,
     applications,
     classroom,
     courses,

@@ -61,6 +61,11 @@ ROLE_ORG_KINDS = {
     AUDITOR: {ORG_CENTER},
 }
 BUSINESS_KINDS = (CENTER, PROVINCE, CITY, INSTITUTION, TRAINER, TRAINEE)
+# 三员分立 (issue 17 point 2): no single administrator obtains a working credential for these
+# accounts (a password reset, a new account) or grants these roles; it proposes, and a security
+# administrator approves (`app.services.account_requests`).
+GUARDED_KINDS = (CENTER, PROVINCE)
+GUARDED_GRANTS = GUARDED_KINDS + ADMIN_KINDS  # an extra administrator is a credential too
 
 
 class AccountError(DomainError):
@@ -107,17 +112,22 @@ def create_account(
     password: str | None = None,
     is_demo: bool = False,
     user: MalanUser | None = None,
+    actor: MalanUser | None = None,
 ) -> tuple[MalanUser, str]:
     """Create (or fill ``user``, as FAB's add form hands one in) an account. Returns the user
-    and its initial password, which must be changed at first login. The caller commits."""
+    and its initial password, which must be changed at first login. The caller commits.
+    ``actor``: the administrator at the account form — refused for a role of `GUARDED_KINDS`
+    (proposed instead); the services that allocate on an approval pass none."""
+    if is_administrator(actor) and role_kind in GUARDED_KINDS:
+        raise AccountNotAllowed(
+            _(
+                "An account of the center or a province is created by proposal and takes "
+                "effect when the security administrator approves it."
+            ),
+            field="role_kind",
+        )
     name = (name or "").strip()
-    if not name:
-        raise InvalidAccount(_("The name is required."), field="first_name")
-    if role_kind not in ROLE_PREFIX:
-        raise InvalidAccount(_("Unknown role."), field="role_kind")
-    check_placement(role_kind, org)
-    mobile = normalise_mobile(mobile)
-    check_mobile_free(mobile)
+    mobile = check_new_account(name, role_kind, org, mobile)
     role = _role(role_kind)
     user = user or MalanUser()
     user.first_name, user.last_name = name, ""
@@ -132,6 +142,22 @@ def create_account(
     passwords.set_password(user, password, now, must_change=not is_demo)
     db.session.add(user)
     return user, password
+
+
+def check_new_account(name: str | None, role_kind: str, org: Org | None, mobile) -> str | None:
+    """The rules of a new account's values; returns the normalised mobile."""
+    if not (name or "").strip():
+        raise InvalidAccount(_("The name is required."), field="first_name")
+    if role_kind not in ROLE_PREFIX:
+        raise InvalidAccount(_("Unknown role."), field="role_kind")
+    check_placement(role_kind, org)
+    mobile = normalise_mobile(mobile)
+    check_mobile_free(mobile)
+    return mobile
+
+
+def is_administrator(actor: MalanUser | None) -> bool:
+    return actor is not None and actor.role_kind in ADMIN_KINDS
 
 
 def check_mobile_free(mobile: str | None, user_id: int | None = None) -> None:
@@ -236,26 +262,49 @@ def manage(
     run = OPERATIONS[operation]
     for user in users:
         guard_manageable(actor, user)
+        if operation == "reset_password" and is_administrator(actor):
+            if user.role_kind in GUARDED_KINDS:
+                raise AccountNotAllowed(
+                    _(
+                        "The password of an account of the center or a province is reset "
+                        "by proposal and takes effect when the security administrator "
+                        "approves it."
+                    )
+                )
     with transaction():
         return [(user, run(user, now)) for user in users]
 
 
 def change_role(actor: MalanUser, user: MalanUser, role_kind: str, now: datetime) -> None:
     """The security administrator gives ``user`` the role ``role_kind``; never its own (a
-    separation-of-duties rule, not a permission: the page is open to it). Audited as a named
-    event, so an auditor can filter role changes."""
+    separation-of-duties rule, not a permission: the page is open to it), and a role of
+    `GUARDED_GRANTS` only through an approved proposal (`app.services.account_requests`)."""
     if actor is not None and user.id == actor.id:
         raise AccountNotAllowed(_("You cannot change your own role."), field="username")
-    before = user.role_kind
-    with transaction():
-        set_role(user, role_kind)
-        # The session hook logs the row change; this names the event.
-        audit.record(
-            db.session,
-            "role_change",
-            object_type="MalanUser",
-            object_id=user.id,
-            summary=f"{user.username}: {before} -> {role_kind}",
-            changes={"role": [before, role_kind]},
-            now=now,
+    if is_administrator(actor) and role_kind in GUARDED_GRANTS:
+        raise AccountNotAllowed(
+            _(
+                "This role is granted by proposal and takes effect when another security "
+                "administrator approves it."
+            ),
+            field="role_kind",
         )
+    with transaction():
+        apply_role(user, role_kind, now)
+
+
+def apply_role(user: MalanUser, role_kind: str, now: datetime) -> None:
+    """Set the role, audited as a named event (an auditor filters role changes). The caller's
+    transaction keeps it."""
+    before = user.role_kind
+    set_role(user, role_kind)
+    # The session hook logs the row change; this names the event.
+    audit.record(
+        db.session,
+        "role_change",
+        object_type="MalanUser",
+        object_id=user.id,
+        summary=f"{user.username}: {before} -> {role_kind}",
+        changes={"role": [before, role_kind]},
+        now=now,
+    )

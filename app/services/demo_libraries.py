@@ -10,11 +10,10 @@ from __future__ import annotations
 import io
 from datetime import date, datetime
 
-from stdnum.cn import ric
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.services import courses, faculty, mentors, review, vocabulary
+from app.services import courses, faculty, fields, mentors, review, vocabulary
 from models.course import CourseResource
 from models.faculty import FacultyProfile
 from models.mentor import MentorProfile
@@ -31,7 +30,7 @@ _PDF = (
 
 def _id_number(region: str, born: date, seq: int) -> str:
     body = f"{region}{born:%Y%m%d}{seq:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + fields.id_check_digit(body)
 
 
 def load(users: list[MalanUser], now: datetime) -> None:

@@ -128,9 +128,16 @@ def id_number(value) -> str:
         raise Invalid(_("the date of birth in it is not a valid date (%(v)s).", v=number))
     if not _known_place(number[:6], born.year):
         raise Invalid(_("the region code %(code)s in it is unknown.", code=number[:6]))
-    if number[-1] != ric.calc_check_digit(number):
+    if number[-1] != id_check_digit(number[:17]):
         raise Invalid(_("the check digit is wrong (%(v)s); please check the number.", v=number))
     return number
+
+
+def id_check_digit(body: str) -> str:
+    """The check digit of an ID number's first 17 digits (GB 11643, python-stdnum's rule): the
+    one place that computes it (stdnum's ``calc_check_digit`` wants the whole 18 characters and
+    ignores the last one — handing it the 17 digits alone gives a wrong digit)."""
+    return ric.calc_check_digit(body[:17] + "0")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -32,15 +32,28 @@ def new_recovery_codes(user: MalanUser, code: str, now: datetime) -> list[str]:
         return codes
 
 
-def reset_second_factor(user: MalanUser, actor: MalanUser, now: datetime) -> None:
+def reset_second_factor(user: MalanUser, actor: MalanUser, now: datetime, proposal=None) -> None:
     """安全管理员重置第二因素: the user's secret and recovery codes are removed, every session and
     API token of the account ends, and the user sets up a new factor at the next sign-in (when
-    its role requires one). The one entry point for a reset: the two-person approval wraps it."""
+    its role requires one). The one entry point for a reset, and only as the approval of a
+    proposal (``proposal``, `app.services.account_requests`) by a security administrator other
+    than its proposer (two-person rule, issue 17 point 2)."""
     with transaction():
         if actor is None or actor.role_kind != SECADMIN:
             raise NotAllowed(_("Only the security administrator resets a second factor."))
         if actor.id == user.id:
             raise NotAllowed(_("You cannot reset your own second factor."))
+        if (
+            proposal is None
+            or proposal.target_id != user.id
+            or proposal.submitted_by_id in (None, actor.id)
+        ):
+            raise NotAllowed(
+                _(
+                    "A second-factor reset takes effect when another security administrator "
+                    "approves its proposal."
+                )
+            )
         if not user.totp_secret and not two_factor.is_enrolled(user):
             raise Conflict(_("This account has no second factor set up."))
         two_factor.clear(user)

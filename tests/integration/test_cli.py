@@ -181,6 +181,25 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     assert not any(u.must_change_password for u in users)
 
 
+def test_issue17_point8_demo_trainers_save_their_own_profiles(empty_db, runner):
+    """The demo trainers' ID numbers pass the one ID rule: each saves its own profile."""
+    from app.services import faculty, review
+    from app.services.tx import transaction
+
+    _load_demo(runner)
+    trainers = db.session.scalars(select(MalanUser)).all()
+    trainers = [u for u in trainers if u.role_kind == "trainer"]
+    assert len(trainers) == 3
+    for trainer in trainers:
+        profile = faculty.own_profile(trainer)
+        review.start_correction(profile, trainer, clock.now())
+        with transaction():
+            profile.employer = f"{profile.employer}（改）"
+            faculty.save_profile(profile, trainer, clock.now())
+        db.session.expire_all()
+        assert review.is_correction(faculty.own_profile(trainer))
+
+
 def test_point10_rerun_is_a_no_op(empty_db, runner):
     _load_demo(runner)
     counts = (_count(Org), _count(MalanUser))

@@ -27,6 +27,7 @@ from security.permissions import (
     expanded_matrix,
 )
 from security.sync import database_matrix
+from tests.factories import account_request_of, decide_account_request, second_secadmin, sign_in
 from views import menu_view
 
 
@@ -246,6 +247,11 @@ def test_point4_secadmin_grants_an_admin_role_and_it_is_audited(app, client, log
     assert client.get("/roles/").status_code == 200
     response = _assign(app, client, world["username"]["center"], "auditor")
     assert response.status_code == 302
+    # 三员分立 (issue 17 point 2): proposed, in force once another security administrator approves.
+    assert _user("center", world).role_kind == "center"
+    other = second_secadmin(world)
+    approver = sign_in(app, other["username"])
+    decide_account_request(approver, account_request_of(world["user"]["center"]))
     assert _user("center", world).role_kind == "auditor"
 
     entries = db.session.scalars(
@@ -254,7 +260,7 @@ def test_point4_secadmin_grants_an_admin_role_and_it_is_audited(app, client, log
         )
     ).all()
     named = [e for e in entries if e.event == "role_change"]
-    assert len(named) == 1 and named[0].username == world["username"]["secadmin"]
+    assert len(named) == 1 and named[0].username == other["username"]
     assert named[0].role == "secadmin" and '"center", "auditor"' in named[0].changes
     row = [e for e in entries if e.event == "update"]
     assert row and "roles" in row[0].changes and "auditor" in row[0].changes

@@ -17,7 +17,16 @@ from app.services.errors import NotAllowed
 from models.audit import AuditLog
 from models.user import LoginSession, MalanUser
 from security import two_factor
-from tests.factories import NOW, PASSWORD, csrf_token, post_login, sign_out
+from tests.factories import (
+    NOW,
+    PASSWORD,
+    account_request_of,
+    csrf_token,
+    decide_account_request,
+    post_login,
+    second_secadmin,
+    sign_out,
+)
 
 # The clock is frozen before the world is built: its passwords and sessions date from NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -203,12 +212,28 @@ def test_issue17_point7_security_administrator_resets_a_second_factor(
         data={"csrf_token": csrf_token(client, "/password/change")},
     )
     assert response.status_code == 302
+    assert account(world, "center").totp_secret  # proposed only (三员分立, point 2)
+    assert signed_in(user_client)
+    # Another security administrator approves it.
+    other = second_secadmin(world)
+    approver = app.test_client()
+    enrol(
+        approver,
+        {
+            **world,
+            "username": {**world["username"], "other": other["username"]},
+            "user": {**world["user"], "other": other["id"]},
+        },
+        "other",
+        NOW,
+    )
+    decide_account_request(approver, account_request_of(world["user"]["center"]))
     center = account(world, "center")
     assert center.totp_secret is None and center.totp_enabled_at is None
     assert not signed_in(user_client)  # its sessions (and tokens) ended
     rows = db.session.query(AuditLog).filter_by(event="second_factor_reset").all()
     assert len(rows) == 1 and rows[0].object_id == str(center.id)
-    assert rows[0].username == world["username"]["secadmin"]
+    assert rows[0].username == other["username"]  # the approver carried it out
     sign_out(user_client)
     response = post_login(user_client, world["username"]["center"], PASSWORD)
     assert response.headers["Location"].endswith("/login/enrol")  # sets up a new one

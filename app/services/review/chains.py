@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from app.labels import N_
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE
-from models.user import TRAINER
+from models.user import SECADMIN, SYSADMIN, TRAINER
 
 
 @dataclass(frozen=True)
@@ -98,5 +98,19 @@ CHAINS = {
     ),
     "course_province": Chain(
         "course_province", PROVINCE, (Step(CENTER, 3, N_("Center review of the course resource")),)
+    ),
+    # 三员分立 (issue 17 point 2): what an administrator proposes on an account of the center or a
+    # province (a password or second-factor reset, a new account, a role) takes effect when the
+    # security administrator approves it — never the proposer (review refuses its own). One
+    # chain per proposing role; the step sits at the center, where the administrators are.
+    "account_request_sysadmin": Chain(
+        "account_request_sysadmin",
+        SYSADMIN,
+        (Step(SECADMIN, 1, N_("Security administrator approves the account change")),),
+    ),
+    "account_request_secadmin": Chain(
+        "account_request_secadmin",
+        SECADMIN,
+        (Step(SECADMIN, 1, N_("Security administrator approves the account change")),),
     ),
 }

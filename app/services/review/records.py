@@ -23,6 +23,7 @@ from models.review import (
     ReviewRevision,
     ReviewTask,
 )
+from models.user import ADMIN_KINDS
 
 APPROVE, RETURN, REJECT = "approve", "return", "reject"
 SUBMIT, CORRECT = "submit", "correct"
@@ -39,7 +40,7 @@ def org_at_level(org: Org, level: str) -> Org | None:
     """The org of ``level`` above (or at) ``org``."""
     if org.kind == level:
         return org
-    if level == CENTER:
+    if level == CENTER or level in ADMIN_KINDS:  # the administrators sit at the center
         return db.session.scalar(select(Org).where(Org.kind == CENTER))
     target_id = {PROVINCE: org.province_id, CITY: org.city_id}.get(level)
     return db.session.get(Org, target_id) if target_id else None
