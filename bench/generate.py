@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, select, text, update
 
+from app import audit_chain
 from app.extensions import db
 from app.services import review
 from app.services.review import KINDS
@@ -1122,22 +1123,7 @@ class Generator:
         users, orgs = self.users, self.orgs
         start = self.now - timedelta(days=730)
 
-        columns = [
-            "id",
-            "at",
-            "user_id",
-            "username",
-            "ip",
-            "role",
-            "org_id",
-            "org_name",
-            "event",
-            "object_type",
-            "object_id",
-            "summary",
-            "changes",
-            "success",
-        ]
+        columns = ["id", *audit_chain.FIELDS]  # the columns an entry's hash covers
 
         def rows():
             r = self.rng
