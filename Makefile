@@ -35,7 +35,7 @@ translations: install
 translations-update: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
 	  --no-location --sort-output .
-	$(VENV)/bin/pybabel update -N -i translations/messages.pot -d translations -D messages -l zh
+	$(VENV)/bin/pybabel update -N --ignore-obsolete -w 100 -i translations/messages.pot -d translations -D messages -l zh
 
 migrate: install
 	mkdir -p instance

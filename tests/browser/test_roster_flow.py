@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from models.roster import Roster
-from tests.factories import ARTIFACTS, build_xlsx, demo_account, sign_in_page, sign_out_page
+from tests.factories import (
+    ARTIFACTS,
+    annex2_corpus,
+    build_xlsx,
+    demo_account,
+    sign_in_page,
+    sign_out_page,
+)
 
 NEW_PASSWORD = "Neu#Kennwort2026"
 ROWS = [
@@ -105,4 +112,32 @@ def test_point7_roster_upload_approval_sheet_and_forced_change_in_chromium(
     page.wait_for_load_state("networkidle")
     page.goto(f"{base}/")
     assert urlsplit(page.url).path == "/"
+    assert page.foreign == [], f"requests left 127.0.0.1: {page.foreign}"
+
+
+@pytest.mark.browser
+def test_issue14_messy_original_layout_preview_in_chromium(page, live_server):
+    """Issue 14: Annex 2 as a province fills it by hand (no 类型, no 所属地市, full-width digits,
+    +86, blank rows, notes under the table): the preview says what it inferred and why, and shows
+    each normalised value beside what was typed. The screenshot is the README's."""
+    base, app = live_server.url, live_server.app
+    ARTIFACTS.mkdir(exist_ok=True)
+    sign_in_page(page, base, demo_account(app, "province", "440000"))
+    page.goto(f"{base}/rosterview/upload")
+    page.set_input_files(
+        "#file",
+        files=[
+            {
+                "name": "附件2（广东省）.xlsx",
+                "buffer": annex2_corpus()["messy"],
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }
+        ],
+    )
+    page.click("#roster-upload button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    body = page.inner_text("body")
+    assert "省级" in body and "→" in body, body[:2000]  # row 1 and an inference with its reason
+    assert "13900002001" in body  # "+86 139 0000 2001" normalised, shown beside the original
+    page.screenshot(path=ARTIFACTS / "roster_messy_original_preview.png", full_page=True)
     assert page.foreign == [], f"requests left 127.0.0.1: {page.foreign}"
