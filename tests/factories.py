@@ -511,6 +511,30 @@ def make_id(code="110101", born="19800101", seq=1) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+def approved_profile(name, seq, org_id, user_id, now, **over) -> dict:
+    """The columns of an approved, in-force trainer profile (``seq`` makes the ID number and the
+    mobile unique); ``over`` replaces any of them."""
+    return {
+        "name": name,
+        "gender": "M",
+        "birth_year": 1980,
+        "id_number": make_id(born="19800101", seq=seq),
+        "mobile": f"1370000{seq:04d}",
+        "org_id": org_id,
+        "user_id": user_id,
+        "level": "lecturer",
+        "course_types": "SYB",
+        "service_status": "active",
+        "certificate_no": f"P-{seq}",
+        "certificate_date": date(2020, 1, 1),
+        "certificate_expiry": date(2027, 1, 1),
+        "created_at": now,
+        "status": "approved",
+        "revision": 1,
+        "in_force_revision": 1,
+    } | over
+
+
 def seed_faculty(world, now=NOW) -> dict:
     """Approved profiles in the regions P1, P2, C1, C1b, C2 and one of trainer1 (C1) and one of
     trainer2 (C2), written directly and committed (the scope matrix's ``people``)."""
@@ -526,24 +550,16 @@ def seed_faculty(world, now=NOW) -> dict:
     ids = {}
     for seq, (org_key, owner, name) in enumerate(rows, start=101):
         profile = FacultyProfile(
-            name=name,
-            gender="M",
-            birth_year=1980,
-            id_number=make_id(born="19800101", seq=seq),
-            mobile=f"1380000{seq:04d}",
-            org_id=world["org"][org_key],
-            user_id=world["user"][owner] if owner else None,
-            employer="培训中心",
-            level="lecturer",
-            course_types="SYB",
-            service_status="active",
-            certificate_no=f"C-{seq}",
-            certificate_date=date(2020, 1, 1),
-            certificate_expiry=date(2027, 1, 1),
-            created_at=now,
-            status="approved",
-            revision=1,
-            in_force_revision=1,
+            **approved_profile(
+                name,
+                seq,
+                world["org"][org_key],
+                world["user"][owner] if owner else None,
+                now,
+                mobile=f"1380000{seq:04d}",
+                employer="培训中心",
+                certificate_no=f"C-{seq}",
+            )
         )
         db.session.add(profile)
         db.session.flush()
@@ -925,24 +941,15 @@ def make_trainer(world, key, city="C1", name=None, now=NOW, **profile) -> int:
     user.must_change_password = False
     db.session.flush()
     seq = 300 + len(world["user"])
-    values = dict(
-        name=name or f"讲师{key}",
-        gender="M",
-        birth_year=1980,
-        id_number=make_id(born="19800101", seq=seq),
-        mobile=f"1370000{seq:04d}",
-        org_id=org.id,
-        user_id=user.id,
-        level="lecturer",
+    values = approved_profile(
+        name or f"讲师{key}",
+        seq,
+        org.id,
+        user.id,
+        now,
         course_types="SYB GYB",
-        service_status="active",
         certificate_no=f"D-{seq}",
-        certificate_date=date(2020, 1, 1),
         certificate_expiry=date(2028, 1, 1),
-        created_at=now,
-        status="approved",
-        revision=1,
-        in_force_revision=1,
     )
     values.update(profile)
     p = FacultyProfile(**values)
