@@ -104,15 +104,21 @@ def check_dates(app: ClassApplication, today: date) -> None:
             )
     types = check_code(db.session, COURSE_TYPE, app.course_type, held)
     if types:
-        raise InvalidValue(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+        raise InvalidValue(
+            _("Course type: choose one of %(types)s.", types=", ".join(types)), field="course_type"
+        )
     app.contact_phone = fields.validate(
         CONTACT_FIELDS, {"contact_phone": app.contact_phone}, InvalidValue
     )["contact_phone"]
     if app.start_date is None or app.end_date is None:
-        raise InvalidValue(_("Start date and end date are required."))
+        raise InvalidValue(
+            _("Start date and end date are required."),
+            field="end_date" if app.start_date else "start_date",
+        )
     if app.start_date < today:
         raise InvalidValue(
-            _("Start date %(date)s is in the past.", date=app.start_date.isoformat())
+            _("Start date %(date)s is in the past.", date=app.start_date.isoformat()),
+            field="start_date",
         )
     if app.end_date < app.start_date:
         raise InvalidValue(
@@ -120,10 +126,11 @@ def check_dates(app: ClassApplication, today: date) -> None:
                 "End date %(end)s is before the start date %(start)s.",
                 end=app.end_date.isoformat(),
                 start=app.start_date.isoformat(),
-            )
+            ),
+            field="end_date",
         )
     if app.expected_trainees is None or app.expected_trainees < 1:
-        raise InvalidValue(_("Expected trainees must be at least 1."))
+        raise InvalidValue(_("Expected trainees must be at least 1."), field="expected_trainees")
 
 
 def check_lead_time(app: ClassApplication, today: date) -> None:
@@ -233,7 +240,8 @@ def apply_city_choice(app: ClassApplication, line_id, extra: bool) -> None:
             _(
                 "Plan line: choose a line of your approved plan, or mark the "
                 "application as additional (out of plan)."
-            )
+            ),
+            field="plan_line_id",
         )
     try:
         line = lock_line(int(line_id))

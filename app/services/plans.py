@@ -96,20 +96,23 @@ PLAN = review.register(
 
 
 def check_round(round_: PlanRound, today: date, session) -> None:
-    """A round is a year, January or June, once; its deadline lies in the future."""
-    if round_.year is None or not today.year - 1 <= round_.year <= today.year + 5:
+    """A round is a year (this one or a coming one: never a past year), January or June, once;
+    its deadline lies in the future."""
+    if round_.year is None or not today.year <= round_.year <= today.year + 5:
         raise InvalidValue(
             _(
                 "Year: enter a year between %(low)d and %(high)d.",
-                low=today.year - 1,
+                low=today.year,
                 high=today.year + 5,
-            )
+            ),
+            field="year",
         )
     if round_.month not in ROUND_MONTHS:
-        raise InvalidValue(_("Round: choose the January or the June round."))
+        raise InvalidValue(_("Round: choose the January or the June round."), field="month")
     if round_.deadline is None or round_.deadline <= today:
         raise InvalidValue(
-            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat())
+            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat()),
+            field="deadline",
         )
     with session.no_autoflush:
         taken = (
@@ -127,7 +130,8 @@ def check_round(round_: PlanRound, today: date, session) -> None:
                 "Round: the %(year)d round of month %(month)d is already open.",
                 year=round_.year,
                 month=round_.month,
-            )
+            ),
+            field="month",
         )
 
 
@@ -139,18 +143,26 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
             held = (session.scalar(select(PlanLine.course_type).where(PlanLine.id == data["id"])),)
     types = check_code(session, COURSE_TYPE, data.get("course_type"), held)
     if types:
-        raise InvalidValue(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+        raise InvalidValue(
+            _("Course type: choose one of %(types)s.", types=", ".join(types)), field="course_type"
+        )
     fields.validate(CONTACT_FIELDS, {"contact_phone": data.get("contact_phone")}, InvalidValue)
     if not isinstance(data.get("classes"), int) or data["classes"] < 1:
-        raise InvalidValue(_("Number of classes must be at least 1."))
+        raise InvalidValue(_("Number of classes must be at least 1."), field="classes")
     if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
-        raise InvalidValue(_("Trainees per class must be at least 1."))
+        raise InvalidValue(
+            _("Trainees per class must be at least 1."), field="trainees_per_class"
+        )
     start_from, start_to = (_as_date(data.get(f)) for f in _DATE_FIELDS)
     if start_from is None or start_to is None:
-        raise InvalidValue(_("Expected start window: both dates are required."))
+        raise InvalidValue(
+            _("Expected start window: both dates are required."),
+            field="start_to" if start_from else "start_from",
+        )
     if start_from < today:
         raise InvalidValue(
-            _("Earliest start %(date)s is in the past.", date=start_from.isoformat())
+            _("Earliest start %(date)s is in the past.", date=start_from.isoformat()),
+            field="start_from",
         )
     if start_to < start_from:
         raise InvalidValue(
@@ -158,11 +170,14 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
                 "Latest start %(end)s is before the earliest start %(start)s.",
                 end=start_to.isoformat(),
                 start=start_from.isoformat(),
-            )
+            ),
+            field="start_to",
         )
     venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
     if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
-        raise InvalidValue(_("Venue city: choose a city of your own province."))
+        raise InvalidValue(
+            _("Venue city: choose a city of your own province."), field="venue_city_id"
+        )
 
 
 def check_contact(plan: TrainingPlan) -> None:
@@ -189,7 +204,7 @@ def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
     if city is None or city.kind != CITY:
         raise InvalidValue(_("Plans are entered by a city authority."))
     if plan.round_id is None and plan.round is None:
-        raise InvalidValue(_("Plan round: choose the round."))
+        raise InvalidValue(_("Plan round: choose the round."), field="round")
     round_id = plan.round_id or plan.round.id
     with session.no_autoflush:
         taken = (
@@ -198,7 +213,9 @@ def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
             .first()
         )
     if taken:
-        raise InvalidValue(_("Plan round: your city already has a plan for this round."))
+        raise InvalidValue(
+            _("Plan round: your city already has a plan for this round."), field="round"
+        )
 
 
 def _as_date(value):
