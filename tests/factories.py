@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -1241,3 +1242,20 @@ def seed_account_requests(world, now=None) -> None:
     sysadmin = db.session.get(MalanUser, world["user"]["sysadmin"])
     target = db.session.get(MalanUser, world["user"]["p1"])
     account_requests.propose(sysadmin, "reset_password", now or clock.now(), target=target)
+
+
+_SHOWN_ERROR = re.compile(
+    r'<div class="[^"]*\b(?:field-error|form-error)\b[^"]*"(?: data-field="([^"]*)")?[^>]*>(.*?)</div>',
+    re.S,
+)
+
+
+def page_errors(response) -> dict[str, list[str]]:
+    """The refusals a re-rendered form shows (app/templates/forms/_errors.html): {field name, or
+    "" for the form as a whole: [messages]}."""
+    html = response.get_data(as_text=True)
+    shown: dict[str, list[str]] = {}
+    for field, body in _SHOWN_ERROR.findall(html):
+        messages = re.findall(r'<span class="error-message">(.*?)</span>', body, re.S)
+        shown.setdefault(field, []).extend(unescape(m).strip() for m in messages)
+    return shown

@@ -197,14 +197,15 @@ def used_classes(line: PlanLine, exclude_id: int | None = None) -> int:
 
 def check_capacity(app: ClassApplication, line: PlanLine | None) -> None:
     if line is None:
-        raise InvalidValue(_("Plan line: the selected line does not exist."))
+        raise InvalidValue(_("Plan line: the selected line does not exist."), field="plan_line_id")
     if used_classes(line, exclude_id=app.id) >= line.classes:
         raise InvalidValue(
             _(
                 "Plan line %(line)s: no classes left (%(n)d planned, all taken).",
                 line=str(line),
                 n=line.classes,
-            )
+            ),
+            field="plan_line_id",
         )
 
 
@@ -248,19 +249,24 @@ def apply_city_choice(app: ClassApplication, line_id, extra: bool) -> None:
     except (TypeError, InvalidValue):
         line = None
     if line is None:
-        raise InvalidValue(_("Plan line: the selected line does not exist."))
+        raise InvalidValue(_("Plan line: the selected line does not exist."), field="plan_line_id")
     plan = db.session.get(TrainingPlan, line.plan_id)
     if line.org_id != city_of(app) or plan.org_id != city_of(app):
-        raise InvalidValue(_("Plan line: this line belongs to another city's plan."))
+        raise InvalidValue(
+            _("Plan line: this line belongs to another city's plan."), field="plan_line_id"
+        )
     if plan.in_force_revision is None:
-        raise InvalidValue(_("Plan line: the plan of this line is not approved."))
+        raise InvalidValue(
+            _("Plan line: the plan of this line is not approved."), field="plan_line_id"
+        )
     if line.course_type != app.course_type:
         raise InvalidValue(
             _(
                 "Plan line: the line is for %(line)s, the application for %(app)s.",
                 line=line.course_type,
                 app=app.course_type,
-            )
+            ),
+            field="plan_line_id",
         )
     check_capacity(app, line)
     app.is_extra, app.plan_line_id = False, line.id

@@ -150,9 +150,7 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
     if not isinstance(data.get("classes"), int) or data["classes"] < 1:
         raise InvalidValue(_("Number of classes must be at least 1."), field="classes")
     if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
-        raise InvalidValue(
-            _("Trainees per class must be at least 1."), field="trainees_per_class"
-        )
+        raise InvalidValue(_("Trainees per class must be at least 1."), field="trainees_per_class")
     start_from, start_to = (_as_date(data.get(f)) for f in _DATE_FIELDS)
     if start_from is None or start_to is None:
         raise InvalidValue(
