@@ -86,7 +86,7 @@ class UniqueNamed:
         if visible is None:
             message = _("already used by a record outside your area.")
         else:
-            message = _("already used by %(record)s.", record=str(other))
+            message = _("already used by %(record)s.", record=str(other).strip())
         raise ValidationError(fields.framed((), field.label.text, message))
 
 

@@ -145,8 +145,27 @@ def check_lead_time(app: ClassApplication, today: date) -> None:
                 start=app.start_date.isoformat(),
                 days=LEAD_DAYS,
                 latest=latest.isoformat(),
-            )
+            ),
+            field="start_date",
         )
+
+
+def lead_time_warning(app: ClassApplication, today: date) -> str | None:
+    """What the 14-day rule will say at submission, said when the application is saved (the
+    institution learns it while it can still move the date)."""
+    if app.start_date is None or app.late_reason:
+        return None
+    latest = app.start_date - timedelta(days=LEAD_DAYS)
+    if today <= latest:
+        return None
+    return _(
+        "Start date %(start)s is less than %(days)d days away: the application can only be "
+        "submitted if the center allows a late application. Move the start date to %(earliest)s "
+        "or later, or ask the center.",
+        start=app.start_date.isoformat(),
+        days=LEAD_DAYS,
+        earliest=(today + timedelta(days=LEAD_DAYS)).isoformat(),
+    )
 
 
 def allow_late(

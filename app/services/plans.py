@@ -7,16 +7,17 @@ from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from app import audit
 from app.extensions import db
 from app.labels import N_
 from app.services import fields, review
 from app.services.applications import CONTACT_FIELDS, used_classes
-from app.services.errors import InvalidValue
+from app.services.errors import InvalidValue, NotAllowed
 from models.org import CITY, Org
 from models.plan import _DATE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
-from models.review import DRAFT, RETURNED
+from models.review import DRAFT, RETURNED, ReviewTask
 from models.vocabulary import COURSE_TYPE, check_code
 
 
@@ -55,6 +56,38 @@ def change_round(round_: PlanRound, now: datetime) -> None:
     """A changed deadline moves the open to-do items with it."""
     check_round(round_, now.date(), db.session)
     review.move_todos(ROUND, round_.id, _round_due(round_))
+
+
+def withdraw_round(round_: PlanRound, actor, now: datetime) -> None:
+    """The center withdraws a round opened by mistake: only while no city has entered a plan
+    for it. The round and its "submit your plan" to-do items go; the audit log keeps the act."""
+    with db.session.no_autoflush:
+        used = db.session.scalar(
+            select(func.count(TrainingPlan.id)).where(TrainingPlan.round_id == round_.id)
+        )
+    if used:
+        raise NotAllowed(
+            _(
+                "Round %(round)s cannot be withdrawn: %(n)d city plan(s) were entered for it.",
+                round=str(round_),
+                n=used,
+            )
+        )
+    db.session.execute(
+        delete(ReviewTask)
+        .where(ReviewTask.record_type == ROUND.name, ReviewTask.record_id == round_.id)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        db.session,
+        "withdraw_round",
+        object_type="PlanRound",
+        object_id=round_.id,
+        summary=str(round_),
+        user=actor,
+        now=now,
+    )
+    db.session.delete(round_)
 
 
 def _keep_taken_lines(plan: TrainingPlan, lines: list[dict]) -> None:
