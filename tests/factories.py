@@ -620,9 +620,15 @@ def seed_mentors(world, now=NOW) -> dict:
 
 
 def flashes(client) -> list[str]:
-    """The flashed messages waiting in the client's session."""
+    """What the user was told after the last form posted with `post_form`: the flashed messages
+    waiting in the session, then the refusals shown on that form when it came back (200) with
+    them beside its fields (issue 15: a refused form is shown again, not redirected)."""
     with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
+        told = [text for _cat, text in sess.get("_flashes", [])]
+    page = getattr(client, "posted_page", None)
+    if page is not None and page.status_code == 200:
+        told += [message for messages in page_errors(page).values() for message in messages]
+    return told
 
 
 def post_form(client, url, data=None, multipart=False, **fields):
@@ -630,8 +636,11 @@ def post_form(client, url, data=None, multipart=False, **fields):
     gives one)."""
     data = {"csrf_token": csrf_token(client, "/password/change"), **(data or {}), **fields}
     if multipart:
-        return client.post(url, data=data, content_type="multipart/form-data")
-    return client.post(url, data=data)
+        response = client.post(url, data=data, content_type="multipart/form-data")
+    else:
+        response = client.post(url, data=data)
+    client.posted_page = response  # `flashes` reads the refusals shown on it
+    return response
 
 
 def post_token(app, client) -> str:
