@@ -17,7 +17,7 @@ from flask_appbuilder.urltools import (
 from flask_appbuilder.widgets import FormWidget
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.services.errors import DomainError
 from app.services.tx import transaction
@@ -236,6 +236,8 @@ class ScopedModelView(ModelView):
                     self.post_update(item)
             except DomainError as exc:
                 refusal = exc
+            except IntegrityError:  # a unique value taken meanwhile, outside the user's area
+                refusal = DomainError(self.add_integrity_error_message)
             except SQLAlchemyError:
                 refusal = DomainError(self.database_error_message)
             else:

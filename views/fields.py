@@ -61,9 +61,10 @@ class ColumnLength:
 
 
 class UniqueNamed:
-    """A value already held by another record: the message names the field and that record
-    ("身份证号：已被 张三 使用。") when the user may see it, else says it is outside the user's
-    area. FAB's check would answer a bare 已存在。"""
+    """A value already held by another record the user may see: the message names the field
+    and that record ("身份证号：已被 张三 使用。"; FAB's check would answer a bare 已存在。). A
+    record outside the user's area is not named: the service's own check refuses it with the way
+    out (a trainer's profile entered by the center), the database's constraint at the least."""
 
     def __init__(self, model, column: str):
         self.model, self.column = model, column
@@ -84,9 +85,8 @@ class UniqueNamed:
                 in_scope(select(pk).where(pk == getattr(other, pk.key)), self.model)
             )
         if visible is None:
-            message = _("already used by a record outside your area.")
-        else:
-            message = _("already used by %(record)s.", record=str(other).strip())
+            return  # outside the user's area: the service's own check says what to do
+        message = _("already used by %(record)s.", record=str(other).strip())
         raise ValidationError(fields.framed((), field.label.text, message))
 
 
