@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.services.errors import DomainError
 from app.services.tx import transaction
 from reports.xlsx import XLSX_MIME
+from security.scope import WriteRefused
 from views.fields import model_form_rules
 
 # FAB method/action names -> the action of `security.permissions` they require.
@@ -238,6 +239,8 @@ class ScopedModelView(ModelView):
                 refusal = exc
             except IntegrityError:  # a unique value taken meanwhile, outside the user's area
                 refusal = DomainError(self.add_integrity_error_message)
+            except WriteRefused as exc:  # the scope's guard: the message is the user's
+                refusal = DomainError(str(exc))
             except SQLAlchemyError:
                 refusal = DomainError(self.database_error_message)
             else:
