@@ -200,6 +200,8 @@ def test_point1_a_refused_application_keeps_what_was_typed(
         response,
         **{k: v for k, v in form.items() if k not in ("course_type",)},
     )
+    # no maxlength on the input: the browser would cut a pasted text without a word
+    assert not re.search(r'<input[^>]*name="venue"[^>]*maxlength', page(response))
     assert state() == before
 
 
