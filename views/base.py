@@ -7,6 +7,7 @@ from flask import Response, abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED, PERMISSION_PREFIX
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import (
     get_filter_args,
@@ -237,12 +238,14 @@ class ScopedModelView(ModelView):
                     self.post_update(item)
             except DomainError as exc:
                 refusal = exc
-            except IntegrityError:  # a unique value taken meanwhile, outside the user's area
-                refusal = DomainError(self.add_integrity_error_message)
             except WriteRefused as exc:  # the scope's guard: the message is the user's
                 refusal = DomainError(str(exc))
-            except SQLAlchemyError:
-                refusal = DomainError(self.database_error_message)
+            except (SQLAlchemyError, DatabaseException) as exc:
+                # FAB's edit wraps the database's error; a unique value taken meanwhile (by a
+                # record outside the user's area) is said as such, anything else in general
+                taken = isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError)
+                message = self.add_integrity_error_message if taken else self.database_error_message
+                refusal = DomainError(message)
             else:
                 flash(str(self.add_row_message if adding else self.edit_row_message), "success")
                 for warning in self.form_warnings(item):
