@@ -94,6 +94,19 @@ def test_point1_a_refused_round_keeps_what_was_typed(client, login, world, over,
     assert state() == before
 
 
+def test_point1_a_refused_edit_keeps_what_was_typed(client, login, world):
+    login("center")
+    assert post_form(client, "/planroundview/add", **ROUND).status_code == 302
+    round_id = db.session.scalar(select(PlanRound.id))
+    before = state()
+    response = post_form(
+        client, f"/planroundview/edit/{round_id}", deadline="2026-03-01", notice="改过的通知"
+    )
+    refused(response, "deadline", "截止日期")
+    kept(response, deadline="2026-03-01", notice="改过的通知")
+    assert state() == before
+
+
 # ---------------------------------------------------------------- plan lines and plans (city)
 
 
