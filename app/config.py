@@ -147,6 +147,13 @@ class Config:
     # Public login-application form (views/login_applications.py): POSTs per IP.
     LOGIN_APPLICATION_RATE_LIMIT = os.environ.get("LOGIN_APPLICATION_RATE_LIMIT", "5 per hour")
 
+    # Issued documents (app.services.documents): the CJK TrueType font embedded in the PDFs (unset:
+    # fonts-wqy-microhei's, then other known paths), the address printed in the QR code and the
+    # public verify page's limit per client IP.
+    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute")
+
     # Attachments (app.services.files): kept outside the static folder, served only through a view.
     FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))
     # Largest accepted file per kind of content, in MB (a video is allowed to be larger).

@@ -24,11 +24,11 @@ from app.extensions import db
 from app.services import vocabulary
 from models.application import TrainingClass
 from models.dispatch import (
-    ACCEPTED,
     ANYWHERE,
     OPEN_SEATS,
     SAME_CITY,
     SAME_PROVINCE,
+    TAUGHT_SEATS,
     Availability,
     Booking,
     Dispatch,
@@ -122,7 +122,7 @@ def _taught(course_type: str, before: date, exclude_class: int):
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
             DispatchSeat.profile_id == FacultyProfile.id,
-            DispatchSeat.status == ACCEPTED,
+            DispatchSeat.status.in_(TAUGHT_SEATS),
             TrainingClass.course_type == course_type,
             TrainingClass.end_date < before,
             TrainingClass.id != exclude_class,
