@@ -50,6 +50,7 @@ class IssuedDocument(Model):
     title = Column(String(64), nullable=False)  # the kind's name as printed
     filename = Column(String(128), nullable=False)
     pdf = deferred(Column(LargeBinary, nullable=False))
+    text = deferred(Column(Text, nullable=False))  # the rendered template (the page's preview)
     issued_at = Column(DateTime, nullable=False)
     issued_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
     issuer_name = Column(String(128), nullable=False)

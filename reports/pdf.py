@@ -93,20 +93,55 @@ def _qr(url: str, size: float) -> Drawing:
     return drawing
 
 
+def parse(lines: list[str]) -> list[tuple[str, object]]:
+    """The template's lines as blocks: ("title"|"centred"|"right"|"para", text), ("gap", None),
+    ("table", rows of cells). Shared by the PDF and the page's HTML preview."""
+    blocks: list[tuple[str, object]] = []
+    rows: list[list[str]] = []
+    for raw in lines:
+        line = raw.rstrip()
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+            continue
+        if rows:
+            blocks.append(("table", rows))
+            rows = []
+        if not line.strip():
+            blocks.append(("gap", None))
+        elif line.startswith("## "):
+            blocks.append(("centred", line[3:]))
+        elif line.startswith("# "):
+            blocks.append(("title", line[2:]))
+        elif line.startswith(">> "):
+            blocks.append(("right", line[3:]))
+        else:
+            blocks.append(("para", line))
+    if rows:
+        blocks.append(("table", rows))
+    return blocks
+
+
 def build(doc: Document, font: TTFont) -> bytes:
     """The PDF of a rendered template: A4, the font embedded, the QR code at the end."""
     name = font.fontName
     body = ParagraphStyle("body", fontName=name, fontSize=12, leading=20, wordWrap="CJK")
-    title = ParagraphStyle("title", parent=body, fontSize=20, leading=30, alignment=TA_CENTER)
-    centred = ParagraphStyle("centred", parent=body, alignment=TA_CENTER)
-    right = ParagraphStyle("right", parent=body, alignment=TA_RIGHT)
+    styles = {
+        "para": body,
+        "title": ParagraphStyle("title", parent=body, fontSize=20, leading=30, alignment=TA_CENTER),
+        "centred": ParagraphStyle("centred", parent=body, alignment=TA_CENTER),
+        "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
+    }
     cell = ParagraphStyle("cell", parent=body, fontSize=10.5, leading=15)
-
-    flow, rows = [], []
-
-    def close_table():
-        if rows:
-            table = Table(rows, repeatRows=1, hAlign="CENTER")
+    flow = []
+    for kind, content in parse(doc.lines):
+        if kind == "gap":
+            flow.append(Spacer(1, 3 * mm))
+        elif kind == "table":
+            table = Table(
+                [[Paragraph(escape(c), cell) for c in row] for row in content],
+                repeatRows=1,
+                hAlign="CENTER",
+            )
             table.setStyle(
                 TableStyle(
                     [
@@ -117,26 +152,10 @@ def build(doc: Document, font: TTFont) -> bytes:
                 )
             )
             flow.extend([table, Spacer(1, 4 * mm)])
-            rows.clear()
-
-    for raw in doc.lines:
-        line = raw.rstrip()
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            rows.append([Paragraph(escape(c), cell) for c in cells])
-            continue
-        close_table()
-        if not line.strip():
-            flow.append(Spacer(1, 3 * mm))
-        elif line.startswith("## "):
-            flow.append(Paragraph(escape(line[3:]), centred))
-        elif line.startswith("# "):
-            flow.append(Paragraph(escape(line[2:]), title))
-        elif line.startswith(">> "):
-            flow.append(Paragraph(escape(line[3:]), right))
         else:
-            flow.append(Paragraph(escape(line), body))
-    close_table()
+            # Leading spaces of a paragraph are its indent (the body's first line).
+            text = escape(content).replace("    ", "&nbsp;" * 8)
+            flow.append(Paragraph(text, styles[kind]))
     qr = _qr(doc.qr_url, 30 * mm)
     verify = Paragraph(
         escape(f"验证码：{doc.code}") + "<br/>" + escape(f"扫码或访问 {doc.qr_url} 查验真伪"), cell

@@ -71,6 +71,9 @@ QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
 AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
 DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
 DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
+# 派遣通知书 / 执行任务通知书 (later certificates): read and download in scope; WRITE: the
+# addressee confirms (a trainer its own notice; the institution its task notice or objects).
+ISSUED_DOCUMENT = "IssuedDocument"
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -196,6 +199,13 @@ MENU_TABLE = (
                 "fa-envelope-open-text",
                 DISPATCH_REQUEST,
                 "dispatch.DispatchSeatView",
+            ),
+            MenuEntry(
+                "Issued documents",
+                _l("Dispatch notices"),
+                "fa-file-signature",
+                ISSUED_DOCUMENT,
+                "documents.IssuedDocumentView",
             ),
         ),
     ),
@@ -323,6 +333,8 @@ _INSTITUTION = (
         (READ, DISPATCH),  # criteria and candidates of its classes
         (WRITE, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
+        (WRITE, ISSUED_DOCUMENT),  # confirm the task notice or object
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINEE)]
@@ -348,6 +360,7 @@ _CITY = (
         (READ, AVAILABILITY),  # calendars of the region's trainers
         (READ, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
 )
@@ -379,6 +392,7 @@ _PROVINCE = (
         (READ, AVAILABILITY),
         (READ, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
 )
@@ -421,8 +435,9 @@ _CENTER = (
         (READ, TRAINING_CLASS),
         (READ, AVAILABILITY),
         (READ, DISPATCH),
-        (WRITE, DISPATCH),  # the choice and the requests
+        (WRITE, DISPATCH),  # the choice, the requests, the notices, answering objections
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
@@ -433,6 +448,8 @@ _TRAINER_DISPATCH = [
     (WRITE, AVAILABILITY),
     (READ, DISPATCH_REQUEST),
     (WRITE, DISPATCH_REQUEST),
+    (READ, ISSUED_DOCUMENT),  # its own 派遣通知书
+    (WRITE, ISSUED_DOCUMENT),  # confirms it
     (READ, TRAINING_CLASS),
 ]
 

@@ -21,6 +21,7 @@ from views import (
     plans,
     todo,
     two_factor,
+    verify,
 )
 from views.orgs import OrgApi
 
@@ -55,6 +56,7 @@ def register(appbuilder) -> None:
         login_applications,  # the public form
         two_factor,  # 双因素认证 (user menu) and the secadmin's reset
         classroom,  # a class's trainees, trainers, needs analyses
+        verify,  # 查验真伪: the public page of an issued document's QR code
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

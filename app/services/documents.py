@@ -129,6 +129,7 @@ def issue(
         title=title,
         filename=f"{title}-{number}.pdf",
         pdf=body,
+        text=text,
         issued_at=now,
         issued_by_id=actor.id,
         issuer_name=issuer_name,
@@ -171,6 +172,11 @@ def mark_confirmed(doc: IssuedDocument, actor, now: datetime) -> None:
     if doc.confirmed_at is not None:
         raise Conflict(_("This document is already confirmed."))
     doc.confirmed_at, doc.confirmed_by_id = now, actor.id
+
+
+def preview(doc: IssuedDocument) -> list[tuple[str, object]]:
+    """The document's lines as (marker, content) for an HTML preview of the PDF."""
+    return pdf.parse(doc.text.splitlines())
 
 
 def by_code(code: str) -> IssuedDocument | None:

@@ -34,6 +34,7 @@ def upgrade():
     sa.Column('title', sa.String(length=64), nullable=False),
     sa.Column('filename', sa.String(length=128), nullable=False),
     sa.Column('pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('issued_by_id', sa.Integer(), nullable=False),
     sa.Column('issuer_name', sa.String(length=128), nullable=False),
