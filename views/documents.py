@@ -55,7 +55,7 @@ class IssuedDocumentView(ScopedModelView):
     list_title = show_title = add_title = edit_title = _l("Dispatch notices")
     label_columns = {
         "number": _l("Document number"),
-        "kind": _l("Kind"),
+        "kind": _l("Document kind"),
         "subject_code": _l("Class code"),
         "status": _l("Status"),
         "issued_at": _l("Issued at"),
