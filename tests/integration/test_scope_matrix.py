@@ -136,6 +136,12 @@ ID_ENDPOINTS = {
         "accept": ["POST"],
         "decline": ["POST"],
         "open_dispatch": ["POST"],
+        # [dispatch] rows 12–14: issuing, answering an objection, a notice's PDF and confirmation
+        "issue": ["POST"],
+        "answer": ["POST"],
+        "download": ["GET"],
+        "confirm": ["POST"],
+        "object": ["POST"],
     },
     ModelRestApi: {"get": ["GET"], "put": ["PUT"], "delete": ["DELETE"]},
 }
