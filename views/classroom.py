@@ -283,7 +283,8 @@ class TraineeView(BaseView):
 
 
 class TrainerAssignView(BaseView):
-    """The center assigns a class's trainers (until [dispatch] fills the same table)."""
+    """The center assigns a class's trainers by hand: a fallback (trainers arranged off-platform);
+    a confirmed dispatch fills the same table (`app.services.dispatch_notices`)."""
 
     route_base = "/class_trainers"
     class_permission_name = permissions.CLASS_TRAINER

@@ -1,9 +1,9 @@
 """A class before and while it runs (Annex 1 rows 15–16): its trainers, its trainees and their
 accounts, the trainers' needs analyses, and who may see a class.
 
-- **Trainers** (`class_trainer`): until [dispatch] lands the center assigns them on the class page
-  (`assign_trainer`); a confirmed dispatch seat calls the same function with
-  ``source=SOURCE_DISPATCH``. A trainer is never on two overlapping classes. Each trainer gets a
+- **Trainers** (`class_trainer`): a confirmed dispatch (`app.services.dispatch_notices`) puts
+  its seats here with ``source=SOURCE_DISPATCH`` (`assign_trainer`); the center's form on the
+  class page (`assign_by_username`) stays as a fallback for trainers arranged off-platform. A trainer is never on two overlapping classes. Each trainer gets a
   to-do "training needs analysis", due two days before the start.
 - **Trainees** (`class_trainee`): the institution imports its list (reports/trainee_import.py)
   or adds one person, and may withdraw one, until the class starts. Each person gets a trainee
