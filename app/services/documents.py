@@ -21,6 +21,7 @@ from datetime import datetime
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
@@ -135,7 +136,11 @@ def issue(
         issuer_name=issuer_name,
     )
     db.session.add(doc)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same number taken by a document issued at the same moment
+        db.session.rollback()
+        raise Conflict(_("Another document was issued at the same moment. Try again.")) from None
     audit.record(
         db.session,
         "document_issued",

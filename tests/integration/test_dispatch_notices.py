@@ -212,7 +212,9 @@ def test_point4_5_whole_loop_with_a_decline_an_objection_and_a_replacement(
     login("tb")  # tb cannot even see ta's notice, let alone confirm it
     before = _state()
     assert client.get(f"/issueddocumentview/show/{trainer_notices[0].id}").status_code == 404
-    assert post_form(client, f"/issueddocumentview/confirm/{trainer_notices[0].id}").status_code == 404
+    assert (
+        post_form(client, f"/issueddocumentview/confirm/{trainer_notices[0].id}").status_code == 404
+    )
     assert _state() == before
     for key, doc in (("ta", trainer_notices[0]), ("tb", trainer_notices[1])):
         login(key)
@@ -276,7 +278,10 @@ def test_point4_5_whole_loop_with_a_decline_an_objection_and_a_replacement(
         (r.user_id, r.is_lead, r.source)
         for r in db.session.scalars(select(ClassTrainer).where(ClassTrainer.class_id == class_id))
     }
-    assert on_class == {(world["user"]["ta"], True, "dispatch"), (world["user"]["tc"], False, "dispatch")}
+    assert on_class == {
+        (world["user"]["ta"], True, "dispatch"),
+        (world["user"]["tc"], False, "dispatch"),
+    }
 
     # The class page: every seat's state and history
     login("p1")
