@@ -20,6 +20,7 @@ from app import audit, clock
 from app.extensions import db
 from app.services import dispatch_notices as notices
 from app.services import documents
+from app.services.tx import transaction
 from models.dispatch import NOTIFIED, Dispatch
 from models.document import DISPATCH_NOTICE, TASK_NOTICE, VALID, WITHDRAWN, IssuedDocument
 from models.user import INSTITUTION
@@ -115,14 +116,14 @@ class IssuedDocumentView(ScopedModelView):
     def download(self, pk):
         doc = self._get(pk)
         body = db.session.scalar(select(IssuedDocument.pdf).where(IssuedDocument.id == doc.id))
-        audit.record(
-            db.session,
-            "document_download",
-            object_type="IssuedDocument",
-            object_id=doc.id,
-            summary=doc.number,
-        )
-        db.session.commit()
+        with transaction():  # every download of a notice leaves an audit entry
+            audit.record(
+                db.session,
+                "document_download",
+                object_type="IssuedDocument",
+                object_id=doc.id,
+                summary=doc.number,
+            )
         response = send_file(
             io.BytesIO(body),
             mimetype="application/pdf",
