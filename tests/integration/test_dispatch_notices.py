@@ -419,6 +419,8 @@ def test_point4_downloads_are_scoped(staffed, client, login):
             assert response.mimetype == "application/pdf"
             assert response.data.startswith(b"%PDF")
             assert "attachment" in response.headers["Content-Disposition"]
+    downloads = select(AuditLog.id).where(AuditLog.event == "document_download")
+    assert len(db.session.scalars(downloads).all()) == 5  # each served download is audited
 
 
 def test_point4_verify_page_valid_withdrawn_and_unknown(staffed, app):
