@@ -69,6 +69,11 @@ def unread_count() -> int:
     return memo("notice_unread", lambda: svc.unread_count(user, clock.now()), on=user)
 
 
+def latest_unread():
+    """The home panel's titles (at most five), newest first."""
+    return svc.latest_unread(getattr(g, "user", None), clock.now())
+
+
 class NoticeView(BaseView):
     route_base = "/notices"
     default_view = "list"
@@ -247,4 +252,5 @@ def _load_visible(owner_id):
 def register(appbuilder) -> None:
     """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
+    current_app.jinja_env.globals["notice_latest_unread"] = latest_unread  # home panel
     files.register_owner(Notice.__tablename__, _load_visible)
