@@ -371,8 +371,12 @@ def remind(user, class_id, kind: str, day: date, trainee_ids, now: datetime) -> 
         )
     }
     targets = [t for t in trainees if t.user_id not in done]
-    if trainee_ids is not None and not targets:
-        raise Conflict(_("This trainee has already submitted the form."))
+    if not targets:
+        raise Conflict(
+            _("This trainee has already submitted the form.")
+            if trainee_ids is not None
+            else _("Everyone has responded.")
+        )
     with transaction() as session:
         existing = {
             r.user_id: r

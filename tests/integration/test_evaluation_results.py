@@ -206,6 +206,10 @@ def test_point4_reminder_refusals(world, client, login, answered, frozen_clock):
     # Everyone still missing, by the trainer: only t3.
     post_form(client, url(answered, action="/remind"), kind="daily", trainee="all")
     assert db.session.scalars(select(EvaluationReminder.user_id)).all() == [world["user"]["t3"]]
+    # Once t3 has submitted too, "remind everyone" has nobody left to remind.
+    fill(world, answered, "t3", daily(world, "3", "3", "3", "3", "3"))
+    post_form(client, url(answered, action="/remind"), kind="daily", trainee="all")
+    assert any("均已提交" in m for m in flashes(client))
     # The next day, yesterday's form is closed: no reminder for it.
     frozen_clock.set(datetime.combine(answered.start_date + timedelta(days=1), time(9)))
     login("i1")
