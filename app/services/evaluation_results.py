@@ -160,6 +160,9 @@ class FormResults:
     missing: list[Missing]
     open: bool  # still accepting submissions (reminders are useful)
     closes_at: datetime
+    # Each submitted form with its trainee's name, for the readers who see names (else empty).
+    columns: list[str] = field(default_factory=list)
+    individual: list[tuple[str, datetime, list[str]]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -232,19 +235,69 @@ def _form_results(klass, kind, day, trainees, trainers, names, now) -> FormResul
         if statuses.get(t.user_id) != SUBMITTED
     ]
     submitted = sum(1 for t in trainees if statuses.get(t.user_id) == SUBMITTED)
-    return FormResults(
+    items = evaluations.questions(questionnaire)
+    result = FormResults(
         kind=kind,
         day=day,
         questionnaire_title=f"{questionnaire.title} v{questionnaire.version}",
         expected=len(trainees),
         submitted=submitted,
-        questions=aggregate(
-            klass, kind, day, evaluations.questions(questionnaire), trainers, names
-        ),
+        questions=aggregate(klass, kind, day, items, trainers, names),
         missing=missing,
         open=now.date() == day and now <= evaluations.closes_at(day),
         closes_at=evaluations.closes_at(day),
     )
+    if names:
+        result.columns, result.individual = individual_forms(klass, kind, day, items, trainers)
+    return result
+
+
+def individual_forms(klass, kind, day, items, trainers):
+    """Every submitted form of the day as a row (name, submitted at, one cell per answer asked),
+    for the institution and the authorities: they see every form with its trainee's name."""
+    asked = []  # (question key, trainer id or None, column title)
+    for number, q in enumerate(items, 1):
+        if q["per_trainer"]:
+            asked += [(q["key"], tid, f"{number}. {name}") for tid, name in trainers]
+        else:
+            asked.append((q["key"], None, str(number)))
+    forms = db.session.execute(
+        select(EvaluationSubmission.id, ClassTrainee.name, EvaluationSubmission.submitted_at)
+        .join(ClassTrainee, ClassTrainee.id == EvaluationSubmission.trainee_id)
+        .where(
+            EvaluationSubmission.class_id == klass.id,
+            EvaluationSubmission.kind == kind,
+            EvaluationSubmission.day == day,
+            EvaluationSubmission.status == SUBMITTED,
+        )
+        .order_by(ClassTrainee.name)
+    ).all()
+    cells = defaultdict(dict)
+    if forms:
+        by_key = {q["key"]: q for q in items}
+        for a in db.session.scalars(
+            select(EvaluationAnswer).where(
+                EvaluationAnswer.submission_id.in_([f[0] for f in forms])
+            )
+        ):
+            q = by_key.get(a.question)
+            if q is None:
+                continue
+            if a.score is not None:
+                shown = str(a.score)
+            elif a.choice:
+                picked = [int(p) for p in a.choice.split(";") if p.isdigit()]
+                shown = "、".join(
+                    q["options"][p - 1] for p in picked if 1 <= p <= len(q["options"])
+                )
+            else:
+                shown = a.text or ""
+            cells[a.submission_id][(a.question, a.trainer_id)] = shown
+    rows = [
+        (name, at, [cells[sid].get((key, tid), "") for key, tid, _title in asked])
+        for sid, name, at in forms
+    ]
+    return [title for _k, _t, title in asked], rows
 
 
 def aggregate(klass, kind, day, items, trainers, names) -> list[QuestionResult]:

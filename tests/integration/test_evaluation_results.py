@@ -151,10 +151,24 @@ def test_point4_trainers_read_without_names_institution_and_authorities_with(
     assert "收获很多" in html and "案例很好" in html
     assert "学员1" not in html and "学员2" not in html and "results-name" not in html
     assert "没有姓名" in html or "不显示" in html  # the page says so
+    assert 'id="individual-daily"' not in html  # nor each form with its trainee
     for who in ("i1", "c1", "p1", "center"):
         login(who)
         html = client.get(url(answered)).get_data(as_text=True)
         assert re.search(r"学员1</strong>：收获很多", free_text(html)), who
+        # Every form, with its name: 学员2 gave trainer1 4, trainer2 3, q2 5, q3 3, 适中.
+        forms = html.split('id="individual-daily"')[1].split("</table>")[0]
+        row = forms.split("<td>学员2</td>")[1].split("</tr>")[0]
+        assert re.findall(r"<td>([^<]*)</td>", row)[1:] == [
+            "4",
+            "3",
+            "5",
+            "3",
+            "适中",
+            "案例很好",
+            "希望多练习",
+        ], who
+        assert "学员3" not in forms  # a draft is not a submitted form
 
 
 def test_point4_the_form_tells_the_trainee_who_sees_its_name(world, client, login, running):
