@@ -1,8 +1,9 @@
 """[classroom] points 3, 4 and 8 (issue 13), Annex 1 rows 17–18 in a real Chromium: a trainee on a
 375 px phone finds today's form on its home page, saves a draft, submits once (a second tab's
 submission is refused in Chinese); the institution on a 1280 px screen reads the results as
-charts and tables, sees who has not responded and reminds that trainee, whose home page then
-starts with the reminder. Nothing may be requested from another host than 127.0.0.1."""
+charts and tables, sees who has not responded and reminds that trainee; the trainer reads the
+same results without names and responds; the reminded trainee's home page then starts with the
+reminder and shows the response. Nothing may be requested from another host than 127.0.0.1."""
 
 from datetime import datetime, time, timedelta
 
@@ -200,12 +201,27 @@ def test_point8_trainee_fills_on_a_phone_institution_reads_results_and_reminds(
     assert "提醒已发送" in page.inner_text("body")
     assert ":" in page.inner_text("#missing-daily")  # the time it was sent
 
-    # ---- the reminded trainee: the reminder opens its home page
+    # ---- the trainer: the same numbers without names, and a response to the day's feedback
+    sign_in_page(page, base, demo_account(app, "trainer", "110101"))
+    page.goto(f"{base}/evaluation_results/{running_class['id']}")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".malan-chart[data-drawn='1'] canvas").count() >= 4
+    q5 = page.inner_text("#result-daily-q5")
+    assert "案例教学很实用" in q5 and first["name"] not in q5
+    assert page.locator(".results-individual").count() == 0
+    page.fill("#response-text", "明天上午增加案例讨论时间。")
+    page.click("#respond-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "明天上午增加案例讨论时间。" in page.inner_text("#responses")
+    page.screenshot(path=ARTIFACTS / "evaluation_results_trainer_1280.png", full_page=True)
+
+    # ---- the reminded trainee: the reminder opens its home page, the response follows
     page.set_viewport_size(PHONE)
     sign_in_page(page, base, second)
     first_panel = page.locator("#home-notes, #malan-who").first
     assert first_panel.get_attribute("id") == "home-notes"
     assert "提醒您" in page.inner_text(".home-reminder")
+    assert "明天上午增加案例讨论时间。" in page.inner_text("#home-responses")
     page.screenshot(path=ARTIFACTS / "evaluation_reminder_home_375.png")
 
     assert page.requested, "the guard saw no request: the test would prove nothing"
