@@ -68,6 +68,8 @@ NEEDS_ANALYSIS = "NeedsAnalysis"  # 培训需求分析 (WRITE: the class's train
 TEACHING = "Teaching"  # 我的授课班 (a trainer's classes)
 EVALUATION = "Evaluation"  # 评估表填写 (a trainee's own forms)
 QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
+# 评估结果 (READ: results of a class's forms; WRITE: remind a trainee, respond to a day's feedback)
+EVALUATION_RESULT = "EvaluationResult"
 AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
 DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
 DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
@@ -300,7 +302,9 @@ def resource_label(resource: str) -> str:
 # [classroom] Who sees a class sees its trainees and its trainers' needs analyses (第七条: the
 # province views every class's trainees, the city and the institution their classes); the
 # institution keeps its trainee list; the center assigns trainers and keeps the questionnaires.
-_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS)]
+_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATION_RESULT)]
+# Row 18: the institution and the class's trainers remind and respond (the class decides who).
+_CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -325,6 +329,7 @@ _INSTITUTION = (
         (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, CLASS_TRAINEE)]
 )
 _CITY = (
@@ -449,6 +454,7 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(READ, FACULTY), (WRITE, FACULTY)]
     + [(READ, TEACHING)]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, NEEDS_ANALYSIS)]
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
