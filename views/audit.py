@@ -11,6 +11,7 @@ from app.labels import event_label, object_label
 from app.services.tx import transaction
 from models.audit import AuditLog
 from reports.audit import audit_xlsx, yes_no
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, xlsx_download
@@ -101,4 +102,4 @@ class AuditLogView(ScopedModelView):
         now = clock.now()
         with transaction():
             audit.record_export(db.session, "AuditLog", count, described, now=now)
-        return xlsx_download(data, f"audit-{now:%Y%m%d-%H%M%S}.xlsx")
+        return xlsx_download(data, download_name(_l("Audit log"), when=now))

@@ -29,6 +29,7 @@ from app.services.tx import transaction
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import (
     ScopedFilterConverter,
@@ -450,7 +451,7 @@ class FacultyView(ReviewableModelView):
         )
         with transaction():
             audit.record_export(db.session, "Faculty", count, described[:400], now=now)
-        return xlsx_download(data, f"faculty-pool-{now:%Y%m%d}.xlsx")
+        return xlsx_download(data, download_name(_("Faculty pool"), when=now.date()))
 
 
 def _masked_revision(rv):
