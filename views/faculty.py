@@ -23,7 +23,7 @@ from wtforms.validators import Optional
 
 from app import audit, clock
 from app.extensions import db
-from app.services import faculty, files, vocabulary
+from app.services import classroom, faculty, files, vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
 from app.services.tx import transaction
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
@@ -396,6 +396,7 @@ class FacultyView(ReviewableModelView):
             "photo": faculty.photo_of(record),
             "pending_photo": faculty.photo_of(record, pending=True) if own_or_center else None,
             "links_accounts": faculty.may_link_accounts(user),
+            "teaching": classroom.teaching_history(record),
         }
 
     # ------------------------------------------------------------ linking a trainer's account
