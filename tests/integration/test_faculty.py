@@ -553,8 +553,11 @@ def test_point1_profile_page_shows_the_teaching_history_without_placeholder(clie
     ids = seed_faculty(world)
     login("c1")
     page = client.get(f"{BASE}/show/{ids['C1']}").get_data(as_text=True)
-    assert 'id="teaching-history"' in page and "尚无授课记录" in page
-    assert "待培训班模块填充" not in page and "To be filled" not in page
+    assert 'id="teaching-history"' in page and "No class taught yet." in page
+    assert "To be filled" not in page
+    switch_language(client, "zh")
+    page = client.get(f"{BASE}/show/{ids['C1']}").get_data(as_text=True)
+    assert "尚无授课记录" in page and "待培训班模块填充" not in page
 
 
 def test_point1_revision_data_is_json(world):
