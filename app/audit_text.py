@@ -130,6 +130,8 @@ def _import(m):
 
 
 PATTERNS = [
+    # A row without a name of its own (Python's default repr): its type and id say it already.
+    (re.compile(r"^<[\w.]+ object at 0x[0-9a-fA-F]+>$"), lambda m: ""),
     (re.compile(r"^(?P<n>\d+) rows(?:; (?P<filters>.*))?$", re.S), _rows),
     (re.compile(r"^(?:(?P<file>.+): )?(?P<n>\d+) rows, (?P<e>\d+) errors$", re.S), _import),
     (
@@ -181,7 +183,7 @@ def summary_text(summary) -> str:
         found = pattern.match(summary)
         if found:
             text = words(found)
-            if text is not None:
+            if text is not None:  # "" included
                 return text
     return summary
 
