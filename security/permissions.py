@@ -291,12 +291,23 @@ def menu_entries() -> list[tuple[MenuCategory, MenuEntry]]:
     return [(category, entry) for category in MENU_TABLE for entry in category.entries]
 
 
+# Resources that no menu entry names (parts of a page, a step of the sign-in): their label in the
+# permission matrix.
+RESOURCE_LABELS = {
+    CLASS_TRAINEE: _l("Trainee"),
+    CLASS_TRAINER: _l("Class trainers"),
+    EVALUATION_RESULT: _l("Evaluation results"),
+    NEEDS_ANALYSIS: _l("Training needs analysis"),
+    SECOND_FACTOR: _l("Two-factor authentication"),
+}
+
+
 def resource_label(resource: str) -> str:
-    """A resource in the user's language: the label of its (first) menu entry."""
+    """A resource in the user's language: the label of its (first) menu entry, else its own."""
     for _category, entry in menu_entries():
         if entry.resource == resource:
             return str(entry.label)
-    return resource
+    return str(RESOURCE_LABELS.get(resource, resource))
 
 
 # [classroom] Who sees a class sees its trainees and its trainers' needs analyses (第七条: the

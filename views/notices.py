@@ -19,6 +19,7 @@ from app.memo import memo
 from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
+from reports.xlsx import download_name
 from security import permissions
 from security.guards import accepts_uploads
 from views.base import perform, xlsx_download
@@ -241,7 +242,7 @@ class NoticeView(BaseView):
         now = clock.now()
         notice = self._managed(pk, now)
         data = svc.unread_file(notice, now)
-        return xlsx_download(data, f"notice-{notice.id}-unread.xlsx")
+        return xlsx_download(data, download_name(notice.title[:40], _("Unread"), when=now))
 
 
 def _load_visible(owner_id):
