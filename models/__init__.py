@@ -8,6 +8,7 @@ from . import (  # noqa: F401,E402
     course,
     dispatch,
     document,
+    evaluation_results,
     faculty,
     login_application,
     mentor,

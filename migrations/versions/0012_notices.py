@@ -2,7 +2,7 @@
 the institution's objection and its answer on a dispatch, a withdrawn seat's time
 
 Revision ID: 0012_notices
-Revises: 0011_hardening_two_person
+Revises: 0013_results
 Create Date: 2026-12-06 12:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0012_notices"
-down_revision = "0011_hardening_two_person"
+down_revision = "0013_results"
 branch_labels = None
 depends_on = None
 
