@@ -65,6 +65,8 @@ def test_point3_permission_matrix_is_chinese_and_fits_its_panel(client, login):
     areas = re.findall(r'<th scope="row">([^<]*)</th>', table)
     assert len(areas) > 20
     assert [a for a in areas if not CJK.search(a)] == []  # ClassTrainee, SecondFactor… named
+    grants = set(re.findall(r'<span class="label label-default">([^<]*)</span>', table))
+    assert grants and [g for g in grants if not CJK.search(g)] == []  # menu_access named too
     roles = re.findall(r'<th scope="col">([^<]*)</th>', table)
     assert roles[0] == "功能模块" and all(CJK.search(r) for r in roles)
     # One column per role (about ten), not one per area (thirty): the table fits 1140 px.
