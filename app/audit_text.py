@@ -103,6 +103,15 @@ FIELD_WORDS = {
     "start_date": _l("Start date"),
     "end_date": _l("End date"),
     "note": _l("Note"),
+    "round": _l("Plan round"),
+    "province": _l("Province"),
+    "provinces": _l("Province"),
+    "event": _l("Event"),
+    "object_type": _l("Object type"),
+    "object_id": _l("Object id"),
+    "at": _l("Time"),
+    "success": _l("Success"),
+    "ip": _l("IP"),
 }
 
 
@@ -117,10 +126,35 @@ def _status(code: str) -> str:
     return str(STATUS_WORDS.get(code, code))
 
 
+FILTER_PATTERNS = [
+    (
+        re.compile(r"^notice (?P<id>\d+) unread$"),
+        lambda m: _("unread of notice %(id)s", id=m["id"]),
+    ),
+    (re.compile(r"^roster #(?P<id>\d+)$"), lambda m: _("roster %(id)s", id=m["id"])),
+    (re.compile(r"^all pending$"), lambda m: _("every pending step")),
+    (re.compile(r"^overdue$"), lambda m: _("overdue steps")),
+]
+_KEY = re.compile(r"\b(?P<key>[a-z_]+)(?P<sep>=| )")
+
+
+def filters_text(filters: str) -> str:
+    """An export's filters in words: its known shapes, else each ``key=`` named."""
+    for pattern, words in FILTER_PATTERNS:
+        found = pattern.match(filters)
+        if found:
+            return words(found)
+    named = _KEY.sub(
+        lambda m: (field_word(m["key"]) + m["sep"]) if m["key"] in FIELD_WORDS else m[0],
+        filters,
+    )
+    return named.replace("; ", "；")
+
+
 def _rows(m):
     text = _("%(n)s rows", n=m["n"])
     if m["filters"]:
-        text += "；" + _("filters: %(f)s", f=m["filters"])
+        text += "；" + _("filters: %(f)s", f=filters_text(m["filters"]))
     return text
 
 

@@ -148,6 +148,7 @@ OBJECT_LABELS = {
     "AuditChainHead": _l("Audit chain"),
     "Faculty": _l("Faculty pool"),
     "PlanSummary": _l("Plan summary"),
+    "RosterAccountSheet": _l("Account sheet"),
     "Permission": _l("Permission"),
     "PermissionView": _l("Permission"),
     "ViewMenu": _l("Permission"),

@@ -42,6 +42,7 @@ PERMISSION_LABELS = {
     "can_export": _l("Export"),
     "can_manage": _l("Manage accounts"),
     "can_review": _l("Review"),
+    "menu_access": _l("Menu entry"),  # FAB's permission to show an entry (a page of its own)
 }
 
 

@@ -65,6 +65,8 @@ def test_point3_permission_matrix_is_chinese_and_fits_its_panel(client, login):
     areas = re.findall(r'<th scope="row">([^<]*)</th>', table)
     assert len(areas) > 20
     assert [a for a in areas if not CJK.search(a)] == []  # ClassTrainee, SecondFactor… named
+    grants = set(re.findall(r'<span class="label label-default">([^<]*)</span>', table))
+    assert grants and [g for g in grants if not CJK.search(g)] == []  # menu_access named too
     roles = re.findall(r'<th scope="col">([^<]*)</th>', table)
     assert roles[0] == "功能模块" and all(CJK.search(r) for r in roles)
     # One column per role (about ten), not one per area (thirty): the table fits 1140 px.
@@ -257,3 +259,26 @@ def test_point3_every_event_and_kind_of_row_has_a_chinese_name(app):
     with app.test_request_context(), force_locale("zh"):
         assert [e for e in sorted(events) if not CJK.search(event_label(e))] == []
         assert [k for k in sorted(kinds) if not CJK.search(object_label(k))] == []
+
+
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        ("2 rows; round=2; province=20", "共 2 行；筛选条件：计划轮次=2；省份=20"),
+        ("3 rows; notice 7 unread", "共 3 行；筛选条件：第 7 号通知的未读名单"),
+        ("4 rows; overdue", "共 4 行；筛选条件：逾期环节"),
+        ("名单.xlsx: 12 rows, 2 errors", "名单.xlsx：共 12 行，2 处错误"),
+        ("wrong password (3)", "密码错误（第 3 次失败）"),
+        ("locked until 2026-03-02 09:30", "锁定至 2026-03-02 09:30"),
+        ("draft -> pending (rev 1)", "草稿 → 审核中（第 1 版）"),
+        ("<models.review.ReviewTask object at 0x7f00>", ""),
+        ("广州创业学院", "广州创业学院"),  # a name stays as written
+    ],
+)
+def test_point3_audit_summaries_in_words(app, stored, shown):
+    from flask_babel import force_locale
+
+    from app.audit_text import summary_text
+
+    with app.test_request_context(), force_locale("zh"):
+        assert summary_text(stored) == shown
