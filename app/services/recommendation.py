@@ -7,8 +7,8 @@ not booked on an overlapping class; then the institution's criteria (level, regi
 which it may relax. The survivors are scored; every part of the score is shown.
 
 Statements do not grow with the pool: one grouped count says which filter removed whom, one
-SELECT loads the survivors with their workload and experience (correlated subqueries), one asks
-for past feedback. Weights are data: `WEIGHTS`.
+SELECT loads the survivors with their org, workload and experience (correlated subqueries), one
+asks for past feedback. Weights are data: `WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.services import vocabulary
@@ -231,13 +232,14 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
         Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
         for n, (f, _c) in enumerate(rules, start=1)
     ]
-    province_of = select(Org.province_id).where(Org.id == FacultyProfile.org_id).scalar_subquery()
     workload = _workload(today, klass.id).label("workload")
     experience = _taught(d.course_type, klass.start_date, klass.id).label("experience")
+    # The trainer's org comes in the same row: the page names it (no SELECT per region shown).
     rows = db.session.execute(
-        select(FacultyProfile, province_of.label("province_id"), workload, experience).where(
-            *[cond for _f, cond in rules]
-        )
+        select(FacultyProfile, Org.province_id, workload, experience)
+        .join(Org, Org.id == FacultyProfile.org_id)
+        .options(contains_eager(FacultyProfile.org))
+        .where(*[cond for _f, cond in rules])
     ).all()
     feedback = feedback_scores([row[0].id for row in rows])
     ranked = [
