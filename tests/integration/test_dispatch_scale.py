@@ -135,12 +135,16 @@ def test_point7_recommendation_statements_do_not_grow_with_the_pool(classes, wor
     # Every region is there from the start: the orgs a page loads anyway (the user's, the
     # class's) are then in the session's identity map in both measures alike.
     small_pool = _trainers(world, 0, len(REGIONS))
+    # The candidates: 广州 and 广东 (other province for 东城's class), with a past dispatch: at
+    # the bottom of the list, out of the 50 shown once the pool is larger, as at national scale.
+    candidates = [small_pool[2], small_pool[4]]
+    _past_seats(world, candidates)
     login("i1")
-    post_form(client, f"/dispatchview/propose/{classes['proposed']}", candidates=small_pool[:2])
+    post_form(client, f"/dispatchview/propose/{classes['proposed']}", candidates=candidates)
     small = _measure(world, client, login, classes)
     assert small["service"][1] == len(REGIONS)
 
-    # 25 more, ten of them in five cities no page loads otherwise: a SELECT per trainer's org
+    # 60 more, ten of them in five cities no page loads otherwise: a SELECT per trainer's org
     # would show here.
     for n, (code, name) in enumerate(NEW_CITIES):
         city = Org(kind=CITY, code=code, name=name)
@@ -149,14 +153,17 @@ def test_point7_recommendation_statements_do_not_grow_with_the_pool(classes, wor
         db.session.flush()
         world["org"][code] = city.id
     db.session.commit()
-    larger = _trainers(world, len(REGIONS), 15)
+    larger = _trainers(world, len(REGIONS), 50)
     larger += _trainers(world, 0, 10, regions=[code for code, _n in NEW_CITIES])
     _past_seats(world, larger[:6])
     large = _measure(world, client, login, classes)
 
-    assert large["service"] == (small["service"][0], 30)  # more ranked, the same statements
+    total = len(small_pool) + len(larger)
+    assert large["service"] == (small["service"][0], total)  # more ranked, the same statements
     for page in ("institution", "center"):
         assert large[page][0] == small[page][0], page
-    html = large["institution"][1]
-    assert all(f'data-profile="{pid}"' in html for pid in (small_pool + larger)[:SHOWN])
-    assert "近12个月派遣1次" in html  # the past seats are counted
+    assert large["institution"][1].count("data-profile=") == SHOWN < total
+    ranked = recommend(db.session.get(Dispatch, classes["proposed"]), NOW.date()).ranked
+    assert not {r.profile_id for r in ranked[:SHOWN]} & set(candidates)
+    center = large["center"][1]
+    assert all(f'data-profile="{pid}"' in center for pid in candidates)
