@@ -1260,6 +1260,16 @@ class Generator:
             "org_name": self.orgs[org_id]["name"],
         }
 
+    def _bench_institution(self) -> dict:
+        """The first institution of BENCH_CITY, else of its province, else the first one."""
+        city = next((c for c in self.cities if c["code"] == BENCH_CITY), None)
+        if city is not None:
+            for key, value in (("city_id", city["id"]), ("province_id", city["province_id"])):
+                found = next((i for i in self.institutions if i[key] == value), None)
+                if found is not None:
+                    return found
+        return self.institutions[0]
+
     def _bench_dispatches(self, dispatches, candidates, events, booked):
         """Two SYB classes of one institution, Monday to Friday four weeks ahead: one dispatch in
         draft (the institution's recommendation page), one proposed with four candidates who pass
@@ -1268,16 +1278,7 @@ class Generator:
         start = today + timedelta(days=28 + (7 - today.weekday()) % 7)
         end = start + timedelta(days=4)
         days = {start + timedelta(days=n) for n in range(5)}
-        city = next((c for c in self.cities if c["code"] == BENCH_CITY), None)
-        inst = next(
-            (i for i in self.institutions if city and i["city_id"] == city["id"]),
-            next(
-                (i for i in self.institutions if i["province_id"] == city["province_id"]),
-                self.institutions[0],
-            )
-            if city
-            else self.institutions[0],
-        )
+        inst = self._bench_institution()
         first_app, first_class = (
             self._next_id("class_application"),
             self._next_id("training_class"),
