@@ -7,7 +7,7 @@ rows back: every table emptied, the rows inserted again with their ids, the id c
 after them — what a fresh build would leave, timestamps and dates included: they are moved to
 "now" as a build at that moment would write them.
 
-On PostgreSQL the rows come back in the saved rows, not in the saved places: DELETE leaves dead
+On PostgreSQL the restore gives back the saved rows, not their places on disk: DELETE leaves dead
 tuples, and later inserts fill the free space wherever it is, so a SELECT without ORDER BY reads
 a table in an order that depends on the tests run before (test_faculty's export audit read its
 two entries backwards after test_dispatch: ids 71 then 68, heap pages 137 then 138). A test that
