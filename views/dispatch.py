@@ -228,7 +228,7 @@ class DispatchView(ScopedModelView):
             klass=klass,
             rec=rec,
             system=system,
-            candidates=[c for c in d.candidates if c.profile_id not in asked],
+            candidates=[c for c in svc.candidates_of(d) if c.profile_id not in asked],
             seats=seats,
             has_lead=any(s.lead and s.status in OPEN_SEATS for s in seats),
             history=svc.history(d),

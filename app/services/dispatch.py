@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.extensions import db
@@ -303,6 +304,19 @@ def propose(d: Dispatch, actor, profile_ids: list[int], now: datetime) -> None:
 
 
 # ---------------------------------------------------------------- the center
+
+
+def candidates_of(d: Dispatch) -> list[DispatchCandidate]:
+    """The institution's candidates in its order, with their profiles and orgs (one SELECT: the
+    center's page names them all, and they are rarely among the system's list shown)."""
+    return list(
+        db.session.scalars(
+            select(DispatchCandidate)
+            .where(DispatchCandidate.dispatch_id == d.id)
+            .options(joinedload(DispatchCandidate.profile).joinedload(FacultyProfile.org))
+            .order_by(DispatchCandidate.position)
+        )
+    )
 
 
 def open_seats(d: Dispatch) -> list[DispatchSeat]:

@@ -425,7 +425,9 @@ def test_point6_export_is_scoped_and_masked_except_for_the_center(client, login,
     assert row[header.index("Province")] == "北京市" and row[header.index("City")] == "东城区"
     assert row[header.index("Course types")].startswith("SYB")
     db.session.rollback()
-    exports = db.session.scalars(select(AuditLog).where(AuditLog.event == "export")).all()
+    exports = db.session.scalars(
+        select(AuditLog).where(AuditLog.event == "export").order_by(AuditLog.id)
+    ).all()
     assert len(exports) == 2 and exports[-1].summary.startswith("7 rows")
 
 

@@ -77,7 +77,9 @@ def form(world, orgs, **kw):
 
 
 def events(name) -> list[AuditLog]:
-    return db.session.scalars(select(AuditLog).where(AuditLog.event == name)).all()
+    return db.session.scalars(
+        select(AuditLog).where(AuditLog.event == name).order_by(AuditLog.id)
+    ).all()
 
 
 # ---------------------------------------------------------------- point 1: publishing
