@@ -8,6 +8,7 @@ from . import (  # noqa: F401,E402
     course,
     dispatch,
     faculty,
+    grades,
     login_application,
     mentor,
     message,

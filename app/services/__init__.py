@@ -12,6 +12,7 @@ from app.services import (  # noqa: F401  (imported for their review-kind regist
     dispatch,
     evaluations,
     faculty,
+    grades,
     login_applications,
     mentors,
     plans,
