@@ -71,6 +71,10 @@ QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
 AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
 DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
 DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
+# [grades] row 19: 试讲评分表 and 成绩单 (WRITE: the class's trainers score, its institution marks
+# attendance; who may act on a sheet is decided by `app.services.grades` and the review chain)
+GRADE_SHEET = "GradeSheet"
+GRADE_SCHEME = "GradeScheme"  # 成绩评定方案 (kept by the center, in versions)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -174,6 +178,21 @@ MENU_TABLE = (
                 "fa-list-ol",
                 QUESTIONNAIRE,
                 "evaluations.QuestionnaireView",
+            ),
+            # [grades]
+            MenuEntry(
+                "GradeSheets",
+                _l("Grade sheets"),
+                "fa-award",
+                GRADE_SHEET,
+                "grades.GradeSheetView",
+            ),
+            MenuEntry(
+                "GradeSchemes",
+                _l("Grade scheme"),
+                "fa-balance-scale",
+                GRADE_SCHEME,
+                "grades.GradeSchemeView",
             ),
             # [dispatch]
             MenuEntry(
@@ -301,6 +320,8 @@ def resource_label(resource: str) -> str:
 # province views every class's trainees, the city and the institution their classes); the
 # institution keeps its trainee list; the center assigns trainers and keeps the questionnaires.
 _CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS)]
+# [grades] Who sees a class sees its grade sheet and exports it.
+_GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -326,6 +347,8 @@ _INSTITUTION = (
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINEE)]
+    + _GRADES_READER
+    + [(WRITE, GRADE_SHEET)]  # attendance
 )
 _CITY = (
     _WORKBENCH
@@ -350,6 +373,7 @@ _CITY = (
         (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
+    + _GRADES_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -381,6 +405,7 @@ _PROVINCE = (
         (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
+    + _GRADES_READER
 )
 _CENTER = (
     _WORKBENCH
@@ -426,6 +451,8 @@ _CENTER = (
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
+    + _GRADES_READER
+    + [(READ, GRADE_SCHEME), (WRITE, GRADE_SCHEME)]
 )
 # 第七条: own availability (授课档期), own dispatches, the classes it teaches.
 _TRAINER_DISPATCH = [
@@ -450,6 +477,8 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(READ, TEACHING)]
     + _CLASS_READER
     + [(WRITE, NEEDS_ANALYSIS)]
+    + _GRADES_READER
+    + [(WRITE, GRADE_SHEET)]  # trial and written scores
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
     # [classroom] its own evaluation forms.

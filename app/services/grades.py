@@ -536,3 +536,92 @@ GRADE_SHEET = review.register(
         org_field="submitter_org_id",
     )
 )
+
+
+# ---------------------------------------------------------------- the center keeps the scheme
+
+SCHEME_FORM = (
+    "title",
+    "criteria",
+    "scale_max",
+    "trial_weight",
+    "written_weight",
+    "pass_line",
+    "min_attendance",
+)
+
+
+def scheme_form_values(scheme: GradeScheme) -> dict:
+    """The editor's values of a version: criteria one a line, ``名称 | 权重``."""
+    return {
+        "title": scheme.title,
+        "criteria": "\n".join(f"{c['label']} | {c['weight']}" for c in criteria(scheme)),
+        **{name: str(getattr(scheme, name)) for name in SCHEME_FORM[2:]},
+    }
+
+
+def _whole(text, field: str, low: int, high: int) -> int:
+    text = str(text or "").strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidValue(
+            _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high), field=field
+        )
+    return int(text)
+
+
+def new_version(values: dict, actor, now: datetime) -> GradeScheme:
+    """A new version of the scheme (the center): it applies to the classes starting after now."""
+    if actor.role_kind != CENTER:
+        raise NotAllowed(_("Only the center keeps the grade scheme."))
+    title = str(values.get("title") or "").strip()
+    if not title or len(title) > 64:
+        raise InvalidValue(_("Give a title of at most 64 characters."), field="title")
+    items = []
+    for n, line in enumerate(str(values.get("criteria") or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        label, _sep, weight = line.rpartition("|")
+        label = label.strip()
+        if not label or len(label) > 64 or not weight.strip().isdigit() or int(weight) <= 0:
+            raise InvalidValue(
+                _("Line %(n)d: write a criterion as “name | weight”.", n=n), field="criteria"
+            )
+        items.append({"key": f"c{len(items) + 1}", "label": label, "weight": int(weight)})
+    if not items or sum(c["weight"] for c in items) != 100:
+        raise InvalidValue(_("The criteria's weights must add up to 100."), field="criteria")
+    scale_max = _whole(values.get("scale_max"), "scale_max", 1, 1000)
+    trial_weight = _whole(values.get("trial_weight"), "trial_weight", 0, 100)
+    written_weight = _whole(values.get("written_weight"), "written_weight", 0, 100)
+    if trial_weight + written_weight != 100:
+        raise InvalidValue(
+            _("The weights of the trial lecture and the written test must add up to 100."),
+            field="written_weight",
+        )
+    pass_line = _whole(values.get("pass_line"), "pass_line", 0, scale_max)
+    min_attendance = _whole(values.get("min_attendance"), "min_attendance", 0, 100)
+    with transaction():
+        last = db.session.scalar(select(func.max(GradeScheme.version))) or 0
+        scheme = GradeScheme(
+            version=last + 1,
+            title=title,
+            criteria=json.dumps(items, ensure_ascii=False),
+            scale_max=scale_max,
+            trial_weight=trial_weight,
+            written_weight=written_weight,
+            pass_line=pass_line,
+            min_attendance=min_attendance,
+            created_at=now,
+            created_by_id=actor.id,
+        )
+        db.session.add(scheme)
+        db.session.flush()
+        audit.record(
+            db.session,
+            "grade_scheme_version",
+            object_type="GradeScheme",
+            object_id=scheme.id,
+            user=actor,
+            now=now,
+            summary=f"v{scheme.version}",
+        )
+    return scheme
