@@ -48,10 +48,10 @@ def frame(klass: TrainingClass, sheet: GradeSheet | None, full_ids: bool) -> pd.
 def columns() -> list[Column]:
     return [
         Column(_("No."), 6, number=True),
-        Column(_("Name"), 12),
+        Column(_("Full name"), 12),
         Column(_("Gender"), 6),
         Column(_("ID number"), 22),
-        Column(_("Employer"), 24),
+        Column(_("Work unit"), 24),
         Column(_("Days attended"), 10, number=True),
         Column(_("Trial lecture score"), 12, number=True),
         Column(_("Written test score"), 12, number=True),

@@ -25,12 +25,10 @@ from tests.factories import (
     Actors,
     assign,
     enrol,
-    flashes,
     grant,
     make_class,
     post_form,
     rows,
-    sign_in,
 )
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -467,7 +465,7 @@ def test_point5_export_official_layout_numbers_and_masking(world, finished, logi
     ]
     people = {row[1]: row for row in cells if row[1] in ids}
     assert people["学员1"][3] == ids["学员1"]  # the center sees the whole number
-    assert people["学员1"][5:9] == (5, 85.0, 50.0, 71.0) and people["学员1"][9] == "合格"
+    assert people["学员1"][5:9] == [5, 85.0, 50.0, 71.0] and people["学员1"][9] == "合格"
     assert people["学员2"][9] == "不合格"
     assert all(isinstance(v, (int, float)) for v in people["学员1"][5:9])
     rate = next(row for row in cells if row[0] == "合格率(%)")
