@@ -173,8 +173,18 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     [mentor] = db.session.scalars(select(MentorProfile)).all()
     [resource] = db.session.scalars(select(CourseResource)).all()
     assert mentor.status == resource.status == "approved" and resource.published_at is not None
-    for kind in ("center", "trainee", *ADMIN_KINDS):
+    for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
+    # one trainee account of its own, and the four trainees of the finished class
+    assert kinds.count("trainee") == 5
+    from app.services import grades
+    from models.application import TrainingClass
+
+    [finished] = db.session.scalars(select(TrainingClass)).all()
+    assert finished.end_date < clock.now().date()
+    sheet = grades.sheet_of(finished)
+    assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
+    assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
@@ -230,7 +240,7 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
     result = runner.invoke(args=["malan", "demo-accounts"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
-    assert len(listed) == 14
+    assert len(listed) == 18  # 14 accounts, and the 4 trainees of the finished class
     for entry in listed:
         assert {"username", "password", "role", "org_code", "org_name"} <= set(entry)
         assert entry["password"] == DEMO_PASSWORD
