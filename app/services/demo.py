@@ -142,8 +142,19 @@ def load_finished_class(users: list[MalanUser], now: datetime):
     db.session.flush()
     klass = applications.create_class(application, before)
     application.class_id = klass.id
-    classroom.assign_trainer(klass, center, before, user=lead, is_lead=True)
-    classroom.assign_trainer(klass, center, before, user=second)
+    for trainer, is_lead in ((lead, True), (second, False)):
+        row = classroom.assign_trainer(klass, center, before, user=trainer, is_lead=is_lead)
+        db.session.flush()
+        classroom.submit_needs(  # its to-do item closed, not left overdue
+            row,
+            trainer,
+            {
+                "background": "学员均为区县就业服务机构的创业指导人员，多数有两年以上工作经历。",
+                "needs": "希望加强案例教学与试讲点评。",
+                "adjustments": "增加一次试讲练习与同伴互评。",
+            },
+            before,
+        )
     spec = classroom.trainee_fields()
     rows = [
         fields.validate(

@@ -185,6 +185,9 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     sheet = grades.sheet_of(finished)
     assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
     assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
+    from app.services import review
+
+    assert db.session.scalars(review.overdue_tasks(clock.now())).all() == []  # nothing left late
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
