@@ -185,6 +185,7 @@ def test_point5_total_by_the_scheme_and_pass_line_with_attendance(world, finishe
     assert (t2["attendance"], t2["total"], t2["passed"]) == (3, 89.0, False)
     # the institution marks 4 days: 80% attends enough
     login("i1")
+    assert "出勤不足" in client.get(page(finished)).get_data(as_text=True)
     response = post_form(
         client,
         f"/grades/class/{finished.id}/attendance",
@@ -238,7 +239,8 @@ def test_point5_lead_submits_center_approves_institution_sees(world, finished, l
     assert task.reviewer_org_id == world["org"]["center"] and task.done_at is None
     # the center finds it in its to-do list and approves it on the sheet's page
     login_en("center")
-    assert client.get("/todo/").status_code in (200, 302)
+    todo = client.get("/todo/", follow_redirects=True).get_data(as_text=True)
+    assert f"/grades/show/{sheet.id}" in todo and "Center review of the grade sheet" in todo
     assert client.get(f"/grades/show/{sheet.id}").status_code == 302
     html = client.get(page(finished)).get_data(as_text=True)
     assert 'id="grade-approve"' in html
