@@ -534,6 +534,7 @@ GRADE_SHEET = review.register(
         fields=("entries",),
         before_submit=_check_submission,
         org_field="submitter_org_id",
+        submitter_of=lambda sheet: sheet.submitted_by_id,  # the lead trainer who submitted it
     )
 )
 

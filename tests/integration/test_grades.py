@@ -27,6 +27,7 @@ from tests.factories import (
     enrol,
     grant,
     make_class,
+    make_trainer,
     post_form,
     rows,
 )
@@ -329,6 +330,18 @@ def test_point5_center_can_return_the_sheet_for_revision(world, finished, u):
     grades.decide(sheet, u.center, review.RETURN, now(), opinion="笔试成绩有误")
     db.session.commit()
     assert grades.sheet_of(finished).status == "returned"
+    # "revise and resubmit" goes to the lead trainer only, not to every trainer of its city
+    make_trainer(world, "neighbour", city="C1")
+
+    def waiting(user):
+        return [
+            t.record_id
+            for t in db.session.scalars(review.todo_tasks(user))
+            if t.record_type == "grade_sheet"
+        ]
+
+    assert waiting(u.trainer1) == [sheet.id]
+    assert waiting(u.neighbour) == []
     written(world, finished, t1="60")  # editable again
     grades.submit(finished, u.trainer1, now())
     assert grades.sheet_of(finished).status == "pending"
