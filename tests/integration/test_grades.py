@@ -530,3 +530,7 @@ def test_point5_list_shows_only_classes_in_scope(world, finished, login, client)
     login("center")
     html = client.get("/grades/").get_data(as_text=True)
     assert finished.code in html and other.code in html
+    # a class nobody has graded yet still exports its (empty) official sheet
+    _book, ws = read_back(client.get(f"/grades/class/{other.id}/export"))
+    assert other.code in str(ws["A1"].value)
+    assert client.get(page(other)).status_code == 200
