@@ -20,6 +20,7 @@ The rule itself (`trial_of`, `total_of`, `passes`) is pure, over a scheme: tests
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -27,11 +28,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
 from app.services import classroom, review
-from app.services.errors import InvalidValue, NotAllowed
+from app.services.errors import Conflict, InvalidValue, NotAllowed
 from app.services.tx import transaction
 from models.application import TrainingClass
 from models.classroom import DAILY, SUBMITTED, ClassTrainee, EvaluationSubmission
@@ -303,6 +305,16 @@ def _trainee(klass: TrainingClass, trainee_id) -> ClassTrainee:
     return trainee
 
 
+@contextmanager
+def _first_writer_wins():
+    """Two first saves at once (a double click, two trainers opening the sheet) both try to
+    create the same row: the unique key refuses the second, which is told to reload."""
+    try:
+        yield
+    except IntegrityError:  # the transaction has rolled back (or its owner will)
+        raise Conflict(_("This record has changed since you opened it. Reload the page.")) from None
+
+
 def _check_editable(sheet: GradeSheet | None) -> None:
     if not editable(sheet):
         raise NotAllowed(
@@ -352,7 +364,7 @@ def score_trial(klass: TrainingClass, trainee_id, actor, raw: dict, now: datetim
     _trainer_of(actor, klass, _("Only the trainers of this class score its trial lectures."))
     if now.date() < klass.start_date:
         raise NotAllowed(_("Trial lectures are scored once the class has started."))
-    with transaction():
+    with _first_writer_wins(), transaction():
         sheet = _ensure_sheet(klass, now)
         _check_editable(sheet)
         trainee = _trainee(klass, trainee_id)
@@ -403,7 +415,7 @@ def my_trial_scores(klass: TrainingClass, user) -> dict[int, TrialScore]:
 def enter_written(klass: TrainingClass, actor, raw: dict, now: datetime) -> None:
     """The trainers type the written-test scores (``written_<trainee id>``; blank: not yet)."""
     _trainer_of(actor, klass, _("Only the trainers of this class enter written-test scores."))
-    with transaction():
+    with _first_writer_wins(), transaction():
         sheet = _ensure_sheet(klass, now)
         _check_editable(sheet)
         base = _base(sheet)
@@ -431,7 +443,7 @@ def mark_attendance(klass: TrainingClass, actor, raw: dict, now: datetime) -> No
     if actor.role_kind != INSTITUTION or actor.org_id != klass.org_id:
         raise NotAllowed(_("Only the institution running the class marks attendance."))
     days = class_days(klass)
-    with transaction():
+    with _first_writer_wins(), transaction():
         sheet = _ensure_sheet(klass, now)
         _check_editable(sheet)
         base = _base(sheet)
@@ -491,7 +503,7 @@ def _check_submission(sheet: GradeSheet, actor, now: datetime) -> None:
 
 def submit(klass: TrainingClass, actor, now: datetime, expected_version=None) -> GradeSheet:
     """The lead trainer submits the sheet (or its correction) to the center."""
-    with transaction():
+    with _first_writer_wins(), transaction():
         sheet = _ensure_sheet(klass, now)
         review.submit(sheet, actor, now, expected_version=expected_version)
     return sheet

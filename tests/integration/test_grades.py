@@ -534,3 +534,16 @@ def test_point5_list_shows_only_classes_in_scope(world, finished, login, client)
     _book, ws = read_back(client.get(f"/grades/class/{other.id}/export"))
     assert other.code in str(ws["A1"].value)
     assert client.get(page(other)).status_code == 200
+
+
+def test_point5_two_first_saves_at_once_the_second_is_told_to_reload(
+    world, finished, u, monkeypatch
+):
+    """The second of two simultaneous first saves did not see the sheet the first created: its
+    insert hits the unique key and it is refused with a message, nothing half-written."""
+    score(world, finished, "trainer1", "t1", ALL_80)
+    before = sheet_state(finished)
+    monkeypatch.setattr(grades, "sheet_of", lambda klass: None)  # as seen before the first commit
+    with pytest.raises(grades.Conflict, match="Reload the page|刷新"):
+        score(world, finished, "trainer2", "t1", ALL_90)
+    assert sheet_state(finished) == before
