@@ -547,3 +547,38 @@ def test_point5_two_first_saves_at_once_the_second_is_told_to_reload(
     with pytest.raises(grades.Conflict, match="Reload the page|刷新"):
         score(world, finished, "trainer2", "t1", ALL_90)
     assert sheet_state(finished) == before
+
+
+SCHEME_FORM = {
+    "title": "2027版",
+    "criteria": "教学设计 | 40\n内容掌握 | 60",
+    "scale_max": "100",
+    "trial_weight": "70",
+    "written_weight": "30",
+    "pass_line": "65",
+    "min_attendance": "90",
+}
+
+
+def test_point5_center_keeps_the_scheme_in_versions_bad_input_refused(world, login, client):
+    login("center")
+    before = rows(GradeScheme.__table__)
+    for field, bad in (
+        ("criteria", "教学设计 | 40\n内容掌握 | 50"),
+        ("criteria", "教学设计"),
+        ("written_weight", "40"),
+        ("pass_line", "101"),
+        ("min_attendance", "abc"),
+    ):
+        response = post_form(client, "/grade_scheme/new", {**SCHEME_FORM, field: bad})
+        assert response.status_code == 400, field
+        assert f'id="error-{field}"' in response.get_data(as_text=True), field
+        assert rows(GradeScheme.__table__) == before
+    response = post_form(client, "/grade_scheme/new", SCHEME_FORM)
+    assert response.status_code == 302
+    newest = grades.versions()[0]
+    assert (newest.version, newest.trial_weight, newest.pass_line) == (2, 70, 65)
+    assert [c["weight"] for c in grades.criteria(newest)] == [40, 60]
+    login("p1")
+    assert post_form(client, "/grade_scheme/new", SCHEME_FORM).status_code in (302, 403)
+    assert len(grades.versions()) == 2
