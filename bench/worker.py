@@ -23,6 +23,8 @@ from pathlib import Path
 BENCH_CONFIG = {
     # Measured pages sign in a few times per process: the login rate limit is not under test.
     "AUTH_RATE_LIMIT": "10000 per minute",
+    "SIGN_IN_LIMIT_PER_ACCOUNT": "10000 per minute",
+    "SIGN_IN_LIMIT_PER_IP_ACCOUNT": "10000 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     # The generated accounts sign in with a password only: the second factor is not under test.
     "TWO_FACTOR_REQUIRED_ROLES": (),

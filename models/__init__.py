@@ -7,6 +7,7 @@ from . import (  # noqa: F401,E402
     classroom,
     course,
     dispatch,
+    evaluation_results,
     faculty,
     grades,
     login_application,

@@ -68,6 +68,8 @@ NEEDS_ANALYSIS = "NeedsAnalysis"  # 培训需求分析 (WRITE: the class's train
 TEACHING = "Teaching"  # 我的授课班 (a trainer's classes)
 EVALUATION = "Evaluation"  # 评估表填写 (a trainee's own forms)
 QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
+# 评估结果 (READ: results of a class's forms; WRITE: remind a trainee, respond to a day's feedback)
+EVALUATION_RESULT = "EvaluationResult"
 AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
 DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
 DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
@@ -308,18 +310,31 @@ def menu_entries() -> list[tuple[MenuCategory, MenuEntry]]:
     return [(category, entry) for category in MENU_TABLE for entry in category.entries]
 
 
+# Resources that no menu entry names (parts of a page, a step of the sign-in): their label in the
+# permission matrix.
+RESOURCE_LABELS = {
+    CLASS_TRAINEE: _l("Trainee"),
+    CLASS_TRAINER: _l("Class trainers"),
+    EVALUATION_RESULT: _l("Evaluation results"),
+    NEEDS_ANALYSIS: _l("Training needs analysis"),
+    SECOND_FACTOR: _l("Two-factor authentication"),
+}
+
+
 def resource_label(resource: str) -> str:
-    """A resource in the user's language: the label of its (first) menu entry."""
+    """A resource in the user's language: the label of its (first) menu entry, else its own."""
     for _category, entry in menu_entries():
         if entry.resource == resource:
             return str(entry.label)
-    return resource
+    return str(RESOURCE_LABELS.get(resource, resource))
 
 
 # [classroom] Who sees a class sees its trainees and its trainers' needs analyses (第七条: the
 # province views every class's trainees, the city and the institution their classes); the
 # institution keeps its trainee list; the center assigns trainers and keeps the questionnaires.
-_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS)]
+_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATION_RESULT)]
+# Row 18: the institution and the class's trainers remind and respond (the class decides who).
+_CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
 # [grades] Who sees a class sees its grade sheet and exports it.
 _GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
 
@@ -346,6 +361,7 @@ _INSTITUTION = (
         (READ, DISPATCH_REQUEST),
     ]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, CLASS_TRAINEE)]
     + _GRADES_READER
     + [(WRITE, GRADE_SHEET)]  # attendance
@@ -476,6 +492,7 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(READ, FACULTY), (WRITE, FACULTY)]
     + [(READ, TEACHING)]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, NEEDS_ANALYSIS)]
     + _GRADES_READER
     + [(WRITE, GRADE_SHEET)]  # trial and written scores

@@ -11,6 +11,7 @@ from security.permissions import MENU_TABLE
 from views import (
     classroom,
     courses,
+    evaluation_results,
     faculty,
     faculty_import,
     files,
@@ -55,6 +56,7 @@ def register(appbuilder) -> None:
         login_applications,  # the public form
         two_factor,  # 双因素认证 (user menu) and the secadmin's reset
         classroom,  # a class's trainees, trainers, needs analyses
+        evaluation_results,  # a class day's evaluation results, reminders, responses
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

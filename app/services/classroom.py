@@ -170,6 +170,26 @@ def classes_taught(user) -> list[TrainingClass]:
     )
 
 
+def teaching_history(profile) -> list[tuple[TrainingClass, bool]]:
+    """The classes a faculty-pool profile taught (by the profile or its linked account), latest
+    first, each with whether it was the lead trainer (主讲)."""
+    who = ClassTrainer.faculty_id == profile.id
+    if profile.user_id is not None:
+        who = or_(who, ClassTrainer.user_id == profile.user_id)
+    rows = db.session.execute(
+        select(TrainingClass, ClassTrainer.is_lead)
+        .join(ClassTrainer, ClassTrainer.class_id == TrainingClass.id)
+        .where(who)
+        .order_by(TrainingClass.start_date.desc())
+    ).all()
+    seen, out = set(), []
+    for klass, is_lead in rows:
+        if klass.id not in seen:
+            seen.add(klass.id)
+            out.append((klass, bool(is_lead)))
+    return out
+
+
 # ---------------------------------------------------------------- trainers
 
 

@@ -453,6 +453,11 @@ CLASSROOM_ENDPOINTS = {
     "NeedsAnalysisView.save": ("POST", "trainer"),
     "TeachingView.show": ("GET", "class"),
     "EvaluationView.form": ("GET", "class"),
+    # row 18: a class day's results, reminders and responses
+    "EvaluationResultView.index": ("GET", "class"),
+    "EvaluationResultView.show": ("GET", "class"),
+    "EvaluationResultView.remind": ("POST", "class"),
+    "EvaluationResultView.respond": ("POST", "class"),
 }
 CLASSROOM_VIEWS = {
     "TraineeView",
@@ -460,6 +465,7 @@ CLASSROOM_VIEWS = {
     "NeedsAnalysisView",
     "TeachingView",
     "EvaluationView",
+    "EvaluationResultView",
 }
 FOREIGN_TO_I1 = ["p2", "c1b", "c2", "i2", "trainer2", "trainee1", "noorg"]
 
@@ -501,6 +507,8 @@ def test_classroom_foreign_class_is_404_and_changes_nothing(app, people, endpoin
             args = {"pk": ids[kind]} if kind != "class" else {"class_id": ids[kind]}
             if endpoint == "EvaluationView.form":
                 args |= {"kind": "daily", "day": klass.start_date.isoformat()}
+            elif endpoint.startswith("EvaluationResultView.") and not endpoint.endswith(".index"):
+                args |= {"day": klass.start_date.isoformat()}
             url = url_for(endpoint, **args)
         before = snapshot()
         status = client.open(
