@@ -83,6 +83,11 @@ EVENT_LABELS = {
     "dispatch_requested": _l("Request sent"),
     "dispatch_accepted": _l("Request accepted"),
     "dispatch_declined": _l("Request declined"),
+    # [grades] row 19
+    "trial_score": _l("Trial lecture scored"),
+    "written_scores": _l("Written-test scores entered"),
+    "attendance_marked": _l("Attendance marked"),
+    "grade_scheme_version": _l("Grade scheme version saved"),
 }
 OBJECT_LABELS = {
     "Org": _l("Organisation"),
@@ -143,6 +148,11 @@ OBJECT_LABELS = {
     "User": _l("Account"),
     "RegisterUser": _l("Account"),
     "Group": _l("Role"),
+    # [grades] row 19
+    "GradeScheme": _l("Grade scheme"),
+    "GradeSheet": _l("Grade sheet"),
+    "GradeEntry": _l("Grade sheet line"),
+    "TrialScore": _l("Trial-lecture score sheet"),
 }
 
 

@@ -15,7 +15,7 @@ from app.services import grades
 from app.services.masking import mask_id_number
 from models.application import TrainingClass
 from models.grades import GradeSheet
-from reports.xlsx import Column, dataframe_to_xlsx
+from reports.xlsx import Column, dataframe_to_xlsx, download_name
 
 GENDER_WORDS = {"M": "男", "F": "女"}
 NUMBERS = ("attendance", "trial", "written", "total")
@@ -132,4 +132,5 @@ STATUS_WORDS = {
 
 
 def filename(klass: TrainingClass) -> str:
-    return _("%(code)s grade sheet.xlsx", code=klass.code)
+    """JS2026110001-成绩单.xlsx"""
+    return download_name(klass.code, _("Grade sheet"))

@@ -457,7 +457,7 @@ def test_point5_export_official_layout_numbers_and_masking(world, finished, logi
     login("center")
     response = client.get(f"/grades/class/{finished.id}/export")
     disposition = unquote(response.headers["Content-Disposition"])
-    assert f"{finished.code}成绩单.xlsx" in disposition or f"{finished.code} 成绩单" in disposition
+    assert f"{finished.code}-成绩单.xlsx" in disposition
     book, ws = read_back(response)
     assert ws.title == "成绩单"
     cells = [[c for c in row] for row in ws.iter_rows(values_only=True)]
