@@ -1,7 +1,7 @@
 """grades: grade scheme, trial scores, grade sheets
 
 Revision ID: 0014_grades
-Revises: 0011_hardening_two_person
+Revises: 0013_results
 Create Date: 2026-12-05 07:14:51.627053
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0014_grades"
-down_revision = "0011_hardening_two_person"
+down_revision = "0013_results"
 branch_labels = None
 depends_on = None
 
