@@ -93,6 +93,11 @@ EVENT_LABELS = {
     "document_issued": _l("Document issued"),
     "document_withdrawn": _l("Document withdrawn"),
     "document_download": _l("Document downloaded"),
+    # [grades] row 19
+    "trial_score": _l("Trial lecture scored"),
+    "written_scores": _l("Written-test scores entered"),
+    "attendance_marked": _l("Attendance marked"),
+    "grade_scheme_version": _l("Grade scheme version saved"),
 }
 OBJECT_LABELS = {
     "Org": _l("Organisation"),
@@ -155,6 +160,11 @@ OBJECT_LABELS = {
     "User": _l("Account"),
     "RegisterUser": _l("Account"),
     "Group": _l("Role"),
+    # [grades] row 19
+    "GradeScheme": _l("Grade scheme"),
+    "GradeSheet": _l("Grade sheet"),
+    "GradeEntry": _l("Grade sheet line"),
+    "TrialScore": _l("Trial-lecture score sheet"),
 }
 
 

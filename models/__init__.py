@@ -10,6 +10,7 @@ from . import (  # noqa: F401,E402
     document,
     evaluation_results,
     faculty,
+    grades,
     login_application,
     mentor,
     message,

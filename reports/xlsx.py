@@ -73,9 +73,13 @@ def write_table(
     sheet: str = "Sheet1",  # every export names its sheet in Chinese (test_chinese_ui)
     title: str | None = None,
     totals: Sequence | None = None,
+    preamble: Sequence[str] = (),
+    footer: Sequence[Sequence] = (),
 ) -> bytes:
     """Rows (in order) → xlsx bytes: frozen header, widths, numbers as numbers, optional totals.
-    Written in constant_memory mode so 100k rows stay small in memory."""
+    An official layout adds ``preamble`` lines under the title (class code, dates …) and
+    ``footer`` rows after the totals (a pass rate). Written in constant_memory mode so 100k rows
+    stay small in memory."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(
         buffer,
@@ -93,6 +97,9 @@ def write_table(
     if title:
         ws.write_string(0, 0, title, fmt.title)
         first = 1
+    for line in preamble:
+        fmt.cell(ws, first, 0, line, False)
+        first += 1
     for c, col in enumerate(columns):
         ws.set_column(c, c, col.width, None if col.number else fmt.text)
         ws.write_string(first, c, str(col.header), fmt.header)
@@ -104,6 +111,11 @@ def write_table(
     if totals is not None:
         for c, value in enumerate(totals):
             fmt.cell(ws, r + 1, c, value, _is_number(value), bold=True)
+        r += 1
+    for extra in footer:
+        r += 1
+        for c, value in enumerate(extra):
+            fmt.cell(ws, r, c, value, _is_number(value), bold=True)
     book.close()
     return buffer.getvalue()
 

@@ -76,6 +76,10 @@ DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its ow
 # 派遣通知书 / 执行任务通知书 (later certificates): read and download in scope; WRITE: the
 # addressee confirms (a trainer its own notice; the institution its task notice or objects).
 ISSUED_DOCUMENT = "IssuedDocument"
+# [grades] row 19: 试讲评分表 and 成绩单 (WRITE: the class's trainers score, its institution marks
+# attendance; who may act on a sheet is decided by `app.services.grades` and the review chain)
+GRADE_SHEET = "GradeSheet"
+GRADE_SCHEME = "GradeScheme"  # 成绩评定方案 (kept by the center, in versions)
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -179,6 +183,21 @@ MENU_TABLE = (
                 "fa-list-ol",
                 QUESTIONNAIRE,
                 "evaluations.QuestionnaireView",
+            ),
+            # [grades]
+            MenuEntry(
+                "GradeSheets",
+                _l("Grade sheets"),
+                "fa-award",
+                GRADE_SHEET,
+                "grades.GradeSheetView",
+            ),
+            MenuEntry(
+                "GradeSchemes",
+                _l("Grade scheme"),
+                "fa-balance-scale",
+                GRADE_SCHEME,
+                "grades.GradeSchemeView",
             ),
             # [dispatch]
             MenuEntry(
@@ -326,6 +345,8 @@ def resource_label(resource: str) -> str:
 _CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATION_RESULT)]
 # Row 18: the institution and the class's trainers remind and respond (the class decides who).
 _CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
+# [grades] Who sees a class sees its grade sheet and exports it.
+_GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -354,6 +375,8 @@ _INSTITUTION = (
     + _CLASS_READER
     + _CLASS_ANSWERER
     + [(WRITE, CLASS_TRAINEE)]
+    + _GRADES_READER
+    + [(WRITE, GRADE_SHEET)]  # attendance
 )
 _CITY = (
     _WORKBENCH
@@ -379,6 +402,7 @@ _CITY = (
         (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
+    + _GRADES_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -411,6 +435,7 @@ _PROVINCE = (
         (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
+    + _GRADES_READER
 )
 _CENTER = (
     _WORKBENCH
@@ -457,6 +482,8 @@ _CENTER = (
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
+    + _GRADES_READER
+    + [(READ, GRADE_SCHEME), (WRITE, GRADE_SCHEME)]
 )
 # 第七条: own availability (授课档期), own dispatches, the classes it teaches.
 _TRAINER_DISPATCH = [
@@ -484,6 +511,8 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + _CLASS_READER
     + _CLASS_ANSWERER
     + [(WRITE, NEEDS_ANALYSIS)]
+    + _GRADES_READER
+    + [(WRITE, GRADE_SHEET)]  # trial and written scores
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
     # [classroom] its own evaluation forms.

@@ -13,6 +13,7 @@ from app.services import (  # noqa: F401  (imported for their review-kind regist
     dispatch_notices,
     evaluations,
     faculty,
+    grades,
     login_applications,
     mentors,
     plans,

@@ -528,3 +528,75 @@ def test_classroom_foreign_class_is_404_and_changes_nothing(app, people, endpoin
         if status != 404 or snapshot() != before:
             leaks.append((who, status))
     assert not leaks
+
+
+# ---------------------------------------------------------------- [grades] hand-written id endpoints
+
+# The grade sheet's pages (Annex 1 row 19) are BaseViews over `app.services.grades.visible_class`:
+# each id-taking rule, how to call it and which id it takes (a class of I1's, or its sheet).
+GRADES_ENDPOINTS = {
+    "GradeSheetView.sheet": ("GET", "class"),
+    "GradeSheetView.show": ("GET", "sheet"),
+    "GradeSheetView.export": ("GET", "class"),
+    "GradeSheetView.trial": ("GET", "class"),
+    "GradeSheetView.written": ("POST", "class"),
+    "GradeSheetView.attendance": ("POST", "class"),
+    "GradeSheetView.submit": ("POST", "class"),
+    "GradeSheetView.review_action": ("POST", "class"),
+}
+
+
+def test_grades_every_id_endpoint_is_listed():
+    app = discovery_app()
+    found = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in {"GradeSheetView", "GradeSchemeView"} and rule.arguments
+    }
+    assert found == set(GRADES_ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(GRADES_ENDPOINTS))
+def test_grades_foreign_class_is_404_and_changes_nothing(app, people, endpoint, frozen_clock):
+    from datetime import datetime, time
+
+    from flask import url_for
+
+    from app import clock
+    from app.services import grades
+    from models.classroom import ClassTrainee
+    from models.grades import GradeEntry, GradeSheet, TrialScore
+    from tests.factories import assign, enrol, make_class, rows
+
+    klass = make_class(people)
+    enrol(people, klass, [1])
+    assign(people, klass, "trainer1", lead=True)
+    frozen_clock.set(datetime.combine(klass.end_date, time(10)))  # the class's last day
+    trainee = db.session.scalar(select(ClassTrainee.id))
+    scores = {f"c_{c['key']}": "80" for c in grades.criteria(grades.scheme_for(klass))}
+    trainer1 = db.session.get(MalanUser, people["user"]["trainer1"])
+    grades.score_trial(klass, trainee, trainer1, scores, clock.now())
+    sheet = grades.sheet_of(klass)
+    verb, kind = GRADES_ENDPOINTS[endpoint]
+
+    def state():
+        return [rows(t.__table__) for t in (GradeSheet, GradeEntry, TrialScore)], snapshot()
+
+    leaks = []
+    for who in FOREIGN_TO_I1:
+        role = PEOPLE.get(who, ("trainer", None))[0]
+        grant(app, role, "GradeSheet", ["can_read", "can_write", "can_export"])
+        client = sign_in(app, people["username"][who])
+        with app.test_request_context():
+            args = {"pk": sheet.id} if kind == "sheet" else {"class_id": klass.id}
+            if endpoint == "GradeSheetView.trial":
+                args["trainee"] = trainee
+            url = url_for(endpoint, **args)
+        before = state()
+        data = {"csrf_token": client.csrf, f"written_{trainee}": "1", f"attendance_{trainee}": "1"}
+        status = client.open(
+            url, method=verb, data=data | {"action": "approve"} if verb == "POST" else None
+        ).status_code
+        if status != 404 or state() != before:
+            leaks.append((who, status))
+    assert not leaks
