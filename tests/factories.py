@@ -33,7 +33,7 @@ from stdnum.cn import ric
 from app import clock, create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.services import accounts, evaluations, files, review, vocabulary
+from app.services import accounts, evaluations, files, grades, review, vocabulary
 from app.services.demo import demo_accounts_json
 from models.audit import AuditLog
 from models.course import COURSE_CHAINS, CourseResource
@@ -90,6 +90,7 @@ def build_world(app, now) -> dict:
     sync_roles(app.appbuilder.sm)
     vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
     evaluations.seed_defaults(datetime(2020, 1, 1))  # what migration 0010 inserts
+    grades.seed_defaults()  # what migration 0014 inserts
     orgs = {}
     for key, kind, code, name, parent in ORGS:
         org = Org(kind=kind, code=code, name=name)
@@ -1019,7 +1020,38 @@ def seed_dispatch(world, now=NOW) -> None:
                     requested_at=now,
                 )
             )
+    db.session.flush()
+    _seed_notices(world, now)
     db.session.commit()
+
+
+def _seed_notices(world, now) -> None:
+    """[dispatch] rows 12–14: a 派遣通知书 per seat and a 执行任务通知书 per class that has one,
+    written directly (no PDF is built): the scope matrix's documents."""
+    from models.dispatch import DispatchSeat
+    from models.document import DISPATCH_NOTICE, TASK_NOTICE, IssuedDocument
+
+    center = world["user"]["center"]
+    for n, seat in enumerate(db.session.scalars(select(DispatchSeat).order_by(DispatchSeat.id))):
+        for kind, owner in ((DISPATCH_NOTICE, seat.trainer_user_id), (TASK_NOTICE, None)):
+            db.session.add(
+                IssuedDocument(
+                    kind=kind,
+                    number=f"{kind[:2].upper()}-{now.year}-{n + 1:05d}",
+                    code=f"SEED{kind[:2].upper()}{n:010d}",
+                    org_id=seat.org_id,
+                    owner_user_id=owner,
+                    class_id=seat.class_id,
+                    seat_id=seat.id if owner else None,
+                    title=kind,
+                    filename=f"{kind}.pdf",
+                    pdf=b"%PDF-1.4",
+                    text="# seed",
+                    issued_at=now,
+                    issued_by_id=center,
+                    issuer_name="部中心",
+                )
+            )
 
 
 @contextmanager

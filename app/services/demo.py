@@ -1,7 +1,9 @@
 """Demo data for `make run`: the tree, two institutions, three trainers, one account per role,
-and a little content in each library (`demo_libraries`)."""
+a little content in each library (`demo_libraries`), and the dispatch's start: the trainers'
+calendars and one approved class ready for dispatch (`load_dispatch_demo`), and a class that
+ended last week with its approved grade sheet (`load_finished_class`)."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -91,7 +93,188 @@ def load_demo(now: datetime) -> list[MalanUser]:
     from app.services import demo_libraries  # the libraries' services import much of the app
 
     demo_libraries.load(demo_users(), now)
+    load_dispatch_demo(demo_users(), now)
+    load_finished_class(demo_users(), now)
     return demo_users()
+
+
+DISPATCH_MARKED_WEEKS = 8  # each demo trainer marks its weekdays for the next eight weeks
+DISPATCH_CLASS_AFTER_DAYS = 21  # the class starts on the first Monday three weeks away or more…
+DISPATCH_CLASS_DAYS = 3  # …and lasts Monday to Wednesday: inside every trainer's calendar
+
+
+def dispatch_class_start(today: date) -> date:
+    first = today + timedelta(days=DISPATCH_CLASS_AFTER_DAYS)
+    return first + timedelta(days=(7 - first.weekday()) % 7)
+
+
+def load_dispatch_demo(users: list[MalanUser], now: datetime):
+    """派遣's demo (Annex 1 rows 8–9), through the services: every demo trainer marks its
+    weekdays of the coming weeks; 孙机构 (北京东城) applies for an SYB class, approved by 东城,
+    北京 and the center, so the institution can enter criteria and see the recommendation.
+    Returns the class."""
+    from app.services import availability, review
+    from app.services.applications import check_dates
+    from models.application import ClassApplication
+    from models.faculty import FacultyProfile
+
+    by_kind: dict[str, list[MalanUser]] = {}
+    for user in users:
+        by_kind.setdefault(user.role_kind, []).append(user)
+    today = now.date()
+    days = availability.days_between(
+        today + timedelta(days=1),
+        today + timedelta(weeks=DISPATCH_MARKED_WEEKS),
+        weekdays_only=True,
+    )
+    for trainer in by_kind.get(TRAINER, []):
+        profile = db.session.scalar(
+            select(FacultyProfile).where(FacultyProfile.user_id == trainer.id)
+        )
+        if profile is not None:
+            availability.set_days(profile, trainer, days, True, now)
+
+    institution = by_kind[INSTITUTION_ROLE][0]  # 孙机构, 北京东城
+    city = next(u for u in by_kind[CITY] if u.org_id == institution.org.parent_id)
+    province = next(u for u in by_kind[PROVINCE] if u.org_id == city.org.parent_id)
+    start = dispatch_class_start(today)
+    application = ClassApplication(
+        org_id=institution.org_id,
+        course_type="SYB",
+        start_date=start,
+        end_date=start + timedelta(days=DISPATCH_CLASS_DAYS - 1),
+        venue="北京市东城区创业大厦3楼",
+        expected_trainees=30,
+        contact_name=institution.full_name,
+        contact_phone="010-12345678",
+        trainer_criteria="具备SYB讲师资格，有授课经验",
+    )
+    check_dates(application, today)
+    db.session.add(application)
+    db.session.flush()
+    review.submit(application, institution, now)
+    review.decide(
+        application, city, review.APPROVE, now, "同意开班（计划外）", params={"choice": "extra"}
+    )
+    review.decide(application, province, review.APPROVE, now, "同意")
+    review.decide(application, by_kind[CENTER][0], review.APPROVE, now, "同意开班")
+    db.session.commit()
+    return application.training_class
+
+
+# The finished class's trainees: name, gender, days attended, (trial score of the lead, of the
+# second trainer), written-test score — one of them short of the attendance, one under the line.
+FINISHED_TRAINEES = [
+    ("林晓", "F", 5, (88, 84), 90),
+    ("黄海", "M", 5, (76, 80), 72),
+    ("何静", "F", 3, (85, 85), 80),
+    ("罗强", "M", 5, (60, 56), 48),
+]
+
+
+def load_finished_class(users: list[MalanUser], now: datetime):
+    """A class of the Beijing demo institution that ended last week: two trainers, four
+    trainees, their trial and written scores and the grade sheet the lead trainer submitted and
+    the center approved — each step through its service, at the moment it would have happened."""
+    from datetime import time, timedelta
+
+    from app.services import applications, classroom, fields, grades
+    from app.services.demo_libraries import _id_number
+    from models.application import ClassApplication
+    from security import passwords
+
+    grades.seed_defaults()  # migration 0014 inserts it; a schema made otherwise lacks it
+    by_kind: dict[str, list[MalanUser]] = {}
+    for user in users:
+        by_kind.setdefault(user.role_kind, []).append(user)
+    center = by_kind[CENTER][0]
+    institution = next(u for u in by_kind[INSTITUTION_ROLE] if u.org.code.startswith("110101"))
+    lead = next(u for u in by_kind[TRAINER] if u.org.code == "110101")
+    second = next(u for u in by_kind[TRAINER] if u is not lead)
+    start = now.date() - timedelta(days=12)
+    end = start + timedelta(days=4)
+    before = datetime.combine(start - timedelta(days=10), time(9))
+    application = ClassApplication(
+        org_id=institution.org_id,
+        course_type="SYB",
+        start_date=start,
+        end_date=end,
+        venue="东城区创业孵化基地三楼教室",
+        expected_trainees=len(FINISHED_TRAINEES),
+        contact_name=institution.full_name,
+        contact_phone="010-12345678",
+        status="approved",
+    )
+    db.session.add(application)
+    db.session.flush()
+    klass = applications.create_class(application, before)
+    application.class_id = klass.id
+    for trainer, is_lead in ((lead, True), (second, False)):
+        row = classroom.assign_trainer(klass, center, before, user=trainer, is_lead=is_lead)
+        db.session.flush()
+        classroom.submit_needs(  # its to-do item closed, not left overdue
+            row,
+            trainer,
+            {
+                "background": "学员均为区县就业服务机构的创业指导人员，多数有两年以上工作经历。",
+                "needs": "希望加强案例教学与试讲点评。",
+                "adjustments": "增加一次试讲练习与同伴互评。",
+            },
+            before,
+        )
+    spec = classroom.trainee_fields()
+    rows = [
+        fields.validate(
+            spec,
+            {
+                "name": name,
+                "gender": gender,
+                "id_number": _id_number("110101", datetime(1988, 3, 1 + n).date(), 300 + n),
+                "mobile": f"1361000{n:04d}",
+                "employer": "东城区就业服务中心",
+                "position": "创业指导员",
+                "city": "东城区",
+                "years": str(2 + n),
+                "certificates": "",
+            },
+        )
+        for n, (name, gender, *_rest) in enumerate(FINISHED_TRAINEES, 1)
+    ]
+    enrolled = classroom.enrol(klass, rows, institution, before, source="demo")
+    for trainee, _password in enrolled:  # demo accounts, with the demo password
+        trainee.user.is_demo = True
+        passwords.set_password(trainee.user, DEMO_PASSWORD, before, must_change=False)
+    db.session.commit()
+    last_day = datetime.combine(end, time(16))
+    criteria = grades.criteria(grades.scheme_for(klass))
+    written = {}
+    for (trainee, _pw), (_name, _g, _days, trials, score) in zip(
+        enrolled, FINISHED_TRAINEES, strict=True
+    ):
+        for trainer, trial in zip((lead, second), trials, strict=True):
+            values = {f"c_{c['key']}": str(trial) for c in criteria}
+            grades.score_trial(klass, trainee.id, trainer, values, last_day)
+        written[f"written_{trainee.id}"] = str(score)
+    grades.enter_written(klass, lead, written, last_day)
+    grades.mark_attendance(
+        klass,
+        institution,
+        {
+            f"attendance_{t.id}": str(days)
+            for (t, _pw), (_n, _g, days, *_r) in zip(enrolled, FINISHED_TRAINEES, strict=True)
+        },
+        last_day,
+    )
+    grades.submit(klass, lead, last_day + timedelta(hours=1))
+    grades.decide(
+        grades.sheet_of(klass),
+        center,
+        "approve",
+        last_day + timedelta(days=1),
+        opinion="同意",
+    )
+    db.session.commit()
+    return klass
 
 
 def demo_users() -> list[MalanUser]:

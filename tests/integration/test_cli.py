@@ -171,8 +171,23 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     [mentor] = db.session.scalars(select(MentorProfile)).all()
     [resource] = db.session.scalars(select(CourseResource)).all()
     assert mentor.status == resource.status == "approved" and resource.published_at is not None
-    for kind in ("center", "trainee", *ADMIN_KINDS):
+    for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
+    # one trainee account of its own, and the four trainees of the finished class
+    assert kinds.count("trainee") == 5
+    from app.services import grades
+    from models.application import TrainingClass
+
+    classes = db.session.scalars(select(TrainingClass)).all()
+    # the finished class, and the class waiting for its trainers (load_dispatch_demo)
+    [finished] = [c for c in classes if c.end_date < clock.now().date()]
+    assert len(classes) == 2
+    sheet = grades.sheet_of(finished)
+    assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
+    assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
+    from app.services import review
+
+    assert db.session.scalars(review.overdue_tasks(clock.now())).all() == []  # nothing left late
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
@@ -196,6 +211,46 @@ def test_issue17_point8_demo_trainers_save_their_own_profiles(empty_db, runner):
             faculty.save_profile(profile, trainer, clock.now())
         db.session.expire_all()
         assert review.is_correction(faculty.own_profile(trainer))
+
+
+def test_issue12_point7_demo_trainers_are_available_and_a_class_is_ready_for_dispatch(
+    empty_db, runner
+):
+    """`make run`'s demo: every demo trainer has marked the coming weeks; 孙机构's class is
+    approved (by its city, province and the center), in the future, and its institution's
+    recommendation lists the demo trainers who teach SYB."""
+    from app.services import dispatch
+    from app.services.demo import DISPATCH_CLASS_DAYS
+    from app.services.recommendation import recommend
+    from app.services.tx import transaction
+    from models.application import ClassApplication, TrainingClass
+    from models.dispatch import Availability
+    from models.faculty import FacultyProfile
+
+    _load_demo(runner)
+    today = clock.now().date()
+    users = {u.full_name: u for u in db.session.scalars(select(MalanUser))}
+    profiles = db.session.scalars(select(FacultyProfile)).all()
+    for profile in profiles:
+        days = db.session.scalars(
+            select(Availability.day).where(Availability.profile_id == profile.id)
+        ).all()
+        assert len(days) >= 30 and min(days) > today, profile.name
+        assert all(d.weekday() < 5 for d in days)
+    [klass] = db.session.scalars(
+        select(TrainingClass).where(TrainingClass.start_date > today)
+    ).all()
+    application = db.session.get(ClassApplication, klass.application_id)
+    assert application.status == "approved" and application.submitted_by_id == users["孙机构"].id
+    assert klass.org_id == users["孙机构"].org_id and klass.course_type == "SYB"
+    assert klass.start_date > today and klass.start_date.weekday() == 0
+    assert (klass.end_date - klass.start_date).days + 1 == DISPATCH_CLASS_DAYS
+    with transaction():
+        d = dispatch.open_dispatch(klass, users["孙机构"], clock.now())
+    ranked = {r.profile.name for r in recommend(d, today).ranked}
+    syb = {p.name for p in profiles if "SYB" in p.course_types.split()}
+    expiring = {p.name for p in profiles if p.certificate_expiry < klass.end_date}
+    assert syb - expiring and ranked == syb - expiring
 
 
 def test_point10_rerun_is_a_no_op(empty_db, runner):
@@ -228,7 +283,7 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
     result = runner.invoke(args=["malan", "demo-accounts"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
-    assert len(listed) == 14
+    assert len(listed) == 18  # 14 accounts, and the 4 trainees of the finished class
     for entry in listed:
         assert {"username", "password", "role", "org_code", "org_name"} <= set(entry)
         assert entry["password"] == DEMO_PASSWORD

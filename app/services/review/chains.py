@@ -99,6 +99,11 @@ CHAINS = {
     "course_province": Chain(
         "course_province", PROVINCE, (Step(CENTER, 3, N_("Center review of the course resource")),)
     ),
+    # Row 19: the lead trainer submits the class's grade sheet (成绩单); the center reviews it,
+    # and a correction of the approved sheet (第十条) is reviewed again.
+    "grade_sheet": Chain(
+        "grade_sheet", TRAINER, (Step(CENTER, 3, N_("Center review of the grade sheet")),)
+    ),
     # 三员分立 (issue 17 point 2): what an administrator proposes on an account of the center or a
     # province (a password or second-factor reset, a new account, a role) takes effect when the
     # security administrator approves it — never the proposer (review refuses its own). One

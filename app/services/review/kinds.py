@@ -32,6 +32,10 @@ class Kind:
     applicant_name: Callable | None = None  # (record) -> name in the history (public forms)
     org_field: str = "org_id"  # the column naming the org that submits (chains start there)
     returnable: bool = True  # False: the submitter cannot revise it (no account), reject instead
+    # (record) -> the user id whose to-do list alone gets a returned record's "revise and
+    # resubmit" item, when the submitter is one person among many of its org (a class's lead
+    # trainer: a trainer's org is its city, shared with every other trainer of the city).
+    submitter_of: Callable | None = None
     # A to-do item of a person rather than of an org (a trainer's needs analysis): (user) -> a
     # SELECT of the record ids whose items are that user's. Its items' ``reviewer_org_id`` is
     # the org that supervises the step (the class's institution): the overdue board's row.

@@ -142,6 +142,7 @@ def _open_step(record, index: int, now: datetime) -> ReviewTask:
         raise ReviewError(
             _("No organisation of level %(level)s above this record.", level=role_label(level))
         )
+    kind = kind_of(record)
     task = ReviewTask(
         record_type=record_type(record),
         record_id=record.id,
@@ -151,6 +152,9 @@ def _open_step(record, index: int, now: datetime) -> ReviewTask:
         reviewer_org_id=org.id,
         entered_at=now,
         due_at=due_at(now, days, _deadline_mode()),
+        assignee_id=kind.submitter_of(record)
+        if index == SUBMITTER_STEP and kind.submitter_of is not None
+        else None,
     )
     db.session.add(task)
     return task
