@@ -334,7 +334,7 @@ def probe(app, world: dict, line: str) -> dict:
     statements = []
 
     def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement.split(None, 1)[0].upper())
+        statements.append(statement)
 
     with app.app_context():
         engine = db.engine
@@ -356,7 +356,8 @@ def probe(app, world: dict, line: str) -> dict:
         "status": response.status_code,
         "ms": round(ms, 1),
         "statements": len(statements),
-        "by_kind": dict(Counter(statements)),
+        "by_kind": dict(Counter(s.split(None, 1)[0].upper() for s in statements)),
+        "sql": [" ".join(s.split())[:160] for s in statements],
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, Table, insert, select
