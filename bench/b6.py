@@ -567,3 +567,49 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---------------------------------------------------------------- verdict and table (report.py)
+
+TARGET = "0 errors, 0 lost, each trainee once; submissions/s >= 0.3 x the bare endpoint"
+
+
+def evaluate(b6: dict) -> dict:
+    if not b6 or "app" not in b6 or "bare" not in b6:
+        return {"skipped": (b6 or {}).get("skipped") or (b6 or {}).get("failed") or "not run"}
+    app, bare = b6["app"], b6["bare"]
+    clean = all(
+        r["errors"] == 0 and r["verification"]["ok"] and r["verification"]["lost"] == 0
+        for r in (app, bare)
+    )
+    ratio = b6.get("ratio")
+    return {"ratio": ratio, "clean": clean, "ok": bool(clean and ratio and ratio >= 0.3)}
+
+
+def table_lines(b6: dict, verdict: dict) -> list[str]:
+    lines = ["", "B6 end of a class day: each trainee submits its daily form once (PostgreSQL)", ""]
+    if "app" not in (b6 or {}):
+        return lines + [f"skipped: {verdict.get('skipped')}"]
+    lines += [
+        "| endpoint | trainees | conns | submissions/s | p50 ms | p95 ms | errors | lost "
+        "| duplicates | verified |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in ("app", "bare"):
+        r = b6[name]
+        v = r["verification"]
+        lines.append(
+            f"| {name} | {b6['trainees']} | {b6['connections']} | {r['submissions_per_s']} | "
+            f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['errors']} | {v['lost']} | "
+            f"{v['duplicates']} | {_yes(v['ok'])} |"
+        )
+    probe = b6.get("probe", {})
+    lines.append(
+        f"\napp / bare: {verdict.get('ratio')} (≥0.3) — ok: {_yes(verdict.get('ok'))}; one "
+        f"submission: {probe.get('statements')} SQL statements {probe.get('by_kind')}"
+    )
+    return lines
+
+
+def _yes(flag) -> str:
+    return "n/a" if flag is None else "yes" if flag else "**NO**"
