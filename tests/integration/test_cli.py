@@ -173,8 +173,10 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     [mentor] = db.session.scalars(select(MentorProfile)).all()
     [resource] = db.session.scalars(select(CourseResource)).all()
     assert mentor.status == resource.status == "approved" and resource.published_at is not None
-    for kind in ("center", "trainee", *ADMIN_KINDS):
+    for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
+    # The running class's six trainees (issue 13 point 7); 陈学员 is the one listed.
+    assert kinds.count("trainee") == 6
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
@@ -256,3 +258,42 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
             home = client.get("/")
             assert home.status_code == 200, f"{role}: demo accounts skip the forced change"
             assert entry["org_name"] in home.get_data(as_text=True)
+
+
+def test_issue13_point7_demo_class_runs_today_with_forms_due(empty_db, runner, app):
+    """The demo's class runs today: its trainers, six trainees with accounts, the past days'
+    daily forms answered, today's daily form submitted by two, drafted by one; the listed demo
+    trainee 陈学员 signs in and sees exactly today's forms as due."""
+    from models.application import TrainingClass
+    from models.classroom import ClassTrainee, ClassTrainer, EvaluationSubmission
+
+    _load_demo(runner)
+    today = clock.now().date()
+    [klass] = db.session.scalars(select(TrainingClass)).all()
+    assert klass.start_date < today < klass.end_date
+    assert _count(ClassTrainer, ClassTrainer.class_id == klass.id) == 2
+    assert _count(ClassTrainee, ClassTrainee.class_id == klass.id) == 6
+    today_forms = db.session.execute(
+        select(EvaluationSubmission.status).where(
+            EvaluationSubmission.class_id == klass.id, EvaluationSubmission.day == today
+        )
+    ).scalars()
+    assert sorted(today_forms) == ["draft", "submitted", "submitted"]
+    assert _count(EvaluationSubmission, EvaluationSubmission.day < today) >= 5
+
+    listed = json.loads(runner.invoke(args=["malan", "demo-accounts"]).output)
+    [trainee] = [e for e in listed if e["role"] == "trainee"]
+    assert trainee["name"] == "陈学员"
+    with app.test_client() as client:
+        response = client.post(
+            "/login/",
+            data={
+                "username": trainee["username"],
+                "password": trainee["password"],
+                "csrf_token": csrf_token(client),
+            },
+        )
+        assert response.status_code == 302
+        page = client.get("/evaluation/").get_data(as_text=True)
+    assert "每日意见反馈表" in page and "期中评估表" in page
+    assert f"/evaluation/{klass.id}/daily/{today.isoformat()}" in page
