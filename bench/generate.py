@@ -4,7 +4,8 @@ Fills an empty database (SQLite or PostgreSQL) with reproducible national data: 
 and seed give the same rows. At scale 1.0: the whole administrative tree (app/data/divisions.csv,
 the same at every scale), 10,000 institutions, 50,000 trainers, 20,000 mentors, 20,000 course
 resources (each with a tiny text file on disk under FILES_DIR), 150,000 accounts, 5,000 notices
-with read receipts, 2,000 plan lines, 5,000 class applications with their review histories and
+with read receipts, 2,000 plan lines, 5,000 class applications with their review histories, the
+classes' trainers and trainees with their evaluation forms (bench/generate_classes.py) and
 5,000,000 audit entries; every other scale is the same shape, multiplied.
 
 How it stays fast: rows are built as plain dicts and written with SQLAlchemy Core executemany in
@@ -35,7 +36,7 @@ from app.services import review
 from app.services.review import KINDS
 from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: classes' trainers, trainees and evaluation forms (issue 13)
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
     "institutions": 10_000,
@@ -183,6 +184,7 @@ class Generator:
             self._notices,
             self._plans,
             self._applications,
+            self._classroom,
             self._audit,
         ):
             step()
@@ -204,6 +206,9 @@ class Generator:
         sync_roles(current_app.appbuilder.sm)
         vocabulary.seed_defaults()
         tree.load_tree()
+        from app.services import evaluations  # the questionnaires in force for every class
+
+        evaluations.seed_defaults(self.now - timedelta(days=800))
         db.session.commit()
 
     def _next_id(self, table: str) -> int:
@@ -1096,6 +1101,7 @@ class Generator:
         class_ids = {a["id"]: a.pop("class_id") for a in apps}
         for a in apps:
             a["class_id"] = None
+        self.classes = classes  # the classroom step fills them
         self._timed("class applications", lambda: self._insert("class_application", apps))
         self._timed("training classes", lambda: self._insert("training_class", classes))
         self._timed("application class links", lambda: self._link_classes(class_ids))
@@ -1112,6 +1118,13 @@ class Generator:
                 pairs,
             )
         return len(pairs)
+
+    # ------------------------------------------------------------ running classes (issue 13)
+
+    def _classroom(self):
+        from bench.generate_classes import fill
+
+        fill(self)
 
     # ------------------------------------------------------------ the audit log
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import text
+
 from app.services import evaluations
 from models.classroom import DAILY, FINAL, MIDTERM, MULTIPLE, SCALE, SINGLE, SUBMITTED, TEXT
 
@@ -178,3 +180,82 @@ def submission(
 
 def default_questions() -> dict[str, list[dict]]:
     return {kind: evaluations.default_questions(kind) for kind in (DAILY, MIDTERM, FINAL)}
+
+
+# ---------------------------------------------------------------- the generator's step
+
+
+def fill(g) -> None:
+    """The generator's classroom step (`bench.generate.Generator._classroom`): for every
+    generated class, one or two trainers (pool trainers with an account, the first the lead)
+    and its trainees (the generated trainee accounts, in turn); for every class that has
+    started, the forms of its days up to today, answered by ~90% of its trainees. Its own
+    random stream: the steps after it generate the same rows as before."""
+    rng = random.Random(g.seed * 1_000 + 13)
+    questions = default_questions()
+    questionnaire_ids = dict(
+        g.conn.execute(text("SELECT kind, min(id) FROM questionnaire GROUP BY kind")).all()
+    )
+    trainers = [
+        (uid, profile_id)
+        for (profile_id, _org), (uid, _u, role, _o, _n) in zip(
+            g.trainer_profiles, [u for u in g.users if u[2] == "trainer"], strict=False
+        )
+    ]
+    people = [u for u in g.users if u[2] == "trainee"]
+    if not people or not trainers or not g.classes:
+        return
+    places = g._birth_places()
+    today = g.now.date()
+    first = {
+        t: g._next_id(t)
+        for t in ("class_trainer", "class_trainee", "evaluation_submission", "evaluation_answer")
+    }
+    class_trainers, class_trainees, submissions, answer_rows = [], [], [], []
+    taught: dict[int, list[int]] = {}
+    turn = 0
+    for klass in g.classes:
+        picked = rng.sample(trainers, 2 if rng.random() < 0.6 else 1)
+        taught[klass["id"]] = [uid for uid, _p in picked]
+        for k, (uid, profile_id) in enumerate(picked):
+            class_trainers.append(
+                class_trainer(
+                    first["class_trainer"] + len(class_trainers), klass, uid, profile_id, k == 0
+                )
+            )
+        enrolled = []
+        for _ in range(klass["expected_trainees"]):
+            uid, _username, _role, org_id, name = people[turn % len(people)]
+            turn += 1
+            birth = date(rng.randint(1970, 2000), rng.randint(1, 12), rng.randint(1, 28))
+            row = class_trainee(
+                first["class_trainee"] + len(class_trainees),
+                klass,
+                uid,
+                name,
+                g.id_number(places[org_id], birth),
+                g.user_mobile[uid],
+                rng,
+                datetime.combine(klass["start_date"], datetime.min.time()) - timedelta(days=5),
+            )
+            class_trainees.append(row)
+            enrolled.append(row)
+        for kind, day in forms_of(klass["start_date"], klass["end_date"], today):
+            for trainee in enrolled:
+                if rng.random() >= FORM_DAYS_RESPONSE:
+                    continue
+                sid = first["evaluation_submission"] + len(submissions)
+                submissions.append(
+                    submission(sid, klass, trainee, questionnaire_ids[kind], kind, day, rng)
+                )
+                for a in answers(questions[kind], taught[klass["id"]], rng):
+                    a["id"] = first["evaluation_answer"] + len(answer_rows)
+                    a["submission_id"] = sid
+                    answer_rows.append(a)
+    g._timed("class trainers", lambda: g._insert("class_trainer", class_trainers))
+    g._timed("class trainees", lambda: g._insert("class_trainee", class_trainees))
+    g._timed("evaluation forms", lambda: g._insert("evaluation_submission", submissions))
+    g._timed(
+        "evaluation answers",
+        lambda: g._bulk("evaluation_answer", lambda: g._insert("evaluation_answer", answer_rows)),
+    )
