@@ -294,6 +294,8 @@ def test_issue13_point7_demo_class_runs_today_with_forms_due(empty_db, runner, a
             },
         )
         assert response.status_code == 302
+        home = client.get("/").get_data(as_text=True)
         page = client.get("/evaluation/").get_data(as_text=True)
-    assert "每日意见反馈表" in page and "期中评估表" in page
-    assert f"/evaluation/{klass.id}/daily/{today.isoformat()}" in page
+    for html in (home, page):
+        assert "每日意见反馈表" in html and "期中评估表" in html
+        assert f"/evaluation/{klass.id}/daily/{today.isoformat()}" in html
