@@ -210,8 +210,10 @@ def main(argv=None) -> int:
             from bench.b6 import run_b6
 
             n = args.b6_trainees or (50 if smoke else 1000)
+            conns = 8 if smoke else 32
             results["B6"] = measured(
-                "B6", lambda: run_b6(b6_url, str(data / "files-b6"), n=n, log=log)
+                "B6",
+                lambda: run_b6(b6_url, str(data / "files-b6"), n=n, connections=conns, log=log),
             )
 
     results["seconds"] = round(time.perf_counter() - started, 1)
