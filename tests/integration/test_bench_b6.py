@@ -114,3 +114,87 @@ def test_issue13_point7_generated_forms_follow_the_form_rule():
     assert ("midterm", start + timedelta(days=3)) in wanted
     every = list(forms_of(klass.start_date, klass.end_date, klass.end_date))
     assert every[-1] == ("final", klass.end_date)
+
+
+@pytest.fixture()
+def race_app(app, tmp_path):
+    """An app whose database two threads share (SQLite: a file of its own; PostgreSQL: the
+    test database) holding B6's world of two trainees."""
+    from app import create_app
+    from app.config import TestConfig
+
+    if db.engine.dialect.name == "sqlite":
+
+        class FileConfig(TestConfig):
+            SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'race.db'}"
+            SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 5}}
+
+        target = create_app(FileConfig)
+    else:
+        target = app
+    with target.app_context():
+        Model.metadata.drop_all(db.engine)
+        Model.metadata.create_all(db.engine)
+        world = b6.build(2, clock.now())
+        db.session.remove()
+    yield target, world
+    if target is not app:
+        with target.app_context():
+            db.engine.dispose()
+
+
+def test_issue13_point6_two_taps_at_once_make_one_submission(race_app, monkeypatch):
+    """A first submission is inserted as submitted: two taps that both found no submission
+    write one row; the other tap is told the form was already sent (the unique key decides)."""
+    import threading
+
+    from app.services.errors import Conflict
+    from models.user import MalanUser
+
+    target, world = race_app
+    trainee = world["trainees"][0]
+    day = date.fromisoformat(world["day"])
+    with target.app_context():
+        user = db.session.get(MalanUser, trainee["user_id"])
+        form = evaluations.open_form(user, world["class_id"], "daily", day, clock.now())
+        raw = {name: ["4"] if q["type"] == "scale" else ["1"] for name, q, _t, _n in form.items()}
+        db.session.remove()
+    barrier = threading.Barrier(2)
+    real = evaluations.open_form
+
+    def open_then_wait(*args, **kwargs):
+        found = real(*args, **kwargs)  # both taps see no submission yet…
+        barrier.wait(timeout=10)  # …then write at the same moment
+        return found
+
+    monkeypatch.setattr(evaluations, "open_form", open_then_wait)
+    outcomes = [None, None]
+
+    def tap(i):
+        with target.app_context():
+            try:
+                me = db.session.get(MalanUser, trainee["user_id"])
+                evaluations.save(me, world["class_id"], "daily", day, raw, clock.now(), True)
+                outcomes[i] = "done"
+            except Exception as exc:  # noqa: BLE001  (the loser's refusal, or a failure)
+                db.session.rollback()
+                outcomes[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=tap, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(o == "done" for o in outcomes) == [False, True], outcomes
+    (loser,) = [o for o in outcomes if o != "done"]
+    assert isinstance(loser, Conflict) and "已经提交" in str(loser), repr(loser)
+    with target.app_context():
+        result = b6.verify(
+            [trainee["user_id"]],
+            [r for r in b6.submission_rows(world) if r[0] == trainee["user_id"]],
+            b6.required_answers(world),
+        )
+        db.session.remove()
+    assert result["ok"] and result["submissions"] == 1, result
