@@ -48,7 +48,8 @@ function init(args)
       n = n + 1
     end
   end
-  if #mine == 0 then
+  count = #mine
+  if count == 0 then
     finished()
   end
 end
@@ -97,17 +98,25 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests_)
-  local good, not_ok = 0, 0
+  local good, not_ok, posted = 0, 0, 0
   for _, t in ipairs(threads) do
     good = good + (t:get("ok") or 0)
     not_ok = not_ok + (t:get("bad") or 0)
+    posted = posted + (t:get("count") or 0)
   end
   local e = summary.errors
-  local sockets = e.connect + e.read + e.write + e.timeout
+  local sockets = e.connect + e.read + e.write
+  -- An error is a trainee whose post got no good answer: refused, never answered, or answered
+  -- after the timeout. wrk's connect/read/write errors are reported apart: the server closes
+  -- the idle keep-alive connections of threads that have nothing left to send (wrk counts that
+  -- as a read error and reconnects); a post that failed so would show here as unanswered.
+  local unanswered = posted - good - not_ok
   io.write(string.format(
-    'MALAN_JSON {"requests": %d, "ok": %d, "non_ok": %d, "socket_errors": %d, "errors": %d, ' ..
+    'MALAN_JSON {"requests": %d, "ok": %d, "non_ok": %d, "unanswered": %d, "timeouts": %d, ' ..
+    '"socket_errors": %d, "errors": %d, ' ..
     '"p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f, "duration_s": %.3f}\n',
-    summary.requests, good, not_ok, sockets, not_ok + sockets,
+    summary.requests, good, not_ok, unanswered, e.timeout, sockets,
+    not_ok + unanswered + e.timeout,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, summary.duration / 1e6))
 end
