@@ -29,6 +29,8 @@ NOT_AUDITED = {
     "ab_permission_view",
     "ab_permission_view_role",
     "ab_register_user",
+    # Bulk data: thousands of answer rows at a class day's end; their submission is audited.
+    "evaluation_answer",
 }
 # Bookkeeping columns whose change alone is not an event (a login touches them).
 IGNORED_FIELDS = {

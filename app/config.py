@@ -114,9 +114,13 @@ class Config:
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=SESSION_ABSOLUTE_HOURS)
 
-    # Per-IP limit on the login endpoint; point RATELIMIT_STORAGE_URI at Redis for several workers.
+    # Sign-in throttling (security/throttle.py): per account and per (IP, account), with the
+    # lockout behind them; per IP only a ceiling far above a classroom behind one NAT address.
+    # Point RATELIMIT_STORAGE_URI at Redis for several workers.
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "20 per minute")
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "600 per hour")  # per IP
+    SIGN_IN_LIMIT_PER_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "60 per hour")
+    SIGN_IN_LIMIT_PER_IP_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_IP_ACCOUNT", "10 per minute")
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
@@ -147,6 +151,13 @@ class Config:
     # Public login-application form (views/login_applications.py): POSTs per IP.
     LOGIN_APPLICATION_RATE_LIMIT = os.environ.get("LOGIN_APPLICATION_RATE_LIMIT", "5 per hour")
 
+    # Issued documents (app.services.documents): the CJK TrueType font embedded in the PDFs (unset:
+    # fonts-wqy-microhei's, then other known paths), the address printed in the QR code and the
+    # public verify page's limit per client IP.
+    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute")
+
     # Attachments (app.services.files): kept outside the static folder, served only through a view.
     FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))
     # Largest accepted file per kind of content, in MB (a video is allowed to be larger).
@@ -170,6 +181,8 @@ class TestConfig(Config):
     AUTH_DB_FAKE_PASSWORD_HASH_CHECK = _fake_hash(FAB_PASSWORD_HASH_METHOD)
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
+    SIGN_IN_LIMIT_PER_ACCOUNT = "1000 per minute"  # the suite signs the same users in all day
+    SIGN_IN_LIMIT_PER_IP_ACCOUNT = "1000 per minute"
     # The fixture users sign in with a password only and change passwords freely: the tests of
     # the second factor and of the minimum age (test_two_factor.py, test_password_strength.py)
     # switch these on themselves.

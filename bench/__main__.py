@@ -104,6 +104,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--only", default="B1,B2,B3,B4,B5,B6")
+    parser.add_argument(
+        "--pages", default="", help="B1/B2: only pages whose name contains one of these (a,b)"
+    )
     parser.add_argument("--b5-seconds", type=int, default=None)
     parser.add_argument("--b6-trainees", type=int, default=None, help="B6's N (default 1000)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
@@ -152,6 +155,7 @@ def main(argv=None) -> int:
             urls[large][1],
             repeat=repeat,
             warmup=0 if smoke else 2,
+            pages=args.pages,
         )
         for scale in scales:
             results["B1B2"][f"{scale:g}"] = by_url[urls[scale][0]]

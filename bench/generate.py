@@ -5,8 +5,11 @@ and seed give the same rows. At scale 1.0: the whole administrative tree (app/da
 the same at every scale), 10,000 institutions, 50,000 trainers, 20,000 mentors, 20,000 course
 resources (each with a tiny text file on disk under FILES_DIR), 150,000 accounts, 5,000 notices
 with read receipts, 2,000 plan lines, 5,000 class applications with their review histories, the
-classes' trainers and trainees with their evaluation forms (bench/generate_classes.py) and
-5,000,000 audit entries; every other scale is the same shape, multiplied.
+pool's availability for the coming 26 weeks (~1.6 million days), the dispatches of the classes
+already held or about to start (accepted seats and their bookings), two classes for the bench's
+dispatch pages (`BENCH_CLASSES`), the classes' trainers and trainees with their evaluation forms
+(bench/generate_classes.py) and 5,000,000 audit entries; every other scale is the same shape,
+multiplied.
 
 How it stays fast: rows are built as plain dicts and written with SQLAlchemy Core executemany in
 chunks (PostgreSQL: COPY), one commit per table; ids are assigned here, so that rows can point
@@ -36,7 +39,9 @@ from app.services import review
 from app.services.review import KINDS
 from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
-GENERATOR_VERSION = 2  # 2: classes' trainers, trainees and evaluation forms (issue 13)
+# 2: availability, past dispatches and the bench's two dispatches; 3: classes' trainers,
+# trainees and evaluation forms (issue 13)
+GENERATOR_VERSION = 3
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
     "institutions": 10_000,
@@ -52,6 +57,14 @@ AT_SCALE_1 = {
 TRAINERS_WITH_ACCOUNT = 0.8  # the rest of the pool has no account (entered by the center)
 READS_PER_NOTICE_CAP = 1_000  # a country-wide notice is not read by 10,000 accounts in a bench
 CHUNK = 20_000
+# Availability (档期): the share of the pool that keeps a calendar, and the chance such a trainer
+# marks one week (Monday to Friday) of the coming AVAILABILITY_WEEKS.
+MARKS_CALENDAR, MARKS_WEEK, AVAILABILITY_WEEKS = 0.7, 0.45, 26
+STAFFED_AHEAD_DAYS = 21  # classes starting within three weeks are already staffed
+# The bench's dispatch pages (bench/pages.py): one class whose institution is choosing (its
+# recommendation), one whose candidates wait for the center's choice. Codes, found by the bench.
+BENCH_CLASSES = {"draft": "JSBENCH-DRAFT", "proposed": "JSBENCH-PROPOSED"}
+BENCH_CITY = "440100"  # their institution: the first of 广州市, else of 广东省, else the first
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
@@ -184,6 +197,7 @@ class Generator:
             self._notices,
             self._plans,
             self._applications,
+            self._dispatches,
             self._classroom,
             self._audit,
         ):
@@ -501,6 +515,7 @@ class Generator:
         center_user = self.authority(self.center["id"])
         first = self._next_id("faculty_profile")
         self.trainer_profiles = []
+        self.pool = []  # (profile id, user id, org id, course types, certificate expiry)
 
         def rows():
             for i in range(self.n["trainers"]):
@@ -518,6 +533,10 @@ class Generator:
                 birth = date(r.randint(1962, 1996), r.randint(1, 12), r.randint(1, 28))
                 certified = date(r.randint(2012, 2025), r.randint(1, 12), r.randint(1, 28))
                 self.trainer_profiles.append((first + i, org_id))
+                course_types = " ".join(sorted(r.sample(COURSE_TYPES, r.randint(1, 3))))
+                expiry = certified.replace(year=certified.year + 5)
+                if uid is not None:
+                    self.pool.append((first + i, uid, org_id, course_types.split(), expiry))
                 yield {
                     "id": first + i,
                     "user_id": uid,
@@ -532,8 +551,8 @@ class Generator:
                     "level": r.choice(("lecturer", "trainer")),
                     "certificate_no": f"SYB{certified.year}{i:07d}",
                     "certificate_date": certified,
-                    "certificate_expiry": certified.replace(year=certified.year + 5),
-                    "course_types": " ".join(sorted(r.sample(COURSE_TYPES, r.randint(1, 3)))),
+                    "certificate_expiry": expiry,
+                    "course_types": course_types,
                     "languages": "普通话",
                     "years_experience": r.randint(1, 25),
                     "biography": f"从事创业培训{r.randint(1, 20)}年。",
@@ -1098,10 +1117,10 @@ class Generator:
             apps.append(app)
         # An application and its class point at each other: applications first (no class),
         # then the classes, then the applications' class ids.
+        self.classes = classes
         class_ids = {a["id"]: a.pop("class_id") for a in apps}
         for a in apps:
             a["class_id"] = None
-        self.classes = classes  # the classroom step fills them
         self._timed("class applications", lambda: self._insert("class_application", apps))
         self._timed("training classes", lambda: self._insert("training_class", classes))
         self._timed("application class links", lambda: self._link_classes(class_ids))
@@ -1118,6 +1137,224 @@ class Generator:
                 pairs,
             )
         return len(pairs)
+
+    # ------------------------------------------------------------ dispatch (派遣)
+
+    def _dispatches(self):
+        """The recommendation's load: accepted seats (and their booked days) on the classes held
+        in the last year or starting within STAFFED_AHEAD_DAYS, the pool's calendars for the
+        coming weeks, and the bench's two dispatches. A trainer is never booked twice a day."""
+        r, today = self.rng, self.now.date()
+        qualified = defaultdict(list)  # course type -> pool entries
+        for entry in self.pool:
+            for course_type in entry[3]:
+                qualified[course_type].append(entry)
+        booked = defaultdict(set)  # profile id -> booked days
+        ids = {t: self._next_id(t) for t in ("dispatch", "dispatch_seat", "booking")}
+        dispatches, candidates, seats, bookings, events = [], [], [], [], []
+        center = self.authority(self.center["id"])
+        for klass in self.classes:
+            if klass["start_date"] > today + timedelta(days=STAFFED_AHEAD_DAYS):
+                continue
+            days = [
+                klass["start_date"] + timedelta(days=n)
+                for n in range((klass["end_date"] - klass["start_date"]).days + 1)
+            ]
+            chosen, pool = [], qualified.get(klass["course_type"], [])
+            wanted = r.choice((1, 2, 2, 3))
+            for _try in range(20):
+                if len(chosen) == wanted or not pool:
+                    break
+                entry = pool[r.randrange(len(pool))]
+                if entry in chosen or booked[entry[0]].intersection(days):
+                    continue
+                chosen.append(entry)
+            if not chosen:
+                continue
+            did = ids["dispatch"] + len(dispatches)
+            inst = self.orgs[klass["org_id"]]
+            opened = klass["created_at"]
+            dispatches.append(self._dispatch_row(did, klass, "staffed", len(chosen), opened, inst))
+            events.append(self._dispatch_event(did, None, "created", opened, inst["id"]))
+            events.append(self._dispatch_event(did, None, "proposed", opened, inst["id"]))
+            for n, (pid, uid, _org, _types, _expiry) in enumerate(chosen):
+                sid = ids["dispatch_seat"] + len(seats)
+                asked = opened + timedelta(days=1, hours=r.uniform(0, 8))
+                answered = asked + timedelta(hours=r.uniform(1, 40))
+                candidates.append({"dispatch_id": did, "profile_id": pid, "position": n})
+                seats.append(
+                    {
+                        "id": sid,
+                        "dispatch_id": did,
+                        "class_id": klass["id"],
+                        "org_id": inst["id"],
+                        "profile_id": pid,
+                        "trainer_user_id": uid,
+                        "lead": n == 0,
+                        "status": "accepted",
+                        "requested_at": asked,
+                        "requested_by_id": center,
+                        "answered_at": answered,
+                        "version": 2,
+                    }
+                )
+                events.append(self._dispatch_event(did, sid, "requested", asked, center))
+                events.append(self._dispatch_event(did, sid, "accepted", answered, uid))
+                booked[pid].update(days)
+                bookings += [
+                    {"profile_id": pid, "day": day, "seat_id": sid, "class_id": klass["id"]}
+                    for day in days
+                ]
+        self._bench_dispatches(dispatches, candidates, events, booked)
+        for n, row in enumerate(bookings):
+            row["id"] = ids["booking"] + n
+        for table, rows in (
+            ("dispatch", dispatches),
+            ("dispatch_candidate", candidates),
+            ("dispatch_seat", seats),
+            ("booking", bookings),
+            ("dispatch_event", events),
+        ):
+            self._timed(table.replace("_", " "), lambda t=table, rs=rows: self._insert(t, rs))
+        self._timed("availability", lambda: self._insert("availability", self._calendars(booked)))
+
+    def _calendars(self, booked):
+        """Whole weeks (Monday to Friday) of the coming AVAILABILITY_WEEKS, and every day a
+        trainer is booked on from today (it was available when it was asked)."""
+        r, today = self.rng, self.now.date()
+        monday = today + timedelta(days=7 - today.weekday())
+        weeks = [
+            [monday + timedelta(weeks=w, days=d) for d in range(5)]
+            for w in range(AVAILABILITY_WEEKS)
+        ]
+        next_id = self._next_id("availability")
+        for pid, _uid, _org, _types, _expiry in self.pool:
+            days = {d for d in booked.get(pid, ()) if d > today}
+            days.update(self.bench_available.get(pid, ()))
+            if r.random() < MARKS_CALENDAR:
+                for week in weeks:
+                    if r.random() < MARKS_WEEK:
+                        days.update(week)
+            for day in sorted(days):
+                yield {"id": next_id, "profile_id": pid, "day": day}
+                next_id += 1
+
+    def _dispatch_row(self, did, klass, status, wanted, at, inst) -> dict:
+        return {
+            "id": did,
+            "class_id": klass["id"],
+            "org_id": inst["id"],
+            "status": status,
+            "wanted": wanted,
+            "course_type": klass["course_type"],
+            "level": None,
+            "region": "any",
+            "created_at": at,
+            "proposed_at": at if status != "draft" else None,
+            "proposed_by_id": self.authority(inst["id"]) if status != "draft" else None,
+            "version": 2 if status != "draft" else 1,
+        }
+
+    def _dispatch_event(self, did, sid, action, at, actor) -> dict:
+        _uid, _username, _role, org_id, name = self.user_by_id[actor]
+        return {
+            "dispatch_id": did,
+            "seat_id": sid,
+            "action": action,
+            "at": at,
+            "actor_id": actor,
+            "actor_name": name,
+            "org_name": self.orgs[org_id]["name"],
+        }
+
+    def _bench_institution(self) -> dict:
+        """The first institution of BENCH_CITY, else of its province, else the first one."""
+        city = next((c for c in self.cities if c["code"] == BENCH_CITY), None)
+        if city is not None:
+            for key, value in (("city_id", city["id"]), ("province_id", city["province_id"])):
+                found = next((i for i in self.institutions if i[key] == value), None)
+                if found is not None:
+                    return found
+        return self.institutions[0]
+
+    def _bench_dispatches(self, dispatches, candidates, events, booked):
+        """Two SYB classes of one institution, Monday to Friday four weeks ahead: one dispatch in
+        draft (the institution's recommendation page), one proposed with four candidates who pass
+        every filter (the center's choice page). Approved applications without review rows."""
+        today = self.now.date()
+        start = today + timedelta(days=28 + (7 - today.weekday()) % 7)
+        end = start + timedelta(days=4)
+        days = {start + timedelta(days=n) for n in range(5)}
+        inst = self._bench_institution()
+        first_app, first_class = (
+            self._next_id("class_application"),
+            self._next_id("training_class"),
+        )
+        apps, classes, self.bench_candidates = [], [], []
+        for n, (status, code) in enumerate(BENCH_CLASSES.items()):
+            klass = {
+                "id": first_class + n,
+                "code": code,
+                "application_id": first_app + n,
+                "org_id": inst["id"],
+                "course_type": "SYB",
+                "start_date": start,
+                "end_date": end,
+                "venue": f"{inst['name']}培训室",
+                "expected_trainees": 30,
+                "is_extra": True,
+                "created_at": self.now - timedelta(days=3),
+            }
+            apps.append(
+                {
+                    "id": first_app + n,
+                    "org_id": inst["id"],
+                    "course_type": "SYB",
+                    "start_date": start,
+                    "end_date": end,
+                    "venue": klass["venue"],
+                    "expected_trainees": 30,
+                    "contact_name": "联系人",
+                    "contact_phone": "020-12345678",
+                    "is_extra": True,
+                    "status": "approved",
+                    "step": None,
+                    "revision": 1,
+                    "in_force_revision": 1,
+                    "version": 1,
+                }
+            )
+            classes.append(klass)
+            did = self._next_id("dispatch") + len(dispatches)
+            dispatches.append(self._dispatch_row(did, klass, status, 2, klass["created_at"], inst))
+            inst_user = self.authority(inst["id"])
+            events.append(
+                self._dispatch_event(did, None, "created", klass["created_at"], inst_user)
+            )
+            if status == "proposed":
+                events.append(
+                    self._dispatch_event(did, None, "proposed", klass["created_at"], inst_user)
+                )
+                fit = [
+                    e
+                    for e in self.pool
+                    if "SYB" in e[3] and e[4] >= end and not booked.get(e[0], set()) & days
+                ][:4]
+                for position, entry in enumerate(fit):
+                    candidates.append(
+                        {"dispatch_id": did, "profile_id": entry[0], "position": position}
+                    )
+                self.bench_candidates = [e[0] for e in fit]
+        self._timed("bench class applications", lambda: self._insert("class_application", apps))
+        self._timed("bench training classes", lambda: self._insert("training_class", classes))
+        self._timed(
+            "bench class links",
+            lambda: self._link_classes(
+                {a["id"]: c["id"] for a, c in zip(apps, classes, strict=True)}
+            ),
+        )
+        # The candidates were available when the institution ticked them (see _calendars).
+        self.bench_available = {pid: days for pid in self.bench_candidates}
 
     # ------------------------------------------------------------ running classes (issue 13)
 

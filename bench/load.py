@@ -62,6 +62,8 @@ def run_b5(
             "FILES_DIR": files,
             "SECRET_KEY": secret,
             "AUTH_RATE_LIMIT": "10000 per minute",
+            "SIGN_IN_LIMIT_PER_ACCOUNT": "10000 per minute",
+            "SIGN_IN_LIMIT_PER_IP_ACCOUNT": "10000 per minute",
             "TWO_FACTOR_REQUIRED_ROLES": "",  # generated accounts: password only
         }
         log_path = Path(tempfile.gettempdir()) / f"malan-bench-gunicorn-{port}.log"

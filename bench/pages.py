@@ -4,10 +4,13 @@ A page names a Flask *endpoint* (not a path), so a page whose module is not buil
 as "missing" instead of failing the run, and a renamed route shows up at once. To add a page,
 add a line: ``list_view`` is the FAB ModelView class whose ``psize_<view>`` argument sets its
 page size (B2 opens every page at 25 and at 100 rows); None for pages with their own cap.
+``args`` may be a function, called in the app context of the database measured (a record's id
+differs from one generated database to another).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # The generated accounts the bench signs in as (flask malan generate: one account per node,
@@ -19,6 +22,48 @@ BENCH_USERS = {
     "auditor": "sj000000001",
 }
 BUSINESS = ("center", "province", "city")
+
+
+def bench_dispatch(which: str):
+    """The arguments of the bench's dispatch page ``which`` (bench/generate.py BENCH_CLASSES)."""
+
+    def args() -> dict:
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from bench.generate import BENCH_CLASSES
+        from models.application import TrainingClass
+        from models.dispatch import Dispatch
+
+        return {
+            "pk": db.session.scalar(
+                select(Dispatch.id)
+                .join(TrainingClass, TrainingClass.id == Dispatch.class_id)
+                .where(TrainingClass.code == BENCH_CLASSES[which])
+            )
+        }
+
+    return args
+
+
+def bench_users() -> dict[str, str]:
+    """BENCH_USERS and the institution of the bench's dispatch classes (its first account, by the
+    README's username rule), in the app context of the database measured."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from bench.generate import BENCH_CLASSES
+    from models.application import TrainingClass
+    from models.org import Org
+
+    code = db.session.scalar(
+        select(Org.code)
+        .join(TrainingClass, TrainingClass.org_id == Org.id)
+        .where(TrainingClass.code == BENCH_CLASSES["draft"])
+    )
+    return BENCH_USERS | ({"institution": f"jg{code}001"} if code else {})
+
+
 EQUALS = 3  # index of FAB's FilterEqual among a string column's filters (`_flt_3_<col>`)
 
 
@@ -27,7 +72,7 @@ class Page:
     name: str
     endpoint: str
     roles: tuple[str, ...] = BUSINESS
-    args: dict = field(default_factory=dict)
+    args: dict | Callable[[], dict] = field(default_factory=dict)
     list_view: str | None = None
 
 
@@ -59,6 +104,20 @@ PAGES = [
     ),
     Page("plan summary (national)", "PlanSummaryView.national", roles=("center",)),
     Page("plan summary (province)", "PlanSummaryView.province", roles=("province",)),
+    # 派遣 (issue 12): a class's recommendation as its institution enters criteria (the whole
+    # pool ranked, 50 shown), and the center's choice (candidates beside the system's list).
+    Page(
+        "dispatch recommendation",
+        "DispatchView.show",
+        roles=("institution",),
+        args=bench_dispatch("draft"),
+    ),
+    Page(
+        "dispatch choice (center)",
+        "DispatchView.show",
+        roles=("center",),
+        args=bench_dispatch("proposed"),
+    ),
 ]
 
 # B5's mixed set: one request of each, for the province user (the median case of scope).

@@ -7,6 +7,8 @@ from . import (  # noqa: F401,E402
     classroom,
     course,
     dispatch,
+    document,
+    evaluation_results,
     faculty,
     login_application,
     mentor,

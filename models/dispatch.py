@@ -31,8 +31,11 @@ from .base import Model, ScopeColumns
 
 # Dispatch states (the class as a whole) and seat states (one trainer).
 DRAFT, PROPOSED, REQUESTING, STAFFED = "draft", "proposed", "requesting", "staffed"
-REQUESTED, ACCEPTED, DECLINED = "requested", "accepted", "declined"
-OPEN_SEATS = (REQUESTED, ACCEPTED)  # seats that hold a place (and their bookings)
+NOTIFIED, OBJECTED, CONFIRMED = "notified", "objected", "confirmed"  # also seat states
+REQUESTED, ACCEPTED, DECLINED, WITHDRAWN = "requested", "accepted", "declined", "withdrawn"
+# Seats that hold a place (and their bookings): asked, accepted, notified, confirmed, objected to.
+OPEN_SEATS = (REQUESTED, ACCEPTED, NOTIFIED, CONFIRMED, OBJECTED)
+TAUGHT_SEATS = (ACCEPTED, NOTIFIED, CONFIRMED, OBJECTED)  # the trainer said yes
 # Region preference of the criteria.
 SAME_CITY, SAME_PROVINCE, ANYWHERE = "city", "province", "any"
 
@@ -68,6 +71,8 @@ class Dispatch(Model):
     named_profile_id = Column(Integer, ForeignKey("faculty_profile.id"))  # the trainer it wants
     proposed_at = Column(DateTime)
     proposed_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    objection = Column(Text)  # the institution's objection to the task notice (row 14)
+    objection_answer = Column(Text)  # the center's answer when it keeps its choice
     created_at = Column(DateTime, nullable=False)
     version = Column(Integer, nullable=False, default=1)
 
@@ -119,6 +124,7 @@ class DispatchSeat(Model):
     requested_by_id = Column(Integer, ForeignKey("ab_user.id"))
     answered_at = Column(DateTime)
     decline_reason = Column(Text)
+    withdrawn_at = Column(DateTime)  # replaced after the institution's objection
     version = Column(Integer, nullable=False, default=1)
 
     dispatch = relationship("Dispatch", foreign_keys=[dispatch_id], viewonly=True)

@@ -3,6 +3,7 @@ the list page)."""
 
 from flask_babel import gettext as _
 
+from app.audit_text import changes_text, summary_text
 from app.labels import event_label, object_label
 from models.audit import AuditLog as a
 from reports.xlsx import Column, write_table
@@ -91,8 +92,8 @@ def audit_xlsx(query, role_label=str) -> tuple[bytes, int]:
                 event(code),
                 object_type(obj),
                 obj_id,
-                summary,
-                changes,
+                summary_text(summary),
+                changes_text(changes),
                 success(ok),
             ]
 

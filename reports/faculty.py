@@ -142,4 +142,4 @@ def export_xlsx(
 
     if today is not None and title:
         title = f"{title}（{today.isoformat()}）"
-    return write_table(columns(), rows(), sheet="faculty", title=title), count
+    return write_table(columns(), rows(), sheet=_("Faculty pool"), title=title), count

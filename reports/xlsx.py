@@ -9,10 +9,13 @@ itself is kept exactly, so an export read back (or re-imported) is not altered.
 
 import io
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from numbers import Number
+from urllib.parse import quote
 
 import xlsxwriter
 
@@ -67,7 +70,7 @@ def write_table(
     columns: Sequence[Column],
     rows: Iterable[Sequence],
     *,
-    sheet: str = "Sheet1",
+    sheet: str = "Sheet1",  # every export names its sheet in Chinese (test_chinese_ui)
     title: str | None = None,
     totals: Sequence | None = None,
 ) -> bytes:
@@ -110,3 +113,34 @@ def dataframe_to_xlsx(frame, columns: Sequence[Column], **kwargs) -> bytes:
     frame = frame.astype(object).where(frame.notna(), None)
     rows = (list(t) for t in frame.itertuples(index=False, name=None))
     return write_table(columns, rows, **kwargs)
+
+
+# ------------------------------------------------------------ the name a download is saved under
+
+# Characters no file system takes in a name (Windows' set, the strictest), and control characters.
+_NOT_IN_A_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def download_name(*parts, when: date | datetime | None = None, ext: str = "xlsx") -> str:
+    """The Chinese name every download is saved under: its parts (translated titles, an org's
+    name, a round) joined by "-", then the date (and time) it was made: 师资库-20260302.xlsx."""
+    words = [str(p).strip() for p in parts if p is not None and str(p).strip()]
+    if isinstance(when, datetime):
+        words.append(f"{when:%Y%m%d-%H%M%S}")
+    elif isinstance(when, date):
+        words.append(f"{when:%Y%m%d}")
+    stem = _NOT_IN_A_NAME.sub("_", "-".join(words)).strip(" .") or "download"
+    return f"{stem}.{ext}"
+
+
+def content_disposition(filename: str, inline: bool = False) -> str:
+    """``Content-Disposition`` for a (Chinese) name per RFC 6266/5987: ``filename*=UTF-8''…`` for
+    every current browser, and a plain ASCII ``filename=`` (what is left of the name that is
+    ASCII) for the rest."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "", stem).strip("._-") or "download"
+    fallback = f"{ascii_stem}.{ext}" if ext else ascii_stem
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -15,7 +15,6 @@ from flask import (
     has_request_context,
     jsonify,
     make_response,
-    request,
 )
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
@@ -25,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import audit, clock
 from app.memo import memo
 from models.user import MalanUser
-from security import lockout, passwords, sessions, trainee_window, two_factor
+from security import lockout, passwords, sessions, throttle, trainee_window, two_factor
 from security.views import (
     ChangePasswordView,
     LanguageView,
@@ -59,17 +58,13 @@ class MalanSecurityManager(SecurityManager):
         self.appbuilder.add_view_no_menu(ChangePasswordView())
         _language_by_post(self.appbuilder)
         if self.is_auth_limited:
-            # Both doors in share one budget per client IP: the sign-in form (its second-factor
-            # step included) and the API login, counted in the RATELIMIT_STORAGE_URI store, so
-            # every worker sees the same count. Signing out is not an attempt.
-            shared = self.limiter.shared_limit(
-                lambda: current_app.config["AUTH_RATE_LIMIT"],
-                scope="malan-sign-in",
-                methods=["POST"],
-                exempt_when=lambda: request.endpoint == f"{self.auth_view.endpoint}.logout",
+            # Both doors in (the sign-in form with its second-factor step, and the API login)
+            # share the budgets per account, per (IP, account) and per IP (security.throttle).
+            throttle.apply(
+                self.limiter,
+                (self.auth_view.blueprint, api.blueprint),
+                logout_endpoint=f"{self.auth_view.endpoint}.logout",
             )
-            for view in (self.auth_view, api):
-                shared(view.blueprint)
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
         """FAB asks the database once per check, and the menu alone checks ~20 entries on every

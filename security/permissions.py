@@ -68,9 +68,14 @@ NEEDS_ANALYSIS = "NeedsAnalysis"  # 培训需求分析 (WRITE: the class's train
 TEACHING = "Teaching"  # 我的授课班 (a trainer's classes)
 EVALUATION = "Evaluation"  # 评估表填写 (a trainee's own forms)
 QUESTIONNAIRE = "Questionnaire"  # 评估问卷 (kept by the center)
+# 评估结果 (READ: results of a class's forms; WRITE: remind a trainee, respond to a day's feedback)
+EVALUATION_RESULT = "EvaluationResult"
 AVAILABILITY = "Availability"  # 授课档期 (a trainer writes its own; authorities read their region)
 DISPATCH = "Dispatch"  # 派遣 (institution: criteria and candidates; center: the choice)
 DISPATCH_REQUEST = "DispatchRequest"  # 派遣请求 (the trainer answers its own)
+# 派遣通知书 / 执行任务通知书 (later certificates): read and download in scope; WRITE: the
+# addressee confirms (a trainer its own notice; the institution its task notice or objects).
+ISSUED_DOCUMENT = "IssuedDocument"
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -197,6 +202,13 @@ MENU_TABLE = (
                 DISPATCH_REQUEST,
                 "dispatch.DispatchSeatView",
             ),
+            MenuEntry(
+                "Issued documents",
+                _l("Dispatch notices"),
+                "fa-file-signature",
+                ISSUED_DOCUMENT,
+                "documents.IssuedDocumentView",
+            ),
         ),
     ),
     MenuCategory(
@@ -289,18 +301,31 @@ def menu_entries() -> list[tuple[MenuCategory, MenuEntry]]:
     return [(category, entry) for category in MENU_TABLE for entry in category.entries]
 
 
+# Resources that no menu entry names (parts of a page, a step of the sign-in): their label in the
+# permission matrix.
+RESOURCE_LABELS = {
+    CLASS_TRAINEE: _l("Trainee"),
+    CLASS_TRAINER: _l("Class trainers"),
+    EVALUATION_RESULT: _l("Evaluation results"),
+    NEEDS_ANALYSIS: _l("Training needs analysis"),
+    SECOND_FACTOR: _l("Two-factor authentication"),
+}
+
+
 def resource_label(resource: str) -> str:
-    """A resource in the user's language: the label of its (first) menu entry."""
+    """A resource in the user's language: the label of its (first) menu entry, else its own."""
     for _category, entry in menu_entries():
         if entry.resource == resource:
             return str(entry.label)
-    return resource
+    return str(RESOURCE_LABELS.get(resource, resource))
 
 
 # [classroom] Who sees a class sees its trainees and its trainers' needs analyses (第七条: the
 # province views every class's trainees, the city and the institution their classes); the
 # institution keeps its trainee list; the center assigns trainers and keeps the questionnaires.
-_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS)]
+_CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATION_RESULT)]
+# Row 18: the institution and the class's trainers remind and respond (the class decides who).
+_CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -323,8 +348,11 @@ _INSTITUTION = (
         (READ, DISPATCH),  # criteria and candidates of its classes
         (WRITE, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
+        (WRITE, ISSUED_DOCUMENT),  # confirm the task notice or object
     ]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, CLASS_TRAINEE)]
 )
 _CITY = (
@@ -348,6 +376,7 @@ _CITY = (
         (READ, AVAILABILITY),  # calendars of the region's trainers
         (READ, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
 )
@@ -379,6 +408,7 @@ _PROVINCE = (
         (READ, AVAILABILITY),
         (READ, DISPATCH),
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
 )
@@ -421,8 +451,9 @@ _CENTER = (
         (READ, TRAINING_CLASS),
         (READ, AVAILABILITY),
         (READ, DISPATCH),
-        (WRITE, DISPATCH),  # the choice and the requests
+        (WRITE, DISPATCH),  # the choice, the requests, the notices, answering objections
         (READ, DISPATCH_REQUEST),
+        (READ, ISSUED_DOCUMENT),
     ]
     + _CLASS_READER
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
@@ -433,6 +464,8 @@ _TRAINER_DISPATCH = [
     (WRITE, AVAILABILITY),
     (READ, DISPATCH_REQUEST),
     (WRITE, DISPATCH_REQUEST),
+    (READ, ISSUED_DOCUMENT),  # its own 派遣通知书
+    (WRITE, ISSUED_DOCUMENT),  # confirms it
     (READ, TRAINING_CLASS),
 ]
 
@@ -449,6 +482,7 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(READ, FACULTY), (WRITE, FACULTY)]
     + [(READ, TEACHING)]
     + _CLASS_READER
+    + _CLASS_ANSWERER
     + [(WRITE, NEEDS_ANALYSIS)]
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;

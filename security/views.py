@@ -34,6 +34,7 @@ from app import audit, clock
 from app.extensions import db
 from models.user import MalanUser
 from security import lockout, passwords, sessions, two_factor
+from security.throttle import PENDING_KEY  # the right password was given; the code is due
 
 
 class LoginForm(FlaskForm):
@@ -58,9 +59,6 @@ class CodeForm(FlaskForm):
         validators=[DataRequired(), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "autofocus": True},
     )
-
-
-PENDING_KEY = "malan_2fa"  # the right password was given; the second factor is due
 
 
 class MalanAuthDBView(AuthDBView):
@@ -94,6 +92,23 @@ class MalanAuthDBView(AuthDBView):
             return self._sign_in(attempt.user, now, request.args.get("next"))
         return self.render_template(
             self.login_template, title=self.title, form=form, appbuilder=self.appbuilder
+        )
+
+    def throttled(self, message: str):
+        """The 429 answer to a sign-in attempt over a budget (security.throttle): the sign-in
+        form again, the typed username kept, with the limit and the time to wait."""
+        form = LoginForm(meta={"csrf": True})
+        form.password.data = None
+        return self.render_template(
+            self.login_template,
+            title=self.title,
+            form=form,
+            appbuilder=self.appbuilder,
+            throttled=message,
+            # from the second-factor step, the form goes back to the first one
+            login_action=""
+            if request.endpoint.endswith(".login")
+            else url_for(f"{self.endpoint}.login"),
         )
 
     def _sign_in(self, user, now, next_url, how="password"):

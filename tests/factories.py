@@ -1009,7 +1009,38 @@ def seed_dispatch(world, now=NOW) -> None:
                     requested_at=now,
                 )
             )
+    db.session.flush()
+    _seed_notices(world, now)
     db.session.commit()
+
+
+def _seed_notices(world, now) -> None:
+    """[dispatch] rows 12–14: a 派遣通知书 per seat and a 执行任务通知书 per class that has one,
+    written directly (no PDF is built): the scope matrix's documents."""
+    from models.dispatch import DispatchSeat
+    from models.document import DISPATCH_NOTICE, TASK_NOTICE, IssuedDocument
+
+    center = world["user"]["center"]
+    for n, seat in enumerate(db.session.scalars(select(DispatchSeat).order_by(DispatchSeat.id))):
+        for kind, owner in ((DISPATCH_NOTICE, seat.trainer_user_id), (TASK_NOTICE, None)):
+            db.session.add(
+                IssuedDocument(
+                    kind=kind,
+                    number=f"{kind[:2].upper()}-{now.year}-{n + 1:05d}",
+                    code=f"SEED{kind[:2].upper()}{n:010d}",
+                    org_id=seat.org_id,
+                    owner_user_id=owner,
+                    class_id=seat.class_id,
+                    seat_id=seat.id if owner else None,
+                    title=kind,
+                    filename=f"{kind}.pdf",
+                    pdf=b"%PDF-1.4",
+                    text="# seed",
+                    issued_at=now,
+                    issued_by_id=center,
+                    issuer_name="部中心",
+                )
+            )
 
 
 @contextmanager

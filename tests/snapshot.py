@@ -6,6 +6,12 @@ there. The world is built once, its rows are kept in memory, and each later test
 rows back: every table emptied, the rows inserted again with their ids, the id counters set
 after them — what a fresh build would leave, timestamps and dates included: they are moved to
 "now" as a build at that moment would write them.
+
+On PostgreSQL the restore gives back the saved rows, not their places on disk: DELETE leaves dead
+tuples, and later inserts fill the free space wherever it is, so a SELECT without ORDER BY reads
+a table in an order that depends on the tests run before (test_faculty's export audit read its
+two entries backwards after test_dispatch: ids 71 then 68, heap pages 137 then 138). A test that
+means "the last one" orders by id.
 """
 
 from datetime import date, datetime

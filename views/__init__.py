@@ -11,6 +11,7 @@ from security.permissions import MENU_TABLE
 from views import (
     classroom,
     courses,
+    evaluation_results,
     faculty,
     faculty_import,
     files,
@@ -21,6 +22,7 @@ from views import (
     plans,
     todo,
     two_factor,
+    verify,
 )
 from views.orgs import OrgApi
 
@@ -55,6 +57,8 @@ def register(appbuilder) -> None:
         login_applications,  # the public form
         two_factor,  # 双因素认证 (user menu) and the secadmin's reset
         classroom,  # a class's trainees, trainers, needs analyses
+        verify,  # 查验真伪: the public page of an issued document's QR code
+        evaluation_results,  # a class day's evaluation results, reminders, responses
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired
 
 from app import clock
 from app.services import dispatch as dispatch_svc
+from app.services import dispatch_notices as notices_svc
 from app.services import review, vocabulary
 from app.services.applications import APPLICATION, allow_late, check_dates, lines_for
 from app.services.errors import NotAllowed
@@ -259,6 +260,7 @@ def dispatch_page(klass, user) -> dict:
         "seats": seats,
         "events": events,
         "show_record": not mine,
+        "notices": {s.id: notices_svc.notice_of_seat(s) for s in seats},
         "status_label": lambda v: str(dispatch_svc.STATUS_LABELS.get(v, v)),
         "action_labels": dispatch_svc.ACTION_LABELS,
     }

@@ -1,8 +1,5 @@
 """Base classes for every view and API over a model: scoped data, few named permissions."""
 
-import re
-from urllib.parse import quote
-
 from flask import Response, abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
@@ -14,7 +11,7 @@ from sqlalchemy import or_
 
 from app.services.errors import DomainError
 from app.services.tx import transaction
-from reports.xlsx import XLSX_MIME
+from reports.xlsx import XLSX_MIME, content_disposition
 
 # FAB method/action names -> the action of `security.permissions` they require.
 METHOD_PERMISSIONS = {
@@ -203,14 +200,13 @@ __all__ = [
 
 
 def xlsx_download(data: bytes, filename: str) -> Response:
-    """Every spreadsheet the platform hands out: the (Chinese) name per RFC 5987 with an ASCII
-    fallback, never cached (exports hold personal data)."""
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    """Every spreadsheet the platform hands out: its Chinese name (`reports.xlsx.download_name`)
+    per RFC 5987 with an ASCII fallback, never cached (exports hold personal data)."""
     return Response(
         data,
         mimetype=XLSX_MIME,
         headers={
-            "Content-Disposition": f"attachment; filename={fallback}; filename*=UTF-8''{quote(filename)}",
+            "Content-Disposition": content_disposition(filename),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         },

@@ -32,7 +32,7 @@ from models.classroom import ClassTrainee, ClassTrainer
 from models.user import CENTER, INSTITUTION, TRAINER
 from reports import trainee_import as report
 from reports.imports import ImportRefused
-from reports.xlsx import XLSX_MIME, Column, write_table
+from reports.xlsx import XLSX_MIME, Column, download_name, write_table
 from security import permissions
 from security.scope import in_scope
 from views.base import perform, xlsx_download
@@ -136,7 +136,7 @@ def _accounts_page(view, klass, enrolled):
             rows=rows,
             window=(first, last),
             sheet_href=f"data:{XLSX_MIME};base64,{base64.b64encode(sheet).decode()}",
-            sheet_name=f"{klass.code}-学员账号.xlsx",
+            sheet_name=download_name(klass.code, "学员账号"),
             back=class_url(klass),
         )
     )
@@ -161,7 +161,7 @@ class TraineeView(BaseView):
     @expose("/template.xlsx")
     @has_access
     def template(self):
-        return xlsx_download(report.template_xlsx(), "参训学员导入模板.xlsx")
+        return xlsx_download(report.template_xlsx(), download_name("参训学员导入模板"))
 
     @expose("/<int:class_id>/import", methods=["GET", "POST"])
     @has_access
@@ -283,7 +283,8 @@ class TraineeView(BaseView):
 
 
 class TrainerAssignView(BaseView):
-    """The center assigns a class's trainers (until [dispatch] fills the same table)."""
+    """The center assigns a class's trainers by hand: a fallback (trainers arranged off-platform);
+    a confirmed dispatch fills the same table (`app.services.dispatch_notices`)."""
 
     route_base = "/class_trainers"
     class_permission_name = permissions.CLASS_TRAINER

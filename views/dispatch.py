@@ -20,14 +20,17 @@ from app import clock
 from app.extensions import db
 from app.services import availability, vocabulary
 from app.services import dispatch as svc
+from app.services import dispatch_notices as notices
 from app.services.errors import InvalidValue
 from app.services.recommendation import REGION_LABELS, criteria_words, recommend
 from models.dispatch import (
     DRAFT,
+    OBJECTED,
     OPEN_SEATS,
     PROPOSED,
     REQUESTED,
     REQUESTING,
+    STAFFED,
     Dispatch,
     DispatchSeat,
 )
@@ -170,9 +173,20 @@ class DispatchView(ScopedModelView):
         "relax": "write",
         "propose": "write",
         "choose": "write",
+        "issue": "write",
+        "answer": "write",
     }
     base_permissions = ["can_read", "can_write"]
-    include_route_methods = {"list", "show", "criteria", "relax", "propose", "choose"}
+    include_route_methods = {
+        "list",
+        "show",
+        "criteria",
+        "relax",
+        "propose",
+        "choose",
+        "issue",
+        "answer",
+    }
     list_title = show_title = add_title = edit_title = _l("Trainer dispatch")
     label_columns = LABELS
     # No add/edit pages: opened from the class page, written by its actions.
@@ -214,7 +228,7 @@ class DispatchView(ScopedModelView):
             klass=klass,
             rec=rec,
             system=system,
-            candidates=[c for c in d.candidates if c.profile_id not in asked],
+            candidates=[c for c in svc.candidates_of(d) if c.profile_id not in asked],
             seats=seats,
             has_lead=any(s.lead and s.status in OPEN_SEATS for s in seats),
             history=svc.history(d),
@@ -228,6 +242,11 @@ class DispatchView(ScopedModelView):
             status_label=_status,
             action_labels=svc.ACTION_LABELS,
             limit=svc.PROPOSAL_FACTOR * d.wanted,
+            may_issue=center and d.status == STAFFED,
+            may_answer=center and d.status == OBJECTED,
+            held=[s for s in seats if s.status in notices.HELD_AFTER_NOTICE],
+            notices=notices.documents_of(d),
+            notice_label=lambda v: str(notices.KIND_LABELS.get(v, v)),
             title=_("Trainer dispatch: %(code)s", code=klass.code),
         )
 
@@ -274,6 +293,28 @@ class DispatchView(ScopedModelView):
         )
         return self._back(pk)
 
+    @expose("/issue/<pk>", methods=["POST"])
+    @has_access
+    def issue(self, pk):
+        d = self._get(pk)
+        perform(lambda: notices.issue_notices(d, g.user, clock.now()), _l("Notices issued."))
+        return self._back(pk)
+
+    @expose("/answer/<pk>", methods=["POST"])
+    @has_access
+    def answer(self, pk):
+        d = self._get(pk)
+        form = request.form
+        seat = form.get("seat", "")
+        seat_id = int(seat) if seat.isdigit() else None
+        perform(
+            lambda: notices.answer_objection(
+                d, g.user, form.get("decision", ""), seat_id, form.get("answer", ""), clock.now()
+            ),
+            _l("Objection answered."),
+        )
+        return self._back(pk)
+
 
 class DispatchSeatView(ScopedModelView):
     """派遣请求: one trainer's request (its own only), answered here; the class's authorities
@@ -315,6 +356,7 @@ class DispatchSeatView(ScopedModelView):
             klass=seat.training_class,
             history=svc.history(d, seat.id),
             may_answer=seat.trainer_user_id == g.user.id and seat.status == REQUESTED,
+            notice=notices.notice_of_seat(seat),
             course_types=vocabulary.labels(COURSE_TYPE),
             status_label=_status,
             action_labels=svc.ACTION_LABELS,

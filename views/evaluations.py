@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from app import clock
 from app.extensions import db
-from app.services import evaluations
+from app.services import evaluation_results, evaluations
 from app.services.errors import NotAllowed
 from models.classroom import FORM_KINDS, Questionnaire
 from security import permissions
@@ -84,6 +84,9 @@ class EvaluationView(BaseView):
             limit=evaluations.ANSWER_LIMIT,
             scale=range(1, evaluations.SCALE_POINTS + 1),
             closes=evaluations.closes_at(form.day).strftime("%H:%M"),
+            # [classroom] row 18: the institution's and trainers' responses to that day
+            responses=evaluation_results.responses_of(form.klass, form.day),
+            author_of=evaluation_results.author_of,
         ), status
 
 

@@ -23,12 +23,13 @@ from wtforms.validators import Optional
 
 from app import audit, clock
 from app.extensions import db
-from app.services import faculty, files, vocabulary
+from app.services import classroom, faculty, files, vocabulary
 from app.services.masking import mask_email, mask_id_number, mask_mobile
 from app.services.tx import transaction
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from reports import faculty as report
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import (
     ScopedFilterConverter,
@@ -395,6 +396,7 @@ class FacultyView(ReviewableModelView):
             "photo": faculty.photo_of(record),
             "pending_photo": faculty.photo_of(record, pending=True) if own_or_center else None,
             "links_accounts": faculty.may_link_accounts(user),
+            "teaching": classroom.teaching_history(record),
         }
 
     # ------------------------------------------------------------ linking a trainer's account
@@ -450,7 +452,7 @@ class FacultyView(ReviewableModelView):
         )
         with transaction():
             audit.record_export(db.session, "Faculty", count, described[:400], now=now)
-        return xlsx_download(data, f"faculty-pool-{now:%Y%m%d}.xlsx")
+        return xlsx_download(data, download_name(_("Faculty pool"), when=now.date()))
 
 
 def _masked_revision(rv):

@@ -12,6 +12,7 @@ from app.services import faculty_import as service
 from app.services import files
 from app.services.errors import DomainError, NotAllowed
 from reports import faculty_import as report
+from reports.xlsx import download_name
 from security import permissions
 from views.base import xlsx_download
 
@@ -33,7 +34,7 @@ class FacultyImportView(BaseView):
     @expose("/template.xlsx")
     @has_access
     def template(self):
-        return xlsx_download(report.template_xlsx(), "师资库导入模板.xlsx")
+        return xlsx_download(report.template_xlsx(), download_name("师资库导入模板"))
 
     @expose("/", methods=["GET", "POST"])
     @has_access

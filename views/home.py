@@ -4,7 +4,7 @@ from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from app import clock
-from app.services import evaluations
+from app.services import evaluation_results, evaluations
 from models.user import TRAINEE
 from views.todo import HOME_TOP, todo_rows
 from views.users import role_label
@@ -43,4 +43,6 @@ class HomeView(IndexView):
             show_todo=self.appbuilder.sm.has_access("can_read", "Todo"),
             # [classroom] a trainee's forms due today
             due_today=evaluations.due_today(user, now) if user.role_kind == TRAINEE else None,
+            # [classroom] reminders and responses to the class's feedback, at the top
+            notes=evaluation_results.home_notes(user, now) if user.role_kind == TRAINEE else None,
         )

@@ -15,6 +15,7 @@ from app.services import mentors as service
 from app.services.tx import transaction
 from models.mentor import MentorProfile
 from reports import mentors as report
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, xlsx_download
@@ -220,7 +221,7 @@ def _download(mentors, filters: str):
     now = clock.now()
     with transaction():
         audit.record_export(db.session, "MentorProfile", count, filters, now=now)
-    return xlsx_download(data, f"mentors-{now:%Y%m%d-%H%M%S}.xlsx")
+    return xlsx_download(data, download_name(_l("Mentor pool"), when=now))
 
 
 def register(appbuilder) -> None:

@@ -19,6 +19,7 @@ from app.memo import memo
 from app.services import files
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
+from reports.xlsx import download_name
 from security import permissions
 from security.guards import accepts_uploads
 from views.base import perform, xlsx_download
@@ -67,6 +68,11 @@ def unread_count() -> int:
     """The menu/home badge: one COUNT per request."""
     user = getattr(g, "user", None)
     return memo("notice_unread", lambda: svc.unread_count(user, clock.now()), on=user)
+
+
+def latest_unread():
+    """The home panel's titles (at most five), newest first."""
+    return svc.latest_unread(getattr(g, "user", None), clock.now())
 
 
 class NoticeView(BaseView):
@@ -236,7 +242,7 @@ class NoticeView(BaseView):
         now = clock.now()
         notice = self._managed(pk, now)
         data = svc.unread_file(notice, now)
-        return xlsx_download(data, f"notice-{notice.id}-unread.xlsx")
+        return xlsx_download(data, download_name(notice.title[:40], _("Unread"), when=now))
 
 
 def _load_visible(owner_id):
@@ -247,4 +253,5 @@ def _load_visible(owner_id):
 def register(appbuilder) -> None:
     """What has no menu entry (called by views.register; the menu is security.permissions)."""
     current_app.jinja_env.globals["notice_unread_count"] = unread_count  # menu/home badge
+    current_app.jinja_env.globals["notice_latest_unread"] = latest_unread  # home panel
     files.register_owner(Notice.__tablename__, _load_visible)

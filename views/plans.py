@@ -19,6 +19,7 @@ from models.org import CITY, PROVINCE, Org
 from models.plan import LINE_FIELDS, PlanLine, PlanRound, TrainingPlan
 from models.vocabulary import COURSE_TYPE
 from reports import plans as report
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
 from views.base import ScopedModelView, blank, xlsx_download
@@ -349,7 +350,7 @@ class PlanSummaryView(BaseView):
             report.provincial_xlsx(frame, title),
             int(frame["line_id"].notna().sum()),
             f"round={chosen.id}; province={province.id}",
-            f"plan-{chosen.year}-{chosen.month:02d}-{province.code}.xlsx",
+            download_name(_("Provincial plan summary"), province.name, repr(chosen)),
         )
 
     @expose("/national.xlsx")
@@ -365,7 +366,7 @@ class PlanSummaryView(BaseView):
             report.national_xlsx(frame, title),
             len(report.national(frame)),
             f"round={chosen.id}",
-            f"plan-{chosen.year}-{chosen.month:02d}-national.xlsx",
+            download_name(_("National plan summary"), repr(chosen)),
         )
 
     # ------------------------------------------------------------ helpers

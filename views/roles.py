@@ -1,7 +1,7 @@
 """角色与权限 (security administrator): the permission matrix as it is, and role assignment.
 
 Permissions themselves are never edited here: they come from `security.permissions` through
-`flask malan sync-roles`. What the security administrator decides is which role an account has,
+`flask malan sync-roles` at deploy (the page does not say so: its readers are not developers). What the security administrator decides is which role an account has,
 including the three administrator roles that the account screens cannot grant.
 """
 
@@ -18,7 +18,13 @@ from app import clock
 from app.extensions import db
 from app.services import account_requests
 from models.user import ROLE_KINDS, MalanUser
-from security.permissions import ROLE, ROLE_MATRIX, expanded_matrix, resource_label
+from security.permissions import (
+    ROLE,
+    ROLE_MATRIX,
+    expanded_matrix,
+    menu_entries,
+    resource_label,
+)
 from security.scope import in_scope
 from views.base import METHOD_PERMISSIONS, perform
 from views.users import ROLE_LABELS, role_label
@@ -36,6 +42,7 @@ PERMISSION_LABELS = {
     "can_export": _l("Export"),
     "can_manage": _l("Manage accounts"),
     "can_review": _l("Review"),
+    "menu_access": _l("Menu entry"),  # FAB's permission to show an entry (a page of its own)
 }
 
 
@@ -50,7 +57,10 @@ class RoleMatrixView(BaseView):
     def matrix(self):
         form = AssignRoleForm()
         form.role_kind.choices = [(k, str(ROLE_LABELS[k])) for k in ROLE_KINDS]
-        resources = sorted({res for grants in ROLE_MATRIX.values() for _a, res in grants})
+        # In the order of the menu, then the resources without a menu entry.
+        granted = {res for grants in ROLE_MATRIX.values() for _a, res in grants}
+        menu_order = [e.resource for _c, e in menu_entries() if e.resource in granted]
+        resources = list(dict.fromkeys(menu_order + sorted(granted)))
         return self.render_template(
             "roles/matrix.html",
             roles=list(ROLE_MATRIX),

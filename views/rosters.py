@@ -13,6 +13,7 @@ from app.services import rosters
 from models.org import PROVINCE
 from models.roster import Roster
 from reports import roster as report
+from reports.xlsx import download_name
 from security import permissions
 from security.scope import ScopedSQLAInterface, current_scope
 from views.base import blank, perform, xlsx_download
@@ -106,7 +107,7 @@ class RosterView(ReviewableModelView):
     def template(self):
         org = g.user.org
         name = org.name if org is not None and org.kind == PROVINCE else ""  # the title only
-        return xlsx_download(report.template_xlsx(name), "联络员信息汇总表.xlsx")
+        return xlsx_download(report.template_xlsx(name), download_name("联络员信息汇总表"))
 
     def _province(self):
         province = rosters.uploading_province(g.user)
@@ -179,7 +180,7 @@ class RosterView(ReviewableModelView):
         sheet = []
         if not perform(lambda: sheet.append(rosters.account_sheet(roster, g.user, clock.now()))):
             return redirect(url_for(".show", pk=pk))
-        return xlsx_download(sheet[0], f"账号-{roster.org.name}-{roster.id}.xlsx")
+        return xlsx_download(sheet[0], download_name("账号", roster.org.name, roster.id))
 
     @expose("/person/<int:user_id>")
     @has_access
@@ -200,4 +201,4 @@ class RosterView(ReviewableModelView):
     @has_access
     def export_xlsx(self):
         data = rosters.export_file(current_scope(), clock.now())
-        return xlsx_download(data, "联络员信息汇总表.xlsx")
+        return xlsx_download(data, download_name("联络员信息汇总表", when=clock.now().date()))

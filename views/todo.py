@@ -19,6 +19,7 @@ from app.services import todo
 from app.services.deadlines import days_left
 from models.org import Org
 from models.review import ReviewTask
+from reports.xlsx import download_name
 from security import permissions
 from views.base import xlsx_download
 from views.review import kind_label, record_url
@@ -137,7 +138,7 @@ class OverdueView(BaseView):
         now = clock.now()
         include_pending = request.args.get("all") == "1"
         data = todo.overdue_file(overdue_rows(now, include_pending), include_pending, now)
-        return xlsx_download(data, f"overdue-{now:%Y%m%d-%H%M%S}.xlsx")
+        return xlsx_download(data, download_name(_("Overdue board"), when=now))
 
 
 def register(appbuilder) -> None:

@@ -10,6 +10,7 @@ from app.services import (  # noqa: F401  (imported for their review-kind regist
     classroom,
     courses,
     dispatch,
+    dispatch_notices,
     evaluations,
     faculty,
     login_applications,

@@ -1,9 +1,9 @@
 """A class before and while it runs (Annex 1 rows 15–16): its trainers, its trainees and their
 accounts, the trainers' needs analyses, and who may see a class.
 
-- **Trainers** (`class_trainer`): until [dispatch] lands the center assigns them on the class page
-  (`assign_trainer`); a confirmed dispatch seat calls the same function with
-  ``source=SOURCE_DISPATCH``. A trainer is never on two overlapping classes. Each trainer gets a
+- **Trainers** (`class_trainer`): a confirmed dispatch (`app.services.dispatch_notices`) puts
+  its seats here with ``source=SOURCE_DISPATCH`` (`assign_trainer`); the center's form on the
+  class page (`assign_by_username`) stays as a fallback for trainers arranged off-platform. A trainer is never on two overlapping classes. Each trainer gets a
   to-do "training needs analysis", due two days before the start.
 - **Trainees** (`class_trainee`): the institution imports its list (reports/trainee_import.py)
   or adds one person, and may withdraw one, until the class starts. Each person gets a trainee
@@ -168,6 +168,26 @@ def classes_taught(user) -> list[TrainingClass]:
             .order_by(TrainingClass.start_date.desc())
         )
     )
+
+
+def teaching_history(profile) -> list[tuple[TrainingClass, bool]]:
+    """The classes a faculty-pool profile taught (by the profile or its linked account), latest
+    first, each with whether it was the lead trainer (主讲)."""
+    who = ClassTrainer.faculty_id == profile.id
+    if profile.user_id is not None:
+        who = or_(who, ClassTrainer.user_id == profile.user_id)
+    rows = db.session.execute(
+        select(TrainingClass, ClassTrainer.is_lead)
+        .join(ClassTrainer, ClassTrainer.class_id == TrainingClass.id)
+        .where(who)
+        .order_by(TrainingClass.start_date.desc())
+    ).all()
+    seen, out = set(), []
+    for klass, is_lead in rows:
+        if klass.id not in seen:
+            seen.add(klass.id)
+            out.append((klass, bool(is_lead)))
+    return out
 
 
 # ---------------------------------------------------------------- trainers

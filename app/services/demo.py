@@ -1,6 +1,7 @@
 """Demo data for `make run`: the tree, two institutions, three trainers, one account per role,
-a little content in each library (`demo_libraries`) and a class running today with its
-trainers, trainees and evaluation forms (`load_running_class`)."""
+a little content in each library (`demo_libraries`), the dispatch's start: the trainers'
+calendars and one approved class ready for dispatch (`load_dispatch_demo`), and a class running
+today with its trainers, trainees and evaluation forms (`load_running_class`)."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -95,9 +96,74 @@ def load_demo(now: datetime) -> list[MalanUser]:
     from app.services import demo_libraries  # the libraries' services import much of the app
 
     demo_libraries.load(demo_users(), now)
+    load_dispatch_demo(demo_users(), now)
     load_running_class(demo_users(), now)
     db.session.commit()
     return demo_users()
+
+
+DISPATCH_MARKED_WEEKS = 8  # each demo trainer marks its weekdays for the next eight weeks
+DISPATCH_CLASS_AFTER_DAYS = 21  # the class starts on the first Monday three weeks away or more…
+DISPATCH_CLASS_DAYS = 3  # …and lasts Monday to Wednesday: inside every trainer's calendar
+
+
+def dispatch_class_start(today: date) -> date:
+    first = today + timedelta(days=DISPATCH_CLASS_AFTER_DAYS)
+    return first + timedelta(days=(7 - first.weekday()) % 7)
+
+
+def load_dispatch_demo(users: list[MalanUser], now: datetime):
+    """派遣's demo (Annex 1 rows 8–9), through the services: every demo trainer marks its
+    weekdays of the coming weeks; 孙机构 (北京东城) applies for an SYB class, approved by 东城,
+    北京 and the center, so the institution can enter criteria and see the recommendation.
+    Returns the class."""
+    from app.services import availability, review
+    from app.services.applications import check_dates
+    from models.application import ClassApplication
+    from models.faculty import FacultyProfile
+
+    by_kind: dict[str, list[MalanUser]] = {}
+    for user in users:
+        by_kind.setdefault(user.role_kind, []).append(user)
+    today = now.date()
+    days = availability.days_between(
+        today + timedelta(days=1),
+        today + timedelta(weeks=DISPATCH_MARKED_WEEKS),
+        weekdays_only=True,
+    )
+    for trainer in by_kind.get(TRAINER, []):
+        profile = db.session.scalar(
+            select(FacultyProfile).where(FacultyProfile.user_id == trainer.id)
+        )
+        if profile is not None:
+            availability.set_days(profile, trainer, days, True, now)
+
+    institution = by_kind[INSTITUTION_ROLE][0]  # 孙机构, 北京东城
+    city = next(u for u in by_kind[CITY] if u.org_id == institution.org.parent_id)
+    province = next(u for u in by_kind[PROVINCE] if u.org_id == city.org.parent_id)
+    start = dispatch_class_start(today)
+    application = ClassApplication(
+        org_id=institution.org_id,
+        course_type="SYB",
+        start_date=start,
+        end_date=start + timedelta(days=DISPATCH_CLASS_DAYS - 1),
+        venue="北京市东城区创业大厦3楼",
+        expected_trainees=30,
+        contact_name=institution.full_name,
+        contact_phone="010-12345678",
+        trainer_criteria="具备SYB讲师资格，有授课经验",
+    )
+    check_dates(application, today)
+    db.session.add(application)
+    db.session.flush()
+    review.submit(application, institution, now)
+    review.decide(
+        application, city, review.APPROVE, now, "同意开班（计划外）", params={"choice": "extra"}
+    )
+    review.decide(application, province, review.APPROVE, now, "同意")
+    review.decide(application, by_kind[CENTER][0], review.APPROVE, now, "同意开班")
+    db.session.commit()
+    return application.training_class
 
 
 def demo_users() -> list[MalanUser]:

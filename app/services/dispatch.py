@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.extensions import db
@@ -36,13 +37,18 @@ from app.services.review import actor_fields
 from models.application import TrainingClass
 from models.dispatch import (
     ACCEPTED,
+    CONFIRMED,
     DECLINED,
     DRAFT,
+    NOTIFIED,
+    OBJECTED,
     OPEN_SEATS,
     PROPOSED,
     REQUESTED,
     REQUESTING,
     STAFFED,
+    TAUGHT_SEATS,
+    WITHDRAWN,
     Booking,
     Dispatch,
     DispatchCandidate,
@@ -70,6 +76,15 @@ CREATED, CRITERIA, PROPOSE, REQUEST, ACCEPT, DECLINE = (
     "accepted",
     "declined",
 )
+# Rows 12–14 (app.services.dispatch_notices).
+ISSUE, CONFIRM, OBJECT, KEEP, REPLACE, COMPLETE = (
+    "issued",
+    "confirmed",
+    "objected",
+    "kept",
+    "replaced",
+    "completed",
+)
 ACTION_LABELS = {
     CREATED: _l("Dispatch opened"),
     CRITERIA: _l("Criteria saved"),
@@ -77,6 +92,12 @@ ACTION_LABELS = {
     REQUEST: _l("Request sent"),
     ACCEPT: _l("Request accepted"),
     DECLINE: _l("Request declined"),
+    ISSUE: _l("Notice issued"),
+    CONFIRM: _l("Notice confirmed"),
+    OBJECT: _l("Objection raised"),
+    KEEP: _l("Objection answered, choice kept"),
+    REPLACE: _l("Trainer replaced, notice withdrawn"),
+    COMPLETE: _l("Dispatch confirmed, trainers assigned to the class"),
 }
 STATUS_LABELS = {
     DRAFT: _l("Criteria being entered"),
@@ -86,10 +107,22 @@ STATUS_LABELS = {
     REQUESTED: _l("Requested"),
     ACCEPTED: _l("Accepted"),
     DECLINED: _l("Declined"),
+    NOTIFIED: _l("Notice issued"),
+    OBJECTED: _l("Objected"),
+    CONFIRMED: _l("Confirmed"),
+    WITHDRAWN: _l("Withdrawn"),
 }
+ISSUE_DAYS = 2  # row 12: the center issues the notices within 2 days
+ANSWER_OBJECTION_DAYS = 2  # the center answers an objection within 2 days (as row 12)
 
 
 def _choose_label(task) -> str:
+    """The center's one open step on a dispatch, named by where the dispatch stands."""
+    d = db.session.get(Dispatch, task.record_id)
+    if d is not None and d.status == STAFFED:
+        return N_("Issue the dispatch notices")
+    if d is not None and d.status == OBJECTED:
+        return N_("Answer the institution's objection")
     return N_("Choose the trainers and send the requests")
 
 
@@ -273,6 +306,19 @@ def propose(d: Dispatch, actor, profile_ids: list[int], now: datetime) -> None:
 # ---------------------------------------------------------------- the center
 
 
+def candidates_of(d: Dispatch) -> list[DispatchCandidate]:
+    """The institution's candidates in its order, with their profiles and orgs (one SELECT: the
+    center's page names them all, and they are rarely among the system's list shown)."""
+    return list(
+        db.session.scalars(
+            select(DispatchCandidate)
+            .where(DispatchCandidate.dispatch_id == d.id)
+            .options(joinedload(DispatchCandidate.profile).joinedload(FacultyProfile.org))
+            .order_by(DispatchCandidate.position)
+        )
+    )
+
+
 def open_seats(d: Dispatch) -> list[DispatchSeat]:
     return list(
         db.session.scalars(
@@ -434,11 +480,15 @@ def accept(seat: DispatchSeat, actor, now: datetime) -> None:
     db.session.flush()
     accepted = db.session.scalar(
         select(func.count(DispatchSeat.id)).where(
-            DispatchSeat.dispatch_id == d.id, DispatchSeat.status == ACCEPTED
+            DispatchSeat.dispatch_id == d.id, DispatchSeat.status.in_(TAUGHT_SEATS)
         )
     )
-    if accepted == d.wanted:
+    if accepted == d.wanted:  # every seat said yes: the center issues the notices (row 12)
         d.status = STAFFED
+        if not _center_step_open(d):
+            review.open_todos(
+                DISPATCH, d.id, CENTER, [_center_org_id()], now, due_at(now, ISSUE_DAYS, _mode())
+            )
     _event(d, ACCEPT, actor, now, seat=seat)
 
 

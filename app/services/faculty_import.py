@@ -17,6 +17,7 @@ from app.services.errors import Conflict
 from app.services.tx import transaction
 from reports import faculty_import as report
 from reports.imports import ImportRefused, RowError
+from reports.xlsx import download_name
 
 OBJECT_TYPE = "FacultyProfile"
 # Its two kinds of staged upload (app.services.staging): a clean file waiting for its confirm,
@@ -113,4 +114,4 @@ def error_file(token: str, actor, now: datetime) -> tuple[bytes, str] | None:
     meta = staged.meta
     errors = [RowError(*e) for e in meta["errors"]]
     out = report.error_workbook(staged.data, errors, meta["sheet"], meta["header_row"])
-    return out, f"{staged.filename.rsplit('.', 1)[0]}-错误说明.xlsx"
+    return out, download_name(staged.filename.rsplit(".", 1)[0], "错误说明")

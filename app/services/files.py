@@ -37,6 +37,7 @@ from app.services import review
 from app.services.errors import InvalidValue
 from models.attachment import Attachment
 from models.base import Model
+from reports.xlsx import content_disposition
 from security.scope import ALL, NODE, current_scope, in_scope
 
 MB = 1024 * 1024
@@ -334,6 +335,11 @@ def send(attachment: Attachment, *, as_attachment: bool | None = None):
         conditional=True,
         etag=attachment.sha256,
         max_age=0,
+    )
+    # The one Content-Disposition of every download (reports.xlsx): the same ASCII fallback and
+    # RFC 5987 name as the exports.
+    response.headers["Content-Disposition"] = content_disposition(
+        attachment.filename, inline=not as_attachment
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"

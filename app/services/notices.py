@@ -225,6 +225,14 @@ def unread_count(user, now: datetime) -> int:
     return count_rows(unread_query(user, now))
 
 
+def latest_unread(user, now: datetime, limit: int = 5) -> list[Notice]:
+    """The home panel's list: the newest notices the user has not opened, newest first."""
+    if user is None or not getattr(user, "is_authenticated", False) or not is_audience(user):
+        return []
+    query = unread_query(user, now).order_by(Notice.publish_at.desc(), Notice.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
 def read_ids(user, notice_ids) -> set[int]:
     if not notice_ids:
         return set()

@@ -7,8 +7,8 @@ not booked on an overlapping class; then the institution's criteria (level, regi
 which it may relax. The survivors are scored; every part of the score is shown.
 
 Statements do not grow with the pool: one grouped count says which filter removed whom, one
-SELECT loads the survivors with their workload and experience (correlated subqueries), one asks
-for past feedback. Weights are data: `WEIGHTS`.
+SELECT reads the survivors' ids, regions, workload and experience (correlated subqueries), one
+asks for past feedback, one loads the shown trainers' profiles with their orgs. Weights are data: `WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services import vocabulary
 from models.application import TrainingClass
 from models.dispatch import (
-    ACCEPTED,
     ANYWHERE,
     OPEN_SEATS,
     SAME_CITY,
     SAME_PROVINCE,
+    TAUGHT_SEATS,
     Availability,
     Booking,
     Dispatch,
@@ -69,12 +70,21 @@ class Filter:
 
 @dataclass
 class Ranked:
-    profile: FacultyProfile
+    profile_id: int
     score: int
     parts: list[tuple[str, int]] = field(default_factory=list)
     region: str = ANYWHERE
     workload: int = 0
     experience: int = 0
+    loaded: FacultyProfile | None = None  # the shown ones come loaded, with their org
+
+    @property
+    def profile(self) -> FacultyProfile:
+        """The trainer's profile: loaded with the page's rows for the shown ones; for the others
+        (a caller looking past the shown), read when asked."""
+        if self.loaded is None:
+            self.loaded = db.session.get(FacultyProfile, self.profile_id)
+        return self.loaded
 
     @property
     def explained(self) -> str:
@@ -104,7 +114,7 @@ class Recommendation:
         return next((f for f in reversed(self.filters) if f.removed), None)
 
     def ids(self) -> set[int]:
-        return {r.profile.id for r in self.ranked}
+        return {r.profile_id for r in self.ranked}
 
 
 def _signed(points: int) -> str:
@@ -122,7 +132,7 @@ def _taught(course_type: str, before: date, exclude_class: int):
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
             DispatchSeat.profile_id == FacultyProfile.id,
-            DispatchSeat.status == ACCEPTED,
+            DispatchSeat.status.in_(TAUGHT_SEATS),
             TrainingClass.course_type == course_type,
             TrainingClass.end_date < before,
             TrainingClass.id != exclude_class,
@@ -231,51 +241,79 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
         Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
         for n, (f, _c) in enumerate(rules, start=1)
     ]
-    province_of = select(Org.province_id).where(Org.id == FacultyProfile.org_id).scalar_subquery()
     workload = _workload(today, klass.id).label("workload")
     experience = _taught(d.course_type, klass.start_date, klass.id).label("experience")
+    # Every survivor is scored from a few columns; only the shown ones are loaded as profiles
+    # (with their org, which the page names): thousands of survivors at national scale, 50 shown.
     rows = db.session.execute(
-        select(FacultyProfile, province_of.label("province_id"), workload, experience).where(
-            *[cond for _f, cond in rules]
-        )
+        select(FacultyProfile.id, FacultyProfile.org_id, Org.province_id, workload, experience)
+        .join(Org, Org.id == FacultyProfile.org_id)
+        .where(*[cond for _f, cond in rules])
     ).all()
-    feedback = feedback_scores([row[0].id for row in rows])
+    feedback = feedback_scores([row[0] for row in rows])
+    words = _Words()
     ranked = [
-        _score(d, inst, profile, province_id, work, exp, feedback.get(profile.id))
-        for profile, province_id, work, exp in rows
+        _score(d, inst, pid, org_id, province_id, work, exp, feedback.get(pid), words)
+        for pid, org_id, province_id, work, exp in rows
     ]
-    ranked.sort(key=lambda r: (-r.score, r.profile.id))  # ties: the older profile first
+    ranked.sort(key=lambda r: (-r.score, r.profile_id))  # ties: the older profile first
+    shown = ranked[:SHOWN]
+    loaded = {
+        p.id: p
+        for p in db.session.scalars(
+            select(FacultyProfile)
+            .options(joinedload(FacultyProfile.org))
+            .where(FacultyProfile.id.in_([r.profile_id for r in shown]))
+        )
+    }
+    for r in shown:
+        r.loaded = loaded[r.profile_id]
     return Recommendation(ranked, filters, sum(counts.values()))
 
 
-def _score(d, inst, profile, province_id, workload, experience, feedback) -> Ranked:
-    w = WEIGHTS
+class _Words(dict):
+    """The score's words, translated once per recommendation (not once per trainer: gettext is
+    slow next to the rest of the scoring at thousands of survivors)."""
+
+    TEXTS = {
+        SAME_CITY: lambda _n: _("Same city"),
+        SAME_PROVINCE: lambda _n: _("Same province"),
+        ANYWHERE: lambda _n: _("Other province"),
+        "workload": lambda n: _("%(n)d dispatch(es) in the last 12 months", n=n),
+        "experience": lambda n: _("taught this course type %(n)d time(s)", n=n),
+        "feedback": lambda v: _("feedback %(v).1f", v=v),
+        "named": lambda _n: _("named by the institution"),
+    }
+
+    def __missing__(self, key):
+        name, n = key
+        value = self[key] = self.TEXTS[name](n)
+        return value
+
+
+def _score(
+    d, inst, profile_id, org_id, province_id, workload, experience, feedback, words=None
+) -> Ranked:
+    w, words = WEIGHTS, _Words() if words is None else words
     parts = []
-    if inst.city_id and profile.org_id == inst.city_id:
-        region, label = SAME_CITY, _("Same city")
-    elif inst.province_id and inst.province_id in (profile.org_id, province_id):
-        region, label = SAME_PROVINCE, _("Same province")
+    if inst.city_id and org_id == inst.city_id:
+        region = SAME_CITY
+    elif inst.province_id and inst.province_id in (org_id, province_id):
+        region = SAME_PROVINCE
     else:
-        region, label = ANYWHERE, _("Other province")
+        region = ANYWHERE
     points = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
-    parts.append((label, w[points[region]]))
+    parts.append((words[region, None], w[points[region]]))
     if workload:
-        parts.append(
-            (
-                _("%(n)d dispatch(es) in the last 12 months", n=workload),
-                workload * w["recent_dispatch"],
-            )
-        )
+        parts.append((words["workload", workload], workload * w["recent_dispatch"]))
     if experience:
         counted = min(experience, w["experience_cap"])
-        parts.append(
-            (_("taught this course type %(n)d time(s)", n=experience), counted * w["experience"])
-        )
+        parts.append((words["experience", experience], counted * w["experience"]))
     if feedback and w["feedback"]:
-        parts.append((_("feedback %(v).1f", v=feedback), round(feedback * w["feedback"])))
-    if d.named_profile_id == profile.id:
-        parts.append((_("named by the institution"), w["named"]))
-    return Ranked(profile, sum(p for _l, p in parts), parts, region, workload, experience)
+        parts.append((words["feedback", feedback], round(feedback * w["feedback"])))
+    if d.named_profile_id == profile_id:
+        parts.append((words["named", None], w["named"]))
+    return Ranked(profile_id, sum(p for _l, p in parts), parts, region, workload, experience)
 
 
 def criteria_words(d: Dispatch) -> list[str]:

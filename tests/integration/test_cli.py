@@ -202,6 +202,44 @@ def test_issue17_point8_demo_trainers_save_their_own_profiles(empty_db, runner):
         assert review.is_correction(faculty.own_profile(trainer))
 
 
+def test_issue12_point7_demo_trainers_are_available_and_a_class_is_ready_for_dispatch(
+    empty_db, runner
+):
+    """`make run`'s demo: every demo trainer has marked the coming weeks; 孙机构's class is
+    approved (by its city, province and the center), in the future, and its institution's
+    recommendation lists the demo trainers who teach SYB."""
+    from app.services import dispatch
+    from app.services.demo import DISPATCH_CLASS_DAYS
+    from app.services.recommendation import recommend
+    from app.services.tx import transaction
+    from models.application import ClassApplication, TrainingClass
+    from models.dispatch import Availability
+    from models.faculty import FacultyProfile
+
+    _load_demo(runner)
+    today = clock.now().date()
+    users = {u.full_name: u for u in db.session.scalars(select(MalanUser))}
+    profiles = db.session.scalars(select(FacultyProfile)).all()
+    for profile in profiles:
+        days = db.session.scalars(
+            select(Availability.day).where(Availability.profile_id == profile.id)
+        ).all()
+        assert len(days) >= 30 and min(days) > today, profile.name
+        assert all(d.weekday() < 5 for d in days)
+    [klass] = db.session.scalars(select(TrainingClass)).all()
+    application = db.session.get(ClassApplication, klass.application_id)
+    assert application.status == "approved" and application.submitted_by_id == users["孙机构"].id
+    assert klass.org_id == users["孙机构"].org_id and klass.course_type == "SYB"
+    assert klass.start_date > today and klass.start_date.weekday() == 0
+    assert (klass.end_date - klass.start_date).days + 1 == DISPATCH_CLASS_DAYS
+    with transaction():
+        d = dispatch.open_dispatch(klass, users["孙机构"], clock.now())
+    ranked = {r.profile.name for r in recommend(d, today).ranked}
+    syb = {p.name for p in profiles if "SYB" in p.course_types.split()}
+    expiring = {p.name for p in profiles if p.certificate_expiry < klass.end_date}
+    assert syb - expiring and ranked == syb - expiring
+
+
 def test_point10_rerun_is_a_no_op(empty_db, runner):
     _load_demo(runner)
     counts = (_count(Org), _count(MalanUser))
@@ -269,7 +307,11 @@ def test_issue13_point7_demo_class_runs_today_with_forms_due(empty_db, runner, a
 
     _load_demo(runner)
     today = clock.now().date()
-    [klass] = db.session.scalars(select(TrainingClass)).all()
+    [klass] = [
+        k
+        for k in db.session.scalars(select(TrainingClass)).all()
+        if k.start_date <= today <= k.end_date
+    ]
     assert klass.start_date < today < klass.end_date
     assert _count(ClassTrainer, ClassTrainer.class_id == klass.id) == 2
     assert _count(ClassTrainee, ClassTrainee.class_id == klass.id) == 6

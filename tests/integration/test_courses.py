@@ -374,7 +374,9 @@ def test_point4_download_counts_and_chinese_filename(world, client, login, froze
         assert disposition.startswith("attachment") and quote(PDF_NAME) in disposition
         assert reload(record.id).download_count == n
     assert reload(record.id).version == version  # counting never trips the review's version
-    downloads = db.session.scalars(select(AuditLog).where(AuditLog.event == "download")).all()
+    downloads = db.session.scalars(
+        select(AuditLog).where(AuditLog.event == "download").order_by(AuditLog.id)
+    ).all()
     assert len(downloads) == 2 and PDF_NAME in downloads[0].summary
     page = client.get(f"/courselibrary/{record.id}").get_data(as_text=True)
     assert 'id="course-download-count">2<' in page

@@ -425,7 +425,9 @@ def test_point6_export_is_scoped_and_masked_except_for_the_center(client, login,
     assert row[header.index("Province")] == "北京市" and row[header.index("City")] == "东城区"
     assert row[header.index("Course types")].startswith("SYB")
     db.session.rollback()
-    exports = db.session.scalars(select(AuditLog).where(AuditLog.event == "export")).all()
+    exports = db.session.scalars(
+        select(AuditLog).where(AuditLog.event == "export").order_by(AuditLog.id)
+    ).all()
     assert len(exports) == 2 and exports[-1].summary.startswith("7 rows")
 
 
@@ -548,12 +550,16 @@ def test_point4_deleting_a_profile_deletes_its_files(client, login, world, files
     assert not (files_dir / stored).exists()
 
 
-def test_point1_profile_page_has_placeholders_for_the_class_modules(client, login, world):
+def test_point1_profile_page_shows_the_teaching_history_without_placeholder(client, login, world):
+    """Issue 15 point 3: no placeholder text (待培训班模块填充) — the classes taught, or none."""
     ids = seed_faculty(world)
     login("c1")
     page = client.get(f"{BASE}/show/{ids['C1']}").get_data(as_text=True)
-    assert 'id="teaching-history"' in page and 'id="evaluation-summary"' in page
-    assert "To be filled by the class modules." in page
+    assert 'id="teaching-history"' in page and "No class taught yet." in page
+    assert "To be filled" not in page
+    switch_language(client, "zh")
+    page = client.get(f"{BASE}/show/{ids['C1']}").get_data(as_text=True)
+    assert "尚无授课记录" in page and "待培训班模块填充" not in page
 
 
 def test_point1_revision_data_is_json(world):

@@ -77,7 +77,9 @@ def form(world, orgs, **kw):
 
 
 def events(name) -> list[AuditLog]:
-    return db.session.scalars(select(AuditLog).where(AuditLog.event == name)).all()
+    return db.session.scalars(
+        select(AuditLog).where(AuditLog.event == name).order_by(AuditLog.id)
+    ).all()
 
 
 # ---------------------------------------------------------------- point 1: publishing
@@ -453,6 +455,30 @@ def test_point3_unread_count_badges_for_menu_and_home(world, app, frozen_clock):
         navbar, home = html.split("|")
         assert (f'<span class="badge">{count}</span>' in navbar) is bool(count)
         assert (f'id="home-notice-unread">{count}<' in home) is bool(count)
+
+
+def test_issue15_home_panel_lists_the_latest_unread_titles_newest_first(
+    world, login, client, frozen_clock
+):
+    """The home page names what is unread (newest first, at most five), not only a count; a
+    notice once opened leaves the list."""
+    for n in range(6):
+        at = NOW + timedelta(minutes=n)
+        publish(world, "p1", ["C1"], ("authorities",), now=at, publish_at=at, title=f"第{n}号通知")
+    frozen_clock.advance(hours=1)
+    login("c1")
+    panel = client.get("/").get_data(as_text=True).split('id="home-notices"')[1]
+    titles = [f"第{n}号通知" for n in range(6)]
+    shown = [t for t in titles if t in panel]
+    assert shown == titles[1:]  # the oldest of six is left for the full list
+    assert panel.index("第5号通知") < panel.index("第1号通知")
+    newest = db.session.scalar(select(Notice.id).where(Notice.title == "第5号通知"))
+    client.get(f"/notices/{newest}")
+    panel = client.get("/").get_data(as_text=True).split('id="home-notices"')[1]
+    assert "第5号通知" not in panel and "第0号通知" in panel
+    login("c2")
+    panel = client.get("/").get_data(as_text=True).split('id="home-notices"')[1]
+    assert "第" not in panel.split("panel-footer")[0] and "没有未读" in panel
 
 
 # ---------------------------------------------------------------- issue 11 point 2: refusals

@@ -51,7 +51,9 @@ def shown_password(response) -> str | None:
 
 def events(name) -> list[AuditLog]:
     db.session.expire_all()
-    return db.session.scalars(select(AuditLog).where(AuditLog.event == name)).all()
+    return db.session.scalars(
+        select(AuditLog).where(AuditLog.event == name).order_by(AuditLog.id)
+    ).all()
 
 
 def reset_center(app, world):

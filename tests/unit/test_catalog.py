@@ -133,3 +133,37 @@ def test_issue11_each_chinese_term_has_one_english_source():
         if len(ids) > 1 and zh not in ONE_TERM_SEVERAL_SOURCES_OK
     }
     assert several == {}
+
+
+# ---------------------------------------------------------------- issue 15 point 3
+
+
+def english_left(translations: dict) -> list[str]:
+    """msgids whose Chinese is missing or English (no CJK character): shown to users as is."""
+    return sorted(
+        mid
+        for mid, text in translations.items()
+        if mid not in LATIN_OK and not (isinstance(text, str) and CJK.search(text))
+    )
+
+
+def _effective(catalog) -> dict:
+    """What a zh page shows for each msgid of ours and of FAB's: ours first, then FAB's."""
+    fab = {m.id: m.string for m in _read_po(FAB_PO) if m.id and m.string and not m.fuzzy}
+    ours = {m.id: m.string for m in _live(catalog) if m.string and not m.fuzzy}
+    ids = {i for i in _fab_sources() | _our_sources() if isinstance(i, str)}
+    return {i: ours.get(i) or fab.get(i) for i in ids}
+
+
+def test_issue15_no_english_msgid_is_left_untranslated_ours_or_fabs(catalog):
+    """Every string a zh page can show, from our sources or FAB's, has Chinese: an English
+    msgid left as is (FAB's catalog translating one by itself, a new string of ours) fails."""
+    assert english_left(_effective(catalog)) == []
+
+
+def test_issue15_the_english_check_can_fail():
+    assert english_left({"Save": "保存", "Add": "Add", "Show": "", "Edit": None}) == [
+        "Add",
+        "Edit",
+        "Show",
+    ]

@@ -31,6 +31,7 @@ OPEN_TO_EVERY_USER = {
     "ChangePasswordView",
     "TwoFactorSettingsView",  # one's own second factor
     "LoginApplicationPublicView",
+    "VerifyView",  # 查验真伪: the public page of a document's QR code (no login)
     "FileView",
 }
 
