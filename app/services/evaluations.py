@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -390,10 +390,22 @@ class Form:
                 yield q["key"], q, None, n
 
 
-def _trainee_of(user, class_id) -> tuple[TrainingClass, ClassTrainee]:
+def _trainee_of(user, class_id, kind: str, day: date):
+    """The class, the user's enrolment on it and its form of ``kind`` on ``day`` if any: one
+    query (B6: a submission's reads); NotAllowed for a class the user is not a trainee of."""
+    s = EvaluationSubmission
     row = db.session.execute(
-        select(TrainingClass, ClassTrainee)
+        select(TrainingClass, ClassTrainee, s)
         .join(ClassTrainee, ClassTrainee.class_id == TrainingClass.id)
+        .outerjoin(
+            s,
+            and_(
+                s.class_id == TrainingClass.id,
+                s.user_id == ClassTrainee.user_id,
+                s.kind == kind,
+                s.day == day,
+            ),
+        )
         .where(
             TrainingClass.id == class_id,
             ClassTrainee.user_id == getattr(user, "id", None),
@@ -402,25 +414,13 @@ def _trainee_of(user, class_id) -> tuple[TrainingClass, ClassTrainee]:
     ).first()
     if row is None:
         raise NotAllowed(_("These forms belong to another class: you are not its trainee."))
-    return row[0], row[1]
-
-
-def _submission(klass, user, kind, day) -> EvaluationSubmission | None:
-    return db.session.scalar(
-        select(EvaluationSubmission).where(
-            EvaluationSubmission.class_id == klass.id,
-            EvaluationSubmission.user_id == user.id,
-            EvaluationSubmission.kind == kind,
-            EvaluationSubmission.day == day,
-        )
-    )
+    return row[0], row[1], row[2]
 
 
 def open_form(user, class_id: int, kind: str, day: date, now: datetime) -> Form:
     """The trainee's form as it stands (its draft or its submission). Refused for another
     class; a form outside its window is returned read-only with the reason."""
-    klass, trainee = _trainee_of(user, class_id)
-    submission = _submission(klass, user, kind, day)
+    klass, trainee, submission = _trainee_of(user, class_id, kind, day)
     if kind not in FORM_KINDS or kind not in forms_on(klass, day):
         check_window(klass, kind, day, now)  # raises: no such form that day
     questionnaire = submission.questionnaire if submission else version_for(klass, kind)
