@@ -225,8 +225,8 @@ def _demo_answers(form, seed: int) -> dict:
 
 def load_running_class(users: list[MalanUser], now: datetime) -> TrainingClass:
     """A class of 北京东城创业培训学校 running today (from two days ago to two days ahead), through
-    the services as it happened: the class opened on its approval, the center assigned 吴讲师
-    (lead) and 郑讲师, the institution imported six trainees before the start (陈学员 among
+    the services as it happened: the class opened on its approval, the center assigned 郑讲师
+    (lead) and 冯讲师, the institution imported six trainees before the start (陈学员 among
     them), most answered the past days' daily forms; today the daily and the mid-term forms
     are due: two classmates have submitted the daily one, one saved a draft, 陈学员 and another
     have not (the trainee's home page shows what is due)."""
@@ -241,7 +241,8 @@ def load_running_class(users: list[MalanUser], now: datetime) -> TrainingClass:
         by_role.setdefault(user.role_kind, []).append(user)
     center = by_role[CENTER][0]
     institution = next(u for u in by_role[INSTITUTION_ROLE] if u.org.code.startswith("110101"))
-    trainers = [by_role[TRAINER][0], by_role[TRAINER][1]]
+    # 郑讲师 and 冯讲师 (广州): 吴讲师 stays free for the classes a demo user creates today.
+    trainers = [by_role[TRAINER][1], by_role[TRAINER][2]]
     today = now.date()
     start, end = today - timedelta(days=2), today + timedelta(days=2)
     before = datetime.combine(start, time(9)) - timedelta(days=20)
