@@ -11,7 +11,7 @@ RUN_STAMP  := $(VENV)/.installed-run-$(DEPS)
 TEST_STAMP := $(VENV)/.installed-test-$(DEPS)
 
 .PHONY: run test install install-test translations translations-update migrate demo browser-deps \
-        lint format clean bench bench-smoke bench-deps
+        lint format clean bench bench-smoke bench-deps bench-b6
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -85,7 +85,13 @@ bench: install bench-deps
 bench-smoke: install bench-deps
 	$(PY) -m bench --smoke $(BENCH_ARGS)
 
-# B5's load generator (Debian wrk) and a running PostgreSQL, when root; otherwise B5 says why it skipped.
+# B6 alone (issue 13): N trainees signed in submit the daily form once each, gunicorn on
+# PostgreSQL (<BENCH_PG_URL>_b6, rebuilt each run) vs a bare insert endpoint. `B6_TRAINEES=2000`.
+B6_TRAINEES ?= 1000
+bench-b6: install bench-deps
+	$(PY) -m bench.b6 --trainees $(B6_TRAINEES) $(BENCH_ARGS)
+
+# B5 and B6: load generator (Debian wrk) and a running PostgreSQL, when root; otherwise B5 says why it skipped.
 bench-deps:
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "bench-deps: installing wrk"; \

@@ -9,6 +9,8 @@ Builds (or reuses) the bench databases, runs B1–B5 and prints a table and benc
   (Flask test client, signed in): median/p95 server time, SQL statements at 25 and 100 rows.
 - B3: exports vs bare xlsxwriter; B4: the faculty import vs calamine + one executemany;
   B5: gunicorn 1 vs 2 workers under wrk (bench/load.py).
+- B6: the end of a class day: N signed-in trainees each submit the daily form once (gunicorn, 2
+  workers, PostgreSQL ``<BENCH_PG_URL>_b6``), against a bare insert endpoint (bench/b6.py).
 ``--smoke``: tiny scales, few repeats, B5 for 2 s: every figure is produced in about a minute.
 """
 
@@ -101,11 +103,12 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", default=None, help="small,large (default 0.01,1.0)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=None)
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5,B6")
     parser.add_argument(
         "--pages", default="", help="B1/B2: only pages whose name contains one of these (a,b)"
     )
     parser.add_argument("--b5-seconds", type=int, default=None)
+    parser.add_argument("--b6-trainees", type=int, default=None, help="B6's N (default 1000)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--data", default=None, help="where the SQLite databases live")
     parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results.json"))
@@ -132,6 +135,7 @@ def main(argv=None) -> int:
         "B3": {},
         "B4": {},
         "B5": {},
+        "B6": {},
     }
     started = time.perf_counter()
 
@@ -198,6 +202,22 @@ def main(argv=None) -> int:
 
             results["B5"] = measured(
                 "B5", lambda: run_b5(pg_url, str(pg_files), seconds=b5_seconds, log=log)
+            )
+
+    if "B6" in only:
+        log("B6 end of a class day on PostgreSQL (its own database: <BENCH_PG_URL>_b6)")
+        b6_url = (args.pg_url if not smoke else args.pg_url + "_smoke") + "_b6"
+        error = pg_database(b6_url)
+        if error:
+            results["B6"] = {"skipped": f"PostgreSQL unreachable: {error}"}
+        else:
+            from bench.b6 import run_b6
+
+            n = args.b6_trainees or (50 if smoke else 1000)
+            conns = 8 if smoke else 32
+            results["B6"] = measured(
+                "B6",
+                lambda: run_b6(b6_url, str(data / "files-b6"), n=n, connections=conns, log=log),
             )
 
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -7,7 +7,8 @@ resources (each with a tiny text file on disk under FILES_DIR), 150,000 accounts
 with read receipts, 2,000 plan lines, 5,000 class applications with their review histories, the
 pool's availability for the coming 26 weeks (~1.6 million days), the dispatches of the classes
 already held or about to start (accepted seats and their bookings), two classes for the bench's
-dispatch pages (`BENCH_CLASSES`) and 5,000,000 audit entries; every other scale is the same shape,
+dispatch pages (`BENCH_CLASSES`), the classes' trainers and trainees with their evaluation forms
+(bench/generate_classes.py) and 5,000,000 audit entries; every other scale is the same shape,
 multiplied.
 
 How it stays fast: rows are built as plain dicts and written with SQLAlchemy Core executemany in
@@ -38,7 +39,9 @@ from app.services import review
 from app.services.review import KINDS
 from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
-GENERATOR_VERSION = 2  # 2: availability, past dispatches and the bench's two dispatches
+# 2: availability, past dispatches and the bench's two dispatches; 3: classes' trainers,
+# trainees and evaluation forms (issue 13)
+GENERATOR_VERSION = 3
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
     "institutions": 10_000,
@@ -195,6 +198,7 @@ class Generator:
             self._plans,
             self._applications,
             self._dispatches,
+            self._classroom,
             self._audit,
         ):
             step()
@@ -216,6 +220,9 @@ class Generator:
         sync_roles(current_app.appbuilder.sm)
         vocabulary.seed_defaults()
         tree.load_tree()
+        from app.services import evaluations  # the questionnaires in force for every class
+
+        evaluations.seed_defaults(self.now - timedelta(days=800))
         db.session.commit()
 
     def _next_id(self, table: str) -> int:
@@ -1348,6 +1355,13 @@ class Generator:
         )
         # The candidates were available when the institution ticked them (see _calendars).
         self.bench_available = {pid: days for pid in self.bench_candidates}
+
+    # ------------------------------------------------------------ running classes (issue 13)
+
+    def _classroom(self):
+        from bench.generate_classes import fill
+
+        fill(self)
 
     # ------------------------------------------------------------ the audit log
 

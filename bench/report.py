@@ -8,6 +8,7 @@ TARGETS = {
     "B3": "rows/s >= 0.6 x bare xlsxwriter, peak memory <= 2 x bare",
     "B4": "rows/s >= 0.25 x calamine + one executemany",
     "B5": "0 errors; 2 workers >= 1.5 x the requests/s of 1 worker",
+    "B6": "0 errors, 0 lost, each trainee once; submissions/s >= 0.3 x the bare endpoint",
 }
 
 
@@ -92,6 +93,9 @@ def evaluate(results: dict) -> dict:
         }
     else:
         out["B5"] = {"skipped": b5.get("skipped", "not run")}
+    from bench import b6  # B6's verdict and table live with it (bench/b6.py)
+
+    out["B6"] = b6.evaluate(results.get("B6") or {})
     return out
 
 
@@ -175,5 +179,8 @@ def table(results: dict) -> str:
         )
     else:
         lines.append(f"skipped: {b5.get('skipped', 'not run')}")
+    from bench import b6
+
+    lines += b6.table_lines(results.get("B6") or {}, s.get("B6") or {})
     lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in TARGETS.items())]
     return "\n".join(lines)

@@ -64,7 +64,7 @@ class EvaluationView(BaseView):
         submit = request.form.get("action") == "submit"
         sink = ErrorSink()
         ok = perform(
-            lambda: evaluations.save(g.user, class_id, kind, day, raw, now, submit),
+            lambda: evaluations.save(g.user, class_id, kind, day, raw, now, submit, form=form),
             success=_l("Your answers were submitted. Thank you!") if submit else _l("Draft saved."),
             form=sink,
         )

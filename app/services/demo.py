@@ -1,15 +1,17 @@
 """Demo data for `make run`: the tree, two institutions, three trainers, one account per role,
-a little content in each library (`demo_libraries`), and the dispatch's start: the trainers'
-calendars and one approved class ready for dispatch (`load_dispatch_demo`), and a class that
+a little content in each library (`demo_libraries`), the dispatch's start: the trainers'
+calendars and one approved class ready for dispatch (`load_dispatch_demo`), a class running
+today with its trainers, trainees and evaluation forms (`load_running_class`), and a class that
 ended last week with its approved grade sheet (`load_finished_class`)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
 from app.services import accounts, tree
+from models.application import TrainingClass
 from models.org import INSTITUTION, Org
 from models.user import (
     AUDITOR,
@@ -80,6 +82,8 @@ def load_demo(now: datetime) -> list[MalanUser]:
         db.session.flush()
         by_code[f"inst:{city_code}"] = inst
     for kind, code, name in DEMO_ACCOUNTS:
+        if kind == TRAINEE:  # trainees get their accounts from their class's import
+            continue
         accounts.create_account(
             name=name,
             role_kind=kind,
@@ -94,6 +98,8 @@ def load_demo(now: datetime) -> list[MalanUser]:
 
     demo_libraries.load(demo_users(), now)
     load_dispatch_demo(demo_users(), now)
+    load_running_class(demo_users(), now)
+    db.session.commit()
     load_finished_class(demo_users(), now)
     return demo_users()
 
@@ -286,6 +292,9 @@ def demo_users() -> list[MalanUser]:
 
 
 def demo_accounts_json() -> list[dict]:
+    """The accounts `make run` prints: one per line of DEMO_ACCOUNTS (a running class's other
+    trainees are demo accounts too, with the same password, but not listed)."""
+    listed = {(kind, name) for kind, _code, name in DEMO_ACCOUNTS}
     return [
         {
             "username": u.username,
@@ -296,4 +305,146 @@ def demo_accounts_json() -> list[dict]:
             "name": u.full_name,
         }
         for u in demo_users()
+        if (u.role_kind, u.full_name) in listed
     ]
+
+
+# ---------------------------------------------------------------- a class running today (issue 13)
+
+# The demo trainee (陈学员, listed by `make run`) and classmates (accounts too, not listed).
+RUNNING_CLASS_TRAINEES = [
+    ("陈学员", "男", "13600000001"),
+    ("林晓燕", "女", "13600000002"),
+    ("黄志强", "男", "13600000003"),
+    ("何丽娟", "女", "13600000004"),
+    ("郭建华", "男", "13600000005"),
+    ("罗静", "女", "13600000006"),
+]
+# Today's daily form: classmates 1 and 2 submitted it, 3 saved a draft, 4 and 陈学员 have not.
+TODAY_SUBMITTED, TODAY_DRAFT = (1, 2), (3,)
+
+
+def _demo_answers(form, seed: int) -> dict:
+    """Plausible answers to every item of ``form`` (as the form posts them)."""
+    from models.classroom import MULTIPLE, SCALE, SINGLE, TEXT
+
+    remarks = ("案例讲解很实用。", "希望增加小组练习时间。", "")
+    raw = {}
+    for n, (name, question, _trainer, _number) in enumerate(form.items()):
+        if question["type"] == SCALE:
+            raw[name] = [str(4 + (seed + n) % 2)]
+        elif question["type"] in (SINGLE, MULTIPLE):
+            raw[name] = [str(1 + (seed + n) % len(question["options"]))]
+        elif question["type"] == TEXT and remarks[(seed + n) % 3]:
+            raw[name] = [remarks[(seed + n) % 3]]
+    return raw
+
+
+def load_running_class(users: list[MalanUser], now: datetime) -> TrainingClass:
+    """A class of 北京东城创业培训学校 running today (from two days ago to two days ahead), through
+    the services as it happened: the class opened on its approval, the center assigned 郑讲师
+    (lead) and 冯讲师, the institution imported six trainees before the start (陈学员 among
+    them), most answered the past days' daily forms; today the daily and the mid-term forms
+    are due: two classmates have submitted the daily one, one saved a draft, 陈学员 and another
+    have not (the trainee's home page shows what is due)."""
+    from app.services import applications, classroom, evaluations
+    from app.services import fields as field_rules
+    from models.application import ClassApplication
+    from models.classroom import DAILY
+    from security import passwords
+
+    by_role: dict[str, list[MalanUser]] = {}
+    for user in users:
+        by_role.setdefault(user.role_kind, []).append(user)
+    center = by_role[CENTER][0]
+    institution = next(u for u in by_role[INSTITUTION_ROLE] if u.org.code.startswith("110101"))
+    # 郑讲师 and 冯讲师 (广州): 吴讲师 stays free for the classes a demo user creates today.
+    trainers = [by_role[TRAINER][1], by_role[TRAINER][2]]
+    today = now.date()
+    start, end = today - timedelta(days=2), today + timedelta(days=2)
+    before = datetime.combine(start, time(9)) - timedelta(days=20)
+    evaluations.seed_defaults(before)
+    application = ClassApplication(  # approved long ago: the review history is not the point
+        org_id=institution.org_id,
+        course_type="SYB",
+        start_date=start,
+        end_date=end,
+        venue="北京市东城区创业大厦3楼",
+        expected_trainees=len(RUNNING_CLASS_TRAINEES),
+        contact_name=institution.full_name,
+        contact_phone="010-12345678",
+        trainer_criteria="具备SYB讲师资格",
+        status="approved",
+    )
+    db.session.add(application)
+    db.session.flush()
+    klass = applications.create_class(application, before)
+    application.class_id = klass.id
+    for n, trainer in enumerate(trainers):
+        row = classroom.assign_trainer(
+            klass, center, before + timedelta(days=5), user=trainer, is_lead=n == 0
+        )
+        db.session.flush()
+        classroom.submit_needs(  # before the start, as row 16 asks: no overdue item in the demo
+            row,
+            trainer,
+            {
+                "background": "学员来自东城区各街道就业服务站，多数从事创业指导一至三年。",
+                "needs": "希望多讲创业计划书的写作与点评。",
+                "adjustments": "第二天下午增加一次分组试讲。",
+            },
+            before + timedelta(days=10),
+        )
+    spec = classroom.trainee_fields()
+    rows = [
+        field_rules.validate(
+            spec,
+            {
+                "name": name,
+                "gender": gender,
+                "id_number": _demo_id("110101", date(1985 + n, 3, 10 + n), 200 + n * 2),
+                "mobile": mobile,
+                "employer": "东城区就业服务中心" if n % 2 else "东城区创业指导站",
+                "position": "讲师",
+                "city": "东城区",
+                "years": str(2 + n),
+                "certificates": "SYB讲师证" if n % 2 == 0 else "",
+            },
+        )
+        for n, (name, gender, mobile) in enumerate(RUNNING_CLASS_TRAINEES)
+    ]
+    enrolled = classroom.enrol(
+        klass, rows, institution, datetime.combine(start, time(10)) - timedelta(days=3), "demo"
+    )
+    people = []
+    for trainee, _initial in enrolled:
+        account = trainee.user
+        account.is_demo = True  # the demo's own accounts; the password is the demo one
+        passwords.set_password(account, DEMO_PASSWORD, now, must_change=False)
+        people.append(account)
+    db.session.commit()
+    # The past days' daily forms (all but one classmate each evening), then today's.
+    day = start
+    while day < today:
+        for n, person in enumerate(people[1:], start=1):
+            if (n + day.day) % 5:
+                _answer(klass, person, DAILY, day, datetime.combine(day, time(20)), n, True)
+        day += timedelta(days=1)
+    for n, person in enumerate(people):
+        if n in TODAY_SUBMITTED or n in TODAY_DRAFT:
+            _answer(klass, person, DAILY, today, now, n, n in TODAY_SUBMITTED)
+    return klass
+
+
+def _answer(klass, person, kind, day, at, seed, submit) -> None:
+    from app.services import evaluations
+
+    form = evaluations.open_form(person, klass.id, kind, day, at)
+    evaluations.save(person, klass.id, kind, day, _demo_answers(form, seed), at, submit, form=form)
+
+
+def _demo_id(region: str, born: date, seq: int) -> str:
+    from app.services import fields as field_rules
+
+    body = f"{region}{born:%Y%m%d}{seq:03d}"
+    return body + field_rules.id_check_digit(body)

@@ -27,12 +27,12 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.extensions import db
-from app.services.classroom import trainers_of
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from app.services.tx import transaction
 from models.application import TrainingClass
@@ -48,6 +48,7 @@ from models.classroom import (
     SUBMITTED,
     TEXT,
     ClassTrainee,
+    ClassTrainer,
     EvaluationAnswer,
     EvaluationSubmission,
     Questionnaire,
@@ -389,10 +390,22 @@ class Form:
                 yield q["key"], q, None, n
 
 
-def _trainee_of(user, class_id) -> tuple[TrainingClass, ClassTrainee]:
+def _trainee_of(user, class_id, kind: str, day: date):
+    """The class, the user's enrolment on it and its form of ``kind`` on ``day`` if any: one
+    query (B6: a submission's reads); NotAllowed for a class the user is not a trainee of."""
+    s = EvaluationSubmission
     row = db.session.execute(
-        select(TrainingClass, ClassTrainee)
+        select(TrainingClass, ClassTrainee, s)
         .join(ClassTrainee, ClassTrainee.class_id == TrainingClass.id)
+        .outerjoin(
+            s,
+            and_(
+                s.class_id == TrainingClass.id,
+                s.user_id == ClassTrainee.user_id,
+                s.kind == kind,
+                s.day == day,
+            ),
+        )
         .where(
             TrainingClass.id == class_id,
             ClassTrainee.user_id == getattr(user, "id", None),
@@ -401,29 +414,17 @@ def _trainee_of(user, class_id) -> tuple[TrainingClass, ClassTrainee]:
     ).first()
     if row is None:
         raise NotAllowed(_("These forms belong to another class: you are not its trainee."))
-    return row[0], row[1]
-
-
-def _submission(klass, user, kind, day) -> EvaluationSubmission | None:
-    return db.session.scalar(
-        select(EvaluationSubmission).where(
-            EvaluationSubmission.class_id == klass.id,
-            EvaluationSubmission.user_id == user.id,
-            EvaluationSubmission.kind == kind,
-            EvaluationSubmission.day == day,
-        )
-    )
+    return row[0], row[1], row[2]
 
 
 def open_form(user, class_id: int, kind: str, day: date, now: datetime) -> Form:
     """The trainee's form as it stands (its draft or its submission). Refused for another
     class; a form outside its window is returned read-only with the reason."""
-    klass, trainee = _trainee_of(user, class_id)
-    submission = _submission(klass, user, kind, day)
+    klass, trainee, submission = _trainee_of(user, class_id, kind, day)
     if kind not in FORM_KINDS or kind not in forms_on(klass, day):
         check_window(klass, kind, day, now)  # raises: no such form that day
     questionnaire = submission.questionnaire if submission else version_for(klass, kind)
-    trainers = [(t.user_id, repr(t)) for t in trainers_of(klass) if t.user_id is not None]
+    trainers = [(t.user_id, repr(t)) for t in _trainers(klass) if t.user_id is not None]
     form = Form(
         klass, trainee, kind, day, questionnaire, questions(questionnaire), trainers, submission
     )
@@ -436,6 +437,18 @@ def open_form(user, class_id: int, kind: str, day: date, now: datetime) -> Form:
     if form.submitted:
         form.open = False
     return form
+
+
+def _trainers(klass: TrainingClass) -> list[ClassTrainer]:
+    """`trainers_of` with their accounts in the same query (B6: no query per trainer)."""
+    return list(
+        db.session.scalars(
+            select(ClassTrainer)
+            .options(joinedload(ClassTrainer.user))
+            .where(ClassTrainer.class_id == klass.id)
+            .order_by(ClassTrainer.is_lead.desc(), ClassTrainer.id)
+        )
+    )
 
 
 def _stored_answers(submission) -> dict:
@@ -498,10 +511,25 @@ def _clean(form: Form, raw: Mapping, final: bool) -> list[dict]:
 
 
 def save(
-    user, class_id: int, kind: str, day: date, raw: Mapping, now: datetime, submit: bool
+    user,
+    class_id: int,
+    kind: str,
+    day: date,
+    raw: Mapping,
+    now: datetime,
+    submit: bool,
+    form: Form | None = None,
 ) -> EvaluationSubmission:
-    """Save the trainee's draft, or submit it (once). Everything or nothing is written."""
-    form = open_form(user, class_id, kind, day, now)
+    """Save the trainee's draft, or submit it (once). Everything or nothing is written.
+    ``form``: the one the view has just opened for the same trainee, class, form and day (B6:
+    not read twice per request); any other is opened again."""
+    if form is None or (form.trainee.user_id, form.klass.id, form.kind, form.day) != (
+        getattr(user, "id", None),
+        class_id,
+        kind,
+        day,
+    ):
+        form = open_form(user, class_id, kind, day, now)
     if form.submitted:
         raise Conflict(
             _(
@@ -515,6 +543,8 @@ def save(
     with transaction() as session:
         submission = form.submission
         if submission is None:
+            # A first save is written as it stands (draft or submitted): of two at once, the
+            # unique key lets one row in; the other is told the form was already sent.
             submission = EvaluationSubmission(
                 class_id=form.klass.id,
                 org_id=form.klass.org_id,
@@ -523,32 +553,36 @@ def save(
                 questionnaire_id=form.questionnaire.id,
                 kind=kind,
                 day=day,
-                status=DRAFT,
+                status=SUBMITTED if submit else DRAFT,
                 saved_at=now,
+                submitted_at=now if submit else None,
             )
             session.add(submission)
             try:
                 session.flush()
             except IntegrityError:  # the other tab created it at the same moment
                 raise Conflict(_already_sent()) from None
-        # The claim: of two submissions at once, only one finds the row still a draft.
-        claimed = session.execute(
-            update(EvaluationSubmission)
-            .where(EvaluationSubmission.id == submission.id, EvaluationSubmission.status == DRAFT)
-            .values(
-                status=SUBMITTED if submit else DRAFT,
-                saved_at=now,
-                submitted_at=now if submit else None,
+        else:
+            # The claim: of two submissions at once, only one finds the row still a draft.
+            claimed = session.execute(
+                update(EvaluationSubmission)
+                .where(
+                    EvaluationSubmission.id == submission.id, EvaluationSubmission.status == DRAFT
+                )
+                .values(
+                    status=SUBMITTED if submit else DRAFT,
+                    saved_at=now,
+                    submitted_at=now if submit else None,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                raise Conflict(_already_sent())
+            session.execute(
+                delete(EvaluationAnswer)
+                .where(EvaluationAnswer.submission_id == submission.id)
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            raise Conflict(_already_sent())
-        session.execute(
-            delete(EvaluationAnswer)
-            .where(EvaluationAnswer.submission_id == submission.id)
-            .execution_options(synchronize_session=False)
-        )
         if rows:
             session.execute(
                 EvaluationAnswer.__table__.insert(),

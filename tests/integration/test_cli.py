@@ -173,21 +173,22 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     assert mentor.status == resource.status == "approved" and resource.published_at is not None
     for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
-    # one trainee account of its own, and the four trainees of the finished class
-    assert kinds.count("trainee") == 5
+    # the running class's six trainees (陈学员 among them), the finished class's four
+    assert kinds.count("trainee") == 10
     from app.services import grades
     from models.application import TrainingClass
 
     classes = db.session.scalars(select(TrainingClass)).all()
-    # the finished class, and the class waiting for its trainers (load_dispatch_demo)
+    # the finished class, the running one and the one waiting for its trainers
     [finished] = [c for c in classes if c.end_date < clock.now().date()]
-    assert len(classes) == 2
+    assert len(classes) == 3
     sheet = grades.sheet_of(finished)
     assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
     assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
     from app.services import review
 
-    assert db.session.scalars(review.overdue_tasks(clock.now())).all() == []  # nothing left late
+    late = db.session.scalars(review.overdue_tasks(clock.now())).all()
+    assert [(t.record_type, t.level, t.record_id, t.due_at) for t in late] == []  # nothing left late
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
@@ -237,9 +238,8 @@ def test_issue12_point7_demo_trainers_are_available_and_a_class_is_ready_for_dis
         ).all()
         assert len(days) >= 30 and min(days) > today, profile.name
         assert all(d.weekday() < 5 for d in days)
-    [klass] = db.session.scalars(
-        select(TrainingClass).where(TrainingClass.start_date > today)
-    ).all()
+    # The class ready for dispatch (the demo's other class runs today: issue 13).
+    [klass] = [k for k in db.session.scalars(select(TrainingClass)).all() if k.start_date > today]
     application = db.session.get(ClassApplication, klass.application_id)
     assert application.status == "approved" and application.submitted_by_id == users["孙机构"].id
     assert klass.org_id == users["孙机构"].org_id and klass.course_type == "SYB"
@@ -283,7 +283,7 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
     result = runner.invoke(args=["malan", "demo-accounts"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
-    assert len(listed) == 18  # 14 accounts, and the 4 trainees of the finished class
+    assert len(listed) == 14  # one per role and org of the table; classmates are not listed
     for entry in listed:
         assert {"username", "password", "role", "org_code", "org_name"} <= set(entry)
         assert entry["password"] == DEMO_PASSWORD
@@ -309,3 +309,48 @@ def test_point10_demo_accounts_json_and_each_can_log_in(empty_db, runner, app):
             home = client.get("/")
             assert home.status_code == 200, f"{role}: demo accounts skip the forced change"
             assert entry["org_name"] in home.get_data(as_text=True)
+
+
+def test_issue13_point7_demo_class_runs_today_with_forms_due(empty_db, runner, app):
+    """The demo's class runs today: its trainers, six trainees with accounts, the past days'
+    daily forms answered, today's daily form submitted by two, drafted by one; the listed demo
+    trainee 陈学员 signs in and sees exactly today's forms as due."""
+    from models.application import TrainingClass
+    from models.classroom import ClassTrainee, ClassTrainer, EvaluationSubmission
+
+    _load_demo(runner)
+    today = clock.now().date()
+    [klass] = [
+        k
+        for k in db.session.scalars(select(TrainingClass)).all()
+        if k.start_date <= today <= k.end_date
+    ]
+    assert klass.start_date < today < klass.end_date
+    assert _count(ClassTrainer, ClassTrainer.class_id == klass.id) == 2
+    assert _count(ClassTrainee, ClassTrainee.class_id == klass.id) == 6
+    today_forms = db.session.execute(
+        select(EvaluationSubmission.status).where(
+            EvaluationSubmission.class_id == klass.id, EvaluationSubmission.day == today
+        )
+    ).scalars()
+    assert sorted(today_forms) == ["draft", "submitted", "submitted"]
+    assert _count(EvaluationSubmission, EvaluationSubmission.day < today) >= 5
+
+    listed = json.loads(runner.invoke(args=["malan", "demo-accounts"]).output)
+    [trainee] = [e for e in listed if e["role"] == "trainee"]
+    assert trainee["name"] == "陈学员"
+    with app.test_client() as client:
+        response = client.post(
+            "/login/",
+            data={
+                "username": trainee["username"],
+                "password": trainee["password"],
+                "csrf_token": csrf_token(client),
+            },
+        )
+        assert response.status_code == 302
+        home = client.get("/").get_data(as_text=True)
+        page = client.get("/evaluation/").get_data(as_text=True)
+    for html in (home, page):
+        assert "每日意见反馈表" in html and "期中评估表" in html
+        assert f"/evaluation/{klass.id}/daily/{today.isoformat()}" in html
