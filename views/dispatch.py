@@ -226,7 +226,7 @@ class DispatchView(ScopedModelView):
         strips = {}
         if system is not None:  # the center's choice: every shown trainer's class month(s)
             shown = [c.profile_id for c in candidates] + [r.profile.id for r in system.shown]
-            strips = availability.strips(shown, klass.start_date, klass.end_date)
+            strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
             d=d,

@@ -179,7 +179,7 @@ def months_shown(today: date) -> list[tuple[int, int]]:
 @dataclass(frozen=True)
 class StripDay:
     day: date
-    state: str  # BOOKED | AVAILABLE | FREE (a day neither marked nor held)
+    state: str  # BOOKED | PAST | AVAILABLE | FREE (a day neither marked nor held)
     booked_by: str | None = None  # the class code holding a booked day
     in_class: bool = False  # one of the class's days
 
@@ -194,11 +194,11 @@ def class_months(first: date, last: date) -> list[tuple[int, int]]:
 
 
 def strips(
-    profile_ids: list[int], first: date, last: date
+    profile_ids: list[int], first: date, last: date, today: date | None = None
 ) -> dict[int, list[tuple[tuple[int, int], list[StripDay]]]]:
     """For each trainer of ``profile_ids``, the months of the class ``first``..``last`` as
     ``((year, month), days)``: every day marked available, booked (with the class holding it) or
-    free, the class's days flagged. One SELECT for all the trainers, whatever their number (the
+    free (past when before ``today``), the class's days flagged. One SELECT for all the trainers, whatever their number (the
     center's choice page shows them side by side)."""
     ids = sorted(set(profile_ids))
     months = class_months(first, last)
@@ -231,6 +231,8 @@ def strips(
                 day = date(year, month_, n + 1)
                 if day in booked[pid]:
                     state = BOOKED
+                elif today is not None and day < today:
+                    state = PAST
                 else:
                     state = AVAILABLE if day in marked[pid] else FREE
                 days.append(StripDay(day, state, booked[pid].get(day), first <= day <= last))

@@ -114,13 +114,15 @@ def test_center_sees_each_candidates_days_beside_both_lists(choosing, client, lo
 def test_a_class_over_a_months_end_shows_both_months(frozen_clock, world):
     pid = make_trainer(world, "tz", "C1")
     mark_available(pid, date(2026, 4, 29), 4)
-    (rows,) = availability.strips([pid, pid], date(2026, 4, 30), date(2026, 5, 1)).values()
+    today = date(2026, 4, 29)
+    (rows,) = availability.strips([pid, pid], date(2026, 4, 30), date(2026, 5, 1), today).values()
     assert [ym for ym, _days in rows] == [(2026, 4), (2026, 5)]
     april, may = rows[0][1], rows[1][1]
     assert len(april) == 30 and len(may) == 31
     assert [d.day.day for d in april if d.in_class] == [30]
     assert [d.day.day for d in may if d.in_class] == [1]
     assert [d.day.day for d in may if d.state == "available"] == [1, 2]
+    assert [d.state for d in april[27:]] == ["past", "available", "available"]  # 28th: past
 
 
 def test_after_a_decline_the_freed_candidates_show_again_with_calendars(choosing, client, login):
