@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -620,9 +621,15 @@ def seed_mentors(world, now=NOW) -> dict:
 
 
 def flashes(client) -> list[str]:
-    """The flashed messages waiting in the client's session."""
+    """What the user was told after the last form posted with `post_form`: the flashed messages
+    waiting in the session, then the refusals shown on that form when it came back (200) with
+    them beside its fields (issue 15: a refused form is shown again, not redirected)."""
     with client.session_transaction() as sess:
-        return [text for _cat, text in sess.get("_flashes", [])]
+        told = [text for _cat, text in sess.get("_flashes", [])]
+    page = getattr(client, "posted_page", None)
+    if page is not None and page.status_code == 200:
+        told += [message for messages in page_errors(page).values() for message in messages]
+    return told
 
 
 def post_form(client, url, data=None, multipart=False, **fields):
@@ -630,8 +637,11 @@ def post_form(client, url, data=None, multipart=False, **fields):
     gives one)."""
     data = {"csrf_token": csrf_token(client, "/password/change"), **(data or {}), **fields}
     if multipart:
-        return client.post(url, data=data, content_type="multipart/form-data")
-    return client.post(url, data=data)
+        response = client.post(url, data=data, content_type="multipart/form-data")
+    else:
+        response = client.post(url, data=data)
+    client.posted_page = response  # `flashes` reads the refusals shown on it
+    return response
 
 
 def post_token(app, client) -> str:
@@ -1273,3 +1283,20 @@ def seed_account_requests(world, now=None) -> None:
     sysadmin = db.session.get(MalanUser, world["user"]["sysadmin"])
     target = db.session.get(MalanUser, world["user"]["p1"])
     account_requests.propose(sysadmin, "reset_password", now or clock.now(), target=target)
+
+
+_SHOWN_ERROR = re.compile(
+    r'<div class="[^"]*\b(?:field-error|form-error)\b[^"]*"(?: data-field="([^"]*)")?[^>]*>(.*?)</div>',
+    re.S,
+)
+
+
+def page_errors(response) -> dict[str, list[str]]:
+    """The refusals a re-rendered form shows (app/templates/forms/_errors.html): {field name, or
+    "" for the form as a whole: [messages]}."""
+    html = response.get_data(as_text=True)
+    shown: dict[str, list[str]] = {}
+    for field, body in _SHOWN_ERROR.findall(html):
+        messages = re.findall(r'<span class="error-message">(.*?)</span>', body, re.S)
+        shown.setdefault(field, []).extend(unescape(m).strip() for m in messages)
+    return shown

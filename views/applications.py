@@ -17,7 +17,13 @@ from app import clock
 from app.services import dispatch as dispatch_svc
 from app.services import dispatch_notices as notices_svc
 from app.services import review, vocabulary
-from app.services.applications import APPLICATION, allow_late, check_dates, lines_for
+from app.services.applications import (
+    APPLICATION,
+    allow_late,
+    check_dates,
+    lead_time_warning,
+    lines_for,
+)
 from app.services.errors import NotAllowed
 from models.application import ClassApplication, TrainingClass
 from models.org import CENTER, CITY, INSTITUTION
@@ -120,6 +126,10 @@ class ApplicationView(ReviewableModelView):
     def pre_update(self, item):
         check_dates(item, clock.now().date())
         super().pre_update(item)
+
+    def form_warnings(self, item) -> list[str]:
+        warning = lead_time_warning(item, clock.now().date())
+        return [warning] if warning else []
 
     def approval_params(self) -> dict:
         """The city's choice on the record page: a plan line, or 计划外."""

@@ -4,14 +4,24 @@ from flask import Response, abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED, PERMISSION_PREFIX
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.security.decorators import has_access
-from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_appbuilder.urltools import (
+    get_filter_args,
+    get_order_args,
+    get_page_args,
+    get_page_size_args,
+)
+from flask_appbuilder.widgets import FormWidget
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.services.errors import DomainError
 from app.services.tx import transaction
 from reports.xlsx import XLSX_MIME, content_disposition
+from security.scope import WriteRefused
+from views.fields import model_form_rules
 
 # FAB method/action names -> the action of `security.permissions` they require.
 METHOD_PERMISSIONS = {
@@ -31,6 +41,22 @@ METHOD_PERMISSIONS = {
     "put": "write",
     "export": "export",
 }
+
+
+def show_refusal(form, exc: DomainError) -> None:
+    """A refusal shown on ``form``: beside its field when the form has it, else above the form
+    (``form.form_errors_``, read by forms/model_form.html)."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
+    else:
+        form.form_errors_ = [*getattr(form, "form_errors_", []), str(exc)]
+
+
+class ModelFormWidget(FormWidget):
+    """FAB's add/edit form with our field errors (app/templates/forms/_errors.html)."""
+
+    template = "forms/model_form.html"
 
 
 def perform(call, success=None, form=None) -> bool:
@@ -147,19 +173,97 @@ class ScopedModelView(ModelView):
         )
         return query, described
 
-    # A refused add or edit (pre_add/pre_update raised, the form already filled the row) must
-    # leave nothing behind in the session for a later commit in the same request to write.
+    # A refused add or edit never loses what was typed: the refusal (a DomainError of
+    # pre_add/pre_update, a database refusal) re-renders the form with the posted values and
+    # the message beside its field; FAB would flash it and redirect to an empty page. Nothing
+    # of the refused row stays in the session for a later commit of the same request.
+    add_widget = ModelFormWidget
+    edit_widget = ModelFormWidget
+
+    def _init_forms(self):
+        super()._init_forms()
+        model_form_rules(self.datamodel, self.add_form)
+        model_form_rules(self.datamodel, self.edit_form)
+
+    def form_warnings(self, item) -> list[str]:
+        """Warnings knowable at save time (a view overrides this): shown on the saved record's
+        next page as a flash."""
+        return []
+
     def _add(self):
-        try:
+        if request.method != "POST":
             return super()._add()
+        try:
+            return self._save(None)
         finally:
             self._discard_unsaved()
 
     def _edit(self, pk):
-        try:
+        if request.method != "POST":
             return super()._edit(pk)
+        try:
+            return self._save(pk)
         finally:
             self._discard_unsaved()
+
+    def _save(self, pk):
+        """One POST of the add (``pk`` None) or edit form: None when saved (FAB redirects),
+        else the widgets of the form re-rendered with what was typed."""
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        adding = pk is None
+        item = self.datamodel.obj() if adding else self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        blank_form = self.add_form if adding else self.edit_form
+        form = blank_form.refresh() if adding else blank_form.refresh(request.form)
+        self._fill_form_exclude_cols(exclude_cols, form)
+        if not adding:
+            pk = self.datamodel.get_pk_value(item)
+            form._id = pk  # FAB's unique check skips the record itself
+        if form.validate():
+            self.process_form(form, adding)
+            try:
+                form.populate_obj(item)
+                if adding:
+                    self.pre_add(item)
+                    self.datamodel.add(item)
+                    self.post_add(item)
+                else:
+                    self.pre_update(item)
+                    self.datamodel.edit(item)
+                    self.post_update(item)
+            except DomainError as exc:
+                refusal = exc
+            except WriteRefused as exc:  # the scope's guard: the message is the user's
+                refusal = DomainError(str(exc))
+            except (SQLAlchemyError, DatabaseException) as exc:
+                # FAB's edit wraps the database's error; a unique value taken meanwhile (by a
+                # record outside the user's area) is said as such, anything else in general
+                taken = isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError)
+                message = self.add_integrity_error_message if taken else self.database_error_message
+                refusal = DomainError(message)
+            else:
+                flash(str(self.add_row_message if adding else self.edit_row_message), "success")
+                for warning in self.form_warnings(item):
+                    flash(str(warning), "warning")
+                return None
+            self.datamodel.session.rollback()
+            # a fresh form from the posted values: process_form may have changed the first one
+            form = blank_form.refresh() if adding else blank_form.refresh(request.form)
+            self._fill_form_exclude_cols(exclude_cols, form)
+            show_refusal(form, refusal)
+        if adding:
+            return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        return self._get_related_views_widgets(
+            self.datamodel.get(pk, self._base_filters),
+            filters={},
+            orders=get_order_args(),
+            pages=get_page_args(),
+            page_sizes=get_page_size_args(),
+            widgets=widgets,
+        )
 
     def _discard_unsaved(self):
         if request.method == "POST":

@@ -3,6 +3,7 @@ province and center review), and the provincial / national summaries with their 
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
+from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +23,7 @@ from reports import plans as report
 from reports.xlsx import download_name
 from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
-from views.base import ScopedModelView, blank, xlsx_download
+from views.base import ScopedModelView, blank, perform, xlsx_download
 from views.review import ReviewableModelView, status_label
 
 MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
@@ -63,6 +64,7 @@ class PlanRoundView(ScopedModelView):
     datamodel = ScopedSQLAInterface(PlanRound)
     class_permission_name = permissions.PLAN_ROUND
     base_permissions = ["can_read", "can_write"]
+    method_permission_name = {**ScopedModelView.method_permission_name, "withdraw": "write"}
     list_title = _l("Plan round")
     show_title = _l("Plan round")
     add_title = _l("Open a plan round")
@@ -89,6 +91,23 @@ class PlanRoundView(ScopedModelView):
 
     def pre_update(self, item):
         plans.change_round(item, clock.now())
+
+    @action(
+        "withdraw",
+        _l("Withdraw round"),
+        _l("Withdraw this round? Only a round no city has entered a plan for can be withdrawn."),
+        "fa-undo",
+        multiple=False,
+    )
+    def withdraw(self, items):
+        """撤回: a round opened by mistake, before any city has entered its plan."""
+        for round_ in items if isinstance(items, list) else [items]:
+            name = str(round_)
+            perform(
+                lambda r=round_: plans.withdraw_round(r, g.user, clock.now()),
+                success=_l("Round %(round)s withdrawn.", round=name),
+            )
+        return redirect(url_for(f"{self.endpoint}.list"))
 
 
 # ---------------------------------------------------------------- lines

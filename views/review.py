@@ -55,6 +55,19 @@ def kind_label(record_type: str) -> str:
     return str(kind.label) if kind is not None else record_type
 
 
+# Fields of the record page's review form; a refusal about any other field (or none) is shown
+# above the form's buttons.
+REVIEW_FORM_FIELDS = ("opinion", "plan_line_id", "choice")
+
+
+def review_errors(refusal) -> dict:
+    """A refused decision as {field of the review form or "": [message]}."""
+    if refusal is None:
+        return {}
+    field = refusal.field if refusal.field in REVIEW_FORM_FIELDS else ""
+    return {field: [str(refusal)]}
+
+
 class ReviewableModelView(ScopedModelView):
     """Base for views over a model with `ReviewableMixin`. Reviewing needs only read access to
     the record plus the review permission; who may act is decided by the review service."""
@@ -95,7 +108,11 @@ class ReviewableModelView(ScopedModelView):
     @has_access
     def show(self, pk):
         pk = self._deserialize_pk_if_composite(pk)
-        record = self._record_or_404(pk)
+        return self._show_page(pk, self._record_or_404(pk))
+
+    def _show_page(self, pk, record, typed=None, refusal=None):
+        """The record page; after a refused decision, with what was typed (``typed``: the
+        posted form, e.g. the opinion and the city's choice) and the refusal beside its field."""
         widgets = self._show(pk)
         return self.render_template(
             self.show_template,
@@ -114,6 +131,8 @@ class ReviewableModelView(ScopedModelView):
             now=clock.now(),
             role_label=role_label,
             comments=messages.comments_of(record),
+            typed=typed or {},
+            review_errors=review_errors(refusal),
             **self.show_extras(record),
         )
 
@@ -164,10 +183,11 @@ class ReviewableModelView(ScopedModelView):
             else:
                 abort(400)
         except DomainError as exc:
+            # the page again, with the opinion and the choices as typed: nothing is lost
             db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash(str(_l("Done: %(action)s.", action=ACTION_LABELS.get(name, name))), "success")
+            record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+            return self._show_page(record.id, record, typed=request.form, refusal=exc)
+        flash(str(_l("Done: %(action)s.", action=ACTION_LABELS.get(name, name))), "success")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
     @action(

@@ -104,15 +104,21 @@ def check_dates(app: ClassApplication, today: date) -> None:
             )
     types = check_code(db.session, COURSE_TYPE, app.course_type, held)
     if types:
-        raise InvalidValue(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+        raise InvalidValue(
+            _("Course type: choose one of %(types)s.", types=", ".join(types)), field="course_type"
+        )
     app.contact_phone = fields.validate(
         CONTACT_FIELDS, {"contact_phone": app.contact_phone}, InvalidValue
     )["contact_phone"]
     if app.start_date is None or app.end_date is None:
-        raise InvalidValue(_("Start date and end date are required."))
+        raise InvalidValue(
+            _("Start date and end date are required."),
+            field="end_date" if app.start_date else "start_date",
+        )
     if app.start_date < today:
         raise InvalidValue(
-            _("Start date %(date)s is in the past.", date=app.start_date.isoformat())
+            _("Start date %(date)s is in the past.", date=app.start_date.isoformat()),
+            field="start_date",
         )
     if app.end_date < app.start_date:
         raise InvalidValue(
@@ -120,10 +126,11 @@ def check_dates(app: ClassApplication, today: date) -> None:
                 "End date %(end)s is before the start date %(start)s.",
                 end=app.end_date.isoformat(),
                 start=app.start_date.isoformat(),
-            )
+            ),
+            field="end_date",
         )
     if app.expected_trainees is None or app.expected_trainees < 1:
-        raise InvalidValue(_("Expected trainees must be at least 1."))
+        raise InvalidValue(_("Expected trainees must be at least 1."), field="expected_trainees")
 
 
 def check_lead_time(app: ClassApplication, today: date) -> None:
@@ -138,8 +145,27 @@ def check_lead_time(app: ClassApplication, today: date) -> None:
                 start=app.start_date.isoformat(),
                 days=LEAD_DAYS,
                 latest=latest.isoformat(),
-            )
+            ),
+            field="start_date",
         )
+
+
+def lead_time_warning(app: ClassApplication, today: date) -> str | None:
+    """What the 14-day rule will say at submission, said when the application is saved (the
+    institution learns it while it can still move the date)."""
+    if app.start_date is None or app.late_reason:
+        return None
+    latest = app.start_date - timedelta(days=LEAD_DAYS)
+    if today <= latest:
+        return None
+    return _(
+        "Start date %(start)s is less than %(days)d days away: the application can only be "
+        "submitted if the center allows a late application. Move the start date to %(earliest)s "
+        "or later, or ask the center.",
+        start=app.start_date.isoformat(),
+        days=LEAD_DAYS,
+        earliest=(today + timedelta(days=LEAD_DAYS)).isoformat(),
+    )
 
 
 def allow_late(
@@ -190,14 +216,15 @@ def used_classes(line: PlanLine, exclude_id: int | None = None) -> int:
 
 def check_capacity(app: ClassApplication, line: PlanLine | None) -> None:
     if line is None:
-        raise InvalidValue(_("Plan line: the selected line does not exist."))
+        raise InvalidValue(_("Plan line: the selected line does not exist."), field="plan_line_id")
     if used_classes(line, exclude_id=app.id) >= line.classes:
         raise InvalidValue(
             _(
                 "Plan line %(line)s: no classes left (%(n)d planned, all taken).",
                 line=str(line),
                 n=line.classes,
-            )
+            ),
+            field="plan_line_id",
         )
 
 
@@ -233,26 +260,32 @@ def apply_city_choice(app: ClassApplication, line_id, extra: bool) -> None:
             _(
                 "Plan line: choose a line of your approved plan, or mark the "
                 "application as additional (out of plan)."
-            )
+            ),
+            field="plan_line_id",
         )
     try:
         line = lock_line(int(line_id))
     except (TypeError, InvalidValue):
         line = None
     if line is None:
-        raise InvalidValue(_("Plan line: the selected line does not exist."))
+        raise InvalidValue(_("Plan line: the selected line does not exist."), field="plan_line_id")
     plan = db.session.get(TrainingPlan, line.plan_id)
     if line.org_id != city_of(app) or plan.org_id != city_of(app):
-        raise InvalidValue(_("Plan line: this line belongs to another city's plan."))
+        raise InvalidValue(
+            _("Plan line: this line belongs to another city's plan."), field="plan_line_id"
+        )
     if plan.in_force_revision is None:
-        raise InvalidValue(_("Plan line: the plan of this line is not approved."))
+        raise InvalidValue(
+            _("Plan line: the plan of this line is not approved."), field="plan_line_id"
+        )
     if line.course_type != app.course_type:
         raise InvalidValue(
             _(
                 "Plan line: the line is for %(line)s, the application for %(app)s.",
                 line=line.course_type,
                 app=app.course_type,
-            )
+            ),
+            field="plan_line_id",
         )
     check_capacity(app, line)
     app.is_extra, app.plan_line_id = False, line.id

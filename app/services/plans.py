@@ -7,16 +7,17 @@ from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from app import audit
 from app.extensions import db
 from app.labels import N_
 from app.services import fields, review
 from app.services.applications import CONTACT_FIELDS, used_classes
-from app.services.errors import InvalidValue
+from app.services.errors import InvalidValue, NotAllowed
 from models.org import CITY, Org
 from models.plan import _DATE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
-from models.review import DRAFT, RETURNED
+from models.review import DRAFT, RETURNED, ReviewTask
 from models.vocabulary import COURSE_TYPE, check_code
 
 
@@ -55,6 +56,38 @@ def change_round(round_: PlanRound, now: datetime) -> None:
     """A changed deadline moves the open to-do items with it."""
     check_round(round_, now.date(), db.session)
     review.move_todos(ROUND, round_.id, _round_due(round_))
+
+
+def withdraw_round(round_: PlanRound, actor, now: datetime) -> None:
+    """The center withdraws a round opened by mistake: only while no city has entered a plan
+    for it. The round and its "submit your plan" to-do items go; the audit log keeps the act."""
+    with db.session.no_autoflush:
+        used = db.session.scalar(
+            select(func.count(TrainingPlan.id)).where(TrainingPlan.round_id == round_.id)
+        )
+    if used:
+        raise NotAllowed(
+            _(
+                "Round %(round)s cannot be withdrawn: %(n)d city plan(s) were entered for it.",
+                round=str(round_),
+                n=used,
+            )
+        )
+    db.session.execute(
+        delete(ReviewTask)
+        .where(ReviewTask.record_type == ROUND.name, ReviewTask.record_id == round_.id)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        db.session,
+        "withdraw_round",
+        object_type="PlanRound",
+        object_id=round_.id,
+        summary=str(round_),
+        user=actor,
+        now=now,
+    )
+    db.session.delete(round_)
 
 
 def _keep_taken_lines(plan: TrainingPlan, lines: list[dict]) -> None:
@@ -96,20 +129,23 @@ PLAN = review.register(
 
 
 def check_round(round_: PlanRound, today: date, session) -> None:
-    """A round is a year, January or June, once; its deadline lies in the future."""
-    if round_.year is None or not today.year - 1 <= round_.year <= today.year + 5:
+    """A round is a year (this one or a coming one: never a past year), January or June, once;
+    its deadline lies in the future."""
+    if round_.year is None or not today.year <= round_.year <= today.year + 5:
         raise InvalidValue(
             _(
                 "Year: enter a year between %(low)d and %(high)d.",
-                low=today.year - 1,
+                low=today.year,
                 high=today.year + 5,
-            )
+            ),
+            field="year",
         )
     if round_.month not in ROUND_MONTHS:
-        raise InvalidValue(_("Round: choose the January or the June round."))
+        raise InvalidValue(_("Round: choose the January or the June round."), field="month")
     if round_.deadline is None or round_.deadline <= today:
         raise InvalidValue(
-            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat())
+            _("Deadline: choose a date after today (%(today)s).", today=today.isoformat()),
+            field="deadline",
         )
     with session.no_autoflush:
         taken = (
@@ -127,7 +163,8 @@ def check_round(round_: PlanRound, today: date, session) -> None:
                 "Round: the %(year)d round of month %(month)d is already open.",
                 year=round_.year,
                 month=round_.month,
-            )
+            ),
+            field="month",
         )
 
 
@@ -139,18 +176,24 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
             held = (session.scalar(select(PlanLine.course_type).where(PlanLine.id == data["id"])),)
     types = check_code(session, COURSE_TYPE, data.get("course_type"), held)
     if types:
-        raise InvalidValue(_("Course type: choose one of %(types)s.", types=", ".join(types)))
+        raise InvalidValue(
+            _("Course type: choose one of %(types)s.", types=", ".join(types)), field="course_type"
+        )
     fields.validate(CONTACT_FIELDS, {"contact_phone": data.get("contact_phone")}, InvalidValue)
     if not isinstance(data.get("classes"), int) or data["classes"] < 1:
-        raise InvalidValue(_("Number of classes must be at least 1."))
+        raise InvalidValue(_("Number of classes must be at least 1."), field="classes")
     if not isinstance(data.get("trainees_per_class"), int) or data["trainees_per_class"] < 1:
-        raise InvalidValue(_("Trainees per class must be at least 1."))
+        raise InvalidValue(_("Trainees per class must be at least 1."), field="trainees_per_class")
     start_from, start_to = (_as_date(data.get(f)) for f in _DATE_FIELDS)
     if start_from is None or start_to is None:
-        raise InvalidValue(_("Expected start window: both dates are required."))
+        raise InvalidValue(
+            _("Expected start window: both dates are required."),
+            field="start_to" if start_from else "start_from",
+        )
     if start_from < today:
         raise InvalidValue(
-            _("Earliest start %(date)s is in the past.", date=start_from.isoformat())
+            _("Earliest start %(date)s is in the past.", date=start_from.isoformat()),
+            field="start_from",
         )
     if start_to < start_from:
         raise InvalidValue(
@@ -158,11 +201,14 @@ def check_line(data: dict, city: Org, today: date, session) -> None:
                 "Latest start %(end)s is before the earliest start %(start)s.",
                 end=start_to.isoformat(),
                 start=start_from.isoformat(),
-            )
+            ),
+            field="start_to",
         )
     venue = session.get(Org, data["venue_city_id"]) if data.get("venue_city_id") else None
     if venue is None or venue.kind != CITY or venue.province_id != city.province_id:
-        raise InvalidValue(_("Venue city: choose a city of your own province."))
+        raise InvalidValue(
+            _("Venue city: choose a city of your own province."), field="venue_city_id"
+        )
 
 
 def check_contact(plan: TrainingPlan) -> None:
@@ -189,7 +235,7 @@ def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
     if city is None or city.kind != CITY:
         raise InvalidValue(_("Plans are entered by a city authority."))
     if plan.round_id is None and plan.round is None:
-        raise InvalidValue(_("Plan round: choose the round."))
+        raise InvalidValue(_("Plan round: choose the round."), field="round")
     round_id = plan.round_id or plan.round.id
     with session.no_autoflush:
         taken = (
@@ -198,7 +244,9 @@ def check_new_plan(plan: TrainingPlan, city: Org | None, session) -> None:
             .first()
         )
     if taken:
-        raise InvalidValue(_("Plan round: your city already has a plan for this round."))
+        raise InvalidValue(
+            _("Plan round: your city already has a plan for this round."), field="round"
+        )
 
 
 def _as_date(value):

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.services import accounts
 from models.org import Org
 from models.user import LoginSession, MalanUser
-from tests.factories import PASSWORD, browser, csrf_token, sign_in, snapshot
+from tests.factories import PASSWORD, browser, csrf_token, page_errors, sign_in, snapshot
 
 
 def user(user_id) -> MalanUser:
@@ -81,9 +81,11 @@ def test_point5_duplicate_mobile_is_refused_with_a_clear_message(app, world):
     client = sign_in(app, world["username"]["sysadmin"])
     assert create(client, world, mobile="13912345678").status_code == 302
     before = snapshot()
-    create(client, world, name="同一个人", mobile="139 1234 5678")
-    alerts = re.findall(r"alert-danger.*?</div>", flashes(client), re.S)
-    assert alerts and "13912345678" in alerts[0]  # the message names the duplicate mobile
+    response = create(client, world, name="同一个人", mobile="139 1234 5678")
+    # the form again, the message beside the mobile naming the duplicate (issue 15 point 1)
+    assert response.status_code == 200
+    assert "13912345678" in page_errors(response)["mobile"][0]
+    assert 'value="同一个人"' in response.get_data(as_text=True)
     assert snapshot() == before
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(MalanUser.first_name == "同一个人")) == 0

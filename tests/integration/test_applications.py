@@ -17,7 +17,7 @@ from models.application import ClassApplication, TrainingClass
 from models.audit import AuditLog
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
-from tests.factories import NOW
+from tests.factories import NOW, page_errors
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -367,7 +367,9 @@ def test_point7_city_must_pick_a_valid_line_of_its_own_approved_plan(world, walk
     before = snapshot(pk)
     response = walk.as_("c1").act(pk, "approve", choice="line", plan_line_id=line_id)
     assert snapshot(pk) == before
-    assert "alert-danger" in text(response)
+    # the page again, the refusal beside the plan line (issue 15 point 1)
+    assert response.status_code == 200
+    assert page_errors(response)["plan_line_id"][0].startswith("计划班次")
 
 
 def test_point7_acting_on_a_step_no_longer_pending_is_refused(world, walk):

@@ -12,7 +12,7 @@ from app.services.plans import ROUND
 from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
 from models.vocabulary import COURSE_TYPE, Term
-from tests.factories import flashes, post_form
+from tests.factories import flashes, page_errors, post_form
 
 
 @pytest.fixture()
@@ -130,17 +130,19 @@ def test_point6_center_opens_round_and_every_city_gets_it_in_its_todo(
 def test_point6_bad_round_is_refused_naming_the_field(
     frozen_clock, client, login, world, form, field
 ):
-    open_round(client, login, **form)
+    response = open_round(client, login, **form)
     assert count(PlanRound) == 0 and count(ReviewTask) == 0
-    assert any(m.startswith(field) for m in flashes(client)), flashes(client)
+    # the form again, the message beside its field (issue 15 point 1)
+    assert response.status_code == 200
+    assert any(m.startswith(field) for m in page_errors(response)[field.lower()])
 
 
 def test_point6_a_round_opens_once(frozen_clock, client, login, world):
     open_round(client, login)
     flashes(client)
-    open_round(client, login, deadline="2026-04-01")
+    response = open_round(client, login, deadline="2026-04-01")
     assert count(PlanRound) == 1 and len(open_tasks(ROUND.name)) == 3
-    assert any(m.startswith("Round") for m in flashes(client))
+    assert any(m.startswith("Round") for m in page_errors(response)["month"])
 
 
 def test_point6_cities_and_provinces_read_rounds_but_cannot_open_them(
@@ -218,18 +220,19 @@ def test_point6_lines_cannot_change_while_under_review(frozen_clock, client, log
     plan = enter_plan(client, login, world)
     act(client, plan, "submit")
     line = reload(plan).lines[0]
-    post(client, f"/planlineview/edit/{line.id}", **line_form(world, classes=9))
-    post(client, "/planlineview/add", plan=plan.id, **line_form(world))
+    edited = post(client, f"/planlineview/edit/{line.id}", **line_form(world, classes=9))
+    added = post(client, "/planlineview/add", plan=plan.id, **line_form(world))
     assert [x.classes for x in reload(plan).lines] == [2]
-    assert any("Correct" in m for m in flashes(client))
+    assert any("Correct" in m for m in page_errors(edited)[""])
+    assert any("Correct" in m for m in page_errors(added)[""])
 
 
 def test_point6_an_empty_plan_cannot_be_submitted(frozen_clock, client, login, world):
     open_round(client, login)
     plan = enter_plan(client, login, world, lines=0)
-    act(client, plan, "submit")
+    response = act(client, plan, "submit")
     assert reload(plan).status == "draft"
-    assert any(m.startswith("Plan lines") for m in flashes(client))
+    assert any(m.startswith("Plan lines") for m in page_errors(response)[""])
 
 
 def test_point6_province_submits_its_summary_by_bulk_approval(frozen_clock, client, login, world):
@@ -326,12 +329,9 @@ def test_point6_bad_plan_line_is_refused_naming_the_field(
     response = post(client, "/planlineview/add", plan=plan.id, **line_form(world, **over))
     html = response.get_data(as_text=True)
     assert count(PlanLine) == 0
-    # Either the form shows the error beside the field, or the flash names it.
-    assert (
-        response.status_code == 200
-        and field in html
-        or any(m.startswith(field) for m in flashes(client))
-    ), (response.status_code, flashes(client))
+    # The form shows the error beside the field (issue 15 point 1).
+    assert response.status_code == 200 and field in html, (response.status_code, flashes(client))
+    assert any(field in m for messages in page_errors(response).values() for m in messages)
 
 
 def retire(code):
@@ -354,8 +354,10 @@ def test_issue11_plan_lines_take_the_course_types_the_center_configures(
     plan = enter_plan(client, login, world, lines=0)
     page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
     assert "网创（试点）" in page and 'value="GYB"' not in page
-    post(client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="GYB"))
-    assert any(m.startswith("Course type") for m in flashes(client))
+    response = post(
+        client, "/planlineview/add", plan=plan.id, **line_form(world, course_type="GYB")
+    )
+    assert any(m.startswith("Course type") for m in page_errors(response)["course_type"])
     post(
         client,
         "/planlineview/add",
@@ -392,14 +394,14 @@ def test_point6_venue_city_of_another_province_is_refused(frozen_clock, client, 
     page = client.get(f"/planlineview/add?_flt_0_plan={plan.id}").get_data(as_text=True)
     assert f'value="{world["org"]["C1b"]}"' in page  # a neighbouring city of 北京 is offered
     assert f'value="{world["org"]["C2"]}"' not in page  # 广州 is not
-    post(
+    response = post(
         client,
         "/planlineview/add",
         plan=plan.id,
         **line_form(world, venue_city_id=world["org"]["C2"]),
     )
     assert count(PlanLine) == 0
-    assert any(m.startswith("Venue city") for m in flashes(client))
+    assert any(m.startswith("Venue city") for m in page_errors(response)["venue_city_id"])
     post(
         client,
         "/planlineview/add",
@@ -414,9 +416,10 @@ def test_point6_a_second_plan_for_the_same_round_is_refused(frozen_clock, client
     enter_plan(client, login, world, lines=0)
     flashes(client)
     round_id = db.session.scalar(select(PlanRound.id))
-    post(client, "/planview/add", round=round_id, contact_name="又一份")
+    response = post(client, "/planview/add", round=round_id, contact_name="又一份")
     assert count(TrainingPlan) == 1
-    assert any(m.startswith("Plan round") for m in flashes(client))
+    assert any(m.startswith("Plan round") for m in page_errors(response)["round"])
+    assert 'value="又一份"' in response.get_data(as_text=True)  # nothing typed is lost
 
 
 def test_point6_only_cities_enter_plans(frozen_clock, client, login, world):
