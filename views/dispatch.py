@@ -222,13 +222,19 @@ class DispatchView(ScopedModelView):
             system = recommend(d, now.date(), relax=svc.RELAXABLE)
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
+        candidates = [c for c in svc.candidates_of(d) if c.profile_id not in asked]
+        strips = {}
+        if system is not None:  # the center's choice: every shown trainer's class month(s)
+            shown = [c.profile_id for c in candidates] + [r.profile.id for r in system.shown]
+            strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
             d=d,
             klass=klass,
             rec=rec,
             system=system,
-            candidates=[c for c in svc.candidates_of(d) if c.profile_id not in asked],
+            candidates=candidates,
+            strips=strips,
             seats=seats,
             has_lead=any(s.lead and s.status in OPEN_SEATS for s in seats),
             history=svc.history(d),

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal_column, select, union_all
 
 from app import audit
 from app.extensions import db
@@ -174,3 +174,68 @@ def months_shown(today: date) -> list[tuple[int, int]]:
         ((start + relativedelta(months=n)).year, (start + relativedelta(months=n)).month)
         for n in range(WINDOW_MONTHS + 1)
     ]
+
+
+@dataclass(frozen=True)
+class StripDay:
+    day: date
+    state: str  # BOOKED | PAST | AVAILABLE | FREE (a day neither marked nor held)
+    booked_by: str | None = None  # the class code holding a booked day
+    in_class: bool = False  # one of the class's days
+
+
+def class_months(first: date, last: date) -> list[tuple[int, int]]:
+    """The months a class runs in (usually one, two when it spans a month's end)."""
+    out, at = [], first.replace(day=1)
+    while at <= last:
+        out.append((at.year, at.month))
+        at += relativedelta(months=1)
+    return out
+
+
+def strips(
+    profile_ids: list[int], first: date, last: date, today: date | None = None
+) -> dict[int, list[tuple[tuple[int, int], list[StripDay]]]]:
+    """For each trainer of ``profile_ids``, the months of the class ``first``..``last`` as
+    ``((year, month), days)``: every day marked available, booked (with the class holding it) or
+    free (past when before ``today``), the class's days flagged. One SELECT for all the trainers, whatever their number (the
+    center's choice page shows them side by side)."""
+    ids = sorted(set(profile_ids))
+    months = class_months(first, last)
+    low = date(*months[0], 1)
+    high = date(*months[-1], 1) + relativedelta(months=1) - timedelta(days=1)
+    marked: dict[int, set[date]] = {pid: set() for pid in ids}
+    booked: dict[int, dict[date, str]] = {pid: {} for pid in ids}
+    if ids:
+        marks = select(
+            Availability.profile_id, Availability.day, literal_column("NULL").label("code")
+        ).where(Availability.profile_id.in_(ids), Availability.day.between(low, high))
+        holds = (
+            select(Booking.profile_id, Booking.day, TrainingClass.code)
+            .join(TrainingClass, TrainingClass.id == Booking.class_id)
+            .where(Booking.profile_id.in_(ids), Booking.day.between(low, high))
+        )
+        for pid, day, code in db.session.execute(union_all(marks, holds)):
+            if isinstance(day, str):  # SQLite returns a UNION's dates as text
+                day = date.fromisoformat(day)
+            if code is None:
+                marked[pid].add(day)
+            else:
+                booked[pid][day] = code
+    out = {}
+    for pid in ids:
+        rows = []
+        for year, month_ in months:
+            days = []
+            for n in range(_calendar.monthrange(year, month_)[1]):
+                day = date(year, month_, n + 1)
+                if day in booked[pid]:
+                    state = BOOKED
+                elif today is not None and day < today:
+                    state = PAST
+                else:
+                    state = AVAILABLE if day in marked[pid] else FREE
+                days.append(StripDay(day, state, booked[pid].get(day), first <= day <= last))
+            rows.append(((year, month_), days))
+        out[pid] = rows
+    return out

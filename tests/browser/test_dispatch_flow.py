@@ -3,7 +3,9 @@ institution and center, at 1280 px — the trainers mark their days, the institu
 criteria and proposes, the center chooses (one lead) and sends the requests, both trainers
 accept, the center issues the notices, both trainers and the institution confirm — and the
 trainer's pages at 375 px. One notice page is photographed (tests/artifacts/dispatch_notice.png:
-the page's preview of the PDF, laid out from the same template). Nothing may be requested from
+the page's preview of the PDF, laid out from the same template), and the center's choice with
+its inline calendars at 1280 and 375 px (dispatch_choice_1280.png, dispatch_choice_phone_375.png).
+Nothing may be requested from
 another host than 127.0.0.1."""
 
 from datetime import timedelta
@@ -75,6 +77,22 @@ def seat_status(app, class_id):
         )
 
 
+def check_choice_calendars(page, start, shot):
+    """Row 10: each candidate's class month beside it, the class's days outlined and available
+    (both trainers marked them), with the legend; photographed."""
+    assert page.locator("#strip-legend").is_visible()
+    for name in (LEAD, SECOND):
+        row = page.locator("#institution-candidates tr", has_text=name).first
+        strip = row.locator("xpath=following-sibling::tr[1]").locator(".malan-strips")
+        for n in range(2):
+            day = strip.locator(f'[data-day="{(start + timedelta(days=n)).isoformat()}"]')
+            assert day.get_attribute("data-class-day") == "1"
+            assert day.get_attribute("data-state") == "available"
+            assert "本班日期" in day.get_attribute("aria-label")
+        assert strip.is_visible()
+    page.screenshot(path=ARTIFACTS / shot, full_page=True)
+
+
 @pytest.mark.browser
 def test_point8_rows_8_to_14_in_a_browser(page, chromium, live_server, approved_class):
     app, base = live_server.app, live_server.url
@@ -106,6 +124,23 @@ def test_point8_rows_8_to_14_in_a_browser(page, chromium, live_server, approved_
     sign_in_page(page, base, center)
     open_todo_item(page, base, code)
     assert f"/dispatchview/show/{d_id}" in page.url
+    check_choice_calendars(page, start, "dispatch_choice_1280.png")
+    inst, system = page.locator("#institution-candidates"), page.locator("#system-list")
+    a, b = inst.bounding_box(), system.bounding_box()
+    assert abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"] - 1  # side by side
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN")
+    mobile = phone.new_page()
+    try:  # the same choice at 375 px: the lists stacked, the page no wider than the phone
+        sign_in_page(mobile, base, center)
+        go(mobile, page.url)
+        check_choice_calendars(mobile, start, "dispatch_choice_phone_375.png")
+        a = mobile.locator("#institution-candidates").bounding_box()
+        b = mobile.locator("#system-list").bounding_box()
+        assert b["y"] >= a["y"] + a["height"] - 1  # stacked
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 376, f"the choice page is {width}px wide on a phone"
+    finally:
+        phone.close()
     for name in (LEAD, SECOND):
         page.check(f'#institution-candidates input[aria-label="{name}"]')
     page.check(f'#institution-candidates input[aria-label="主讲 {LEAD}"]')
