@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import and_, case, exists, func, literal, not_, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -125,13 +125,13 @@ def _class_days(klass: TrainingClass) -> int:
     return (klass.end_date - klass.start_date).days + 1
 
 
-def _taught(course_type: str, before: date, exclude_class: int):
+def _taught(course_type: str, before: date, exclude_class: int, profile_id=None):
     """Classes of the course type the trainer accepted and that ended before ``before``."""
     return (
         select(func.count(DispatchSeat.id))
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
-            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.profile_id == (FacultyProfile.id if profile_id is None else profile_id),
             DispatchSeat.status.in_(TAUGHT_SEATS),
             TrainingClass.course_type == course_type,
             TrainingClass.end_date < before,
@@ -141,13 +141,13 @@ def _taught(course_type: str, before: date, exclude_class: int):
     )
 
 
-def _workload(today: date, exclude_class: int):
+def _workload(today: date, exclude_class: int, profile_id=None):
     """Requests open or accepted on classes starting from 12 months ago (upcoming ones too)."""
     return (
         select(func.count(DispatchSeat.id))
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
-            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.profile_id == (FacultyProfile.id if profile_id is None else profile_id),
             DispatchSeat.status.in_(OPEN_SEATS),
             TrainingClass.start_date >= today - timedelta(days=WORKLOAD_DAYS),
             TrainingClass.id != exclude_class,
@@ -232,24 +232,37 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     inst = db.session.get(Org, klass.org_id)
     rules = _filters(d, klass, inst, today, relax)
     failed_at = case(*[(not_(cond), n) for n, (_f, cond) in enumerate(rules, start=1)], else_=0)
-    counts = dict(
-        db.session.execute(
-            select(failed_at.label("f"), func.count()).select_from(FacultyProfile).group_by("f")
-        ).all()
+    # One statement: the filters are evaluated once per profile (the CTE, used twice, is
+    # materialized by SQLite and PostgreSQL alike); its removed ones come back as one count per
+    # filter, its survivors as rows with the few columns the score needs.
+    judged = select(
+        FacultyProfile.id.label("id"), FacultyProfile.org_id.label("org_id"), failed_at.label("f")
+    ).cte("judged")
+    counted = (
+        select(judged.c.f, func.count(), *[null()] * 4)
+        .where(judged.c.f != 0)
+        .group_by(judged.c.f)
     )
+    workload = _workload(today, klass.id, judged.c.id)
+    experience = _taught(d.course_type, klass.start_date, klass.id, judged.c.id)
+    survivors = (
+        select(literal(0), judged.c.id, judged.c.org_id, Org.province_id, workload, experience)
+        .join(Org, Org.id == judged.c.org_id)
+        .where(judged.c.f == 0)
+    )
+    counts, rows = {}, []
+    for f, n_or_id, org_id, province_id, work, exp in db.session.execute(
+        union_all(counted, survivors)
+    ).all():
+        if f:
+            counts[f] = n_or_id
+        else:
+            rows.append((n_or_id, org_id, province_id, work, exp))
+    counts[0] = len(rows)
     filters = [
         Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
         for n, (f, _c) in enumerate(rules, start=1)
     ]
-    workload = _workload(today, klass.id).label("workload")
-    experience = _taught(d.course_type, klass.start_date, klass.id).label("experience")
-    # Every survivor is scored from a few columns; only the shown ones are loaded as profiles
-    # (with their org, which the page names): thousands of survivors at national scale, 50 shown.
-    rows = db.session.execute(
-        select(FacultyProfile.id, FacultyProfile.org_id, Org.province_id, workload, experience)
-        .join(Org, Org.id == FacultyProfile.org_id)
-        .where(*[cond for _f, cond in rules])
-    ).all()
     feedback = feedback_scores([row[0] for row in rows])
     words = _Words()
     ranked = [
