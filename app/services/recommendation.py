@@ -161,12 +161,17 @@ def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()
     P = FacultyProfile
     start, end = klass.start_date, klass.end_date
     available = (
-        select(func.count(Availability.id))
+        select(
+            func.count()
+        )  # count(*): the (profile_id, day) index answers alone, on PostgreSQL too
+        .select_from(Availability)
         .where(Availability.profile_id == P.id, Availability.day.between(start, end))
         .scalar_subquery()
     )
     booked = exists().where(Booking.profile_id == P.id, Booking.day.between(start, end))
-    asked = exists().where(DispatchSeat.class_id == klass.id, DispatchSeat.profile_id == P.id)
+    # Uncorrelated (the class's few seats, read once) rather than a probe per trainer in the pool;
+    # profile_id is NOT NULL, so NOT IN is TRUE or FALSE.
+    asked = select(DispatchSeat.profile_id).where(DispatchSeat.class_id == klass.id)
     qualified = (literal(" ") + func.coalesce(P.course_types, "") + literal(" ")).like(
         f"% {d.course_type} %"
     )
@@ -177,7 +182,7 @@ def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()
                 P.in_force_revision.isnot(None), P.service_status == ACTIVE, P.user_id.isnot(None)
             ),
         ),
-        (Filter("asked", _l("Already asked for this class"), False), not_(asked)),
+        (Filter("asked", _l("Already asked for this class"), False), P.id.not_in(asked)),
         (Filter("course_type", _l("Qualified for the course type"), False), qualified),
         (
             Filter("certificate", _l("Certificate valid through the last class day"), False),
@@ -239,9 +244,7 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
         FacultyProfile.id.label("id"), FacultyProfile.org_id.label("org_id"), failed_at.label("f")
     ).cte("judged")
     counted = (
-        select(judged.c.f, func.count(), *[null()] * 4)
-        .where(judged.c.f != 0)
-        .group_by(judged.c.f)
+        select(judged.c.f, func.count(), *[null()] * 4).where(judged.c.f != 0).group_by(judged.c.f)
     )
     workload = _workload(today, klass.id, judged.c.id)
     experience = _taught(d.course_type, klass.start_date, klass.id, judged.c.id)
