@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -268,8 +269,13 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     ]
     feedback = feedback_scores([row[0] for row in rows])
     words = _Words()
+    # Plain values, not ORM attributes, for the thousands of survivors scored below.
+    d_, inst_ = (
+        _Plain(named_profile_id=d.named_profile_id),
+        _Plain(city_id=inst.city_id, province_id=inst.province_id),
+    )
     ranked = [
-        _score(d, inst, pid, org_id, province_id, work, exp, feedback.get(pid), words)
+        _score(d_, inst_, pid, org_id, province_id, work, exp, feedback.get(pid), words)
         for pid, org_id, province_id, work, exp in rows
     ]
     ranked.sort(key=lambda r: (-r.score, r.profile_id))  # ties: the older profile first
@@ -285,6 +291,10 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     for r in shown:
         r.loaded = loaded[r.profile_id]
     return Recommendation(ranked, filters, sum(counts.values()))
+
+
+class _Plain(SimpleNamespace):
+    """The few attributes of the dispatch and the institution the score reads, copied once."""
 
 
 class _Words(dict):
@@ -307,6 +317,9 @@ class _Words(dict):
         return value
 
 
+_REGION_POINTS = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
+
+
 def _score(
     d, inst, profile_id, org_id, province_id, workload, experience, feedback, words=None
 ) -> Ranked:
@@ -318,8 +331,7 @@ def _score(
         region = SAME_PROVINCE
     else:
         region = ANYWHERE
-    points = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
-    parts.append((words[region, None], w[points[region]]))
+    parts.append((words[region, None], w[_REGION_POINTS[region]]))
     if workload:
         parts.append((words["workload", workload], workload * w["recent_dispatch"]))
     if experience:
