@@ -6,8 +6,9 @@ the course type, certificate valid through the class's last day, available on ev
 not booked on an overlapping class; then the institution's criteria (level, region, must-haves),
 which it may relax. The survivors are scored; every part of the score is shown.
 
-Statements do not grow with the pool: one grouped count says which filter removed whom, one
-SELECT reads the survivors' ids, regions, workload and experience (correlated subqueries), one
+Statements do not grow with the pool: one statement judges every profile once (a CTE gives
+each the first filter it fails) and returns both the count each filter removed and the
+survivors' ids, regions, workload and experience (correlated subqueries, survivors only); one
 asks for past feedback, one loads the shown trainers' profiles with their orgs. Weights are data: `WEIGHTS`.
 """
 
