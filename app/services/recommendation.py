@@ -6,8 +6,9 @@ the course type, certificate valid through the class's last day, available on ev
 not booked on an overlapping class; then the institution's criteria (level, region, must-haves),
 which it may relax. The survivors are scored; every part of the score is shown.
 
-Statements do not grow with the pool: one grouped count says which filter removed whom, one
-SELECT reads the survivors' ids, regions, workload and experience (correlated subqueries), one
+Statements do not grow with the pool: one statement judges every profile once (a CTE gives
+each the first filter it fails) and returns both the count each filter removed and the
+survivors' ids, regions, workload and experience (correlated subqueries, survivors only); one
 asks for past feedback, one loads the shown trainers' profiles with their orgs. Weights are data: `WEIGHTS`.
 """
 
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import and_, case, exists, func, literal, not_, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -125,13 +127,13 @@ def _class_days(klass: TrainingClass) -> int:
     return (klass.end_date - klass.start_date).days + 1
 
 
-def _taught(course_type: str, before: date, exclude_class: int):
+def _taught(course_type: str, before: date, exclude_class: int, profile_id=None):
     """Classes of the course type the trainer accepted and that ended before ``before``."""
     return (
         select(func.count(DispatchSeat.id))
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
-            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.profile_id == (FacultyProfile.id if profile_id is None else profile_id),
             DispatchSeat.status.in_(TAUGHT_SEATS),
             TrainingClass.course_type == course_type,
             TrainingClass.end_date < before,
@@ -141,13 +143,13 @@ def _taught(course_type: str, before: date, exclude_class: int):
     )
 
 
-def _workload(today: date, exclude_class: int):
+def _workload(today: date, exclude_class: int, profile_id=None):
     """Requests open or accepted on classes starting from 12 months ago (upcoming ones too)."""
     return (
         select(func.count(DispatchSeat.id))
         .join(TrainingClass, TrainingClass.id == DispatchSeat.class_id)
         .where(
-            DispatchSeat.profile_id == FacultyProfile.id,
+            DispatchSeat.profile_id == (FacultyProfile.id if profile_id is None else profile_id),
             DispatchSeat.status.in_(OPEN_SEATS),
             TrainingClass.start_date >= today - timedelta(days=WORKLOAD_DAYS),
             TrainingClass.id != exclude_class,
@@ -161,12 +163,17 @@ def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()
     P = FacultyProfile
     start, end = klass.start_date, klass.end_date
     available = (
-        select(func.count(Availability.id))
+        select(
+            func.count()
+        )  # count(*): the (profile_id, day) index answers alone, on PostgreSQL too
+        .select_from(Availability)
         .where(Availability.profile_id == P.id, Availability.day.between(start, end))
         .scalar_subquery()
     )
     booked = exists().where(Booking.profile_id == P.id, Booking.day.between(start, end))
-    asked = exists().where(DispatchSeat.class_id == klass.id, DispatchSeat.profile_id == P.id)
+    # Uncorrelated (the class's few seats, read once) rather than a probe per trainer in the pool;
+    # profile_id is NOT NULL, so NOT IN is TRUE or FALSE.
+    asked = select(DispatchSeat.profile_id).where(DispatchSeat.class_id == klass.id)
     qualified = (literal(" ") + func.coalesce(P.course_types, "") + literal(" ")).like(
         f"% {d.course_type} %"
     )
@@ -177,7 +184,7 @@ def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()
                 P.in_force_revision.isnot(None), P.service_status == ACTIVE, P.user_id.isnot(None)
             ),
         ),
-        (Filter("asked", _l("Already asked for this class"), False), not_(asked)),
+        (Filter("asked", _l("Already asked for this class"), False), P.id.not_in(asked)),
         (Filter("course_type", _l("Qualified for the course type"), False), qualified),
         (
             Filter("certificate", _l("Certificate valid through the last class day"), False),
@@ -232,28 +239,44 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     inst = db.session.get(Org, klass.org_id)
     rules = _filters(d, klass, inst, today, relax)
     failed_at = case(*[(not_(cond), n) for n, (_f, cond) in enumerate(rules, start=1)], else_=0)
-    counts = dict(
-        db.session.execute(
-            select(failed_at.label("f"), func.count()).select_from(FacultyProfile).group_by("f")
-        ).all()
+    # One statement: the filters are evaluated once per profile (the CTE, used twice, is
+    # materialized by SQLite and PostgreSQL alike); its removed ones come back as one count per
+    # filter, its survivors as rows with the few columns the score needs.
+    judged = select(
+        FacultyProfile.id.label("id"), FacultyProfile.org_id.label("org_id"), failed_at.label("f")
+    ).cte("judged")
+    counted = (
+        select(judged.c.f, func.count(), *[null()] * 4).where(judged.c.f != 0).group_by(judged.c.f)
     )
+    workload = _workload(today, klass.id, judged.c.id)
+    experience = _taught(d.course_type, klass.start_date, klass.id, judged.c.id)
+    survivors = (
+        select(literal(0), judged.c.id, judged.c.org_id, Org.province_id, workload, experience)
+        .join(Org, Org.id == judged.c.org_id)
+        .where(judged.c.f == 0)
+    )
+    counts, rows = {}, []
+    for f, n_or_id, org_id, province_id, work, exp in db.session.execute(
+        union_all(counted, survivors)
+    ).all():
+        if f:
+            counts[f] = n_or_id
+        else:
+            rows.append((n_or_id, org_id, province_id, work, exp))
+    counts[0] = len(rows)
     filters = [
         Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
         for n, (f, _c) in enumerate(rules, start=1)
     ]
-    workload = _workload(today, klass.id).label("workload")
-    experience = _taught(d.course_type, klass.start_date, klass.id).label("experience")
-    # Every survivor is scored from a few columns; only the shown ones are loaded as profiles
-    # (with their org, which the page names): thousands of survivors at national scale, 50 shown.
-    rows = db.session.execute(
-        select(FacultyProfile.id, FacultyProfile.org_id, Org.province_id, workload, experience)
-        .join(Org, Org.id == FacultyProfile.org_id)
-        .where(*[cond for _f, cond in rules])
-    ).all()
     feedback = feedback_scores([row[0] for row in rows])
     words = _Words()
+    # Plain values, not ORM attributes, for the thousands of survivors scored below.
+    d_, inst_ = (
+        _Plain(named_profile_id=d.named_profile_id),
+        _Plain(city_id=inst.city_id, province_id=inst.province_id),
+    )
     ranked = [
-        _score(d, inst, pid, org_id, province_id, work, exp, feedback.get(pid), words)
+        _score(d_, inst_, pid, org_id, province_id, work, exp, feedback.get(pid), words)
         for pid, org_id, province_id, work, exp in rows
     ]
     ranked.sort(key=lambda r: (-r.score, r.profile_id))  # ties: the older profile first
@@ -269,6 +292,10 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     for r in shown:
         r.loaded = loaded[r.profile_id]
     return Recommendation(ranked, filters, sum(counts.values()))
+
+
+class _Plain(SimpleNamespace):
+    """The few attributes of the dispatch and the institution the score reads, copied once."""
 
 
 class _Words(dict):
@@ -291,6 +318,9 @@ class _Words(dict):
         return value
 
 
+_REGION_POINTS = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
+
+
 def _score(
     d, inst, profile_id, org_id, province_id, workload, experience, feedback, words=None
 ) -> Ranked:
@@ -302,8 +332,7 @@ def _score(
         region = SAME_PROVINCE
     else:
         region = ANYWHERE
-    points = {SAME_CITY: "same_city", SAME_PROVINCE: "same_province", ANYWHERE: "elsewhere"}
-    parts.append((words[region, None], w[points[region]]))
+    parts.append((words[region, None], w[_REGION_POINTS[region]]))
     if workload:
         parts.append((words["workload", workload], workload * w["recent_dispatch"]))
     if experience:
