@@ -188,7 +188,9 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     from app.services import review
 
     late = db.session.scalars(review.overdue_tasks(clock.now())).all()
-    assert [(t.record_type, t.level, t.record_id, t.due_at) for t in late] == []  # nothing left late
+    assert [
+        (t.record_type, t.level, t.record_id, t.due_at) for t in late
+    ] == []  # nothing left late
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
