@@ -1,7 +1,7 @@
 """grades: grade scheme, trial scores, grade sheets
 
 Revision ID: 0014_grades
-Revises: 0012_notices
+Revises: 0013_notices
 Create Date: 2026-12-05 07:14:51.627053
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0014_grades"
-down_revision = "0012_notices"
+down_revision = "0013_notices"
 branch_labels = None
 depends_on = None
 

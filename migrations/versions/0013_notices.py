@@ -1,8 +1,8 @@
 """notices: issued documents (the dispatch's 派遣通知书 and 执行任务通知书, later certificates),
 the institution's objection and its answer on a dispatch, a withdrawn seat's time
 
-Revision ID: 0012_notices
-Revises: 0013_results
+Revision ID: 0013_notices
+Revises: 0012_results
 Create Date: 2026-12-06 12:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0012_notices"
-down_revision = "0013_results"
+revision = "0013_notices"
+down_revision = "0012_results"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """results: reminders to trainees who have not filled in a form, and responses to a class day's
 feedback (Annex 1 row 18)
 
-Revision ID: 0013_results
+Revision ID: 0012_results
 Revises: 0011_hardening_two_person
 Create Date: 2026-12-05 08:00:00.000000
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0013_results"
+revision = "0012_results"
 down_revision = "0011_hardening_two_person"
 branch_labels = None
 depends_on = None
