@@ -33,7 +33,9 @@ class OrgPickWidget:
         html = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
         option = '<option value=""></option>'
         if isinstance(org, Org):
-            option += f'<option value="{org.id}" selected>{escape(org_picker.path_of(org))}</option>'
+            option += (
+                f'<option value="{org.id}" selected>{escape(org_picker.path_of(org))}</option>'
+            )
         return Markup(f"<select {html}>{option}</select>")
 
 

@@ -37,6 +37,7 @@ class OrgPickerView(BaseView):
             q=request.args.get("q", ""),
             role=request.args.get("role") or None,
             page=request.args.get("page", 1, type=int) or 1,
+            under=request.args.get("under", type=int),
         )
         response = jsonify(choices_json(choices, more))
         response.headers["Cache-Control"] = "no-store"

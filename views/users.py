@@ -16,8 +16,8 @@ from models.account_request import AccountRequest
 from models.user import MalanUser
 from security import permissions
 from security.scope import ScopedSQLAInterface
-from views.org_pick_field import OrgPickField
 from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, perform, yes_no
+from views.org_pick_field import OrgPickField
 
 
 class UserView(ScopedModelView):
@@ -99,9 +99,7 @@ class UserView(ScopedModelView):
             choices=[(k, ROLE_LABELS[k]) for k in accounts.BUSINESS_KINDS],
         ),
         # A searchable picker offering the orgs in scope that fit the chosen role.
-        "org": OrgPickField(
-            _l("Organisation"), validators=[DataRequired()], role_from="role_kind"
-        ),
+        "org": OrgPickField(_l("Organisation"), validators=[DataRequired()], role_from="role_kind"),
     }
     edit_form_extra_fields = {
         "org": OrgPickField(_l("Organisation"), validators=[DataRequired()]),

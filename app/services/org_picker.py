@@ -14,14 +14,14 @@ A foreign org is never listed, whatever the query says.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.services import accounts, messages, notices
-from models.org import CENTER, CITY, PROVINCE, Org
+from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from security.scope import in_scope
 
 PURPOSES = ("account", "notice", "message")
@@ -72,8 +72,9 @@ def candidates(user, purpose: str, role: str | None = None):
     return query
 
 
-def search(user, purpose: str, q: str = "", role: str | None = None, page: int = 1, ids=()):
-    """(choices, more): a page of the candidates matching ``q`` in the name, code or path."""
+def search(user, purpose: str, q: str = "", role: str | None = None, page: int = 1, under=None):
+    """(choices, more): a page of the candidates matching ``q`` in the name, code or path
+    (``under``: only the children of that org — the audience tree's lazy branches)."""
     province, city = aliased(Org), aliased(Org)
     query = candidates(user, purpose, role)
     query = query.add_columns(province.name, city.name)
@@ -90,8 +91,8 @@ def search(user, purpose: str, q: str = "", role: str | None = None, page: int =
                 city.name.ilike(like),
             )
         )
-    if ids:
-        query = query.where(Org.id.in_(list(ids)))
+    if under:
+        query = query.where(Org.parent_id == under)
     page = max(int(page or 1), 1)
     query = query.order_by(Org.code).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     rows = db.session.execute(query).all()
@@ -107,3 +108,46 @@ def path_of(org: Org) -> str:
 def _choice(org, province_name, city_name) -> Choice:
     names = [n for n in (province_name, city_name) if n]
     return Choice(org.id, org.kind, org.code, org.name, " / ".join([*names, org.name]))
+
+
+@dataclass
+class Node:
+    id: int
+    kind: str
+    name: str
+    path: str
+    children: list = field(default_factory=list)
+    lazy: bool = False  # its children are fetched on demand (a large tree)
+
+
+TREE_MAX = 2000  # above this, institutions are loaded per city when opened (bench: 10,500 orgs)
+
+
+def audience_tree(user) -> list[Node]:
+    """The orgs ``user`` may address as a tree (province → city → institution), roots first."""
+    base = notices.addressable_orgs(user)
+    total = db.session.scalar(base.with_only_columns(func.count(Org.id)).order_by(None)) or 0
+    lazy = total > TREE_MAX
+    if lazy:
+        base = base.where(Org.kind != INSTITUTION)
+    rows = db.session.execute(
+        base.with_only_columns(Org.id, Org.kind, Org.name, Org.parent_id).order_by(Org.code)
+    ).all()
+    nodes = {r.id: Node(r.id, r.kind, r.name, r.name) for r in rows}
+    roots = []
+    for r in rows:
+        parent = nodes.get(r.parent_id)
+        if parent is None:
+            roots.append(nodes[r.id])
+        else:
+            parent.children.append(nodes[r.id])
+
+    def walk(node, prefix):
+        node.path = f"{prefix} / {node.name}" if prefix else node.name
+        node.lazy = lazy and node.kind == CITY
+        for child in node.children:
+            walk(child, node.path if node.kind != CENTER else "")
+
+    for root in roots:
+        walk(root, "")
+    return roots
