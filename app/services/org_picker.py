@@ -93,6 +93,9 @@ def search(user, purpose: str, q: str = "", role: str | None = None, page: int =
         )
     if under:
         query = query.where(Org.parent_id == under)
+    if ids:
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        query = query.where(Org.id.in_(wanted))
     page = max(int(page or 1), 1)
     query = query.order_by(Org.code).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     rows = db.session.execute(query).all()
