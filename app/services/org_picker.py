@@ -72,7 +72,9 @@ def candidates(user, purpose: str, role: str | None = None):
     return query
 
 
-def search(user, purpose: str, q: str = "", role: str | None = None, page: int = 1, under=None):
+def search(
+    user, purpose: str, q: str = "", role: str | None = None, page: int = 1, under=None, ids=()
+):
     """(choices, more): a page of the candidates matching ``q`` in the name, code or path
     (``under``: only the children of that org — the audience tree's lazy branches)."""
     province, city = aliased(Org), aliased(Org)
