@@ -11,6 +11,7 @@ from flask import g, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import Field
+from wtforms.validators import StopValidation
 
 from app.extensions import db
 from app.services import org_picker
@@ -66,7 +67,7 @@ class OrgPickField(Field):
 
     def pre_validate(self, form):
         if self._bad:
-            raise ValueError(str(_l("Choose an organisation from the list.")))
+            raise StopValidation(str(_l("Choose an organisation from the list.")))
 
     def _value(self):
         return str(self.data.id) if isinstance(self.data, Org) else ""
