@@ -34,7 +34,7 @@ GROUP_LABELS = {
     "authorities": _l("Authorities (center, provinces, cities)"),
     "institutions": _l("Training institution"),
     "trainers": _l("Trainer"),
-    "trainees": _l("Trainees in class"),  # 参训学员 (not the head count 学员人数)
+    "trainees": _l("Trainee"),  # 参训学员 (not the head count 学员人数)
 }
 FIELD_LABELS = {
     "title": _l("Title"),
