@@ -119,6 +119,7 @@ def _choice(org, province_name, city_name) -> Choice:
 class Node:
     id: int
     kind: str
+    code: str
     name: str
     path: str
     children: list = field(default_factory=list)
@@ -136,9 +137,11 @@ def audience_tree(user) -> list[Node]:
     if lazy:
         base = base.where(Org.kind != INSTITUTION)
     rows = db.session.execute(
-        base.with_only_columns(Org.id, Org.kind, Org.name, Org.parent_id).order_by(Org.code)
+        base.with_only_columns(Org.id, Org.kind, Org.code, Org.name, Org.parent_id).order_by(
+            Org.code
+        )
     ).all()
-    nodes = {r.id: Node(r.id, r.kind, r.name, r.name) for r in rows}
+    nodes = {r.id: Node(r.id, r.kind, r.code, r.name, r.name) for r in rows}
     roots = []
     for r in rows:
         parent = nodes.get(r.parent_id)
