@@ -45,14 +45,14 @@
   /* ---- the audience tree ---- */
   function covered(box) {  // tick "all below": the node stands for its subtree
     var li = box.closest("li");
-    li.querySelectorAll("ul input[type=checkbox]").forEach(function (inner) {
+    li.querySelectorAll(":scope > details > ul input[type=checkbox]").forEach(function (inner) {
       inner.disabled = box.checked;
       if (box.checked) { inner.checked = true; } else if (inner.getAttribute("data-auto")) { inner.checked = false; }
       if (box.checked) { inner.setAttribute("data-auto", "1"); } else { inner.removeAttribute("data-auto"); }
     });
   }
   function loadBranch(li, tree) {
-    var ul = li.querySelector("ul");
+    var ul = li.querySelector(":scope > details > ul");
     if (!ul || li.getAttribute("data-loaded")) { return; }
     li.setAttribute("data-loaded", "1");
     var url = tree.getAttribute("data-url") + "?purpose=notice&under=" + li.getAttribute("data-id");
@@ -121,10 +121,10 @@
       defaultParagraphSeparator: "p",
       onChange: function (html) { textarea.value = html; },
       actions: [
-        "bold", "italic",
+        {name: "bold", title: titles.bold}, {name: "italic", title: titles.italic},
         act("heading2", "<b>H2</b>", function () { window.pell.exec("formatBlock", "<h2>"); }),
         act("heading3", "<b>H3</b>", function () { window.pell.exec("formatBlock", "<h3>"); }),
-        "olist", "ulist",
+        {name: "olist", title: titles.olist}, {name: "ulist", title: titles.ulist},
         act("link", "&#128279;", function () {
           var url = window.prompt(titles.link_prompt || "URL");
           if (url) { window.pell.exec("createLink", url); }

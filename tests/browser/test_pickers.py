@@ -65,6 +65,7 @@ def test_pickers_tree_and_editor(page, live_server, screen):
     inside = page.locator(f"li[data-id='{org_id(app, city['org_code'])}'] ul input[name=org_ids]")
     assert inside.count() > 0
     assert all(inside.nth(i).is_disabled() for i in range(inside.count()))
+    assert all_below.is_checked() and all_below.is_enabled()
 
     # The editor: bold on, type.
     page.click(".malan-editor .pell-content")
