@@ -113,7 +113,7 @@
     var holder = document.createElement("div");
     holder.className = "malan-editor";
     textarea.parentNode.insertBefore(holder, textarea);
-    textarea.hidden = true;
+    textarea.style.display = "none";  // .form-control would override [hidden]
     var titles = JSON.parse(textarea.getAttribute("data-editor") || "{}");
     function act(name, icon, run) { return {name: name, icon: icon, title: titles[name] || name, result: run}; }
     var editor = window.pell.init({
@@ -125,7 +125,7 @@
         act("heading2", "<b>H2</b>", function () { window.pell.exec("formatBlock", "<h2>"); }),
         act("heading3", "<b>H3</b>", function () { window.pell.exec("formatBlock", "<h3>"); }),
         {name: "olist", title: titles.olist}, {name: "ulist", title: titles.ulist},
-        act("link", "&#128279;", function () {
+        act("link", "<u>" + (titles.link || "URL") + "</u>", function () {
           var url = window.prompt(titles.link_prompt || "URL");
           if (url) { window.pell.exec("createLink", url); }
         })
