@@ -101,8 +101,28 @@
       details.addEventListener("toggle", function () { if (details.open) { loadBranch(li, tree); } });
     });
     var search = tree.querySelector(".malan-tree-search");
+    var results = tree.querySelector("li[data-lazy]") ? tree.querySelector(".malan-tree-results") : null;
+    var timer = null;
+    function searchServer(term) {  // a large tree: institutions not yet loaded are found here
+      results.innerHTML = "";
+      if (term.trim().length < 2) { return; }
+      var url = tree.getAttribute("data-url") + "?purpose=notice&q=" + encodeURIComponent(term);
+      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
+        if (search.value !== term) { return; }
+        data.results.forEach(function (org) {
+          if (!tree.querySelector("input[name=org_ids][value='" + org.id + "']")) {
+            var item = leaf(org, null);
+            item.lastChild.lastChild.textContent = " " + org.path;
+            results.appendChild(item);
+          }
+        });
+      });
+    }
     if (search) {
-      search.addEventListener("input", function () { filterTree(tree, search.value); });
+      search.addEventListener("input", function () {
+        filterTree(tree, search.value);
+        if (results) { clearTimeout(timer); timer = setTimeout(function () { searchServer(search.value); }, 250); }
+      });
       search.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); } });
     }
   }

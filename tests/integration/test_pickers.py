@@ -167,3 +167,18 @@ def test_the_picker_offers_the_message_rule(app, world, who):
     client = sign_in(app, world["username"][who])
     expected = {"c1": ("P1", "I1", "I1b"), "i1": ("C1",)}[who]
     assert ids(pick(client, purpose="message")) == orgs(world, *expected)
+
+
+def test_a_large_tree_loads_a_citys_institutions_when_opened(app, world, monkeypatch):
+    """Above TREE_MAX orgs the page holds provinces and cities only; a city's institutions come
+    from the picker's JSON (``under``), still scoped."""
+    from app.services import org_picker
+
+    monkeypatch.setattr(org_picker, "TREE_MAX", 3)
+    client = sign_in(app, world["username"]["p1"])
+    page = client.get("/notices/new").get_data(as_text=True)
+    c1 = world["org"]["C1"]
+    assert re.search(rf'data-id="{c1}"[^>]*data-lazy', page)
+    assert f'value="{world["org"]["I1"]}"' not in page  # not on the page: loaded when opened
+    assert ids(pick(client, purpose="notice", under=c1)) == orgs(world, "I1", "I1b")
+    assert ids(pick(client, purpose="notice", under=world["org"]["C2"])) == set()
