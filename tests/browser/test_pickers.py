@@ -83,3 +83,19 @@ def test_pickers_tree_and_editor(page, live_server, screen):
     no_sideways_scroll(page)
     page.screenshot(path=ARTIFACTS / f"pickers_notice_{screen}.png", full_page=True)
     assert page.foreign == []
+
+
+@pytest.mark.browser
+def test_account_org_picker_offers_what_fits_the_role(page, live_server):
+    base, app = live_server.url, live_server.app
+    sign_in_page(page, base, demo_account(app, "sysadmin", ""))
+    page.goto(f"{base}/userview/add")
+    page.select_option("#role_kind", "city")
+    page.click("#org + .select2 .select2-selection")
+    page.fill(".select2-search__field", "北京")
+    page.locator(".select2-results__option", has_text=" / ").first.wait_for()
+    offered = page.locator(".select2-results__option:not(.loading-results)").all_inner_texts()
+    assert offered and all(text.startswith("北京市 / ") for text in offered), offered
+    assert all(text.count(" / ") == 1 for text in offered), offered  # cities, no institutions
+    page.screenshot(path=ARTIFACTS / "pickers_account.png", full_page=True)
+    assert page.foreign == []
