@@ -19,6 +19,7 @@ from views import (
     mentors,
     messages,
     notices,
+    org_picker,
     plans,
     todo,
     two_factor,
@@ -59,6 +60,7 @@ def register(appbuilder) -> None:
         classroom,  # a class's trainees, trainers, needs analyses
         verify,  # 查验真伪: the public page of an issued document's QR code
         evaluation_results,  # a class day's evaluation results, reminders, responses
+        org_picker,  # the org pickers' JSON (select2, the audience tree's search)
     ):
         module.register(appbuilder)
     appbuilder.add_api(OrgApi)

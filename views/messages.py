@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from app import clock
 from app.memo import forget, memo
-from app.services import files, messages
+from app.services import files, messages, org_picker
 from security import permissions
 from security.guards import accepts_uploads
 from views.base import perform
@@ -56,7 +56,6 @@ class MessageView(BaseView):
     @has_access
     @accepts_uploads
     def new(self):
-        choices = messages.recipients(g.user)
         form = {
             "recipient": request.form.get("recipient", request.args.get("to", "")),
             "subject": request.form.get("subject", ""),
@@ -77,8 +76,15 @@ class MessageView(BaseView):
             success=_("Message sent."),
         ):
             return redirect(url_for("MessageView.thread", conversation_id=sent[0].conversation_id))
+        # The recipient is picked through the org picker (searchable, scoped): the page holds
+        # only the chosen org, shown with its path.
+        found = org_picker.search(g.user, "message", ids=[form["recipient"]])[0]
         return self.render_template(
-            "messages/new.html", title=_("Write a message"), choices=choices, form=form
+            "messages/new.html",
+            title=_("Write a message"),
+            can_write=bool(org_picker.search(g.user, "message")[0]),
+            chosen=found[0] if found and form["recipient"] else None,
+            form=form,
         )
 
     @expose("/<int:conversation_id>")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from app import clock
 from app.extensions import db
 from app.memo import memo
-from app.services import files
+from app.services import files, org_picker
 from app.services import notices as svc
 from models.notice import ANNOUNCEMENT, DOCUMENT, NOTICE, OTHER, ROLE_GROUPS, Notice
 from reports.xlsx import download_name
@@ -34,7 +34,7 @@ GROUP_LABELS = {
     "authorities": _l("Authorities (center, provinces, cities)"),
     "institutions": _l("Training institution"),
     "trainers": _l("Trainer"),
-    "trainees": _l("Trainees"),
+    "trainees": _l("Trainee"),  # 参训学员 (not the head count 学员人数)
 }
 FIELD_LABELS = {
     "title": _l("Title"),
@@ -157,11 +157,10 @@ class NoticeView(BaseView):
         )
 
     def _form(self, template, notice=None, **extra):
-        orgs = db.session.scalars(svc.addressable_orgs(g.user).order_by("code")).all()
         return self.render_template(
             template,
             notice=notice,
-            orgs=orgs,
+            tree=org_picker.audience_tree(g.user),
             form=request.form,
             categories=CATEGORY_LABELS,
             groups=GROUP_LABELS,

@@ -17,6 +17,7 @@ from models.user import MalanUser
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, perform, yes_no
+from views.org_pick_field import OrgPickField
 
 
 class UserView(ScopedModelView):
@@ -96,7 +97,12 @@ class UserView(ScopedModelView):
             _l("Role"),
             validators=[DataRequired()],
             choices=[(k, ROLE_LABELS[k]) for k in accounts.BUSINESS_KINDS],
-        )
+        ),
+        # A searchable picker offering the orgs in scope that fit the chosen role.
+        "org": OrgPickField(_l("Organisation"), validators=[DataRequired()], role_from="role_kind"),
+    }
+    edit_form_extra_fields = {
+        "org": OrgPickField(_l("Organisation"), validators=[DataRequired()]),
     }
 
     def process_form(self, form, is_created):

@@ -302,10 +302,19 @@ def test_point4_refused_attachment_sends_nothing(client, login, world, tmp_path,
 
 
 def test_point4_write_form_offers_only_allowed_recipients(client, login, world):
+    # The recipient is a searchable picker (issue 15 point 4): its choices come from the org
+    # picker's JSON, which offers exactly the orgs the service lets the user write to.
+    def offered(**args):
+        answer = client.get("/orgs/pick/", query_string={"purpose": "message", **args}).json
+        return {r["id"] for r in answer["results"]}
+
     login("c1")
     page = client.get("/messages/new").get_data(as_text=True)
-    offered = {int(v) for v in re.findall(r'<option value="(\d+)"', page)}
-    assert offered == {world["org"][k] for k in ("P1", "I1", "I1b")}  # not 西城区, not 广东
+    assert 'data-purpose="message"' in page
+    assert offered() == {world["org"][k] for k in ("P1", "I1", "I1b")}  # not 西城区, not 广东
     login("i1")
-    page = client.get("/messages/new").get_data(as_text=True)
+    assert offered() == {world["org"]["C1"]}
+    page = client.get("/messages/new", query_string={"to": world["org"]["C1"]}).get_data(
+        as_text=True
+    )
     assert set(map(int, re.findall(r'<option value="(\d+)"', page))) == {world["org"]["C1"]}

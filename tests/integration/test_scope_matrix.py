@@ -399,6 +399,37 @@ def test_point6_related_dropdowns_list_only_rows_in_scope(app, people, endpoint,
     assert checked or not related_columns(view, view.search_columns)
 
 
+# [uxpick] The org picker's JSON (`/orgs/pick/`, views/org_picker.py) serves every org choice: it
+# must list nothing outside the user's subtree (the message purpose adds only the parent org,
+# or a trainer's own),
+# whatever the purpose, role, search text or branch asked for.
+PICKER_ASKS = [
+    {"purpose": p, **extra}
+    for p in ("account", "notice", "message")
+    for extra in ({}, {"role": "city"}, {"role": "trainee"}, {"q": "广"}, {"q": "北京"})
+]
+
+
+@pytest.mark.parametrize("who", sorted(PEOPLE))
+def test_uxpick_org_picker_lists_only_orgs_in_scope(app, people, who):
+    client = sign_in(app, people["username"][who])
+    allowed = visible(people, who, Org)
+    me = db.session.get(MalanUser, people["user"][who])
+    parent = {me.org.parent_id} if me.org is not None and me.org.parent_id else set()
+    if PEOPLE[who][0] == "trainer":  # a trainer writes to its own org (messages.recipients)
+        parent = {me.org_id}
+    foreign = set(people["org"].values()) - allowed - parent
+    for ask in PICKER_ASKS + [{"purpose": "notice", "under": org} for org in sorted(foreign)]:
+        answer = client.get("/orgs/pick/", query_string=ask)
+        assert answer.status_code == 200, ask
+        found = {r["id"] for r in answer.json["results"]}
+        extra = parent if ask["purpose"] == "message" else set()
+        assert found <= allowed | extra, (ask, found - allowed)
+        assert not found & foreign, ask
+        if ask == {"purpose": "account"} and who in ("center", "p1", "c1"):
+            assert found == allowed  # the control: the answer is really read
+
+
 @pytest.mark.parametrize("who", ["p1", "c1", "c2", "i1", "noorg"])
 def test_point6_api_info_offers_only_rows_in_scope(app, people, who):
     grant(app, PEOPLE[who][0], "Org", ["can_read", "can_write"])

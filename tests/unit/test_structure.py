@@ -33,6 +33,7 @@ OPEN_TO_EVERY_USER = {
     "LoginApplicationPublicView",
     "VerifyView",  # 查验真伪: the public page of a document's QR code (no login)
     "FileView",
+    "OrgPickerView",  # the org pickers' JSON: signed in, answers only what the user may choose
 }
 
 
