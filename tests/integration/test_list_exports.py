@@ -1,0 +1,97 @@
+"""Issue 15 point 6: every list a role works with exports exactly its filtered, scoped rows."""
+
+import io
+
+import openpyxl
+import pytest
+
+from app.extensions import db
+from tests.factories import NOW, seed_applications
+
+LISTS = {  # endpoint base -> the column that names a row, in Chinese
+    "/applicationview": "创业培训机构",
+    "/trainingclassview": "班级编号",
+    "/userview": "用户名",
+    "/orgview": "名称",
+}
+
+
+def read_export(response):
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book.active
+    rows = list(sheet.iter_rows(values_only=True))
+    return rows[0], rows[1:]
+
+
+def has_chinese(text) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in str(text))
+
+
+@pytest.fixture()
+def seeded(world):
+    seed_applications(world, NOW)
+    return world
+
+
+@pytest.mark.parametrize("base", sorted(LISTS))
+def test_export_opens_with_chinese_headers_and_the_list_button(client, login, seeded, base):
+    login("center")
+    page = client.get(f"{base}/list/").get_data(as_text=True)
+    assert f"{base}/export_list" in page
+    header, rows = read_export(client.get(f"{base}/export_list"))
+    assert header and all(has_chinese(h) for h in header), header
+    assert rows
+
+
+def names(base, header, rows):
+    column = header.index(LISTS[base])
+    return {str(r[column]) for r in rows}
+
+
+def test_province_exports_only_its_region(client, login, seeded):
+    login("p1")
+    header, rows = read_export(client.get("/orgview/export_list"))
+    got = names("/orgview", header, rows)
+    assert {"北京市", "东城区", "东城创业学校"} <= got
+    assert not got & {"广东省", "广州市", "广州创业学院", "部中心"}
+    header, rows = read_export(client.get("/userview/export_list"))
+    got = names("/userview", header, rows)
+    assert seeded["username"]["c1"] in got and seeded["username"]["c2"] not in got
+    header, rows = read_export(client.get("/trainingclassview/export_list"))
+    assert names("/trainingclassview", header, rows) == {"JS-TEST-1", "JS-TEST-2"}
+    header, rows = read_export(client.get("/applicationview/export_list"))
+    assert names("/applicationview", header, rows) == {"东城创业学校", "东城第二培训中心"}
+
+
+def test_export_takes_the_list_filters_and_a_foreign_filter_cannot_widen(client, login, seeded):
+    login("center")
+    query = f"?_flt_0_parent={seeded['org']['C1']}"
+    page = client.get(f"/orgview/list/{query}").get_data(as_text=True)
+    header, rows = read_export(client.get(f"/orgview/export_list{query}"))
+    got = names("/orgview", header, rows)
+    assert got == {"东城创业学校", "东城第二培训中心"}
+    assert all(name in page for name in got) and "广州创业学院" not in page
+    login("p1")
+    query = f"?_flt_0_parent={seeded['org']['C2']}"
+    header, rows = read_export(client.get(f"/orgview/export_list{query}"))
+    assert rows == []
+    query = f"?_flt_0_org={seeded['org']['C2']}"
+    header, rows = read_export(client.get(f"/userview/export_list{query}"))
+    assert rows == []
+
+
+def test_export_rows_equal_the_list_rows_all_pages(client, login, seeded):
+    login("center")
+    header, rows = read_export(client.get("/userview/export_list?psize_UserView=5"))
+    got = names("/userview", header, rows)
+    assert got == set(seeded["username"].values()) | (got - set(seeded["username"].values()))
+    assert len(rows) >= len(seeded["username"])  # every page, not the first five
+    db.session.rollback()
+
+
+def test_export_needs_read_access(client, login, seeded):
+    login("trainee1")
+    assert client.get("/userview/export_list").status_code in (302, 403)
