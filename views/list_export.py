@@ -40,6 +40,8 @@ class ListExportMixin:
         super().__init_subclass__(**kwargs)
         # Whoever may read the list may take it away as a spreadsheet.
         cls.method_permission_name = {**cls.method_permission_name, "export_list": "read"}
+        if cls.include_route_methods is not None:  # a view that routes only what it names
+            cls.include_route_methods = {*cls.include_route_methods, "export_list"}
 
     def _is_number(self, col) -> bool:
         if col in self.formatters_columns or "." in col:
