@@ -137,3 +137,33 @@ def test_every_exporting_list_gives_as_many_rows_as_its_page_counts(client, logi
             assert count == len(rows) or (count is None and not rows), (role, base, count)
             exported.add(base)
     assert exported == EXPORTING
+
+
+def test_faculty_export_uses_the_import_template_headers(client, login, seeded):
+    from reports.faculty_import import SPEC
+    from tests.factories import seed_faculty
+
+    seed_faculty(seeded)
+    login("center")
+    template = openpyxl.load_workbook(
+        io.BytesIO(client.get("/faculty_import/template.xlsx").data)
+    ).active
+    template_headers = {
+        c for row in template.iter_rows(values_only=True) for c in row if c in spec_headers()
+    }
+    response = client.get("/facultyview/export")
+    assert response.status_code == 200
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)
+    )
+    header = next(r for r in rows if r and "姓名" in r)
+    assert "名称" not in header and {"姓名", "手机号", "城市", "级别"} <= set(header)
+    assert template_headers <= set(header)  # every template column is in the export as is
+    accepted = {h for f in SPEC.fields for h in f.headers}
+    assert [h for h in header if h not in accepted] == ["师资状态"]  # read-only in the pool
+
+
+def spec_headers():
+    from reports.faculty_import import FIELDS
+
+    return {header for _key, header, *_rest in FIELDS}
