@@ -167,3 +167,24 @@ def spec_headers():
     from reports.faculty_import import FIELDS
 
     return {header for _key, header, *_rest in FIELDS}
+
+
+def test_center_roster_export_has_no_empty_sheet(client, login, seeded):
+    login("center")
+    response = client.get("/rosterview/export.xlsx")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    filled = [ws.title for ws in book.worksheets if ws.max_row >= 5 and ws.cell(5, 2).value]
+    assert filled == book.sheetnames or len(book.sheetnames) == 1
+
+
+def test_roster_export_skips_provinces_without_liaisons():
+    from reports.roster import export_xlsx, roster_frame
+
+    frame = roster_frame(
+        [{"province": "广东省", "kind": "province", "name": "黄省联", "unit": "人社厅"}]
+    )
+    book = openpyxl.load_workbook(io.BytesIO(export_xlsx(frame, ["北京市", "广东省", "上海市"])))
+    assert book.sheetnames == ["广东省"]
+    book = openpyxl.load_workbook(io.BytesIO(export_xlsx(roster_frame([]), ["北京市", "广东省"])))
+    assert len(book.sheetnames) == 1  # a valid file, one sheet with the header
