@@ -188,3 +188,21 @@ def test_roster_export_skips_provinces_without_liaisons():
     assert book.sheetnames == ["广东省"]
     book = openpyxl.load_workbook(io.BytesIO(export_xlsx(roster_frame([]), ["北京市", "广东省"])))
     assert len(book.sheetnames) == 1  # a valid file, one sheet with the header
+
+
+def test_summary_figures_align_right_and_names_do_not_break(client, login, seeded):
+    from sqlalchemy import select
+
+    from models.plan import PlanRound
+    from tests.factories import seed_plans
+
+    seed_plans(seeded)
+    round_id = db.session.scalar(select(PlanRound.id))
+    login("center")
+    html = client.get(f"/plansummary/national?round={round_id}").get_data(as_text=True)
+    figures = re.findall(r'<td class="malan-num">\s*(\d+)\s*</td>', html)
+    assert figures and '<th class="malan-num">' in html
+    css = client.get("/static/malan.css").get_data(as_text=True)
+    rule = re.search(r"\.malan-num[^{]*\{([^}]*)\}", css)
+    assert rule and "text-align: right" in rule.group(1)
+    assert "keep-all" in css and re.search(r"\.malan-name\s*\{[^}]*nowrap", css)
