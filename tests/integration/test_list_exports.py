@@ -206,3 +206,11 @@ def test_summary_figures_align_right_and_names_do_not_break(client, login, seede
     rule = re.search(r"\.malan-num[^{]*\{([^}]*)\}", css)
     assert rule and "text-align: right" in rule.group(1)
     assert "keep-all" in css and re.search(r"\.malan-name\s*\{[^}]*nowrap", css)
+
+
+def test_list_exports_use_the_import_words_for_mobile_and_level(client, login, seeded):
+    login("center")
+    header, _rows = read_export(client.get("/userview/export_list"))
+    assert "手机号" in header and "手机号码" not in header
+    header, _rows = read_export(client.get("/orgview/export_list"))
+    assert "级别" in header and "层级" not in header
