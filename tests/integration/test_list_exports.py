@@ -214,3 +214,14 @@ def test_list_exports_use_the_import_words_for_mobile_and_level(client, login, s
     assert "手机号" in header and "手机号码" not in header
     header, _rows = read_export(client.get("/orgview/export_list"))
     assert "级别" in header and "层级" not in header
+
+
+def test_an_export_over_the_cap_is_refused_with_a_message(client, login, seeded, monkeypatch):
+    from tests.factories import flashes
+    from views.users import UserView
+
+    monkeypatch.setattr(UserView, "export_cap", 2)
+    login("center")
+    response = client.get("/userview/export_list")
+    assert response.status_code == 302 and "/userview/list" in response.headers["Location"]
+    assert any("超过 2 行" in m for m in flashes(client))
