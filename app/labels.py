@@ -93,6 +93,7 @@ EVENT_LABELS = {
     "document_issued": _l("Document issued"),
     "document_withdrawn": _l("Document withdrawn"),
     "document_download": _l("Document downloaded"),
+    "withdraw_round": _l("Plan round withdrawn"),
     # [grades] row 19
     "trial_score": _l("Trial lecture scored"),
     "written_scores": _l("Written-test scores entered"),

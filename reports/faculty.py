@@ -21,6 +21,7 @@ from app.services.masking import mask_email, mask_id_number, mask_mobile
 from models.faculty import FACULTY_STATUSES, GENDERS, FacultyProfile
 from models.org import CITY, PROVINCE, Org
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
+from reports.faculty_import import FIELDS as TEMPLATE_FIELDS
 from reports.xlsx import Column, write_table
 
 FIELDS = (  # (key, English header msgid, width, number)
@@ -122,7 +123,13 @@ def prepare(frame: pd.DataFrame, mask: bool) -> pd.DataFrame:
 
 
 def columns() -> list[Column]:
-    return [Column(_(header), width, number) for _key, header, width, number in FIELDS]
+    """The import template's headers (姓名, 手机号, 城市, 级别 …) wherever the template has the
+    field, so an export can be edited and imported again; the rest under their own label."""
+    template = {key: header for key, header, *_rest in TEMPLATE_FIELDS}
+    return [
+        Column(template.get(key) or _(header), width, number)
+        for key, header, width, number in FIELDS
+    ]
 
 
 def export_xlsx(

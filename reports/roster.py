@@ -101,12 +101,16 @@ def roster_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def export_xlsx(frame: pd.DataFrame, provinces: list[str]) -> bytes:
-    """One Annex-2 sheet per province (a province with no liaison still gets its empty sheet)."""
+    """One Annex-2 sheet per province that has liaisons (no empty sheets: the center's export
+    over 31 provinces must not open on blank tabs); a file with nobody in it has one sheet."""
     buffer, book = _book()
     fmt = _formats(book)
     frame = frame.astype(object).where(frame.notna(), None)
+    written = 0
     for province in provinces:
         part = frame[frame["province"] == province] if not frame.empty else frame
+        if part.empty:
+            continue
         rows = (
             [str(n), *row]
             for n, row in enumerate(
@@ -114,8 +118,9 @@ def export_xlsx(frame: pd.DataFrame, provinces: list[str]) -> bytes:
             )
         )
         _sheet(book, fmt, province, province, rows)
-    if not provinces:
-        _sheet(book, fmt, "联络员信息汇总表", "", [])
+        written += 1
+    if not written:
+        _sheet(book, fmt, "联络员信息汇总表", provinces[0] if len(provinces) == 1 else "", [])
     book.close()
     return buffer.getvalue()
 

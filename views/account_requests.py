@@ -22,6 +22,7 @@ from models.review import APPROVED
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, perform
+from views.list_export import ListExportMixin
 from views.review import ReviewableModelView
 
 
@@ -36,7 +37,7 @@ def _operation(value) -> str:
     return str(OPERATIONS.get(value, value or ""))
 
 
-class AccountRequestView(ReviewableModelView):
+class AccountRequestView(ListExportMixin, ReviewableModelView):
     """The list of proposals; the record page carries the security administrator's approve and
     reject buttons (review decides who may: a security administrator, never the proposer)."""
 

@@ -33,6 +33,7 @@ from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, blank, perform, yes_no
 from views.classroom import class_section
+from views.list_export import ListExportMixin
 from views.review import ACTION_LABELS, ReviewableModelView, status_label
 
 LABELS = {
@@ -71,7 +72,7 @@ def _course_type_field():
     )
 
 
-class ApplicationView(ReviewableModelView):
+class ApplicationView(ListExportMixin, ReviewableModelView):
     # Listed relationships, loaded once per page (not per row).
     datamodel = ScopedSQLAInterface(ClassApplication, eager=("org", "plan_line", "training_class"))
     class_permission_name = permissions.APPLICATION
@@ -185,7 +186,7 @@ class ApplicationView(ReviewableModelView):
         }
 
 
-class TrainingClassView(ScopedModelView):
+class TrainingClassView(ListExportMixin, ScopedModelView):
     """讲师培训班: read-only; its page shows the whole history of the application behind it."""
 
     datamodel = ScopedSQLAInterface(TrainingClass)

@@ -40,6 +40,7 @@ from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, perform
+from views.list_export import ListExportMixin
 
 LABELS = {
     "name": _l("Full name"),
@@ -71,7 +72,7 @@ def _ids(name: str) -> list[int]:
     return [int(v) for v in request.form.getlist(name) if v.strip().isdigit()]
 
 
-class AvailabilityView(ScopedModelView):
+class AvailabilityView(ListExportMixin, ScopedModelView):
     """授课档期: the trainers' calendars (center all, province/city their region); a trainer its
     own, which it marks."""
 
@@ -160,7 +161,7 @@ class AvailabilityView(ScopedModelView):
         return redirect(url_for(f"{self.endpoint}.show", pk=pk, month=month or None))
 
 
-class DispatchView(ScopedModelView):
+class DispatchView(ListExportMixin, ScopedModelView):
     """派遣: a class's criteria, recommendation and candidates (institution), the center's
     choice and requests, and the seats with their history."""
 
@@ -322,7 +323,7 @@ class DispatchView(ScopedModelView):
         return self._back(pk)
 
 
-class DispatchSeatView(ScopedModelView):
+class DispatchSeatView(ListExportMixin, ScopedModelView):
     """派遣请求: one trainer's request (its own only), answered here; the class's authorities
     and institution read it."""
 

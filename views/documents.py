@@ -27,6 +27,7 @@ from models.user import INSTITUTION
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, perform
+from views.list_export import ListExportMixin
 
 STATUS_LABELS = {VALID: _l("Valid"), WITHDRAWN: _l("Withdrawn")}
 
@@ -39,7 +40,7 @@ def status_label(value) -> str:
     return str(STATUS_LABELS.get(value, value))
 
 
-class IssuedDocumentView(ScopedModelView):
+class IssuedDocumentView(ListExportMixin, ScopedModelView):
     """The notices: list, page (with a preview of the PDF), download, confirm, object."""
 
     datamodel = ScopedSQLAInterface(IssuedDocument, eager=("training_class",))

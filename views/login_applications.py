@@ -24,6 +24,7 @@ from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import blank, perform, yes_no
 from views.fields import checked
+from views.list_export import ListExportMixin
 from views.review import ReviewableModelView
 
 DEFAULT_RATE_LIMIT = "5 per hour"  # config LOGIN_APPLICATION_RATE_LIMIT overrides it
@@ -103,7 +104,7 @@ def _role(kind) -> str:
     return str(REQUESTABLE_ROLES.get(kind, kind or ""))
 
 
-class LoginApplicationView(ReviewableModelView):
+class LoginApplicationView(ListExportMixin, ReviewableModelView):
     """The province reviews the applicant (approve or reject with its opinion; nothing is
     returned: the applicant cannot revise), then the center approves and the account is made."""
 

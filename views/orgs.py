@@ -9,6 +9,7 @@ from models.org import CITY, INSTITUTION, Org
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelRestApi, ScopedModelView, blank, yes_no
+from views.list_export import ListExportMixin
 
 KIND_LABELS = {
     "center": _l("Ministry center"),
@@ -30,7 +31,7 @@ LABELS = {
 }
 
 
-class OrgView(ScopedModelView):
+class OrgView(ListExportMixin, ScopedModelView):
     datamodel = ScopedSQLAInterface(Org, eager=("parent",))  # the list shows each parent
     class_permission_name = permissions.ORG
     list_title = _l("Organisation")

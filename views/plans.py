@@ -24,6 +24,7 @@ from reports.xlsx import download_name
 from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
 from views.base import ScopedModelView, blank, perform, xlsx_download
+from views.list_export import ListExportMixin
 from views.review import ReviewableModelView, status_label
 
 MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
@@ -58,7 +59,7 @@ LABELS = {
 # ---------------------------------------------------------------- rounds (center)
 
 
-class PlanRoundView(ScopedModelView):
+class PlanRoundView(ListExportMixin, ScopedModelView):
     """计划轮次: the center opens the January or June round with a deadline."""
 
     datamodel = ScopedSQLAInterface(PlanRound)
@@ -233,7 +234,7 @@ class PlanLineView(ScopedModelView):
 # ---------------------------------------------------------------- plans
 
 
-class PlanView(ReviewableModelView):
+class PlanView(ListExportMixin, ReviewableModelView):
     """培训计划: a city's plan for a round; submitted to the province, then the center."""
 
     datamodel = ScopedSQLAInterface(TrainingPlan)

@@ -17,10 +17,11 @@ from models.user import MalanUser
 from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import METHOD_PERMISSIONS, ScopedModelView, blank, perform, yes_no
+from views.list_export import ListExportMixin
 from views.org_pick_field import OrgPickField
 
 
-class UserView(ScopedModelView):
+class UserView(ListExportMixin, ScopedModelView):
     # role_kind reads the roles: both relationships load once per page, not once per row.
     datamodel = ScopedSQLAInterface(MalanUser, eager=("roles", "org"))
     class_permission_name = permissions.USER

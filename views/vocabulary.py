@@ -10,9 +10,10 @@ from security import permissions
 from security.scope import ScopedSQLAInterface
 from views.base import ScopedModelView, yes_no
 from views.fields import refused_by
+from views.list_export import ListExportMixin
 
 
-class VocabularyView(ScopedModelView):
+class VocabularyView(ListExportMixin, ScopedModelView):
     datamodel = ScopedSQLAInterface(Term)
     class_permission_name = permissions.VOCABULARY
     list_title = _l("Levels and course types")

@@ -410,17 +410,17 @@ def test_point6_export_is_scoped_and_masked_except_for_the_center(client, login,
     number = db.session.get(FacultyProfile, ids["C1"]).id_number
     login("p1")
     _sheet, header, rows = read_export(client.get(f"{BASE}/export"))
-    assert "ID number" in header
-    names = {r[header.index("Name")] for r in rows}
+    assert "身份证号" in header
+    names = {r[header.index("姓名")] for r in rows}
     assert names == {"北京省级讲师", "东城讲师", "西城讲师", "冯讲师"}
-    ids_col = {r[header.index("ID number")] for r in rows}
+    ids_col = {r[header.index("身份证号")] for r in rows}
     assert number not in ids_col and number[:6] + "********" + number[-4:] in ids_col
     login("center")
     _sheet, header, rows = read_export(client.get(f"{BASE}/export"))
-    assert len(rows) == 7 and number in {r[header.index("ID number")] for r in rows}
+    assert len(rows) == 7 and number in {r[header.index("身份证号")] for r in rows}
     row = next(r for r in rows if r[0] == "东城讲师")
-    assert row[header.index("Province")] == "北京市" and row[header.index("City")] == "东城区"
-    assert row[header.index("Course types")].startswith("SYB")
+    assert row[header.index("省份")] == "北京市" and row[header.index("城市")] == "东城区"
+    assert row[header.index("可授课程类型")].startswith("SYB")
     db.session.rollback()
     exports = db.session.scalars(
         select(AuditLog).where(AuditLog.event == "export").order_by(AuditLog.id)
@@ -450,11 +450,11 @@ def test_point6_export_writes_formula_like_text_as_text(client, login, world):
         ),
     )
     sheet, header, rows = read_export(client.get(f"{BASE}/export"))
-    col = header.index("Work unit") + 1
+    col = header.index("工作单位") + 1
     cell = sheet.cell(row=3, column=col)
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil","x")'
     assert cell.quotePrefix
-    assert rows[0][header.index("Biography")] == "+1-2"
+    assert rows[0][header.index("个人简介")] == "+1-2"
 
 
 # ---------------------------------------------------------------- search
