@@ -96,6 +96,13 @@ class ScopedModelView(ModelView):
     method_permission_name = METHOD_PERMISSIONS
     page_size = 25
 
+    def get_or_404(self, pk):
+        """The row of a custom page, through the scoped datamodel: outside the scope is 404."""
+        record = self.datamodel.get(pk)
+        if record is None:
+            abort(404)
+        return record
+
     # FAB's action endpoints carry no @has_access, load rows with an unchecked datamodel.get()
     # and crash on an unknown action name. Ours: unknown action 404, no permission 403, any id
     # outside the scope 404 — all checked before the action runs, so a mixed batch changes nothing.

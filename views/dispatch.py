@@ -201,16 +201,10 @@ class DispatchView(ListExportMixin, ScopedModelView):
     base_order = ("id", "desc")
     formatters_columns = {"status": _status}
 
-    def _get(self, pk) -> Dispatch:
-        record = self.datamodel.get(pk)
-        if record is None:
-            abort(404)
-        return record
-
     @expose("/show/<pk>")
     @has_access
     def show(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         now = clock.now()
         user = g.user
         klass = d.training_class
@@ -263,7 +257,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
     @expose("/criteria/<pk>", methods=["POST"])
     @has_access
     def criteria(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         values = {f.name: request.form.get(f.name, "") for f in svc.criteria_fields()}
         perform(lambda: svc.save_criteria(d, g.user, values, clock.now()), _l("Criteria saved."))
         return self._back(pk)
@@ -271,7 +265,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
     @expose("/relax/<pk>", methods=["POST"])
     @has_access
     def relax(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         criterion = request.form.get("criterion", "")
         perform(lambda: svc.relax(d, g.user, criterion, clock.now()), _l("Criteria saved."))
         return self._back(pk)
@@ -279,7 +273,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
     @expose("/propose/<pk>", methods=["POST"])
     @has_access
     def propose(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         ids = _ids("candidates")
         perform(
             lambda: svc.propose(d, g.user, ids, clock.now()),
@@ -290,7 +284,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
     @expose("/choose/<pk>", methods=["POST"])
     @has_access
     def choose(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         ids = list(dict.fromkeys(_ids("trainers")))  # ticked in both columns: once
         lead = request.form.get("lead", "")
         lead_id = int(lead) if lead.isdigit() else None
@@ -303,14 +297,14 @@ class DispatchView(ListExportMixin, ScopedModelView):
     @expose("/issue/<pk>", methods=["POST"])
     @has_access
     def issue(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         perform(lambda: notices.issue_notices(d, g.user, clock.now()), _l("Notices issued."))
         return self._back(pk)
 
     @expose("/answer/<pk>", methods=["POST"])
     @has_access
     def answer(self, pk):
-        d = self._get(pk)
+        d = self.get_or_404(pk)
         form = request.form
         seat = form.get("seat", "")
         seat_id = int(seat) if seat.isdigit() else None
@@ -346,16 +340,10 @@ class DispatchSeatView(ListExportMixin, ScopedModelView):
     base_order = ("id", "desc")
     formatters_columns = {"status": _status, "lead": lambda v: _("Yes") if v else ""}
 
-    def _get(self, pk) -> DispatchSeat:
-        record = self.datamodel.get(pk)
-        if record is None:
-            abort(404)
-        return record
-
     @expose("/show/<pk>")
     @has_access
     def show(self, pk):
-        seat = self._get(pk)
+        seat = self.get_or_404(pk)
         d = db.session.get(Dispatch, seat.dispatch_id)
         return self.render_template(
             "dispatch/seat.html",
@@ -373,14 +361,14 @@ class DispatchSeatView(ListExportMixin, ScopedModelView):
     @expose("/accept/<pk>", methods=["POST"])
     @has_access
     def accept(self, pk):
-        seat = self._get(pk)
+        seat = self.get_or_404(pk)
         perform(lambda: svc.accept(seat, g.user, clock.now()), _l("Request accepted."))
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
     @expose("/decline/<pk>", methods=["POST"])
     @has_access
     def decline(self, pk):
-        seat = self._get(pk)
+        seat = self.get_or_404(pk)
         reason = request.form.get("reason", "")
         perform(lambda: svc.decline(seat, g.user, reason, clock.now()), _l("Request declined."))
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))

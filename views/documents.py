@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, g, redirect, request, send_file, url_for
+from flask import g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -75,16 +75,10 @@ class IssuedDocumentView(ListExportMixin, ScopedModelView):
     base_order = ("id", "desc")
     formatters_columns = {"kind": kind_label, "status": status_label}
 
-    def _get(self, pk) -> IssuedDocument:
-        record = self.datamodel.get(pk)
-        if record is None:
-            abort(404)
-        return record
-
     @expose("/show/<pk>")
     @has_access
     def show(self, pk):
-        doc = self._get(pk)
+        doc = self.get_or_404(pk)
         user = g.user
         d = db.session.scalar(select(Dispatch).where(Dispatch.class_id == doc.class_id))
         pending = doc.status == VALID and doc.confirmed_at is None
@@ -115,7 +109,7 @@ class IssuedDocumentView(ListExportMixin, ScopedModelView):
     @expose("/download/<pk>")
     @has_access
     def download(self, pk):
-        doc = self._get(pk)
+        doc = self.get_or_404(pk)
         body = db.session.scalar(select(IssuedDocument.pdf).where(IssuedDocument.id == doc.id))
         with transaction():  # every download of a notice leaves an audit entry
             audit.record(
@@ -140,14 +134,14 @@ class IssuedDocumentView(ListExportMixin, ScopedModelView):
     @expose("/confirm/<pk>", methods=["POST"])
     @has_access
     def confirm(self, pk):
-        doc = self._get(pk)
+        doc = self.get_or_404(pk)
         perform(lambda: notices.confirm(doc, g.user, clock.now()), _l("Notice confirmed."))
         return self._back(pk)
 
     @expose("/object/<pk>", methods=["POST"])
     @has_access
     def object(self, pk):
-        doc = self._get(pk)
+        doc = self.get_or_404(pk)
         reason = request.form.get("reason", "")
         seat = request.form.get("seat", "")
         seat_id = int(seat) if seat.isdigit() else None
