@@ -159,7 +159,9 @@ def fill(g) -> None:
         events.append(g._event("grade_sheet", sid, 0, "submit", "draft", PENDING, lead, submitted))
         due = submitted + timedelta(days=step_days)
         if waiting:
-            tasks.append(g._task("grade_sheet", sid, 0, CENTER, center, submitted, due, *[None] * 3))
+            tasks.append(
+                g._task("grade_sheet", sid, 0, CENTER, center, submitted, due, *[None] * 3)
+            )
         else:
             tasks.append(
                 g._task(

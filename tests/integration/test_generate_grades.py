@@ -24,7 +24,7 @@ from models.review import ReviewEvent, ReviewTask
 from models.user import MalanUser
 from tests.factories import csrf_token
 
-SCALE = 0.001
+SCALE = 0.01  # the smallest with trainee accounts: the whole tree takes ~480 accounts first
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,10 @@ def generated(app, tmp_path_factory):
             echo=lambda *_a: None,
         )
     yield
+    db.session.remove()  # the tests' session (PostgreSQL: its locks would block the drop)
     with app.app_context():
         db.session.remove()
+        db.engine.dispose()
         Model.metadata.drop_all(db.engine)  # the next test's world is rebuilt
 
 
