@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.services import grades
+from app.services import grades, review
 from models.classroom import DAILY, SUBMITTED
 from models.grades import GradeScheme
 from models.review import APPROVED, PENDING
@@ -154,7 +154,7 @@ def fill(g) -> None:
         status = PENDING if waiting else APPROVED
         kind = grades.GRADE_SHEET
         revisions.append(
-            grades.review.revision_row(kind, sid, 1, status, {"entries": lines}, submitted, lead)
+            review.revision_row(kind, sid, 1, status, {"entries": lines}, submitted, lead)
         )
         events.append(g._event("grade_sheet", sid, 0, "submit", "draft", PENDING, lead, submitted))
         due = submitted + timedelta(days=step_days)
