@@ -8,7 +8,8 @@ with read receipts, 2,000 plan lines, 5,000 class applications with their review
 pool's availability for the coming 26 weeks (~1.6 million days), the dispatches of the classes
 already held or about to start (accepted seats and their bookings), two classes for the bench's
 dispatch pages (`BENCH_CLASSES`), the classes' trainers and trainees with their evaluation forms
-(bench/generate_classes.py) and 5,000,000 audit entries; every other scale is the same shape,
+(bench/generate_classes.py), the trial scores and reviewed grade sheets of the classes already
+finished (bench/generate_grades.py) and 5,000,000 audit entries; every other scale is the same shape,
 multiplied.
 
 How it stays fast: rows are built as plain dicts and written with SQLAlchemy Core executemany in
@@ -40,8 +41,9 @@ from app.services.review import KINDS
 from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
 # 2: availability, past dispatches and the bench's two dispatches; 3: classes' trainers,
-# trainees and evaluation forms (issue 13)
-GENERATOR_VERSION = 3
+# trainees and evaluation forms (issue 13); 4: finished classes' trial scores and grade sheets
+# with their reviews (issue 13 point 7)
+GENERATOR_VERSION = 4
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
     "institutions": 10_000,
@@ -199,6 +201,7 @@ class Generator:
             self._applications,
             self._dispatches,
             self._classroom,
+            self._grades,
             self._audit,
         ):
             step()
@@ -223,6 +226,9 @@ class Generator:
         from app.services import evaluations  # the questionnaires in force for every class
 
         evaluations.seed_defaults(self.now - timedelta(days=800))
+        from app.services import grades  # the grade scheme's version 1 (the migration's)
+
+        grades.seed_defaults()
         db.session.commit()
 
     def _next_id(self, table: str) -> int:
@@ -1360,6 +1366,12 @@ class Generator:
 
     def _classroom(self):
         from bench.generate_classes import fill
+
+        fill(self)
+
+    def _grades(self):
+        """Finished classes' trial scores and grade sheets (after the classroom step)."""
+        from bench.generate_grades import fill
 
         fill(self)
 
