@@ -16,6 +16,7 @@ from app.extensions import db
 from app.labels import role_label
 from app.services import messages, review
 from app.services.errors import DomainError
+from security.scope import current_scope, row_in_scope
 from views.base import METHOD_PERMISSIONS, ScopedModelView, perform
 
 STATUS_LABELS = {
@@ -133,8 +134,20 @@ class ReviewableModelView(ScopedModelView):
             comments=messages.comments_of(record),
             typed=typed or {},
             review_errors=review_errors(refusal),
+            edit_url=self._edit_url(record, pk),
             **self.show_extras(record),
         )
+
+    def _edit_url(self, record, pk) -> str | None:
+        """编辑 on the record page exactly when the edit form would accept the save: a draft or
+        returned record, the write permission, and the row inside the user's writable scope."""
+        if not review.editable(record):
+            return None
+        if not self.appbuilder.sm.has_access("can_write", self.class_permission_name):
+            return None
+        if not row_in_scope(record, current_scope(), for_write=True):
+            return None
+        return url_for(f"{self.endpoint}.edit", pk=pk)
 
     def review_actions(self, record) -> list[str]:
         """The buttons the current user gets on the record page."""

@@ -401,3 +401,19 @@ def test_point7_only_a_draft_never_submitted_can_be_deleted(world, walk):
     draft = walk.create()
     walk.client.post(f"{BASE}/delete/{draft}", data={"csrf_token": walk.token()})
     assert app_row(draft) is None
+
+
+def test_issue15_point5_a_drafts_record_page_offers_edit_and_a_submitted_one_does_not(
+    world, walk
+):
+    """编辑 is on the record page while the institution may still change its draft; once
+    submitted the page offers no edit (a correction goes through review)."""
+    draft = walk.as_("i1").create()
+    page = text(walk.client.get(f"{BASE}/show/{draft}"))
+    assert f'href="{BASE}/edit/{draft}' in page and "编辑" in page
+    walk.act(draft, "submit")
+    page = text(walk.client.get(f"{BASE}/show/{draft}"))
+    assert f"{BASE}/edit/{draft}" not in page
+    walk.as_("c1")
+    page = text(walk.client.get(f"{BASE}/show/{draft}"))
+    assert f"{BASE}/edit/{draft}" not in page

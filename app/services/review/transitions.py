@@ -430,13 +430,18 @@ def record_in_force(record, actor, now: datetime, opinion: str | None = None) ->
     _event(record, actor, action, before, now, opinion=opinion)
 
 
+def editable(record) -> bool:
+    """Whether the record's own form may change it: a draft, or a returned record."""
+    return record.status in (DRAFT, RETURNED)
+
+
 def stage_edit(record) -> None:
     """Called before an edit is saved. Drafts and returned records change in place; a correction's
     new values go into its revision and the row keeps the values in force. Anything else is
     refused: approved or pending data never changes silently."""
     # No autoflush, even to load the state: that would write the form's values to the row first.
     with db.session.no_autoflush:
-        if record.status not in (DRAFT, RETURNED):
+        if not editable(record):
             raise ReviewError(
                 _(
                     "Approved or pending data cannot be edited; use “Correct” to "
