@@ -403,9 +403,7 @@ def test_point7_only_a_draft_never_submitted_can_be_deleted(world, walk):
     assert app_row(draft) is None
 
 
-def test_issue15_point5_a_drafts_record_page_offers_edit_and_a_submitted_one_does_not(
-    world, walk
-):
+def test_issue15_point5_a_drafts_record_page_offers_edit_and_a_submitted_one_does_not(world, walk):
     """编辑 is on the record page while the institution may still change its draft; once
     submitted the page offers no edit (a correction goes through review)."""
     draft = walk.as_("i1").create()
