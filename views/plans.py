@@ -25,7 +25,7 @@ from security import permissions
 from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
 from views.base import ScopedModelView, blank, perform, xlsx_download
 from views.list_export import ListExportMixin
-from views.review import ReviewableModelView, status_label
+from views.review import TODO_TARGETS, ReviewableModelView, status_label
 
 MONTH_LABELS = {1: _l("January round"), 6: _l("June round")}
 LABELS = {
@@ -445,6 +445,21 @@ class PlanSummaryView(BaseView):
         with transaction():
             audit.record_export(db.session, "PlanSummary", count, filters, now=clock.now())
         return xlsx_download(data, filename)
+
+
+def _plan_to_enter(task) -> str:
+    """A round's to-do item opens the city's plan of the round, or the form to enter it."""
+    plan_id = db.session.scalar(
+        select(TrainingPlan.id).where(
+            TrainingPlan.round_id == task.record_id, TrainingPlan.org_id == task.reviewer_org_id
+        )
+    )
+    if plan_id is not None:
+        return url_for("PlanView.show", pk=plan_id)
+    return url_for("PlanView.add", _flt_0_round=task.record_id)  # the round chosen, hidden
+
+
+TODO_TARGETS[plans.ROUND.name] = _plan_to_enter
 
 
 def register(appbuilder) -> None:

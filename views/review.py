@@ -50,6 +50,19 @@ def record_url(record_type: str, record_id) -> str | None:
     return url_for(f"{kind.record_page}.show", pk=record_id)
 
 
+# A kind whose to-do item asks for something else than its record page (a plan round asks each
+# city for its plan): record_type -> (task) -> the URL of the action, or None for the record page.
+# Filled by the domain's view module (views.plans).
+TODO_TARGETS: dict = {}
+
+
+def todo_url(task) -> str | None:
+    """Where a to-do item leads: the exact action it asks for, else the record's page."""
+    target = TODO_TARGETS.get(task.record_type)
+    url = target(task) if target is not None else None
+    return url or record_url(task.record_type, task.record_id)
+
+
 def kind_label(record_type: str) -> str:
     """What kind of record it is, for lists."""
     kind = review.KINDS.get(record_type)

@@ -22,7 +22,7 @@ from models.review import ReviewTask
 from reports.xlsx import download_name
 from security import permissions
 from views.base import xlsx_download
-from views.review import kind_label, record_url
+from views.review import kind_label, record_url, todo_url
 
 HOME_TOP = 5  # to-do items on the home page
 
@@ -41,7 +41,7 @@ class Row:
     overdue: bool
 
 
-def _rows(items, now: datetime) -> list[Row]:
+def _rows(items, now: datetime, url=None) -> list[Row]:
     orgs = {}
     rows = []
     for item in items:
@@ -53,7 +53,7 @@ def _rows(items, now: datetime) -> list[Row]:
             Row(
                 t,
                 str(item.record) if item.record is not None else f"#{t.record_id}",
-                record_url(t.record_type, t.record_id),
+                url(t) if url else record_url(t.record_type, t.record_id),
                 kind_label(t.record_type),
                 _(item.step_label),
                 org.name if org else "",
@@ -65,7 +65,7 @@ def _rows(items, now: datetime) -> list[Row]:
 
 
 def todo_rows(user, now: datetime, limit: int | None = None) -> list[Row]:
-    return _rows(todo.todo_items(user, limit), now)
+    return _rows(todo.todo_items(user, limit), now, url=todo_url)  # the action itself
 
 
 def todo_count() -> int:

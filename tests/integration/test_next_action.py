@@ -1,0 +1,74 @@
+"""[ux] #15 point 5 "Find the next action": a to-do item opens the action itself, the center's
+plan summary opens on the national view, bulk approvals confirm what will change."""
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services import review
+from app.services.review import RETURN
+from models.plan import PlanRound, TrainingPlan
+from tests.factories import make_plan, post_form
+
+SUBMITTED = datetime(2026, 3, 2, 9, 0)
+DAY_AFTER = datetime(2026, 3, 3, 9, 0)
+ROUND = {"year": "2026", "month": "6", "deadline": "2026-03-20", "notice": "请各市六月底前报送"}
+
+
+def todo_links(client) -> list[str]:
+    html = client.get("/todo/").get_data(as_text=True)
+    table = html.split('id="malan-todo"', 1)[1]
+    return re.findall(r'<td><a href="([^"]+)">', table)
+
+
+def action_buttons(html) -> set[str]:
+    return set(re.findall(r'name="action" value="([a-z_]+)"', html))
+
+
+# ---------------------------------------------------------------- 1. the to-do item's target
+
+
+def test_round_todo_opens_the_form_to_enter_the_plan_then_the_plan(
+    client, login, world, frozen_clock
+):
+    login("center")
+    assert post_form(client, "/planroundview/add", **ROUND).status_code == 302
+    round_id = db.session.scalar(select(PlanRound.id))
+    login("c1")
+    [link] = todo_links(client)
+    assert "/planview/add" in link and "/planroundview/" not in link  # not the round's page
+    page = client.get(link)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="contact_name"' in html  # the plan's form
+    assert 'name="round"' not in html  # the round is the one the item is about
+    # entering the plan through the linked form makes it the city's plan of that round
+    response = post_form(client, link, contact_name="联系人", contact_phone="010-12345678")
+    assert response.status_code == 302
+    db.session.rollback()
+    plan = db.session.scalars(select(TrainingPlan)).one()
+    assert plan.round_id == round_id and plan.org_id == world["org"]["C1"]
+    # the round's item (still open until the plan is submitted) now opens the plan with 报送
+    [link] = todo_links(client)
+    assert link.endswith(f"/planview/show/{plan.id}")
+    html = client.get(link).get_data(as_text=True)
+    assert "submit" in action_buttons(html)
+
+
+def test_review_and_returned_items_open_the_record_with_its_buttons(
+    client, login, world, u, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
+    plan = make_plan(world)
+    review.submit(plan, u.c1, SUBMITTED)
+    login("p1")
+    [link] = todo_links(client)
+    assert link.endswith(f"/planview/show/{plan.id}")
+    assert {"approve", "return"} <= action_buttons(client.get(link).get_data(as_text=True))
+    review.decide(plan, u.p1, RETURN, SUBMITTED, opinion="补充")
+    db.session.commit()
+    login("c1")
+    [link] = todo_links(client)
+    html = client.get(link).get_data(as_text=True)
+    assert "submit" in action_buttons(html) and f"/planview/edit/{plan.id}" in html
