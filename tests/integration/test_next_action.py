@@ -10,7 +10,7 @@ from app.extensions import db
 from app.services import review
 from app.services.review import RETURN
 from models.plan import PlanRound, TrainingPlan
-from tests.factories import make_plan, post_form
+from tests.factories import assign, enrol, make_class, make_plan, post_form
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0)
 DAY_AFTER = datetime(2026, 3, 3, 9, 0)
@@ -72,3 +72,17 @@ def test_review_and_returned_items_open_the_record_with_its_buttons(
     [link] = todo_links(client)
     html = client.get(link).get_data(as_text=True)
     assert "submit" in action_buttons(html) and f"/planview/edit/{plan.id}" in html
+
+
+def test_classroom_items_open_the_import_and_the_needs_form(client, login, world, frozen_clock):
+    klass = make_class(world)
+    login("i1")
+    [link] = todo_links(client)
+    html = client.get(link).get_data(as_text=True)
+    assert f"/class_trainees/{klass.id}/import" in html  # 导入学员名单 on the linked page
+    enrol(world, klass, [1, 2, 3])
+    row = assign(world, klass, "trainer1")
+    login("trainer1")
+    [link] = todo_links(client)
+    html = client.get(link).get_data(as_text=True)
+    assert f'action="/needs_analysis/save/{row.id}"' in html and 'name="needs"' in html
