@@ -307,14 +307,24 @@ class PlanSummaryView(BaseView):
     """计划汇总: the provincial summary (a province: its own cities) and the national plan."""
 
     route_base = "/plansummary"
-    default_view = "province"
+    default_view = "index"
     class_permission_name = permissions.PLAN_SUMMARY
     method_permission_name = {
+        "index": "read",
         "province": "read",
         "national": "read",
         "province_xlsx": "export",
         "national_xlsx": "export",
     }
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """The menu's entry: the center's national plan, a province's own summary."""
+        args = {"round": request.args.get("round", type=int)}
+        if current_scope().mode == ALL:
+            return redirect(url_for(".national", **args))
+        return redirect(url_for(".province", **args))
 
     @expose("/province")
     @has_access

@@ -86,3 +86,19 @@ def test_classroom_items_open_the_import_and_the_needs_form(client, login, world
     [link] = todo_links(client)
     html = client.get(link).get_data(as_text=True)
     assert f'action="/needs_analysis/save/{row.id}"' in html and 'name="needs"' in html
+
+
+# ---------------------------------------------------------------- 2. the center's plan summary
+
+
+def test_plan_summary_menu_opens_the_national_view_for_the_center(client, login, world):
+    login("center")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/plansummary/"' in home  # the menu entry
+    response = client.get("/plansummary/", follow_redirects=True)
+    assert response.request.path == "/plansummary/national"
+    html = response.get_data(as_text=True)
+    assert "<h3>全国计划汇总</h3>" in html and 'id="province"' not in html  # no picker
+    login("p1")
+    response = client.get("/plansummary/", follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == "/plansummary/province"
