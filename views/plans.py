@@ -296,7 +296,7 @@ class PlanView(ListExportMixin, ReviewableModelView):
         if not waiting:
             flash(_("No city plan of this round is waiting for your review."), "warning")
         else:
-            self.bulk_approve(waiting)
+            self.approve_each(waiting)
         return redirect(url_for("PlanSummaryView.province", round=round_id))
 
 

@@ -92,6 +92,7 @@ class ReviewableModelView(ScopedModelView):
         "review_action": "read",
         "comment": "read",
         "bulk_approve": "review",
+        "bulk_review": "review",
     }
     show_template = "review/show.html"
 
@@ -219,15 +220,62 @@ class ReviewableModelView(ScopedModelView):
     @action(
         "bulk_approve",
         _l("Approve selected"),
-        _l("Approve all selected records?"),
+        "",  # no browser prompt: the confirmation page lists the records and takes the opinion
         "fa-check",
         single=False,
     )
     def bulk_approve(self, items):
-        """Approve several pending steps at once; each one is checked like a single approval."""
+        """The confirmation page of a bulk approval: the chosen records (each read through the
+        scoped datamodel: a foreign id is not found) and one opinion for all of them."""
+        records = items if isinstance(items, list) else [items]
+        if not records or any(r is None for r in records):
+            abort(404)
+        return self._bulk_page(records, review.APPROVE)
+
+    def _bulk_page(self, records, decision, opinion="", status=200):
+        return (
+            self.render_template(
+                "review/bulk_confirm.html",
+                title=str(_l("Confirm: %(action)s", action=ACTION_LABELS[decision])),
+                records=records,
+                decision=decision,
+                action_label=ACTION_LABELS[decision],
+                status_label=status_label,
+                opinion=opinion,
+                post_url=url_for(f"{self.endpoint}.bulk_review"),
+                back_url=url_for(f"{self.endpoint}.list"),
+            ),
+            status,
+        )
+
+    @expose("/bulk_review", methods=["POST"])
+    @has_access
+    def bulk_review(self):
+        """The confirmed bulk decision: all the listed records change, with the one opinion,
+        or none of them (the refusal is shown on the confirmation page again)."""
+        decision = request.form.get("decision", "")
+        if decision != review.APPROVE:
+            abort(400)
+        pks = request.form.getlist("rowid")
+        records = [self.datamodel.get(self._deserialize_pk_if_composite(pk)) for pk in pks]
+        if not records or any(r is None for r in records):
+            abort(404)
+        opinion = request.form.get("opinion", "")[:2000]
+        done = perform(
+            lambda: review.decide_all(records, g.user, decision, clock.now(), opinion=opinion),
+            success=_l("%(n)d record(s) approved.", n=len(records)),
+        )
+        if not done:
+            records = [self.datamodel.get(self._deserialize_pk_if_composite(pk)) for pk in pks]
+            return self._bulk_page(records, decision, opinion, 400)
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+    def approve_each(self, items):
+        """Approve several pending steps at once, each checked like a single approval (a
+        province's 报送 of its summary: what can go goes)."""
         now = clock.now()
         done, refused = 0, []
-        for record in items if isinstance(items, list) else [items]:
+        for record in items:
             try:
                 review.decide(record, g.user, review.APPROVE, now)
                 done += 1
@@ -238,7 +286,6 @@ class ReviewableModelView(ScopedModelView):
             flash(str(_l("%(n)d record(s) approved.", n=done)), "success")
         for message in refused:
             flash(message, "danger")
-        return redirect(self.get_redirect())
 
     def prefill_form(self, form, pk):
         """During a correction the form shows the proposed values, not the ones in force."""

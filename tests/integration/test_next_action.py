@@ -10,7 +10,8 @@ from app.extensions import db
 from app.services import review
 from app.services.review import RETURN
 from models.plan import PlanRound, TrainingPlan
-from tests.factories import assign, enrol, make_class, make_plan, post_form
+from models.review import ReviewEvent, ReviewTask
+from tests.factories import assign, csrf_token, enrol, make_class, make_plan, post_form
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0)
 DAY_AFTER = datetime(2026, 3, 3, 9, 0)
@@ -102,3 +103,117 @@ def test_plan_summary_menu_opens_the_national_view_for_the_center(client, login,
     login("p1")
     response = client.get("/plansummary/", follow_redirects=True)
     assert response.status_code == 200 and response.request.path == "/plansummary/province"
+
+
+# ---------------------------------------------------------------- 3. bulk approval confirmed
+
+
+def _submitted_plans(world, u, cities=("C1", "C1b", "C2")):
+    plans = {}
+    for city in cities:
+        plan = make_plan(world, city)
+        review.submit(plan, getattr(u, city.lower()), SUBMITTED)
+        plans[city] = plan.id
+    db.session.commit()
+    return plans
+
+
+def _state():
+    db.session.expire_all()
+    return (
+        sorted(
+            (p.id, p.status, p.step, p.version) for p in db.session.scalars(select(TrainingPlan))
+        ),
+        db.session.scalars(select(ReviewEvent.id).order_by(ReviewEvent.id)).all(),
+        sorted((t.id, t.done_at, t.decision) for t in db.session.scalars(select(ReviewTask))),
+    )
+
+
+def _confirm(client, ids):
+    token = csrf_token(client, "/password/change")
+    return client.post(
+        "/planview/action_post",
+        data={"action": "bulk_approve", "rowid": [str(i) for i in ids], "csrf_token": token},
+    )
+
+
+def test_bulk_approval_confirms_the_rows_then_applies_one_opinion(
+    client, login, world, u, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    chosen = [plans["C1"], plans["C1b"]]
+    login("p1")
+    before = _state()
+    page = _confirm(client, chosen)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _state() == before  # nothing changed yet
+    listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
+    assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == sorted(chosen)
+    form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    assert sorted(int(i) for i in re.findall(r'name="rowid" value="(\d+)"', form)) == sorted(chosen)
+    assert 'name="opinion"' in form
+    response = post_form(
+        client,
+        "/planview/bulk_review",
+        rowid=[str(i) for i in chosen],
+        decision="approve",
+        opinion="同意，报部中心",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    for pk in chosen:
+        plan = db.session.get(TrainingPlan, pk)
+        assert plan.step == 1  # now at the center
+        event = db.session.scalars(
+            select(ReviewEvent).where(
+                ReviewEvent.record_type == "plan",
+                ReviewEvent.record_id == pk,
+                ReviewEvent.action == "approve",
+            )
+        ).one()
+        assert event.opinion == "同意，报部中心" and event.actor_id == world["user"]["p1"]
+    assert db.session.get(TrainingPlan, plans["C2"]).step == 0  # not chosen (and not p1's)
+
+
+def test_bulk_approval_with_a_row_outside_the_scope_is_not_found(
+    client, login, world, u, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    mixed = [plans["C1"], plans["C2"]]  # 广州's plan is 广东's, not 北京's
+    login("p1")
+    before = _state()
+    assert _confirm(client, mixed).status_code == 404
+    response = post_form(
+        client,
+        "/planview/bulk_review",
+        rowid=[str(i) for i in mixed],
+        decision="approve",
+        opinion="同意",
+    )
+    assert response.status_code == 404
+    assert _state() == before
+
+
+def test_bulk_approval_is_all_or_none(client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u, ("C1", "C1b"))
+    login("p1")
+    page = _confirm(client, list(plans.values()))
+    assert page.status_code == 200
+    # someone else decides on one of them in the meantime: the other is not approved either
+    review.decide(db.session.get(TrainingPlan, plans["C1b"]), u.p1, RETURN, DAY_AFTER, opinion="补")
+    db.session.commit()
+    before = _state()
+    response = post_form(
+        client,
+        "/planview/bulk_review",
+        rowid=[str(i) for i in plans.values()],
+        decision="approve",
+        opinion="同意",
+    )
+    assert response.status_code == 400
+    assert _state() == before
+    html = response.get_data(as_text=True)
+    assert 'id="bulk-form"' in html and ">同意</textarea>" in html  # the opinion as typed

@@ -372,6 +372,20 @@ def decide(
         _event(record, actor, decision, before, now, opinion=opinion, step=step)
 
 
+def decide_all(records, actor, decision: str, now: datetime, opinion: str | None = None) -> int:
+    """One decision with one opinion on several records (a bulk approval): every record is
+    checked like a single decision, and either all of them change or none (the first refusal,
+    named after its record, undoes the others)."""
+    with transaction():
+        for record in records:
+            try:
+                decide(record, actor, decision, now, opinion=opinion)
+            except DomainError as exc:
+                exc.args, exc.field = (f"{record}: {exc}",), None  # which record refused
+                raise
+    return len(records)
+
+
 def start_correction(record, actor, now: datetime, expected_version=None) -> None:
     """第十条: approved data is corrected through a new revision reviewed again; the approved
     values stay in force (in the row) until the new revision is approved."""
