@@ -148,6 +148,7 @@ def test_bulk_approval_confirms_the_rows_then_applies_one_opinion(
     page = _confirm(client, chosen)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and _state() == before  # nothing changed yet
+    assert "以下 2 条记录将一并处理" in html
     listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
     assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == sorted(chosen)
     form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
