@@ -122,6 +122,7 @@ ID_ENDPOINTS = {
         "delete": ["GET", "POST"],
         "action": ["GET", "POST"],
         "action_post": ["POST"],
+        "bulk_review": ["POST"],  # ids in the form, like action_post (issue 15 point 5)
         "review_action": ["POST"],
         "account_sheet": ["POST"],
         "comment": ["POST"],
@@ -151,13 +152,16 @@ def _kind(view):
     return BaseCRUDView if isinstance(view, BaseCRUDView) else ModelRestApi
 
 
+FORM_IDS = ("action_post", "bulk_review")  # endpoints taking ids in the form ("rowid")
+
+
 def id_endpoints(app):
     """(view, FAB method, rule) for every rule of a scoped view that takes an id."""
     found = []
     for view in scoped_views(app):
         for rule in app.url_map.iter_rules():
             owner, _, method = rule.endpoint.partition(".")
-            if owner == view.endpoint and ("pk" in rule.arguments or method == "action_post"):
+            if owner == view.endpoint and ("pk" in rule.arguments or method in FORM_IDS):
                 found.append((view, method, rule))
     return found
 
@@ -213,7 +217,7 @@ def _url(app, endpoint, view, pk):
     with app.test_request_context():
         from flask import url_for
 
-        if method == "action_post":
+        if method in FORM_IDS:
             return url_for(endpoint)
         if method == "action":
             return url_for(endpoint, name=next(iter(view.actions), "no-such-action"), pk=pk)
@@ -228,6 +232,8 @@ def call(client, app, endpoint, verb, view, pks, headers=None):
     data = {"csrf_token": client.csrf}
     if method == "action_post":
         data.update(action=next(iter(view.actions), "no-such-action"), rowid=[str(p) for p in pks])
+    elif method == "bulk_review":
+        data.update(decision="approve", opinion="越权", rowid=[str(p) for p in pks])
     elif method == "edit":
         data.update(name="越权修改", first_name="越权修改")
     return client.open(url, method=verb, data=data if verb == "POST" else None)
@@ -267,7 +273,7 @@ def probe(app, people, endpoint, verb, who, mode) -> list:
         status = call(client, app, endpoint, verb, view, [pk], headers).status_code
         if status != (404 if allowed else 403):
             leaks.append((who, pk, status))
-    if method == "action_post" and own:  # one foreign id among own ones: all refused
+    if method in FORM_IDS and own:  # one foreign id among own ones: all refused
         batch = sorted(own)[:2] + foreign_sample(foreign, 1)
         status = call(client, app, endpoint, verb, view, batch).status_code
         if status not in (403, 404):
