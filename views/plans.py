@@ -22,7 +22,7 @@ from models.vocabulary import COURSE_TYPE
 from reports import plans as report
 from reports.xlsx import download_name
 from security import permissions
-from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope
+from security.scope import ALL, ScopedSQLAInterface, current_scope, in_scope, row_in_scope
 from views.base import ScopedModelView, blank, perform, xlsx_download
 from views.list_export import ListExportMixin
 from views.review import TODO_TARGETS, ReviewableModelView, status_label
@@ -242,7 +242,10 @@ class PlanView(ListExportMixin, ReviewableModelView):
     method_permission_name = {
         **ReviewableModelView.method_permission_name,
         "submit_summary": "review",
+        "add_lines": "write",
     }
+    show_template = "plans/plan_show.html"
+    NEW_ROWS = 5  # blank rows of the plan page's "add lines" table
     base_permissions = ["can_read", "can_write", "can_delete", "can_review"]
     related_views = [PlanLineView]
     list_title = _l("Plan")
@@ -283,6 +286,44 @@ class PlanView(ListExportMixin, ReviewableModelView):
     def pre_update(self, item):
         check_contact(item)
         super().pre_update(item)
+
+    def show_extras(self, record) -> dict:
+        """The table to add several lines at once, when the user may change the plan's lines."""
+        may_add = review.editable(record) and self._may_write(record)
+        return {
+            "new_lines": self.NEW_ROWS if may_add else 0,
+            "line_fields": LINE_FIELDS,
+            "line_labels": LABELS,
+            "course_types": vocabulary.choices(COURSE_TYPE),
+            "venue_cities": _venue_choices(),
+            "typed_lines": getattr(g, "typed_lines", {}),
+        }
+
+    def _may_write(self, record) -> bool:
+        return self.appbuilder.sm.has_access(
+            "can_write", self.class_permission_name
+        ) and row_in_scope(record, current_scope(), for_write=True)
+
+    @expose("/add_lines/<pk>", methods=["POST"])
+    @has_access
+    def add_lines(self, pk):
+        """新增计划明细 (several rows at once) on the plan's page: all rows saved or none."""
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        if not self._may_write(record):
+            abort(404)
+        rows = [
+            {f: request.form.get(f"{f}-{i}", "") for f in LINE_FIELDS}
+            for i in range(self.NEW_ROWS)
+        ]
+        if perform(
+            lambda: plans.add_lines(record, rows, clock.now().date()),
+            success=_l("Plan lines added."),
+        ):
+            return redirect(url_for(".show", pk=record.id))
+        db.session.rollback()
+        g.typed_lines = request.form  # the rows as typed, on the page again
+        record = self._record_or_404(record.id)
+        return self._show_page(record.id, record), 400
 
     @expose("/submit_summary", methods=["POST"])
     @has_access

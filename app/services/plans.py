@@ -16,7 +16,7 @@ from app.services import fields, review
 from app.services.applications import CONTACT_FIELDS, used_classes
 from app.services.errors import InvalidValue, NotAllowed
 from models.org import CITY, Org
-from models.plan import _DATE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
+from models.plan import _DATE_FIELDS, LINE_FIELDS, ROUND_MONTHS, PlanLine, PlanRound, TrainingPlan
 from models.review import DRAFT, RETURNED, ReviewTask
 from models.vocabulary import COURSE_TYPE, check_code
 
@@ -302,3 +302,52 @@ def stage_line(line: PlanLine, operation: str) -> None:
     else:
         lines = [old for old in lines if old["id"] != data["id"]]
     review.propose(plan, {"lines_data": lines})
+
+
+def _line_values(raw: dict) -> dict:
+    """A row of the plan page's table as typed (strings) -> a line's values; a number or a date
+    that is not one is refused with the field's name."""
+    values = {f: (raw.get(f) or "").strip() or None for f in LINE_FIELDS}
+    for name, label in (
+        ("classes", _("Number of classes")),
+        ("trainees_per_class", _("Trainees per class")),
+        ("venue_city_id", _("Venue city")),
+    ):
+        if values[name] is not None:
+            try:
+                values[name] = int(values[name])
+            except ValueError:
+                raise InvalidValue(
+                    _("%(field)s: enter a whole number.", field=label), field=name
+                ) from None
+    for name in _DATE_FIELDS:
+        if values[name] is not None:
+            try:
+                values[name] = date.fromisoformat(values[name])
+            except ValueError:
+                raise InvalidValue(
+                    _("%(value)s is not a date (YYYY-MM-DD).", value=values[name]), field=name
+                ) from None
+    return values
+
+
+def add_lines(plan: TrainingPlan, rows: list[dict], today: date) -> int:
+    """Several lines added at once on the plan's page (rows as typed; blank rows are skipped):
+    each checked like a line added alone, all of them saved or none (the refusal names its row).
+    During a correction they go into the correction's revision (第十条)."""
+    filled = [(n, row) for n, row in enumerate(rows, start=1) if any(v for v in row.values())]
+    if not filled:
+        raise InvalidValue(_("Plan lines: fill in at least one row."))
+    for number, raw in filled:
+        try:
+            line = PlanLine(plan=plan, **_line_values(raw))
+            check_line_change(line, today)
+        except InvalidValue as exc:
+            raise InvalidValue(
+                _("Plan line %(n)d: %(error)s", n=number, error=str(exc)), field=exc.field
+            ) from None
+        if review.is_correction(plan):
+            stage_line(line, "add")
+        else:
+            db.session.add(line)
+    return len(filled)

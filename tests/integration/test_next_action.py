@@ -218,3 +218,79 @@ def test_bulk_approval_is_all_or_none(client, login, world, u, frozen_clock):
     assert _state() == before
     html = response.get_data(as_text=True)
     assert 'id="bulk-form"' in html and ">同意</textarea>" in html  # the opinion as typed
+
+
+# ---------------------------------------------------------------- 4. plan lines on the plan's page
+
+
+def _line(i, world, **over):
+    values = {
+        "course_type": "SYB",
+        "classes": "2",
+        "trainees_per_class": "30",
+        "start_from": "2026-04-01",
+        "start_to": "2026-05-31",
+        "venue_city_id": str(world["org"]["C1"]),
+        "contact_name": "钱老师",
+        "contact_phone": "13800000002",
+        **over,
+    }
+    return {f"{k}-{i}": v for k, v in values.items()}
+
+
+def _lines(plan_id):
+    db.session.expire_all()
+    return sorted(
+        (line.course_type, line.classes, line.contact_name or "")
+        for line in db.session.get(TrainingPlan, plan_id).lines
+    )
+
+
+def test_several_plan_lines_are_added_on_the_plans_page(client, login, world, frozen_clock):
+    plan = make_plan(world)
+    db.session.commit()
+    before = _lines(plan.id)
+    login("c1")
+    html = client.get(f"/planview/show/{plan.id}").get_data(as_text=True)
+    assert 'id="plan-lines-form"' in html and 'name="classes-4"' in html  # five blank rows
+    response = post_form(
+        client,
+        f"/planview/add_lines/{plan.id}",
+        {**_line(0, world), **_line(2, world, classes="3", contact_name="孙老师")},
+    )
+    assert response.status_code == 302
+    assert _lines(plan.id) == sorted([*before, ("SYB", 2, "钱老师"), ("SYB", 3, "孙老师")])
+
+
+def test_a_refused_row_adds_none_and_keeps_what_was_typed(client, login, world, frozen_clock):
+    plan = make_plan(world)
+    db.session.commit()
+    before = _lines(plan.id)
+    login("c1")
+    response = post_form(
+        client,
+        f"/planview/add_lines/{plan.id}",
+        {**_line(0, world, contact_name="周老师"), **_line(1, world, start_to="2026-03-20")},
+    )
+    assert response.status_code == 400
+    assert _lines(plan.id) == before
+    html = response.get_data(as_text=True)
+    assert "计划明细 2" in html or "第 2" in html or "2：" in html  # the row at fault
+    assert 'value="周老师"' in html and 'value="2026-03-20"' in html
+
+
+def test_others_get_no_table_and_cannot_add_lines(client, login, world, u, frozen_clock):
+    plan = make_plan(world)
+    db.session.commit()
+    before = _lines(plan.id)
+    login("c2")  # another province's city: not found
+    assert client.get(f"/planview/show/{plan.id}").status_code == 404
+    response = post_form(client, f"/planview/add_lines/{plan.id}", _line(0, world))
+    assert response.status_code == 404
+    review.submit(db.session.get(TrainingPlan, plan.id), u.c1, SUBMITTED)
+    db.session.commit()
+    login("c1")  # under review: no table, and a post is refused
+    html = client.get(f"/planview/show/{plan.id}").get_data(as_text=True)
+    assert 'id="plan-lines-form"' not in html
+    post_form(client, f"/planview/add_lines/{plan.id}", _line(0, world))
+    assert _lines(plan.id) == before
