@@ -312,8 +312,7 @@ class PlanView(ListExportMixin, ReviewableModelView):
         if not self._may_write(record):
             abort(404)
         rows = [
-            {f: request.form.get(f"{f}-{i}", "") for f in LINE_FIELDS}
-            for i in range(self.NEW_ROWS)
+            {f: request.form.get(f"{f}-{i}", "") for f in LINE_FIELDS} for i in range(self.NEW_ROWS)
         ]
         if perform(
             lambda: plans.add_lines(record, rows, clock.now().date()),

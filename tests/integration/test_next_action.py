@@ -275,7 +275,7 @@ def test_a_refused_row_adds_none_and_keeps_what_was_typed(client, login, world, 
     assert response.status_code == 400
     assert _lines(plan.id) == before
     html = response.get_data(as_text=True)
-    assert "计划明细 2" in html or "第 2" in html or "2：" in html  # the row at fault
+    assert "第 2 个计划班次" in html and "2026-03-20" in html  # the row at fault, named
     assert 'value="周老师"' in html and 'value="2026-03-20"' in html
 
 

@@ -122,7 +122,10 @@ ID_ENDPOINTS = {
         "delete": ["GET", "POST"],
         "action": ["GET", "POST"],
         "action_post": ["POST"],
-        "bulk_review": ["POST"],  # ids in the form, like action_post (issue 15 point 5)
+        "bulk_review": ["POST"],
+        "add_lines": [
+            "POST"
+        ],  # a plan's lines added on its page (issue 15 point 5)  # ids in the form, like action_post (issue 15 point 5)
         "review_action": ["POST"],
         "account_sheet": ["POST"],
         "comment": ["POST"],
