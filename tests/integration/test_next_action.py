@@ -12,9 +12,13 @@ from app.services.review import RETURN
 from models.plan import PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from tests.factories import assign, csrf_token, enrol, make_class, make_plan, post_form
+from tests.integration import test_dispatch as dispatch_tests
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0)
 DAY_AFTER = datetime(2026, 3, 3, 9, 0)
+staffing = dispatch_tests.staffing  # the fixture: I1's class, its dispatch, four trainers
+_proposed, _seat_of = dispatch_tests._proposed, dispatch_tests._seat_of
+
 ROUND = {"year": "2026", "month": "6", "deadline": "2026-03-20", "notice": "请各市六月底前报送"}
 
 
@@ -87,6 +91,22 @@ def test_classroom_items_open_the_import_and_the_needs_form(client, login, world
     [link] = todo_links(client)
     html = client.get(link).get_data(as_text=True)
     assert f'action="/needs_analysis/save/{row.id}"' in html and 'name="needs"' in html
+
+
+def test_dispatch_items_open_the_choice_and_the_answer(staffing, client, login):
+    w, p = staffing, staffing["profile"]
+    _proposed(w, wanted=1)
+    login("center")
+    [link] = todo_links(client)
+    html = client.get(link).get_data(as_text=True)
+    assert f'action="/dispatchview/choose/{w["dispatch"]}"' in html  # 选派 on the linked page
+    post_form(client, f"/dispatchview/choose/{w['dispatch']}", trainers=[p["ta"]], lead=p["ta"])
+    seat = _seat_of(p["ta"]).id
+    login("ta")
+    [link] = todo_links(client)
+    html = client.get(link).get_data(as_text=True)
+    assert f'action="/dispatchseatview/accept/{seat}"' in html
+    assert f'action="/dispatchseatview/decline/{seat}"' in html
 
 
 # ---------------------------------------------------------------- 2. the center's plan summary
