@@ -1300,3 +1300,45 @@ def page_errors(response) -> dict[str, list[str]]:
         messages = re.findall(r'<span class="error-message">(.*?)</span>', body, re.S)
         shown.setdefault(field, []).extend(unescape(m).strip() for m in messages)
     return shown
+
+
+def staffed_dispatch(world, start) -> dict:
+    """I1's 2-day class from ``start``, its dispatch opened, and four trainers: ta, tb in 东城
+    (C1), tc in 西城 (C1b, same province), td in 广州 (C2); all available around the class."""
+    from app.services import dispatch
+    from app.services.tx import transaction
+    from models.application import TrainingClass
+    from models.user import MalanUser
+
+    class_id = make_class(world, "I1", start, days=2).id
+    for key, city in (("ta", "C1"), ("tb", "C1"), ("tc", "C1b"), ("td", "C2")):
+        mark_available(make_trainer(world, key, city), start - timedelta(days=5), 20)
+    institution = db.session.get(MalanUser, world["user"]["i1"])
+    with transaction():
+        d = dispatch.open_dispatch(db.session.get(TrainingClass, class_id), institution, NOW)
+    world["class"], world["dispatch"] = class_id, d.id
+    return world
+
+
+def propose_candidates(world, wanted=2) -> None:
+    """The institution's criteria (``wanted`` trainers, anywhere) and its proposal: ta, tb, tc
+    (at most twice the number wanted)."""
+    from app.services import dispatch
+    from app.services.tx import transaction
+    from models.dispatch import Dispatch
+    from models.user import MalanUser
+
+    p = world["profile"]
+    institution = db.session.get(MalanUser, world["user"]["i1"])
+    d = db.session.get(Dispatch, world["dispatch"])
+    criteria = dict(wanted=wanted, level="", region="any", min_taught="", gender="")
+    with transaction():
+        dispatch.save_criteria(d, institution, {**criteria, "named_profile_id": ""}, NOW)
+    with transaction():
+        dispatch.propose(d, institution, [p["ta"], p["tb"], p["tc"]][: 2 * wanted], NOW)
+
+
+def seat_of(profile_id):
+    from models.dispatch import DispatchSeat
+
+    return db.session.scalar(select(DispatchSeat).where(DispatchSeat.profile_id == profile_id))

@@ -29,7 +29,10 @@ from tests.factories import (
     make_trainer,
     mark_available,
     post_form,
+    propose_candidates,
+    seat_of,
     snapshot,
+    staffed_dispatch,
 )
 
 START = NOW.date() + timedelta(days=30)
@@ -41,15 +44,8 @@ def _user(world, key):
 
 @pytest.fixture()
 def staffing(frozen_clock, world):
-    """I1's 2-day class, its dispatch opened, and four trainers: a, b in 东城 (C1), c in 西城
-    (C1b, same province), d in 广州 (C2); all available around the class."""
-    class_id = make_class(world, "I1", START, days=2).id
-    for key, city in (("ta", "C1"), ("tb", "C1"), ("tc", "C1b"), ("td", "C2")):
-        mark_available(make_trainer(world, key, city), START - timedelta(days=5), 20)
-    with transaction():
-        d = svc.open_dispatch(db.session.get(TrainingClass, class_id), _user(world, "i1"), NOW)
-    world["class"], world["dispatch"] = class_id, d.id
-    return world
+    """I1's 2-day class, its dispatch opened, and four trainers (tests.factories)."""
+    return staffed_dispatch(world, START)
 
 
 def _d(world) -> Dispatch:
@@ -279,15 +275,8 @@ def test_point2_only_the_class_institution_enters_criteria(staffing):
 # ---------------------------------------------------------------- point 3: choice and answers
 
 
-def _proposed(w, wanted=2):
-    p = w["profile"]
-    _criteria(w, wanted=wanted)
-    with transaction():
-        svc.propose(_d(w), _user(w, "i1"), [p["ta"], p["tb"], p["tc"]][: 2 * wanted], NOW)
-
-
-def _seat_of(profile_id) -> DispatchSeat:
-    return db.session.scalar(select(DispatchSeat).where(DispatchSeat.profile_id == profile_id))
+_proposed = propose_candidates
+_seat_of = seat_of
 
 
 def test_point3_whole_loop_with_a_decline(staffing, client, login):

@@ -2,8 +2,9 @@
 plan summary opens on the national view, bulk approvals confirm what will change."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -11,13 +12,29 @@ from app.services import review
 from app.services.review import RETURN
 from models.plan import PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
-from tests.factories import assign, csrf_token, enrol, make_class, make_plan, post_form
-from tests.integration import test_dispatch as dispatch_tests
+from tests.factories import (
+    NOW,
+    assign,
+    csrf_token,
+    enrol,
+    make_class,
+    make_plan,
+    post_form,
+    propose_candidates,
+    seat_of,
+    staffed_dispatch,
+)
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0)
 DAY_AFTER = datetime(2026, 3, 3, 9, 0)
-staffing = dispatch_tests.staffing  # the fixture: I1's class, its dispatch, four trainers
-_proposed, _seat_of = dispatch_tests._proposed, dispatch_tests._seat_of
+_proposed, _seat_of = propose_candidates, seat_of
+
+
+@pytest.fixture()
+def staffing(frozen_clock, world):
+    """I1's class a month ahead, its dispatch opened, and four trainers."""
+    return staffed_dispatch(world, NOW.date() + timedelta(days=30))
+
 
 ROUND = {"year": "2026", "month": "6", "deadline": "2026-03-20", "notice": "请各市六月底前报送"}
 
