@@ -3,8 +3,8 @@ its service at a plausible past moment.
 
 - Plans: an earlier round whose two demo city plans went all the way up (the approved national
   plan), and an open round with 广州's plan waiting at 广东 and 东城's plan returned by 北京.
-- Applications at each step: a draft (周机构), one at the city (孙机构, submitted eight days ago:
-  the demo's one overdue item), one at the province, one at the center, one returned (the
+- Applications at each step: a draft (周机构), two at the city (孙机构's, submitted eight days
+  ago: the demo's one overdue item; 周机构's, submitted yesterday), one at the province, one at the center, one returned (the
   approved one is `load_dispatch_demo`'s).
 - Notices with read receipts (some read, some unread), messages between accounts, and library
   entries under review (a mentor at 北京, a course resource at 广东).
@@ -169,6 +169,10 @@ def load_applications(cast: _Cast, now: datetime) -> None:
     at = _ago(now, OVERDUE_SUBMITTED_DAYS)
     late = _application(cast.bj_inst, base, "北京市东城区创业大厦5楼", at.date())
     review.submit(late, cast.bj_inst, at)
+    # At 广州, submitted yesterday: on time (广州 may link it to a line of its approved plan).
+    at = _ago(now, 1)
+    app = _application(cast.gz_inst, base + timedelta(days=5), "广州市天河区创业园3楼", at.date())
+    review.submit(app, cast.gz_inst, at)
     # At the province.
     at = _ago(now, 2)
     app = _application(cast.gz_inst, base + timedelta(days=7), "广州市越秀区培训楼", at.date())

@@ -424,6 +424,7 @@ def test_issue15_point9_every_role_finds_work_and_history(empty_db, runner):
     # city: 东城's returned plan to resubmit and the (overdue) application to review
     assert {("plan", "city"), ("application", "city")} <= todo("赵东城")
     assert ("mentor", "province") in todo("李北京")
+    assert ("application", "city") in todo("钱广州")  # 周机构's, on time
     # institution: its applications, a draft and a returned one for 周机构
     for name in ("孙机构", "周机构"):
         assert _count(ClassApplication, ClassApplication.org_id == named(name).org_id) >= 3
