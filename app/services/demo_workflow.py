@@ -100,16 +100,17 @@ def _plan(round_, city: MalanUser, start: date, classes: int, at: datetime, note
 
 
 def load_plans(cast: _Cast, now: datetime) -> None:
-    """The earlier round (next January's, opened a hundred days ago): both demo cities' plans
-    approved by their provinces and the center. The open round (next June's, opened ten days
-    ago): 广州's plan submitted yesterday (at 广东), 东城's returned by 北京 for a correction."""
+    """The earlier round (next year's June round, opened a hundred days ago): both demo cities'
+    plans approved by their provinces and the center. The open round (the January round after
+    it, opened ten days ago): 广州's plan submitted yesterday (at 广东), 东城's returned by 北京
+    for a correction. (Next year's January round stays free: tests open it themselves.)"""
     from app.services import plans, review
     from models.plan import PlanRound
 
     year = now.year + 1
     opened = _ago(now, PAST_ROUND_OPENED_DAYS)
     # Its deadline is still ahead: every other city's "submit your plan" item stays on time.
-    earlier = PlanRound(year=year, month=1, deadline=(now + timedelta(days=5)).date())
+    earlier = PlanRound(year=year, month=6, deadline=(now + timedelta(days=5)).date())
     earlier.notice = "请各地于截止日期前报送明年一月批次讲师培训计划。"
     plans.open_round(earlier, cast.center, opened)
     for n, (city, province) in enumerate(
@@ -120,7 +121,7 @@ def load_plans(cast: _Cast, now: datetime) -> None:
         review.decide(plan, province, review.APPROVE, at + timedelta(days=1), "同意上报")
         review.decide(plan, cast.center, review.APPROVE, at + timedelta(days=2), "同意")
     opened = _ago(now, OPEN_ROUND_OPENED_DAYS)
-    open_round = PlanRound(year=year, month=6, deadline=(now + timedelta(days=40)).date())
+    open_round = PlanRound(year=year + 1, month=1, deadline=(now + timedelta(days=40)).date())
     open_round.notice = "请各地报送六月批次讲师培训计划。"
     plans.open_round(open_round, cast.center, opened)
     _plan(open_round, cast.gz_city, now.date() + timedelta(days=150), 2, _ago(now, 1), "六月批次")

@@ -390,7 +390,7 @@ def test_issue15_point9_every_role_finds_work_and_history(empty_db, runner):
 
     # Plans: the earlier round approved all the way up, the open one with a submitted and a
     # returned plan.
-    rounds = db.session.scalars(select(PlanRound).order_by(PlanRound.month)).all()
+    rounds = db.session.scalars(select(PlanRound).order_by(PlanRound.year, PlanRound.month)).all()
     assert len(rounds) == 2
     by_round = {
         r.id: sorted(
