@@ -101,6 +101,9 @@ def load_demo(now: datetime) -> list[MalanUser]:
     load_running_class(demo_users(), now)
     db.session.commit()
     load_finished_class(demo_users(), now)
+    from app.services import demo_workflow  # plans, applications, notices, messages (issue 15)
+
+    demo_workflow.load_workflow_demo(demo_users(), now)
     return demo_users()
 
 

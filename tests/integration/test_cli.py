@@ -168,15 +168,18 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
         u.full_name for u in users if u.role_kind == "trainer"
     )
     assert all(p.status == "approved" for p in profiles)
-    [mentor] = db.session.scalars(select(MentorProfile)).all()
-    [resource] = db.session.scalars(select(CourseResource)).all()
-    assert mentor.status == resource.status == "approved" and resource.published_at is not None
+    # the approved entries, and one of each under review (issue 15 point 9)
+    mentors = db.session.scalars(select(MentorProfile).order_by(MentorProfile.id)).all()
+    assert [m.status for m in mentors] == ["approved", "pending"]
+    resources = db.session.scalars(select(CourseResource).order_by(CourseResource.id)).all()
+    assert [r.status for r in resources] == ["approved", "pending"]
+    assert resources[0].published_at is not None
     for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
     # the running class's six trainees (陈学员 among them), the finished class's four
     assert kinds.count("trainee") == 10
     from app.services import grades
-    from models.application import TrainingClass
+    from models.application import ClassApplication, TrainingClass
 
     classes = db.session.scalars(select(TrainingClass)).all()
     # the finished class, the running one and the one waiting for its trainers
@@ -187,10 +190,10 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
     from app.services import review
 
+    # Exactly one item is late: the application waiting at 东城 for eight days.
     late = db.session.scalars(review.overdue_tasks(clock.now())).all()
-    assert [
-        (t.record_type, t.level, t.record_id, t.due_at) for t in late
-    ] == []  # nothing left late
+    assert [(t.record_type, t.level) for t in late] == [("application", "city")]
+    assert db.session.get(ClassApplication, late[0].record_id).org.parent.code == "110101"
     # Each business account sits in the part of the tree its role belongs to.
     for u in users:
         assert u.org.kind in accounts.ROLE_ORG_KINDS[u.role_kind]
@@ -356,3 +359,92 @@ def test_issue13_point7_demo_class_runs_today_with_forms_due(empty_db, runner, a
     for html in (home, page):
         assert "每日意见反馈表" in html and "期中评估表" in html
         assert f"/evaluation/{klass.id}/daily/{today.isoformat()}" in html
+
+
+def test_issue15_point9_every_role_finds_work_and_history(empty_db, runner):
+    """`make run`'s demo is alive: plans in both rounds, applications at each step, notices with
+    read and unread receipts, messages and library entries under review — each business role
+    has something to do or to look back on."""
+    from app.services import messages, notices, review
+    from app.services.todo import todo_items
+    from models.application import ClassApplication
+    from models.audit import AuditLog
+    from models.dispatch import Availability
+    from models.faculty import FacultyProfile
+    from models.message import Message
+    from models.notice import NoticeRead
+    from models.plan import PlanRound, TrainingPlan
+
+    _load_demo(runner)
+    now = clock.now()
+    users = db.session.scalars(select(MalanUser).order_by(MalanUser.id)).all()
+
+    def named(name):
+        return next(u for u in users if u.full_name == name)
+
+    def todo(name):
+        return {
+            (t.record_type, t.level)
+            for t in db.session.scalars(review.todo_tasks(named(name))).all()
+        }
+
+    # Plans: the earlier round approved all the way up, the open one with a submitted and a
+    # returned plan.
+    rounds = db.session.scalars(select(PlanRound).order_by(PlanRound.year, PlanRound.month)).all()
+    assert len(rounds) == 2
+    by_round = {
+        r.id: sorted(
+            (p.org.code, p.status)
+            for p in db.session.scalars(select(TrainingPlan).where(TrainingPlan.round_id == r.id))
+        )
+        for r in rounds
+    }
+    assert by_round[rounds[0].id] == [("110101", "approved"), ("440100", "approved")]
+    assert by_round[rounds[1].id] == [("110101", "returned"), ("440100", "pending")]
+    # Applications: draft, at the city, at the province, at the center, returned, approved.
+    steps = set()
+    for app in db.session.scalars(select(ClassApplication)):
+        task = review.open_task(app)
+        steps.add(
+            (app.status, task.level if task is not None and app.status == "pending" else None)
+        )
+    assert {
+        ("draft", None),
+        ("pending", "city"),
+        ("pending", "province"),
+        ("pending", "center"),
+        ("returned", None),
+        ("approved", None),
+    } <= steps
+
+    # center: an application at its step; the approved plans to sum up
+    assert ("application", "center") in todo("张中心")
+    # province: 广州's plan and application to review
+    assert {("plan", "province"), ("application", "province")} <= todo("王广东")
+    # city: 东城's returned plan to resubmit and the (overdue) application to review
+    assert {("plan", "city"), ("application", "city")} <= todo("赵东城")
+    assert ("mentor", "province") in todo("李北京")
+    assert ("application", "city") in todo("钱广州")  # 周机构's, on time
+    # institution: its applications, a draft and a returned one for 周机构
+    for name in ("孙机构", "周机构"):
+        assert _count(ClassApplication, ClassApplication.org_id == named(name).org_id) >= 3
+    assert ("application", "institution") in todo("周机构")
+    assert todo_items(named("周机构")) and todo_items(named("赵东城"))
+    # trainer: its calendar marked
+    for trainer in (u for u in users if u.role_kind == "trainer"):
+        profile = db.session.scalar(
+            select(FacultyProfile).where(FacultyProfile.user_id == trainer.id)
+        )
+        assert _count(Availability, Availability.profile_id == profile.id) > 0
+    # auditor: audit entries of the demo's acts
+    assert _count(AuditLog) > 10
+
+    # Notices with read and unread receipts; messages between accounts.
+    assert _count(NoticeRead) >= 3
+    assert notices.unread_count(named("李北京"), now) == 0
+    assert notices.unread_count(named("孙机构"), now) >= 1
+    assert notices.unread_count(named("周机构"), now) >= 2
+    assert _count(Message) >= 3
+    assert messages.unread_count(named("王广东")) == 1
+    assert messages.unread_count(named("孙机构")) == 1  # 东城's answer
+    assert messages.unread_count(named("赵东城")) == 0
