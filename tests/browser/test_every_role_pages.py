@@ -17,7 +17,9 @@ PHONE = {"width": 375, "height": 812}
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # ASCII labels a Chinese page may show: the language's own name, numbers, dates, course codes
 # (SYB, GYB …), short all-caps abbreviations, a caret or an icon-only button.
-ALLOWED = re.compile(r"^(English|[\d\s.:/%()+\-×—–…,]*|[A-Z0-9]{2,6}(\+|/[A-Z0-9]{2,6})?|[«»‹›<>×]+)$")
+ALLOWED = re.compile(
+    r"^(English|[\d\s.:/%()+\-×—–…,]*|[A-Z0-9]{2,6}(\+|/[A-Z0-9]{2,6})?|[«»‹›<>×]+)$"
+)
 LABELS_JS = """() => {
   const out = [];
   const pick = 'th, label, button, .btn, .navbar a, .nav-tabs a, legend, .panel-title';
@@ -106,24 +108,38 @@ def test_every_role_every_menu_page_fits_is_chinese_and_stays_local(chromium, li
                     if not CJK.search(text) and not ALLOWED.match(text):
                         problems.append(f"{where}: English label {text!r}")
                 problems.extend(f"{where}: console error {e}" for e in errors)
-                _shoot(page, account["role"], urlsplit(url).path)
+                problems.extend(_shoot(page, account["role"], urlsplit(url).path))
             problems.extend(f"{account['role']}: external request {u}" for u in foreign)
             assert requested, "the guard saw no request: the test would prove nothing"
         finally:
             context.close()
     assert opened > 9 * 3
+    for shot in ("readme_notice_form_1280", "readme_list_phone_375", "readme_todo_1280"):
+        assert (ARTIFACTS / f"{shot}.png").exists(), f"{shot}.png was not taken"
     assert not problems, "\n".join(dict.fromkeys(problems))
 
 
-def _shoot(page, role, path) -> None:
-    """The README's screenshots: the notice form and 我的待办 at 1280 px, a list as cards at 375."""
-    if role == "center" and path == "/notices/list/":
+def _shoot(page, role, path) -> list[str]:
+    """The README's screenshots: the notice form and 我的待办 at 1280 px, a list (开班申请) at
+    375 px, which must read as cards: each cell a "label: value" line, no table header shown."""
+    problems = []
+    if role == "center" and path == "/applicationview/list/":
         page.set_viewport_size(PHONE)
+        cards = page.evaluate(
+            """() => [...document.querySelectorAll('table.malan-cards td[data-label]')].map(td =>
+                 getComputedStyle(td).display + ' ' + getComputedStyle(td, '::before').content)"""
+        )
+        if not cards or any(not c.startswith("flex ") or '"' not in c for c in cards):
+            problems.append(f"center {path}: not cards at 375px: {cards[:3]}")
+        if page.locator("table.malan-cards thead th:not(.action_checkboxes)").first.is_visible():
+            problems.append(f"center {path}: the table header shows at 375px")
         page.screenshot(path=ARTIFACTS / "readme_list_phone_375.png", full_page=True)
+    elif role == "center" and path == "/notices/":
         page.set_viewport_size(DESKTOP)
-        page.goto(page.url.replace("/list/", "/add"))
+        page.goto(page.url.split("/notices/")[0] + "/notices/new")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=ARTIFACTS / "readme_notice_form_1280.png", full_page=True)
     elif role == "center" and path == "/todo/":
         page.set_viewport_size(DESKTOP)
         page.screenshot(path=ARTIFACTS / "readme_todo_1280.png", full_page=True)
+    return problems
