@@ -119,6 +119,9 @@ def test_every_role_every_menu_page_fits_is_chinese_and_stays_local(chromium, li
     assert not problems, "\n".join(dict.fromkeys(problems))
 
 
+_TODO_SHOT = {"items": 0}
+
+
 def _shoot(page, role, path) -> list[str]:
     """The README's screenshots: the notice form and 我的待办 at 1280 px, a list (开班申请) at
     375 px, which must read as cards: each cell a "label: value" line, no table header shown."""
@@ -139,7 +142,10 @@ def _shoot(page, role, path) -> list[str]:
         page.goto(page.url.split("/notices/")[0] + "/notices/new")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=ARTIFACTS / "readme_notice_form_1280.png", full_page=True)
-    elif role == "center" and path == "/todo/":
+    elif path == "/todo/":  # the role with the most to-do items gives the README's shot
         page.set_viewport_size(DESKTOP)
-        page.screenshot(path=ARTIFACTS / "readme_todo_1280.png", full_page=True)
+        items = page.locator("#main-content tr, .list-group-item, main tr, .container tr").count()
+        if items >= _TODO_SHOT["items"]:
+            _TODO_SHOT["items"] = items
+            page.screenshot(path=ARTIFACTS / "readme_todo_1280.png", full_page=True)
     return problems
