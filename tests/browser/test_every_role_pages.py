@@ -144,7 +144,7 @@ def _shoot(page, role, path) -> list[str]:
         page.screenshot(path=ARTIFACTS / "readme_notice_form_1280.png", full_page=True)
     elif path == "/todo/":  # the role with the most to-do items gives the README's shot
         page.set_viewport_size(DESKTOP)
-        items = page.locator("#main-content tr, .list-group-item, main tr, .container tr").count()
+        items = page.locator("table tbody tr").count()
         if items >= _TODO_SHOT["items"]:
             _TODO_SHOT["items"] = items
             page.screenshot(path=ARTIFACTS / "readme_todo_1280.png", full_page=True)
