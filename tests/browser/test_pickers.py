@@ -4,6 +4,7 @@ city in the tree, the body is written in bold in the editor, and the published n
 bold text. Nothing is fetched from another host; screenshots go to tests/artifacts/."""
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -94,6 +95,16 @@ def test_account_org_picker_offers_what_fits_the_role(page, live_server):
     page.click("#org + .select2 .select2-selection")
     page.fill(".select2-search__field", "北京")
     page.locator(".select2-results__option", has_text=" / ").first.wait_for()
+    # select2 may still show the answer to a shorter query typed on the way: wait for the last
+    # one (a wrong offer still fails below, after the wait).
+    try:
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.select2-results__option:not(.loading-results)')]
+                     .every(o => o.textContent.startsWith('北京市 / '))""",
+            timeout=5000,
+        )
+    except PlaywrightTimeout:
+        pass
     offered = page.locator(".select2-results__option:not(.loading-results)").all_inner_texts()
     assert offered and all(text.startswith("北京市 / ") for text in offered), offered
     assert all(text.count(" / ") == 1 for text in offered), offered  # cities, no institutions
