@@ -200,6 +200,9 @@ def test_point2_province_approves_its_cities_entries_in_bulk(frozen_clock, clien
     assert {mentor(first.id).status, mentor(second.id).status} == {"pending"}
     login("p1")
     post(client, "/mentorview/action_post", action="bulk_approve", rowid=ids)
+    # the action asks first (issue 15 point 5): nothing changes until the list is confirmed
+    assert {mentor(first.id).status, mentor(second.id).status} == {"pending"}
+    post(client, "/mentorview/bulk_review", decision="approve", rowid=ids, opinion="同意")
     assert {mentor(first.id).status, mentor(second.id).status} == {"approved"}
 
 
