@@ -130,9 +130,10 @@ class SummaryView(BaseView):
 
 def _roots() -> list[Org]:
     """The orgs whose summary the user may make: its own, and for the center and a province
-    the provinces and cities below (a few dozen rows, one statement)."""
+    the provinces and cities below (a few hundred rows at most, one statement)."""
     own = g.user.org
-    if own is None or own.kind not in ROOT_KINDS:
+    # by the role and its org both: a trainer's org is a city, yet no city's summary is its own
+    if own is None or g.user.role_kind not in ROOT_KINDS or own.kind != g.user.role_kind:
         abort(403)
     query = select(Org).where(Org.kind.in_((PROVINCE, CITY))).order_by(Org.code)
     if own.kind == PROVINCE:
@@ -186,6 +187,8 @@ def status_urls(period, today: date) -> dict[str, str]:
 def dashboard(user) -> dict | None:
     """The home page's charts for the current year, scoped to the user (None: not its role)."""
     if user.role_kind not in DASHBOARD_KINDS or user.org is None:
+        return None
+    if user.org.kind != user.role_kind:  # a misplaced account sees no one's figures
         return None
     now = clock.now()
     period = statistics.year_of(now.date())
