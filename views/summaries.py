@@ -26,7 +26,7 @@ from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from reports import summary as report
 from reports.xlsx import download_name
 from security import permissions
-from security.scope import current_scope, row_in_scope
+from security.scope import NODE, Scope, current_scope, row_in_scope
 from views.base import show_refusal, xlsx_download
 
 ROOT_KINDS = (CENTER, PROVINCE, CITY)  # whose summary a file can be
@@ -59,7 +59,7 @@ class SummaryView(BaseView):
         form, root, period = self._ask()
         context = {"form": form, "root": root, "period": period, "title": _("Statistical summary")}
         if period is not None:
-            fig = statistics.figures(db.session, current_scope(), period, clock.now())
+            fig = statistics.figures(db.session, _scope_of(root), period, clock.now())
             level = statistics.CHILD_LEVEL[root.kind]
             rows = statistics.by_level(fig, level, root)
             types = statistics.by_course_type(fig)
@@ -86,7 +86,7 @@ class SummaryView(BaseView):
         if period is None:  # the page again, the message at its field
             return self.index()
         now = clock.now()
-        fig = statistics.figures(db.session, current_scope(), period, now)
+        fig = statistics.figures(db.session, _scope_of(root), period, now)
         data = report.summary_xlsx(fig, root)
         with transaction() as session:
             audit.record_export(
@@ -142,6 +142,14 @@ def _roots() -> list[Org]:
         query = query.where(Org.id == own.id)
     below = [o for o in db.session.scalars(query) if o.id != own.id]
     return [own, *below]
+
+
+def _scope_of(root: Org) -> Scope:
+    """The figures of ``root``'s subtree only (``root`` is inside the user's scope: `_root`),
+    so that every sheet of its file, the course types' too, counts nothing else."""
+    if root.kind == CENTER:
+        return current_scope()
+    return Scope(NODE, root.id, root.kind, g.user.id)
 
 
 def _root(wanted: int | None, roots: list[Org]) -> Org:

@@ -156,6 +156,10 @@ def test_point5_national_file_has_a_sheet_per_level_and_correct_totals(app, data
     assert beijing[-1][0] == "合计" and beijing[-1][5] == 6
     types = sheets["按课程类型"]
     assert types[-1][0] == "合计" and types[-1][1] == 3 and types[-1][5] == 9
+    # one province's file asked by the center: every sheet counts that province only
+    guangdong = _sheets(client.get(f"/summary/export?{YEAR}&org={dataset['org']['P2']}"))
+    assert list(guangdong) == ["广东省", "按课程类型"]
+    assert guangdong["广东省"][-1][1] == guangdong["按课程类型"][-1][1] == 1
 
 
 def test_point5_province_file_holds_only_its_own(app, dataset):
@@ -210,7 +214,8 @@ def test_point5_page_shows_the_top_sheet(app, dataset):
 
 
 def test_point5_statements_do_not_grow_with_the_data(app, dataset):
-    """Aggregated by the database: three more classes cost no more statements."""
+    """Aggregated by the database: three more classes (and overdue steps of another city)
+    cost no more statements, in the figures or on the home page."""
     scope = scope_of(db.session.get(MalanUser, dataset["user"]["center"]))
 
     def statements():
@@ -223,11 +228,25 @@ def test_point5_statements_do_not_grow_with_the_data(app, dataset):
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
-    before = statements()
+    def home_statements():
+        client = sign_in(app, dataset["username"]["center"])
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert 'id="dashboard"' in client.get("/").get_data(as_text=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before, home = statements(), home_statements()
     for n in range(3):
         klass = make_class(dataset, "I2", start=date(2026, 4, 1 + n), code=f"JS-MORE{n}")
         enrol(dataset, klass, [20 + 3 * n, 21 + 3 * n], actor="i2")
+        _task(dataset, "C1b", datetime(2026, 2, 1 + n, 23, 59))
+    db.session.commit()
     assert statements() == before <= 4
+    assert home_statements() == home  # the home page too: the dashboard is a fixed cost
 
 
 @pytest.mark.parametrize(
