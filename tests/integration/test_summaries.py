@@ -273,6 +273,8 @@ def test_point6_dashboard_tables_say_the_numbers(
         )
     )
     assert (int(status["upcoming"]), int(status["running"]), int(status["ended"])) == statuses
+    # mean evaluation score by course type: SYB's scores 4 and 5 (last year's 1 left out)
+    assert re.search(r'data-key="SYB">.*?<td class="dash-n">([^<]+)<', html).group(1) == "4.50"
     block = html.split('id="dash-overdue"')[1]
     shown = dict(
         re.findall(r'<tr class="dash-row"><td>([^<]+)</td><td class="dash-n">(\d+)<', block)
