@@ -154,6 +154,7 @@ OBJECT_LABELS = {
     "AuditChainHead": _l("Audit chain"),
     "Faculty": _l("Faculty pool"),
     "PlanSummary": _l("Plan summary"),
+    "Summary": _l("Statistical summary"),  # [summaries] 统计汇总 exports
     "RosterAccountSheet": _l("Account sheet"),
     "Permission": _l("Permission"),
     "PermissionView": _l("Permission"),

@@ -104,6 +104,10 @@ PAGES = [
     ),
     Page("plan summary (national)", "PlanSummaryView.national", roles=("center",)),
     Page("plan summary (province)", "PlanSummaryView.province", roles=("province",)),
+    # 统计汇总 and the home page's dashboard (issue 16 points 5, 6): aggregated by the database,
+    # a fixed number of statements whatever the country holds.
+    Page("home (dashboard)", "HomeView.index"),
+    Page("statistical summary", "SummaryView.index"),
     # 派遣 (issue 12): a class's recommendation as its institution enters criteria (the whole
     # pool ranked, 50 shown), and the center's choice (candidates beside the system's list).
     Page(

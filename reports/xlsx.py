@@ -66,6 +66,71 @@ class _Writer:
         ws.write_string(r, c, text, fmt)
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its (translated) name, columns, rows and optional totals."""
+
+    name: str
+    columns: Sequence[Column]
+    rows: Iterable[Sequence]
+    title: str | None = None
+    totals: Sequence | None = None
+    preamble: Sequence[str] = ()
+    footer: Sequence[Sequence] = ()
+
+
+def _open_book(buffer):
+    return xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,
+        },
+    )
+
+
+def _write_sheet(book, fmt: "_Writer", sheet: Sheet) -> None:
+    ws = book.add_worksheet(sheet.name[:31])
+    columns = sheet.columns
+    first = 0
+    if sheet.title:
+        ws.write_string(0, 0, sheet.title, fmt.title)
+        first = 1
+    for line in sheet.preamble:
+        fmt.cell(ws, first, 0, line, False)
+        first += 1
+    for c, col in enumerate(columns):
+        ws.set_column(c, c, col.width, None if col.number else fmt.text)
+        ws.write_string(first, c, str(col.header), fmt.header)
+    ws.freeze_panes(first + 1, 0)
+    r = first
+    for r, row in enumerate(sheet.rows, start=first + 1):
+        for c, value in enumerate(row):
+            fmt.cell(ws, r, c, value, columns[c].number)
+    if sheet.totals is not None:
+        for c, value in enumerate(sheet.totals):
+            fmt.cell(ws, r + 1, c, value, _is_number(value), bold=True)
+        r += 1
+    for extra in sheet.footer:
+        r += 1
+        for c, value in enumerate(extra):
+            fmt.cell(ws, r, c, value, _is_number(value), bold=True)
+
+
+def write_sheets(sheets: Iterable[Sheet]) -> bytes:
+    """Several sheets (each written in order, in constant_memory mode) → xlsx bytes."""
+    buffer = io.BytesIO()
+    book = _open_book(buffer)
+    fmt = _Writer(book)
+    for sheet in sheets:
+        _write_sheet(book, fmt, sheet)
+    book.close()
+    return buffer.getvalue()
+
+
 def write_table(
     columns: Sequence[Column],
     rows: Iterable[Sequence],
@@ -80,44 +145,7 @@ def write_table(
     An official layout adds ``preamble`` lines under the title (class code, dates …) and
     ``footer`` rows after the totals (a pass rate). Written in constant_memory mode so 100k rows
     stay small in memory."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": True,
-        },
-    )
-    ws = book.add_worksheet(sheet[:31])
-    fmt = _Writer(book)
-    first = 0
-    if title:
-        ws.write_string(0, 0, title, fmt.title)
-        first = 1
-    for line in preamble:
-        fmt.cell(ws, first, 0, line, False)
-        first += 1
-    for c, col in enumerate(columns):
-        ws.set_column(c, c, col.width, None if col.number else fmt.text)
-        ws.write_string(first, c, str(col.header), fmt.header)
-    ws.freeze_panes(first + 1, 0)
-    r = first
-    for r, row in enumerate(rows, start=first + 1):
-        for c, value in enumerate(row):
-            fmt.cell(ws, r, c, value, columns[c].number)
-    if totals is not None:
-        for c, value in enumerate(totals):
-            fmt.cell(ws, r + 1, c, value, _is_number(value), bold=True)
-        r += 1
-    for extra in footer:
-        r += 1
-        for c, value in enumerate(extra):
-            fmt.cell(ws, r, c, value, _is_number(value), bold=True)
-    book.close()
-    return buffer.getvalue()
+    return write_sheets([Sheet(sheet, columns, rows, title, totals, preamble, footer)])
 
 
 def dataframe_to_xlsx(frame, columns: Sequence[Column], **kwargs) -> bytes:

@@ -47,6 +47,7 @@ OVERDUE = "Overdue"  # 逾期督办 (pending steps of the subordinate orgs)
 PLAN_ROUND = "PlanRound"  # 计划轮次 (opened by the center)
 PLAN = "Plan"  # 讲师培训计划 (a city's plan and its lines)
 PLAN_SUMMARY = "PlanSummary"  # 计划汇总 (provincial and national)
+SUMMARY = "Summary"  # 统计汇总 (classes, trainees, pass rates, evaluations, overdue steps)
 APPLICATION = "Application"  # 开班申请
 TRAINING_CLASS = "TrainingClass"  # 讲师培训班
 NOTICE = "Notice"  # 通知公告 (read: the audience; write: publishers)
@@ -147,6 +148,13 @@ MENU_TABLE = (
                 "fa-table",
                 PLAN_SUMMARY,
                 "plans.PlanSummaryView",
+            ),
+            MenuEntry(
+                "Summary",
+                _l("Statistical summary"),
+                "fa-chart-bar",
+                SUMMARY,
+                "summaries.SummaryView",
             ),
             MenuEntry(
                 "Applications",
@@ -357,6 +365,8 @@ _LIBRARY_UPLOADER = _LIBRARY_READER + [(WRITE, COURSE), (DELETE, COURSE)]
 _MENTOR_KEEPER = [(WRITE, MENTOR), (DELETE, MENTOR), (EXPORT, MENTOR)]
 _PUBLISHER = [(WRITE, NOTICE), (DELETE, NOTICE)]  # 第七条: center, province, city publish downward
 _SUPERVISOR = [(READ, OVERDUE), (EXPORT, OVERDUE)]  # the overdue board of the orgs below
+# 统计汇总: the center nationally, a province its own, a city its own (SPEC §8).
+_SUMMARY = [(READ, SUMMARY), (EXPORT, SUMMARY)]
 _INSTITUTION = (
     _WORKBENCH
     + _LIBRARY_UPLOADER
@@ -380,6 +390,7 @@ _INSTITUTION = (
 )
 _CITY = (
     _WORKBENCH
+    + _SUMMARY
     + _PUBLISHER
     + _LIBRARY_UPLOADER
     + _MENTOR_KEEPER
@@ -406,6 +417,7 @@ _CITY = (
 )
 _PROVINCE = (
     _WORKBENCH
+    + _SUMMARY
     + _SUPERVISOR
     + _PUBLISHER
     + _LIBRARY_UPLOADER
@@ -439,6 +451,7 @@ _PROVINCE = (
 )
 _CENTER = (
     _WORKBENCH
+    + _SUMMARY
     + _SUPERVISOR
     + _PUBLISHER
     + _LIBRARY_UPLOADER

@@ -218,7 +218,7 @@ class TrainingClassView(ListExportMixin, ScopedModelView):
         "application",
         "created_at",
     ]
-    search_columns = ["code", "org", "course_type", "start_date"]
+    search_columns = ["code", "org", "course_type", "start_date", "end_date"]
     base_order = ("code", "asc")
     formatters_columns = {"is_extra": yes_no, "plan_line": blank, "venue": blank}
     # Opening the dispatch needs only read access: the service lets the class's institution only.

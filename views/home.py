@@ -6,6 +6,7 @@ from flask_appbuilder import IndexView, expose
 from app import clock
 from app.services import evaluation_results, evaluations
 from models.user import TRAINEE
+from views.summaries import dashboard
 from views.todo import HOME_TOP, todo_rows
 from views.users import role_label
 
@@ -45,4 +46,6 @@ class HomeView(IndexView):
             due_today=evaluations.due_today(user, now) if user.role_kind == TRAINEE else None,
             # [classroom] reminders and responses to the class's feedback, at the top
             notes=evaluation_results.home_notes(user, now) if user.role_kind == TRAINEE else None,
+            # [summaries] this year's figures of the user's classes (center to institution)
+            dashboard=dashboard(user),
         )

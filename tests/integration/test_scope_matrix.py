@@ -640,3 +640,42 @@ def test_grades_foreign_class_is_404_and_changes_nothing(app, people, endpoint, 
         if status != 404 or state() != before:
             leaks.append((who, status))
     assert not leaks
+
+
+# ---------------------------------------------------------------- [summaries] the org asked for
+
+# 统计汇总 (issue 16 point 5) takes the org whose summary is asked as ``?org=`` (default: the
+# user's own). With the permission granted to every role, only the scope stands between a user
+# and another region's figures: an org outside its subtree is not found; a role whose org is not
+# a center, province or city (institution, trainer, trainee, no org) has no summary at all.
+SUMMARY_ENDPOINTS = ["SummaryView.export", "SummaryView.index"]
+SUMMARY_ROOTS = ["center", "P1", "P2", "C1", "C1b", "C2"]
+
+
+def test_summaries_every_endpoint_is_listed():
+    app = discovery_app()
+    found = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("SummaryView.")}
+    assert found == set(SUMMARY_ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", SUMMARY_ENDPOINTS)
+def test_summaries_foreign_org_is_404(app, people, endpoint):
+    from flask import url_for
+
+    with app.test_request_context():
+        base = url_for(endpoint)
+    leaks = []
+    for who in MATRIX_USERS:
+        role, org_key = PEOPLE[who]
+        grant(app, role, "Summary", ["can_read", "can_export"])
+        client = sign_in(app, people["username"][who])
+        may = role in ("province", "city") and org_key is not None
+        own = subtree(org_key) if may else set()
+        for key in SUMMARY_ROOTS:
+            status = client.get(f"{base}?org={people['org'][key]}").status_code
+            expected = 200 if key in own else (404 if may else 403)
+            if status != expected:
+                leaks.append((who, key, status))
+        if client.get(base).status_code != (200 if may else 403):
+            leaks.append((who, "own", "default"))
+    assert not leaks

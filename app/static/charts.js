@@ -1,6 +1,6 @@
-/* 评估结果: draws each question's distribution (data-chart: {labels, series}) with the vendored
-   ECharts. The numbers are also in the table under each chart; without script the page still
-   says everything. */
+/* Bar charts (data-chart: {labels, series}) drawn with the vendored ECharts: 评估结果 (each
+   question's distribution) and the home page's dashboard. The numbers are also in the table
+   under each chart; without script the page still says everything. */
 (function () {
   "use strict";
   if (typeof echarts === "undefined") { return; }
