@@ -510,6 +510,12 @@ def _clean(form: Form, raw: Mapping, final: bool) -> list[dict]:
     return rows
 
 
+def clean_answers(form, raw: Mapping) -> list[dict]:
+    """A submitted form's answers checked as a trainee's are (the institution's feedback on a
+    trainer reuses it): ``form`` yields (input name, question, trainer name, number)."""
+    return _clean(form, raw, final=True)
+
+
 def save(
     user,
     class_id: int,
