@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.services import activity_reports, review, trainer_feedback
 from app.services.errors import NotAllowed
-from app.services.recommendation import WEIGHTS, recommend
+from app.services.recommendation import WEIGHTS, feedback_scores, recommend
 from app.services.tx import transaction
 from models.after_class import ActivityReport, TrainerFeedback
 from models.attachment import Attachment
@@ -33,6 +33,7 @@ from tests.factories import (
     make_class,
     post_form,
     rows,
+    seed_faculty,
     staffed_dispatch,
     store_files_in,
 )
@@ -369,3 +370,17 @@ def test_point2_feedback_raises_the_trainer_in_the_recommendation(world, frozen_
     points = round((5 - 3) * WEIGHTS["feedback"])
     assert f"授课评价5.0 +{points}" in top.explained
     assert all("授课评价" not in r.explained for r in rec.ranked if r is not top)
+
+
+def test_point2_feedback_score_weighs_the_institution_and_the_trainees_alike(
+    world, finished, u, frozen_clock
+):
+    """trainer1: trainees 5 (two answers), institution 3 → 4.0; trainer2: trainees 3 alone.
+    A form older than 12 months no longer counts."""
+    profile = seed_faculty(world)
+    today = frozen_clock.now.date()
+    assert feedback_scores(today) == {profile["trainer1"]: 5.0, profile["trainer2"]: 3.0}
+    record = trainer_feedback.feedback_of(finished, world["user"]["trainer1"])
+    trainer_feedback.submit(record, u.i1, answers("3"), frozen_clock.now)
+    assert feedback_scores(today)[profile["trainer1"]] == 4.0
+    assert feedback_scores(today + timedelta(days=400)) == {}
