@@ -1,8 +1,9 @@
 """The institution's feedback on the trainers (培训师授课意见反馈表, Annex 1 row 21).
 
-- **The form is data**: a `Questionnaire` of kind ``trainer_feedback`` (the center's versions,
-  like the trainees' forms; a class uses the version in force when it started), with 1–5 scales
-  and free text, checked by the trainees' own rules (`evaluations.clean_answers`).
+- **The form is data**: a `Questionnaire` of kind ``trainer_feedback`` (the center keeps its
+  versions on the questionnaire page, like the trainees' forms; a class uses the version in force
+  when it started), with 1–5 scales and free text, checked by the trainees' own rules
+  (`evaluations.clean_answers`); its per-trainer flag means nothing here (one form per trainer).
 - **One per trainer of the class**: putting a trainer (with an account) on a class opens its
   form and the institution's to-do "give feedback on the trainer", due 3 days after the class's
   last day (late: on the overdue board). The institution fills it from the class's last day on,
@@ -35,7 +36,7 @@ from models.application import TrainingClass
 from models.classroom import SCALE, TEXT, Questionnaire
 from models.user import CENTER, CITY, INSTITUTION, PROVINCE, TRAINER
 
-KIND = "trainer_feedback"  # the questionnaire's kind
+KIND = evaluations.TRAINER_FEEDBACK_FORM  # the questionnaire's kind (the center keeps versions)
 AUTHORITIES = (CENTER, PROVINCE, CITY, INSTITUTION)
 SATISFACTION = evaluations.SATISFACTION
 # Version 1 (migration 0016 inserts a snapshot of it).

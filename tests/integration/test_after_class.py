@@ -384,3 +384,29 @@ def test_point2_feedback_score_weighs_the_institution_and_the_trainees_alike(
     trainer_feedback.submit(record, u.i1, answers("3"), frozen_clock.now)
     assert feedback_scores(today)[profile["trainer1"]] == 4.0
     assert feedback_scores(today + timedelta(days=400)) == {}
+
+
+def test_point2_the_center_keeps_the_feedback_form_in_versions(world, login, client, frozen_clock):
+    """The form is data: a new version from the questionnaire page applies to later classes."""
+    login("center")
+    assert "培训师授课意见反馈表" in client.get("/questionnaires/").get_data(as_text=True)
+    scale = "很不满意;不满意;一般;满意;很满意"
+    response = post_form(
+        client,
+        "/questionnaires/new/trainer_feedback",
+        title="培训师授课意见反馈表（2026版）",
+        questions=f"评分 | 是 | 否 | 课程思政融入 | {scale}\n文本 | 否 | 否 | 其他意见 |",
+    )
+    assert response.status_code == 302
+    frozen_clock.advance(days=1)
+    klass = make_class(world, start=frozen_clock.now.date() + timedelta(days=5), days=2)
+    assign(world, klass, "trainer1", lead=True)
+    record = trainer_feedback.feedback_of(klass, world["user"]["trainer1"])
+    assert record.questionnaire.version == 2
+    frozen_clock.set(datetime.combine(klass.end_date, time(17)))
+    login("i1")
+    html = client.get(feedback_url(record)).get_data(as_text=True)
+    assert "课程思政融入" in html and "教学准备与课程设计" not in html
+    assert post_form(client, feedback_url(record), {"q1": "4"}).status_code == 302
+    db.session.expire_all()
+    assert record.score == 4.0
