@@ -410,3 +410,21 @@ def test_point2_the_center_keeps_the_feedback_form_in_versions(world, login, cli
     assert post_form(client, feedback_url(record), {"q1": "4"}).status_code == 302
     db.session.expire_all()
     assert record.score == 4.0
+
+
+def test_point1_a_new_lead_takes_the_item_over_a_removed_trainer_leaves_none(world, u):
+    """Before the start: the center names another lead (the item follows), removes a trainer
+    (its feedback form and item go with it)."""
+    from app.services import classroom
+
+    klass = make_class(world, days=2)
+    assign(world, klass, "trainer1", lead=True)
+    row = assign(world, klass, "trainer2", lead=True)  # the lead changes
+    [task] = open_tasks("activity_report")
+    assert task.assignee_id == world["user"]["trainer2"]
+    assert activity_reports.report_of(klass).lead_user_id == world["user"]["trainer2"]
+    with transaction():
+        classroom.remove_trainer(row, u.center, NOW)
+    assert not open_tasks("activity_report") and activity_reports.report_of(klass) is None
+    assert trainer_feedback.feedback_of(klass, world["user"]["trainer2"]) is None
+    assert len(open_tasks("trainer_feedback")) == 1  # trainer1's stays
