@@ -99,6 +99,9 @@ EVENT_LABELS = {
     "written_scores": _l("Written-test scores entered"),
     "attendance_marked": _l("Attendance marked"),
     "grade_scheme_version": _l("Grade scheme version saved"),
+    # rows 20–21: after the class
+    "activity_report_save": _l("Class activity report saved"),
+    "trainer_feedback": _l("Feedback on a trainer submitted"),
 }
 OBJECT_LABELS = {
     "Org": _l("Organisation"),
@@ -167,6 +170,9 @@ OBJECT_LABELS = {
     "GradeSheet": _l("Grade sheet"),
     "GradeEntry": _l("Grade sheet line"),
     "TrialScore": _l("Trial-lecture score sheet"),
+    # rows 20–21
+    "ActivityReport": _l("Class activity report"),
+    "TrainerFeedback": _l("Feedback on the trainer's teaching"),
 }
 
 

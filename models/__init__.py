@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401,E402
     account_request,
+    after_class,
     application,
     attachment,
     classroom,

@@ -81,6 +81,10 @@ ISSUED_DOCUMENT = "IssuedDocument"
 # attendance; who may act on a sheet is decided by `app.services.grades` and the review chain)
 GRADE_SHEET = "GradeSheet"
 GRADE_SCHEME = "GradeScheme"  # 成绩评定方案 (kept by the center, in versions)
+# Rows 20–21, after the class: 讲师培训班活动报告 (WRITE: the lead trainer; the center reviews it)
+# and 培训师授课意见反馈表 (WRITE: the class's institution; a trainer reads its own scores).
+ACTIVITY_REPORT = "ActivityReport"
+TRAINER_FEEDBACK = "TrainerFeedback"
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -199,6 +203,21 @@ MENU_TABLE = (
                 "fa-award",
                 GRADE_SHEET,
                 "grades.GradeSheetView",
+            ),
+            # rows 20–21
+            MenuEntry(
+                "ActivityReports",
+                _l("Class activity reports"),
+                "fa-file-alt",
+                ACTIVITY_REPORT,
+                "after_class.ActivityReportView",
+            ),
+            MenuEntry(
+                "TrainerFeedback",
+                _l("Feedback on trainers"),
+                "fa-comments",
+                TRAINER_FEEDBACK,
+                "after_class.TrainerFeedbackView",
             ),
             MenuEntry(
                 "GradeSchemes",
@@ -355,6 +374,8 @@ _CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATIO
 _CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
 # [grades] Who sees a class sees its grade sheet and exports it.
 _GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
+# Rows 20–21: who sees a class reads its activity report and the feedback on its trainers.
+_AFTER_CLASS_READER = [(READ, ACTIVITY_REPORT), (READ, TRAINER_FEEDBACK)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -387,6 +408,8 @@ _INSTITUTION = (
     + [(WRITE, CLASS_TRAINEE)]
     + _GRADES_READER
     + [(WRITE, GRADE_SHEET)]  # attendance
+    + _AFTER_CLASS_READER
+    + [(WRITE, TRAINER_FEEDBACK)]
 )
 _CITY = (
     _WORKBENCH
@@ -414,6 +437,7 @@ _CITY = (
     ]
     + _CLASS_READER
     + _GRADES_READER
+    + _AFTER_CLASS_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -448,6 +472,7 @@ _PROVINCE = (
     ]
     + _CLASS_READER
     + _GRADES_READER
+    + _AFTER_CLASS_READER
 )
 _CENTER = (
     _WORKBENCH
@@ -497,6 +522,7 @@ _CENTER = (
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
     + _GRADES_READER
     + [(READ, GRADE_SCHEME), (WRITE, GRADE_SCHEME)]
+    + _AFTER_CLASS_READER
 )
 # 第七条: own availability (授课档期), own dispatches, the classes it teaches.
 _TRAINER_DISPATCH = [
@@ -526,6 +552,8 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + [(WRITE, NEEDS_ANALYSIS)]
     + _GRADES_READER
     + [(WRITE, GRADE_SHEET)]  # trial and written scores
+    + _AFTER_CLASS_READER
+    + [(WRITE, ACTIVITY_REPORT)]  # the lead trainer's report
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
     # [classroom] its own evaluation forms.

@@ -33,7 +33,7 @@ from stdnum.cn import ric
 from app import clock, create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.services import accounts, evaluations, files, grades, review, vocabulary
+from app.services import accounts, evaluations, files, grades, review, trainer_feedback, vocabulary
 from app.services.demo import demo_accounts_json
 from models.audit import AuditLog
 from models.course import COURSE_CHAINS, CourseResource
@@ -91,6 +91,7 @@ def build_world(app, now) -> dict:
     vocabulary.seed_defaults()  # what migration 0004 inserts into a new database
     evaluations.seed_defaults(datetime(2020, 1, 1))  # what migration 0010 inserts
     grades.seed_defaults()  # what migration 0014 inserts
+    trainer_feedback.seed_defaults(datetime(2020, 1, 1))  # what migration 0016 inserts
     orgs = {}
     for key, kind, code, name, parent in ORGS:
         org = Org(kind=kind, code=code, name=name)

@@ -9,6 +9,7 @@ from werkzeug.utils import import_string
 
 from security.permissions import MENU_TABLE
 from views import (
+    after_class,
     classroom,
     courses,
     evaluation_results,
@@ -60,6 +61,7 @@ def register(appbuilder) -> None:
         classroom,  # a class's trainees, trainers, needs analyses
         verify,  # 查验真伪: the public page of an issued document's QR code
         evaluation_results,  # a class day's evaluation results, reminders, responses
+        after_class,  # the activity reports' photos
         org_picker,  # the org pickers' JSON (select2, the audience tree's search)
     ):
         module.register(appbuilder)

@@ -130,10 +130,10 @@ class QuestionnaireView(BaseView):
         kinds = [
             (
                 kind,
-                evaluations.FORM_LABELS[kind],
+                evaluations.QUESTIONNAIRE_LABELS[kind],
                 [(q, evaluations.uses(q)) for q in evaluations.versions(kind)],
             )
-            for kind in FORM_KINDS
+            for kind in evaluations.QUESTIONNAIRE_KINDS
         ]
         return self.render_template("evaluations/questionnaires.html", kinds=kinds)
 
@@ -146,7 +146,7 @@ class QuestionnaireView(BaseView):
         return self.render_template(
             "evaluations/questionnaire.html",
             record=record,
-            label=evaluations.FORM_LABELS[record.kind],
+            label=evaluations.QUESTIONNAIRE_LABELS[record.kind],
             questions=evaluations.questions(record),
             types=evaluations.TYPE_LABELS,
             uses=evaluations.uses(record),
@@ -155,7 +155,7 @@ class QuestionnaireView(BaseView):
     @expose("/new/<kind>", methods=["GET", "POST"])
     @has_access
     def new(self, kind):
-        if kind not in FORM_KINDS:
+        if kind not in evaluations.QUESTIONNAIRE_KINDS:
             abort(404)
         latest = evaluations.current(kind)
         values = {
@@ -184,7 +184,7 @@ class QuestionnaireView(BaseView):
         return self.render_template(
             "evaluations/questionnaire_new.html",
             kind=kind,
-            label=evaluations.FORM_LABELS[kind],
+            label=evaluations.QUESTIONNAIRE_LABELS[kind],
             values=values,
             errors=sink.errors,
             latest=latest,

@@ -6,6 +6,7 @@ domain service declares its own kind when it is imported.
 
 from app.services import (  # noqa: F401  (imported for their review-kind registrations)
     account_requests,
+    activity_reports,
     applications,
     classroom,
     courses,
@@ -18,4 +19,5 @@ from app.services import (  # noqa: F401  (imported for their review-kind regist
     mentors,
     plans,
     rosters,
+    trainer_feedback,
 )

@@ -48,6 +48,13 @@ GENDERS = {"M": _l("Male"), "F": _l("Female")}
 GENDER_WORDS = {"男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
 
 
+# What opens or closes with a trainer on a class (the after-class forms of rows 20–21): callables
+# (klass, ClassTrainer row, now) run in the caller's transaction, registered by their services
+# at import (they read this module; this module does not import them).
+ON_TRAINER_ADDED: list = []
+ON_TRAINER_REMOVED: list = []  # (klass, row, actor, now)
+
+
 def _import_label(task) -> str:
     return N_("Import the trainee list and open the accounts")
 
@@ -246,6 +253,9 @@ def assign_trainer(
             due_before_start(klass),
             assignee_id=row.user_id,
         )
+    if user is not None:
+        for hook in ON_TRAINER_ADDED:
+            hook(klass, row, now)
     audit.record(
         db.session,
         "trainer_assign",
@@ -319,6 +329,8 @@ def remove_trainer(row: ClassTrainer, actor, now: datetime) -> None:
     ):
         raise Conflict(_("This trainer has already submitted the needs analysis."))
     review.close_todo(NEEDS, row.id, klass.org_id, actor, now, "withdrawn")
+    for hook in ON_TRAINER_REMOVED:
+        hook(klass, row, actor, now)
     audit.record(
         db.session,
         "trainer_remove",

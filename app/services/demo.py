@@ -283,7 +283,47 @@ def load_finished_class(users: list[MalanUser], now: datetime):
         opinion="同意",
     )
     db.session.commit()
+    _after_class(klass, center, institution, lead, last_day)
     return klass
+
+
+def _after_class(klass, center, institution, lead, last_day: datetime) -> None:
+    """Rows 20–21 of the finished class: the lead trainer's activity report, approved by the
+    center, and the institution's feedback on each trainer — through their services."""
+    from datetime import timedelta
+
+    from app.services import activity_reports, classroom, trainer_feedback
+
+    trainer_feedback.seed_defaults(datetime(2020, 1, 1))  # migration 0016 inserts it
+    after = last_day + timedelta(days=1)
+    typed = {
+        "overview": (
+            f"本期讲师培训班由{klass.org.name}承办，{len(classroom.trainees_of(klass))}名学员全程参训，"
+            "两名培训师授课，按计划完成全部教学内容与试讲考核。"
+        ),
+        "problems": "部分学员试讲时间控制不够熟练。",
+        "suggestions": "建议下期增加一次试讲演练，并提前发放案例材料。",
+    }
+    topics = [
+        "创业意识与创业计划",
+        "市场评估与营销",
+        "企业组织与法律责任",
+        "财务预测与风险",
+        "试讲与点评",
+    ]
+    for n, day in enumerate(activity_reports.class_dates(klass)):
+        typed[f"day_{day.isoformat()}"] = topics[n % len(topics)]
+    activity_reports.save(klass, lead, typed, after)
+    activity_reports.submit(klass, lead, after)
+    activity_reports.decide(
+        activity_reports.report_of(klass), center, "approve", after + timedelta(days=1), "同意"
+    )
+    answers = {"q1": "5", "q2": "5", "q3": "4", "q4": "5", "q5": "5", "q6": "案例丰富，互动充分。"}
+    for row in classroom.trainers_of(klass):
+        record = trainer_feedback.feedback_of(klass, row.user_id)
+        if record is not None:
+            trainer_feedback.submit(record, institution, answers, after)
+    db.session.commit()
 
 
 def demo_users() -> list[MalanUser]:

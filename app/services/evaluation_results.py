@@ -612,3 +612,42 @@ class HomeNotes:
 
 def home_notes(user, now: datetime) -> HomeNotes:
     return HomeNotes(reminders_for(user, now), responses_for_trainee(user))
+
+
+# ---------------------------------------------------------------- a whole class (row 20)
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    forms: dict  # kind -> submitted forms
+    trainees: int  # trainees on the class
+    mean: float | None  # every 1–5 scale answer of the submitted forms
+    answers: int  # scale answers counted
+    by_trainer: list  # (trainer name, mean, answers) for the per-trainer questions
+
+
+def class_summary(klass: TrainingClass) -> ClassSummary:
+    """What the activity report shows of the forms: the submitted forms per kind and the mean
+    scores (overall, per trainer) — two grouped statements, whatever the class's size."""
+    s, a = EvaluationSubmission, EvaluationAnswer
+    mine = (s.class_id == klass.id, s.status == SUBMITTED)
+    forms = dict(
+        db.session.execute(select(s.kind, func.count()).where(*mine).group_by(s.kind)).all()
+    )
+    scored = db.session.execute(
+        select(a.trainer_id, func.avg(a.score), func.count())
+        .join(s, s.id == a.submission_id)
+        .where(*mine, a.score.isnot(None))
+        .group_by(a.trainer_id)
+    ).all()
+    total = sum(n for _t, _m, n in scored)
+    mean = sum(float(m) * n for _t, m, n in scored) / total if total else None
+    names = {t.user_id: repr(t) for t in trainers_of(klass) if t.user_id is not None}
+    by_trainer = [(names.get(t, "—"), round(float(m), 2), n) for t, m, n in scored if t is not None]
+    return ClassSummary(
+        {kind: forms.get(kind, 0) for kind in FORM_KINDS},
+        len(trainees_of(klass)),
+        round(mean, 2) if mean is not None else None,
+        total,
+        sorted(by_trainer),
+    )

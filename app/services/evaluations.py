@@ -35,6 +35,7 @@ from app import audit
 from app.extensions import db
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from app.services.tx import transaction
+from models.after_class import TrainerFeedback
 from models.application import TrainingClass
 from models.classroom import (
     DAILY,
@@ -59,6 +60,14 @@ FORM_LABELS = {
     DAILY: _l("Daily feedback form"),
     MIDTERM: _l("Mid-term evaluation form"),
     FINAL: _l("Final evaluation form"),
+}
+# The questionnaires the center keeps in versions: the trainees' forms, and the institution's
+# 培训师授课意见反馈表 on each trainer of its class (row 21, `app.services.trainer_feedback`).
+TRAINER_FEEDBACK_FORM = "trainer_feedback"
+QUESTIONNAIRE_KINDS = (*FORM_KINDS, TRAINER_FEEDBACK_FORM)
+QUESTIONNAIRE_LABELS = {
+    **FORM_LABELS,
+    TRAINER_FEEDBACK_FORM: _l("Feedback on the trainer's teaching"),
 }
 TYPE_LABELS = {
     SCALE: _l("Scale 1–5"),
@@ -185,10 +194,10 @@ def version_for(klass: TrainingClass, kind: str) -> Questionnaire | None:
 
 
 def uses(questionnaire: Questionnaire) -> int:
+    """The forms filled on this version (a trainee's, or an institution's on a trainer)."""
+    model = TrainerFeedback if questionnaire.kind == TRAINER_FEEDBACK_FORM else EvaluationSubmission
     return db.session.scalar(
-        select(func.count())
-        .select_from(EvaluationSubmission)
-        .where(EvaluationSubmission.questionnaire_id == questionnaire.id)
+        select(func.count()).select_from(model).where(model.questionnaire_id == questionnaire.id)
     )
 
 
@@ -271,7 +280,7 @@ def new_version(kind: str, title: str, text: str, actor, now: datetime) -> Quest
     """The center's new version of a form; the versions before it stay as they were."""
     if actor is None or actor.role_kind != CENTER:
         raise NotAllowed(_("Only the center keeps the evaluation forms."))
-    if kind not in FORM_KINDS:
+    if kind not in QUESTIONNAIRE_KINDS:
         raise InvalidValue(_("Unknown form."), field="kind")
     title = (title or "").strip()
     if not title or len(title) > 64:
@@ -508,6 +517,12 @@ def _clean(form: Form, raw: Mapping, final: bool) -> list[dict]:
             row["choice"] = ";".join(str(p) for p in picked)
         rows.append(row)
     return rows
+
+
+def clean_answers(form, raw: Mapping) -> list[dict]:
+    """A submitted form's answers checked as a trainee's are (the institution's feedback on a
+    trainer reuses it): ``form`` yields (input name, question, trainer name, number)."""
+    return _clean(form, raw, final=True)
 
 
 def save(

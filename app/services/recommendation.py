@@ -9,23 +9,38 @@ which it may relax. The survivors are scored; every part of the score is shown.
 Statements do not grow with the pool: one statement judges every profile once (a CTE gives
 each the first filter it fails) and returns both the count each filter removed and the
 survivors' ids, regions, workload and experience (correlated subqueries, survivors only); one
-asks for past feedback, one loads the shown trainers' profiles with their orgs. Weights are data: `WEIGHTS`.
+asks for past feedback (`feedback_scores`), one loads the shown trainers' profiles with their orgs. Weights are data: `WEIGHTS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, not_, null, or_, select, union_all
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services import vocabulary
+from models.after_class import TrainerFeedback
 from models.application import TrainingClass
+from models.classroom import SUBMITTED, EvaluationAnswer, EvaluationSubmission
 from models.dispatch import (
     ANYWHERE,
     OPEN_SEATS,
@@ -49,10 +64,12 @@ WEIGHTS = {
     "recent_dispatch": -5,  # per dispatch in the last 12 months (workload balance)
     "experience": 4,  # per class of this course type taught before…
     "experience_cap": 5,  # …counted up to this many classes
-    "feedback": 0,  # per point of past feedback (0 until the [classroom] forms exist)
+    # Per point of past feedback (1–5) above or below its middle, 3 (一般): 5.0 → +20, 2.0 → −10.
+    "feedback": 10,
     "named": 50,  # the trainer the institution named
 }
-WORKLOAD_DAYS = 365
+FEEDBACK_MIDDLE = 3
+WORKLOAD_DAYS = 365  # also the window of the feedback counted
 SHOWN = 50  # ranked trainers a page shows
 
 REGION_LABELS = {
@@ -227,10 +244,35 @@ def _filters(d: Dispatch, klass: TrainingClass, inst: Org, today: date, relax=()
     return rules
 
 
-def feedback_scores(profile_ids: list[int]) -> dict[int, float]:
-    """Past feedback per trainer (学员评价). A named hook: empty until the [classroom] evaluation
-    forms exist; then one grouped query over them, never one per trainer."""
-    return {}
+def feedback_scores(today: date) -> dict[int, float]:
+    """Past feedback per trainer profile over the last 12 months, on the 1–5 scale: the mean of
+    the institutions' 《培训师授课意见反馈表》 scores and the mean of the trainees' per-trainer
+    scale answers, weighted alike (a class's dozens of trainee answers do not drown its one
+    institution form); either alone when the other is missing. One grouped statement over the
+    trainers who have any, never one per trainer."""
+    since = datetime.combine(today - timedelta(days=WORKLOAD_DAYS), time())
+    P, F = FacultyProfile, TrainerFeedback
+    S, A = EvaluationSubmission, EvaluationAnswer
+    institution = (
+        select(P.id.label("pid"), literal("i").label("source"), F.score.label("score"))
+        .join(F, F.trainer_user_id == P.user_id)
+        .where(F.score.isnot(None), F.submitted_at >= since)
+    )
+    trainees = (
+        select(P.id, literal("t"), cast(A.score, Float))
+        .join(A, A.trainer_id == P.user_id)
+        .join(S, S.id == A.submission_id)
+        .where(A.score.isnot(None), S.status == SUBMITTED, S.submitted_at >= since)
+    )
+    both = union_all(institution, trainees).subquery()
+    means: dict[int, list[float]] = {}
+    for pid, _source, mean in db.session.execute(
+        select(both.c.pid, both.c.source, func.avg(both.c.score)).group_by(
+            both.c.pid, both.c.source
+        )
+    ):
+        means.setdefault(pid, []).append(float(mean))
+    return {pid: round(sum(m) / len(m), 1) for pid, m in means.items()}
 
 
 def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
@@ -268,7 +310,7 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
         Filter(f.code, f.label, f.relaxable, counts.get(n, 0))
         for n, (f, _c) in enumerate(rules, start=1)
     ]
-    feedback = feedback_scores([row[0] for row in rows])
+    feedback = feedback_scores(today)
     words = _Words()
     # Plain values, not ORM attributes, for the thousands of survivors scored below.
     d_, inst_ = (
@@ -339,7 +381,8 @@ def _score(
         counted = min(experience, w["experience_cap"])
         parts.append((words["experience", experience], counted * w["experience"]))
     if feedback and w["feedback"]:
-        parts.append((words["feedback", feedback], round(feedback * w["feedback"])))
+        points = round((feedback - FEEDBACK_MIDDLE) * w["feedback"])
+        parts.append((words["feedback", feedback], points))
     if d.named_profile_id == profile_id:
         parts.append((words["named", None], w["named"]))
     return Ranked(profile_id, sum(p for _l, p in parts), parts, region, workload, experience)

@@ -178,7 +178,7 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
         assert kinds.count(kind) == 1, kind
     # the running class's six trainees (陈学员 among them), the finished class's four
     assert kinds.count("trainee") == 10
-    from app.services import grades
+    from app.services import classroom, grades
     from models.application import ClassApplication, TrainingClass
 
     classes = db.session.scalars(select(TrainingClass)).all()
@@ -188,6 +188,15 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     sheet = grades.sheet_of(finished)
     assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
     assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
+    # issue 16 point 9: its activity report approved, the institution's feedback on each trainer
+    from app.services import activity_reports, trainer_feedback
+
+    report = activity_reports.report_of(finished)
+    assert (report.status, report.in_force_revision) == ("approved", 1) and report.overview
+    given = [
+        trainer_feedback.feedback_of(finished, t.user_id) for t in classroom.trainers_of(finished)
+    ]
+    assert len(given) == 2 and all(f.submitted_at and f.score for f in given)
     from app.services import review
 
     # Exactly one item is late: the application waiting at 东城 for eight days.

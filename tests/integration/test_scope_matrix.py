@@ -678,4 +678,73 @@ def test_summaries_foreign_org_is_404(app, people, endpoint):
                 leaks.append((who, key, status))
         if client.get(base).status_code != (200 if may else 403):
             leaks.append((who, "own", "default"))
+
+
+# ---------------------------------------------------------------- rows 20–21: after the class
+
+# The activity report and the feedback on the trainers (issue 16 points 1–2) are BaseViews over
+# `activity_reports.visible_class` and `trainer_feedback.visible_record`: each id-taking rule,
+# how to call it and which id it takes (a finished class of I1's, its report, a feedback form).
+AFTER_CLASS_ENDPOINTS = {
+    "ActivityReportView.page": ("GET", "class"),
+    "ActivityReportView.show": ("GET", "report"),
+    "ActivityReportView.save": ("POST", "class"),
+    "ActivityReportView.submit": ("POST", "class"),
+    "ActivityReportView.photo": ("POST", "class"),
+    "ActivityReportView.review_action": ("POST", "class"),
+    "TrainerFeedbackView.show": ("GET", "feedback"),
+    "TrainerFeedbackView.form": ("GET", "feedback"),
+    "TrainerFeedbackView.fill": ("POST", "feedback"),
+}
+
+
+def test_after_class_every_id_endpoint_is_listed():
+    app = discovery_app()
+    found = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in {"ActivityReportView", "TrainerFeedbackView"}
+        and rule.arguments
+    }
+    assert found == set(AFTER_CLASS_ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(AFTER_CLASS_ENDPOINTS))
+def test_after_class_foreign_class_is_404_and_changes_nothing(app, people, endpoint, frozen_clock):
+    from datetime import datetime, time, timedelta
+
+    from flask import url_for
+
+    from app.services import activity_reports, trainer_feedback
+    from models.after_class import ActivityReport, TrainerFeedback
+    from tests.factories import assign, make_class, rows
+
+    klass = make_class(people)
+    assign(people, klass, "trainer1", lead=True)
+    frozen_clock.set(datetime.combine(klass.end_date + timedelta(days=1), time(10)))
+    ids = {
+        "class": klass.id,
+        "report": activity_reports.report_of(klass).id,
+        "feedback": trainer_feedback.feedback_of(klass, people["user"]["trainer1"]).id,
+    }
+    verb, kind = AFTER_CLASS_ENDPOINTS[endpoint]
+    view_name = endpoint.split(".")[0]
+    view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == view_name)
+
+    def state():
+        return [rows(t.__table__) for t in (ActivityReport, TrainerFeedback)], snapshot()
+
+    leaks = []
+    for who in FOREIGN_TO_I1:
+        role = PEOPLE.get(who, ("trainer", None))[0]
+        grant(app, role, view.class_permission_name, view.base_permissions)
+        client = sign_in(app, people["username"][who])
+        with app.test_request_context():
+            args = {"class_id": ids[kind]} if kind == "class" else {"pk": ids[kind]}
+            url = url_for(endpoint, **args)
+        before = state()
+        data = {"csrf_token": client.csrf, "overview": "越权", "q1": "5", "action": "approve"}
+        status = client.open(url, method=verb, data=data if verb == "POST" else None).status_code
+        if status != 404 or state() != before:
+            leaks.append((who, status))
     assert not leaks

@@ -104,6 +104,13 @@ CHAINS = {
     "grade_sheet": Chain(
         "grade_sheet", TRAINER, (Step(CENTER, 3, N_("Center review of the grade sheet")),)
     ),
+    # Row 20: the lead trainer submits the class's activity report (讲师培训班活动报告) within 3
+    # days after the end; the center reviews it, and a correction after approval is reviewed again.
+    "activity_report": Chain(
+        "activity_report",
+        TRAINER,
+        (Step(CENTER, 3, N_("Center review of the class activity report")),),
+    ),
     # 三员分立 (issue 17 point 2): what an administrator proposes on an account of the center or a
     # province (a password or second-factor reset, a new account, a role) takes effect when the
     # security administrator approves it — never the proposer (review refuses its own). One
