@@ -99,6 +99,10 @@ EVENT_LABELS = {
     "written_scores": _l("Written-test scores entered"),
     "attendance_marked": _l("Attendance marked"),
     "grade_scheme_version": _l("Grade scheme version saved"),
+    # [certs] rows 22–23
+    "certificates_saved": _l("Certificate information saved"),
+    "faculty_pool_entered": _l("Qualified lecturers entered into the faculty pool"),
+    "class_closed": _l("Class closed"),
 }
 OBJECT_LABELS = {
     "Org": _l("Organisation"),
@@ -166,6 +170,9 @@ OBJECT_LABELS = {
     "GradeSheet": _l("Grade sheet"),
     "GradeEntry": _l("Grade sheet line"),
     "TrialScore": _l("Trial-lecture score sheet"),
+    # [certs] rows 22–23
+    "CertificateBatch": _l("Certificate information"),
+    "Certificate": _l("Lecturer certificate"),
 }
 
 

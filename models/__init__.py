@@ -4,6 +4,7 @@ from . import (  # noqa: F401,E402
     account_request,
     application,
     attachment,
+    certificate,
     classroom,
     course,
     dispatch,

@@ -80,6 +80,9 @@ ISSUED_DOCUMENT = "IssuedDocument"
 # attendance; who may act on a sheet is decided by `app.services.grades` and the review chain)
 GRADE_SHEET = "GradeSheet"
 GRADE_SCHEME = "GradeScheme"  # 成绩评定方案 (kept by the center, in versions)
+# [certs] rows 22–23: 合格讲师证书信息 (WRITE: the class's province enters and submits it; the
+# center enters the lecturers into the faculty pool — who acts is decided by the review chain)
+CERTIFICATE = "Certificate"
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -191,6 +194,14 @@ MENU_TABLE = (
                 "fa-award",
                 GRADE_SHEET,
                 "grades.GradeSheetView",
+            ),
+            # [certs]
+            MenuEntry(
+                "Certificates",
+                _l("Lecturer certificates"),
+                "fa-certificate",
+                CERTIFICATE,
+                "certificates.CertificateView",
             ),
             MenuEntry(
                 "GradeSchemes",
@@ -347,6 +358,9 @@ _CLASS_READER = [(READ, CLASS_TRAINEE), (READ, NEEDS_ANALYSIS), (READ, EVALUATIO
 _CLASS_ANSWERER = [(WRITE, EVALUATION_RESULT)]
 # [grades] Who sees a class sees its grade sheet and exports it.
 _GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
+# [certs] The authorities above a class see its certificates; the province and the center act.
+_CERTIFICATE_READER = [(READ, CERTIFICATE)]
+_CERTIFICATE_WRITER = [(READ, CERTIFICATE), (WRITE, CERTIFICATE)]
 
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
@@ -377,6 +391,7 @@ _INSTITUTION = (
     + [(WRITE, CLASS_TRAINEE)]
     + _GRADES_READER
     + [(WRITE, GRADE_SHEET)]  # attendance
+    + _CERTIFICATE_READER
 )
 _CITY = (
     _WORKBENCH
@@ -403,6 +418,7 @@ _CITY = (
     ]
     + _CLASS_READER
     + _GRADES_READER
+    + _CERTIFICATE_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -436,6 +452,7 @@ _PROVINCE = (
     ]
     + _CLASS_READER
     + _GRADES_READER
+    + _CERTIFICATE_WRITER
 )
 _CENTER = (
     _WORKBENCH
@@ -484,6 +501,7 @@ _CENTER = (
     + [(WRITE, CLASS_TRAINER), (READ, QUESTIONNAIRE), (WRITE, QUESTIONNAIRE)]
     + _GRADES_READER
     + [(READ, GRADE_SCHEME), (WRITE, GRADE_SCHEME)]
+    + _CERTIFICATE_WRITER
 )
 # 第七条: own availability (授课档期), own dispatches, the classes it teaches.
 _TRAINER_DISPATCH = [

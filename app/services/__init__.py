@@ -7,7 +7,9 @@ domain service declares its own kind when it is imported.
 from app.services import (  # noqa: F401  (imported for their review-kind registrations)
     account_requests,
     applications,
+    certificates,
     classroom,
+    closed_class,
     courses,
     dispatch,
     dispatch_notices,

@@ -536,6 +536,13 @@ def actions(klass: TrainingClass, sheet: GradeSheet | None, user) -> list[str]:
     return found
 
 
+def _on_approved(sheet: GradeSheet, actor, now: datetime) -> None:
+    """Row 22 starts: the province's certificate entry, pre-filled from the passed lines."""
+    from app.services import certificates  # noqa: PLC0415 (certificates builds on grades)
+
+    certificates.open_entry(sheet.training_class, now)
+
+
 GRADE_SHEET = review.register(
     review.Kind(
         name="grade_sheet",
@@ -545,6 +552,7 @@ GRADE_SHEET = review.register(
         chain="grade_sheet",
         fields=("entries",),
         before_submit=_check_submission,
+        on_approved=_on_approved,
         org_field="submitter_org_id",
         submitter_of=lambda sheet: sheet.submitted_by_id,  # the lead trainer who submitted it
     )
