@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
-from app.services import classroom, review
+from app.services import classroom, closed_class, review
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from app.services.tx import transaction
 from models.application import TrainingClass
@@ -326,6 +326,7 @@ def _check_editable(sheet: GradeSheet | None) -> None:
 
 
 def _ensure_sheet(klass: TrainingClass, now: datetime) -> GradeSheet:
+    closed_class.check_open(klass)  # its message first (the flush guard would refuse anyway)
     sheet = sheet_of(klass)
     lead = lead_of(klass)
     lead_org = lead.user.org_id if lead is not None and lead.user.org_id else klass.org_id

@@ -153,6 +153,8 @@ def _profile_for(line: Certificate, klass: TrainingClass, actor, now: datetime):
         employer=trainee.employer,
         years_experience=trainee.years,
         service_status=ACTIVE,
+        created_at=now,
+        created_by_id=actor.id,
     )
     _attach(profile, line)
     faculty.check_profile(profile, now.date())
