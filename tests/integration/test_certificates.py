@@ -314,6 +314,7 @@ def test_point4_a_closed_class_is_read_only(world, graded, login, client):
     assert state() == before
     # the page's form answers the same, in Chinese, next to nothing changed
     login("trainer1")
+    before = state()
     response = post_form(
         client, f"/grades/class/{klass.id}/written", {f"written_{trainee.id}": "99"}
     )
