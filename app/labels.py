@@ -172,7 +172,7 @@ OBJECT_LABELS = {
     "TrialScore": _l("Trial-lecture score sheet"),
     # [certs] rows 22–23
     "CertificateBatch": _l("Certificate information"),
-    "Certificate": _l("Lecturer certificate"),
+    "Certificate": _l("Qualified lecturer certificate"),
 }
 
 
