@@ -146,8 +146,7 @@ def _profile_for(line: Certificate, klass: TrainingClass, actor, now: datetime):
     org = klass.org
     profile = FacultyProfile(
         name=trainee.name,
-        gender=trainee.gender,
-        id_number=trainee.id_number,
+        id_number=trainee.id_number,  # gender and birth year are read from it (check_profile)
         mobile=trainee.mobile,
         org_id=org.city_id or org.province_id,
         employer=trainee.employer,
