@@ -2,8 +2,8 @@
 
 A class is closed when the center enters its qualified lecturers into the faculty pool
 (`app.services.pool_entry`). From then on no write may touch the class or the records of its
-running — trainers, trainees (and their imports), needs analyses, evaluation forms, trial scores,
-the grade sheet — whichever service or view attempts it: a flush that would is refused with a
+running — trainers, trainees (and their imports), needs analyses, evaluation forms, reminders
+and responses, trial scores, the grade sheet — whichever service or view attempts it: a flush that would is refused with a
 Chinese message (a `Conflict`, which the views show like any refusal) and the caller's
 transaction rolls back. The certificates and their issued documents stay writable (a
 certificate may still be withdrawn). ``check_open`` lets a page refuse before it starts.
@@ -20,10 +20,21 @@ from sqlalchemy.orm import Session
 from app.services.errors import Conflict
 from models.application import TrainingClass
 from models.classroom import ClassTrainee, ClassTrainer, EvaluationSubmission, NeedsAnalysis
+from models.evaluation_results import EvaluationReminder, EvaluationResponse
 from models.grades import GradeEntry, GradeSheet, TrialScore
 
-# The records of a class's running: each carries ``class_id``.
-GUARDED = (ClassTrainer, ClassTrainee, NeedsAnalysis, EvaluationSubmission, TrialScore, GradeSheet)
+# The records of a class's running: each carries ``class_id``. (Its dispatch and issued
+# documents are not among them: a notice or a certificate may still be withdrawn.)
+GUARDED = (
+    ClassTrainer,
+    ClassTrainee,
+    NeedsAnalysis,
+    EvaluationSubmission,
+    EvaluationReminder,
+    EvaluationResponse,
+    TrialScore,
+    GradeSheet,
+)
 
 
 def refusal(klass_code: str) -> Conflict:
