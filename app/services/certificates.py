@@ -228,7 +228,7 @@ def _check_province(batch: CertificateBatch, actor) -> None:
         raise Conflict(_("The certificate information has been submitted to the center."))
 
 
-def _parse_line(line: Certificate, raw: dict, levels: set[str]) -> None:
+def _parse_line(line: Certificate, raw: dict, levels: set[str], today: date) -> None:
     key = line.trainee_id
     number = str(raw.get(f"number_{key}", line.number) or "").strip()
     if not number or len(number) > 40:
@@ -252,6 +252,10 @@ def _parse_line(line: Certificate, raw: dict, levels: set[str]) -> None:
             dates[name] = None
         if dates[name] is None:
             raise InvalidValue(_("Enter a date as 2026-01-31."), field=f"{name}_{key}")
+    if dates["issued_on"] > today:
+        raise InvalidValue(
+            _("Certificate date: cannot be in the future."), field=f"issued_on_{key}"
+        )
     if dates["valid_until"] <= dates["issued_on"]:
         raise InvalidValue(
             _("Valid until: must be after the issue date."), field=f"valid_until_{key}"
@@ -297,7 +301,7 @@ def save(batch: CertificateBatch, actor, raw: dict, now: datetime) -> None:
             if raw.get(f"remove_{line.trainee_id}"):
                 batch.lines.remove(line)
                 continue
-            _parse_line(line, raw, levels)
+            _parse_line(line, raw, levels, now.date())
         seen: dict[str, int] = {}
         for line in batch.lines:
             if line.number in seen:

@@ -526,7 +526,9 @@ def decide(sheet: GradeSheet, actor, decision: str, now: datetime, opinion=None,
 
 
 def actions(klass: TrainingClass, sheet: GradeSheet | None, user) -> list[str]:
-    """The review buttons the user gets on the sheet."""
+    """The review buttons the user gets on the sheet (none once the class is closed)."""
+    if closed_class.is_closed(klass):
+        return []
     if sheet is None:
         lead = lead_of(klass)
         return [review.SUBMIT] if lead is not None and lead.user_id == user.id else []

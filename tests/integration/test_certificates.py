@@ -135,8 +135,8 @@ def test_point3_province_edits_numbers_dates_level(world, graded, login, client)
         page(graded, "/save"),
         {
             f"number_{line.trainee_id}": "BJ-2026-001",
-            f"issued_on_{line.trainee_id}": "2026-03-18",
-            f"valid_until_{line.trainee_id}": "2029-03-17",
+            f"issued_on_{line.trainee_id}": "2026-03-17",
+            f"valid_until_{line.trainee_id}": "2029-03-16",
             f"level_{line.trainee_id}": "trainer",
         },
     )
@@ -144,8 +144,8 @@ def test_point3_province_edits_numbers_dates_level(world, graded, login, client)
     line = line_of(graded, 1)
     assert (line.number, line.issued_on, line.valid_until, line.level) == (
         "BJ-2026-001",
-        date(2026, 3, 18),
-        date(2029, 3, 17),
+        date(2026, 3, 17),
+        date(2029, 3, 16),
         "trainer",
     )
 
@@ -158,6 +158,18 @@ def test_point3_a_number_that_exists_is_refused_at_its_field(world, graded, logi
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'id="error-number_{two.trainee_id}"' in html and "已存在" in html
+    assert state() == before
+
+
+def test_point3_a_future_issue_date_is_refused_at_its_field(world, graded, login, client):
+    line = line_of(graded, 1)
+    before = state()
+    login("p1")
+    field = f"issued_on_{line.trainee_id}"
+    response = post_form(client, page(graded, "/save"), {field: "2099-01-01"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and f'id="error-{field}"' in html
+    assert 'value="2099-01-01"' in html  # what was typed is kept
     assert state() == before
 
 
@@ -320,6 +332,8 @@ def test_point4_a_closed_class_is_read_only(world, graded, login, client):
     )
     assert response.status_code == 400 and "已结班" in response.get_data(as_text=True)
     assert state() == before
+    html = client.get(f"/grades/class/{klass.id}").get_data(as_text=True)
+    assert 'id="class-closed"' in html and 'id="grade-correct"' not in html
 
 
 # ---------------------------------------------------------------- the issued certificate
