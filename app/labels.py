@@ -102,6 +102,10 @@ EVENT_LABELS = {
     # rows 20–21: after the class
     "activity_report_save": _l("Class activity report saved"),
     "trainer_feedback": _l("Feedback on a trainer submitted"),
+    # [certs] rows 22–23
+    "certificates_saved": _l("Certificate information saved"),
+    "faculty_pool_entered": _l("Qualified lecturers entered into the faculty pool"),
+    "class_closed": _l("Class closed"),
 }
 OBJECT_LABELS = {
     "Org": _l("Organisation"),
@@ -173,6 +177,9 @@ OBJECT_LABELS = {
     # rows 20–21
     "ActivityReport": _l("Class activity report"),
     "TrainerFeedback": _l("Feedback on the trainer's teaching"),
+    # [certs] rows 22–23
+    "CertificateBatch": _l("Certificate information"),
+    "Certificate": _l("Qualified lecturer certificate"),
 }
 
 

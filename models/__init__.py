@@ -5,6 +5,7 @@ from . import (  # noqa: F401,E402
     after_class,
     application,
     attachment,
+    certificate,
     classroom,
     course,
     dispatch,

@@ -116,6 +116,10 @@ class TrainingClass(Model):
     plan_line_id = Column(Integer, ForeignKey("plan_line.id"), index=True)
     is_extra = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime, nullable=False)
+    # 已结班: its qualified lecturers are in the faculty pool (row 23); read-only from then on
+    # (`app.services.closed_class`).
+    closed_at = Column(DateTime)
+    closed_by_id = Column(Integer, ForeignKey("ab_user.id"))
 
     application = relationship("ClassApplication", foreign_keys=[application_id])
     org = relationship("Org", foreign_keys=[org_id])

@@ -26,6 +26,7 @@ from .base import Model, ScopeColumns
 
 VALID, WITHDRAWN = "valid", "withdrawn"
 DISPATCH_NOTICE, TASK_NOTICE = "dispatch_notice", "task_notice"  # 派遣通知书, 执行任务通知书
+CERTIFICATE = "certificate"  # 合格讲师证书
 
 
 class IssuedDocument(Model):

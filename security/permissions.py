@@ -86,6 +86,11 @@ GRADE_SCHEME = "GradeScheme"  # 成绩评定方案 (kept by the center, in versi
 ACTIVITY_REPORT = "ActivityReport"
 TRAINER_FEEDBACK = "TrainerFeedback"
 
+
+# [certs] rows 22–23: 合格讲师证书信息 (WRITE: the class's province enters and submits it; the
+# center enters the lecturers into the faculty pool — who acts is decided by the review chain)
+CERTIFICATE = "Certificate"
+
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
 # `views/`, so this module imports no view), `expanded_matrix()` derives the menu permissions and
@@ -218,6 +223,14 @@ MENU_TABLE = (
                 "fa-comments",
                 TRAINER_FEEDBACK,
                 "after_class.TrainerFeedbackView",
+            ),
+            # [certs]
+            MenuEntry(
+                "Certificates",
+                _l("Lecturer certificates"),
+                "fa-certificate",
+                CERTIFICATE,
+                "certificates.CertificateView",
             ),
             MenuEntry(
                 "GradeSchemes",
@@ -377,6 +390,11 @@ _GRADES_READER = [(READ, GRADE_SHEET), (EXPORT, GRADE_SHEET)]
 # Rows 20–21: who sees a class reads its activity report and the feedback on its trainers.
 _AFTER_CLASS_READER = [(READ, ACTIVITY_REPORT), (READ, TRAINER_FEEDBACK)]
 
+
+# [certs] The authorities above a class see its certificates; the province and the center act.
+_CERTIFICATE_READER = [(READ, CERTIFICATE)]
+_CERTIFICATE_WRITER = [(READ, CERTIFICATE), (WRITE, CERTIFICATE)]
+
 # Built up level by level, as 第七条 lists them.
 _WORKBENCH = [(READ, TODO), (READ, NOTICE), (READ, MESSAGE), (WRITE, MESSAGE)]
 # The libraries: approved mentors and published course resources are shared with every business
@@ -410,6 +428,7 @@ _INSTITUTION = (
     + [(WRITE, GRADE_SHEET)]  # attendance
     + _AFTER_CLASS_READER
     + [(WRITE, TRAINER_FEEDBACK)]
+    + _CERTIFICATE_READER
 )
 _CITY = (
     _WORKBENCH
@@ -438,6 +457,7 @@ _CITY = (
     + _CLASS_READER
     + _GRADES_READER
     + _AFTER_CLASS_READER
+    + _CERTIFICATE_READER
 )
 _PROVINCE = (
     _WORKBENCH
@@ -473,6 +493,7 @@ _PROVINCE = (
     + _CLASS_READER
     + _GRADES_READER
     + _AFTER_CLASS_READER
+    + _CERTIFICATE_WRITER
 )
 _CENTER = (
     _WORKBENCH
@@ -523,6 +544,7 @@ _CENTER = (
     + _GRADES_READER
     + [(READ, GRADE_SCHEME), (WRITE, GRADE_SCHEME)]
     + _AFTER_CLASS_READER
+    + _CERTIFICATE_WRITER
 )
 # 第七条: own availability (授课档期), own dispatches, the classes it teaches.
 _TRAINER_DISPATCH = [

@@ -1343,3 +1343,33 @@ def seat_of(profile_id):
     from models.dispatch import DispatchSeat
 
     return db.session.scalar(select(DispatchSeat).where(DispatchSeat.profile_id == profile_id))
+
+
+# ---------------------------------------------------------------- certificates (rows 22–23)
+
+ALL_SCORES = {f"c_{k}": "80" for k in ("design", "content", "delivery", "interaction", "timing")}
+
+
+def graded_class(world, passed=(1, 2), failed=(3,)) -> object:
+    """A 5-day class of I1 (trainer1 lead) whose grade sheet the center approved on its last
+    day: trainees ``学员<seq>`` of ``passed`` pass (total 80), those of ``failed`` fail (total 56).
+    The approval opens the province's certificate entry. Returns the class."""
+    from datetime import time
+
+    from app.services import grades
+
+    klass = make_class(world, days=5)
+    assign(world, klass, "trainer1", lead=True)
+    people = dict(zip((*passed, *failed), enrol(world, klass, [*passed, *failed]), strict=True))
+    actors = Actors(world)
+    last_day = datetime.combine(klass.end_date, time(10))
+    for trainee, _pw in people.values():
+        grades.score_trial(klass, trainee.id, actors.trainer1, ALL_SCORES, last_day)
+    written = {f"written_{t.id}": ("80" if s in passed else "20") for s, (t, _) in people.items()}
+    grades.enter_written(klass, actors.trainer1, written, last_day)
+    days = {f"attendance_{t.id}": "5" for t, _pw in people.values()}
+    grades.mark_attendance(klass, actors.i1, days, last_day)
+    grades.submit(klass, actors.trainer1, last_day)
+    grades.decide(grades.sheet_of(klass), actors.center, "approve", last_day)
+    db.session.commit()
+    return klass

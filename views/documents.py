@@ -1,4 +1,4 @@
-"""发放文书: the issued documents (the dispatch's notices, later certificates) in scope, their PDF,
+"""发放文书: the issued documents (the dispatch's notices, the certificates) in scope, their PDF,
 and the addressee's confirmation or objection; the public verify page is `views.verify`.
 
 A document is read through a scoped datamodel (the class's institution and the authorities
@@ -22,7 +22,14 @@ from app.services import dispatch_notices as notices
 from app.services import documents
 from app.services.tx import transaction
 from models.dispatch import NOTIFIED, Dispatch
-from models.document import DISPATCH_NOTICE, TASK_NOTICE, VALID, WITHDRAWN, IssuedDocument
+from models.document import (
+    CERTIFICATE,
+    DISPATCH_NOTICE,
+    TASK_NOTICE,
+    VALID,
+    WITHDRAWN,
+    IssuedDocument,
+)
 from models.user import INSTITUTION
 from security import permissions
 from security.scope import ScopedSQLAInterface
@@ -30,10 +37,11 @@ from views.base import ScopedModelView, perform
 from views.list_export import ListExportMixin
 
 STATUS_LABELS = {VALID: _l("Valid"), WITHDRAWN: _l("Withdrawn")}
+KIND_LABELS = notices.KIND_LABELS | {CERTIFICATE: _l("Qualified lecturer certificate")}
 
 
 def kind_label(value) -> str:
-    return str(notices.KIND_LABELS.get(value, value))
+    return str(KIND_LABELS.get(value, value))
 
 
 def status_label(value) -> str:

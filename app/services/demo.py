@@ -1,8 +1,9 @@
 """Demo data for `make run`: the tree, two institutions, three trainers, one account per role,
 a little content in each library (`demo_libraries`), the dispatch's start: the trainers'
 calendars and one approved class ready for dispatch (`load_dispatch_demo`), a class running
-today with its trainers, trainees and evaluation forms (`load_running_class`), and a class that
-ended last week with its approved grade sheet (`load_finished_class`)."""
+today with its trainers, trainees and evaluation forms (`load_running_class`), a class that
+ended last week with its approved grade sheet (`load_finished_class`), and a closed class whose
+qualified lecturers have their certificates and are in the faculty pool (`load_closed_class`)."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -101,6 +102,7 @@ def load_demo(now: datetime) -> list[MalanUser]:
     load_running_class(demo_users(), now)
     db.session.commit()
     load_finished_class(demo_users(), now)
+    load_closed_class(demo_users(), now)
     from app.services import demo_workflow  # plans, applications, notices, messages (issue 15)
 
     demo_workflow.load_workflow_demo(demo_users(), now)
@@ -181,10 +183,27 @@ FINISHED_TRAINEES = [
 ]
 
 
-def load_finished_class(users: list[MalanUser], now: datetime):
-    """A class of the Beijing demo institution that ended last week: two trainers, four
-    trainees, their trial and written scores and the grade sheet the lead trainer submitted and
-    the center approved — each step through its service, at the moment it would have happened."""
+# The closed class's trainees (same columns): three pass, one is short of the attendance.
+CLOSED_TRAINEES = [
+    ("宋佳", "F", 5, (86, 88), 85),
+    ("唐磊", "M", 5, (80, 78), 76),
+    ("韩雪", "F", 5, (90, 92), 88),
+    ("曹阳", "M", 2, (82, 80), 79),
+]
+
+
+def load_finished_class(
+    users: list[MalanUser],
+    now: datetime,
+    ended_days_ago: int = 8,
+    trainees=FINISHED_TRAINEES,
+    person_base: int = 300,
+    mobile_prefix: str = "1361000",
+):
+    """A class of the Beijing demo institution that ended ``ended_days_ago`` days ago (last
+    week): two trainers, four trainees, their trial and written scores and the grade sheet the
+    lead trainer submitted and the center approved — each step through its service, at the
+    moment it would have happened. The approval opens the province's certificate entry."""
     from datetime import time, timedelta
 
     from app.services import applications, classroom, fields, grades
@@ -200,8 +219,8 @@ def load_finished_class(users: list[MalanUser], now: datetime):
     institution = next(u for u in by_kind[INSTITUTION_ROLE] if u.org.code.startswith("110101"))
     lead = next(u for u in by_kind[TRAINER] if u.org.code == "110101")
     second = next(u for u in by_kind[TRAINER] if u is not lead)
-    start = now.date() - timedelta(days=12)
-    end = start + timedelta(days=4)
+    end = now.date() - timedelta(days=ended_days_ago)
+    start = end - timedelta(days=4)
     before = datetime.combine(start - timedelta(days=10), time(9))
     application = ClassApplication(
         org_id=institution.org_id,
@@ -209,7 +228,7 @@ def load_finished_class(users: list[MalanUser], now: datetime):
         start_date=start,
         end_date=end,
         venue="东城区创业孵化基地三楼教室",
-        expected_trainees=len(FINISHED_TRAINEES),
+        expected_trainees=len(trainees),
         contact_name=institution.full_name,
         contact_phone="010-12345678",
         status="approved",
@@ -238,8 +257,8 @@ def load_finished_class(users: list[MalanUser], now: datetime):
             {
                 "name": name,
                 "gender": gender,
-                "id_number": _id_number("110101", datetime(1988, 3, 1 + n).date(), 300 + n),
-                "mobile": f"1361000{n:04d}",
+                "id_number": _id_number("110101", datetime(1988, 3, 1 + n).date(), person_base + n),
+                "mobile": f"{mobile_prefix}{n:04d}",
                 "employer": "东城区就业服务中心",
                 "position": "创业指导员",
                 "city": "东城区",
@@ -247,7 +266,7 @@ def load_finished_class(users: list[MalanUser], now: datetime):
                 "certificates": "",
             },
         )
-        for n, (name, gender, *_rest) in enumerate(FINISHED_TRAINEES, 1)
+        for n, (name, gender, *_rest) in enumerate(trainees, 1)
     ]
     enrolled = classroom.enrol(klass, rows, institution, before, source="demo")
     for trainee, _password in enrolled:  # demo accounts, with the demo password
@@ -257,9 +276,7 @@ def load_finished_class(users: list[MalanUser], now: datetime):
     last_day = datetime.combine(end, time(16))
     criteria = grades.criteria(grades.scheme_for(klass))
     written = {}
-    for (trainee, _pw), (_name, _g, _days, trials, score) in zip(
-        enrolled, FINISHED_TRAINEES, strict=True
-    ):
+    for (trainee, _pw), (_name, _g, _days, trials, score) in zip(enrolled, trainees, strict=True):
         for trainer, trial in zip((lead, second), trials, strict=True):
             values = {f"c_{c['key']}": str(trial) for c in criteria}
             grades.score_trial(klass, trainee.id, trainer, values, last_day)
@@ -270,7 +287,7 @@ def load_finished_class(users: list[MalanUser], now: datetime):
         institution,
         {
             f"attendance_{t.id}": str(days)
-            for (t, _pw), (_n, _g, days, *_r) in zip(enrolled, FINISHED_TRAINEES, strict=True)
+            for (t, _pw), (_n, _g, days, *_r) in zip(enrolled, trainees, strict=True)
         },
         last_day,
     )
@@ -324,6 +341,38 @@ def _after_class(klass, center, institution, lead, last_day: datetime) -> None:
         if record is not None:
             trainer_feedback.submit(record, institution, answers, after)
     db.session.commit()
+
+
+def load_closed_class(users: list[MalanUser], now: datetime):
+    """A class that ended six weeks ago and is closed (已结班, rows 22–23): its province entered
+    the certificates of the three qualified lecturers (numbered by the rule) and submitted them,
+    the center entered them into the faculty pool — each certificate issued with its PDF and
+    verification code. Without a usable Chinese font the certificates cannot be issued: the
+    class then stays waiting for the center's pool entry."""
+    from app.services import certificates, documents, pool_entry
+    from app.services.errors import Conflict
+
+    klass = load_finished_class(
+        users,
+        now,
+        ended_days_ago=42,
+        trainees=CLOSED_TRAINEES,
+        person_base=400,
+        mobile_prefix="1362000",
+    )
+    center = next(u for u in users if u.role_kind == CENTER)
+    province = next(u for u in users if u.role_kind == PROVINCE and u.org.code == "110000")
+    batch = certificates.batch_of(klass)
+    entered = datetime.combine(klass.end_date + timedelta(days=10), time(10))
+    certificates.submit(batch, province, entered)
+    db.session.commit()
+    try:
+        documents.font()
+    except Conflict:
+        return klass
+    pool_entry.enter_pool(batch, center, entered + timedelta(days=3))
+    db.session.commit()
+    return klass
 
 
 def demo_users() -> list[MalanUser]:

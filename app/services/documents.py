@@ -1,6 +1,7 @@
 """Issued documents (发放文书), one mechanism for every PDF the platform vouches for.
 
-Used by the dispatch's notices (`app.services.dispatch_notices`); meant for certificates too.
+Used by the dispatch's notices (`app.services.dispatch_notices`) and the certificates
+(`app.services.pool_entry`).
 A document is issued once: its PDF is built from a template kept in the repo
 (app/templates/pdf/<template>.txt, laid out by `reports.pdf`), with a Chinese font embedded, a
 document number and a verification code whose QR code leads to the public page
@@ -88,10 +89,12 @@ def issue(
     subject_code: str | None = None,
     start_date=None,
     end_date=None,
+    number: str | None = None,
 ) -> IssuedDocument:
-    """Build and store one document, in the caller's transaction."""
+    """Build and store one document, in the caller's transaction. ``number``: one the caller's
+    own rule made (a certificate's); else the next of ``prefix`` for the year."""
     cjk = font()
-    number = next_number(prefix, now.year)
+    number = number or next_number(prefix, now.year)
     code = new_code()
     text = render_template(
         f"pdf/{template}.txt",

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
-from app.services import classroom, review
+from app.services import classroom, closed_class, review
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from app.services.tx import transaction
 from models.application import TrainingClass
@@ -326,6 +326,7 @@ def _check_editable(sheet: GradeSheet | None) -> None:
 
 
 def _ensure_sheet(klass: TrainingClass, now: datetime) -> GradeSheet:
+    closed_class.check_open(klass)  # its message first (the flush guard would refuse anyway)
     sheet = sheet_of(klass)
     lead = lead_of(klass)
     lead_org = lead.user.org_id if lead is not None and lead.user.org_id else klass.org_id
@@ -525,7 +526,9 @@ def decide(sheet: GradeSheet, actor, decision: str, now: datetime, opinion=None,
 
 
 def actions(klass: TrainingClass, sheet: GradeSheet | None, user) -> list[str]:
-    """The review buttons the user gets on the sheet."""
+    """The review buttons the user gets on the sheet (none once the class is closed)."""
+    if closed_class.is_closed(klass):
+        return []
     if sheet is None:
         lead = lead_of(klass)
         return [review.SUBMIT] if lead is not None and lead.user_id == user.id else []
@@ -534,6 +537,13 @@ def actions(klass: TrainingClass, sheet: GradeSheet | None, user) -> list[str]:
     if lead is None or lead.user_id != user.id:
         found = [a for a in found if a not in (review.SUBMIT, review.CORRECT)]
     return found
+
+
+def _on_approved(sheet: GradeSheet, actor, now: datetime) -> None:
+    """Row 22 starts: the province's certificate entry, pre-filled from the passed lines."""
+    from app.services import certificates  # noqa: PLC0415 (certificates builds on grades)
+
+    certificates.open_entry(sheet.training_class, now)
 
 
 GRADE_SHEET = review.register(
@@ -545,6 +555,7 @@ GRADE_SHEET = review.register(
         chain="grade_sheet",
         fields=("entries",),
         before_submit=_check_submission,
+        on_approved=_on_approved,
         org_field="submitter_org_id",
         submitter_of=lambda sheet: sheet.submitted_by_id,  # the lead trainer who submitted it
     )

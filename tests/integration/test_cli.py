@@ -163,7 +163,12 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     from models.faculty import FacultyProfile
     from models.mentor import MentorProfile
 
-    profiles = db.session.scalars(select(FacultyProfile)).all()
+    # the trainers' own profiles, and the closed class's three lecturers entered by the center
+    pooled = db.session.scalars(select(FacultyProfile).where(FacultyProfile.user_id.is_(None)))
+    assert sorted(p.name for p in pooled) == ["唐磊", "宋佳", "韩雪"]
+    profiles = db.session.scalars(
+        select(FacultyProfile).where(FacultyProfile.user_id.isnot(None))
+    ).all()
     assert sorted(p.user.full_name for p in profiles) == sorted(
         u.full_name for u in users if u.role_kind == "trainer"
     )
@@ -176,15 +181,24 @@ def test_point10_load_demo_builds_everything(empty_db, runner):
     assert resources[0].published_at is not None
     for kind in ("center", *ADMIN_KINDS):
         assert kinds.count(kind) == 1, kind
-    # the running class's six trainees (陈学员 among them), the finished class's four
-    assert kinds.count("trainee") == 10
+    # the running class's six trainees (陈学员 among them), the finished and closed classes' four
+    assert kinds.count("trainee") == 14
     from app.services import classroom, grades
     from models.application import ClassApplication, TrainingClass
 
     classes = db.session.scalars(select(TrainingClass)).all()
-    # the finished class, the running one and the one waiting for its trainers
-    [finished] = [c for c in classes if c.end_date < clock.now().date()]
-    assert len(classes) == 3
+    # the finished class, the closed one, the running one and the one waiting for its trainers
+    closed, finished = sorted(
+        (c for c in classes if c.end_date < clock.now().date()), key=lambda c: c.end_date
+    )
+    assert len(classes) == 4
+    # issue 16 point 9: the closed class, its three qualified lecturers certified and pooled
+    from app.services import certificates
+
+    assert closed.closed_at is not None and finished.closed_at is None
+    lines = certificates.batch_of(closed).lines
+    assert len(lines) == 3 and all(line.document_id and line.profile_id for line in lines)
+    assert certificates.batch_of(finished).status == "draft"  # the province's to-do, not late
     sheet = grades.sheet_of(finished)
     assert (sheet.status, sheet.in_force_revision) == ("approved", 1)
     assert len(sheet.entries) == 4 and all(e["total"] is not None for e in sheet.entries.values())
@@ -245,7 +259,10 @@ def test_issue12_point7_demo_trainers_are_available_and_a_class_is_ready_for_dis
     _load_demo(runner)
     today = clock.now().date()
     users = {u.full_name: u for u in db.session.scalars(select(MalanUser))}
-    profiles = db.session.scalars(select(FacultyProfile)).all()
+    # the demo trainers (the closed class's pooled lecturers have marked no calendar)
+    profiles = db.session.scalars(
+        select(FacultyProfile).where(FacultyProfile.user_id.isnot(None))
+    ).all()
     for profile in profiles:
         days = db.session.scalars(
             select(Availability.day).where(Availability.profile_id == profile.id)

@@ -748,3 +748,53 @@ def test_after_class_foreign_class_is_404_and_changes_nothing(app, people, endpo
         if status != 404 or state() != before:
             leaks.append((who, status))
     assert not leaks
+
+
+# ---------------------------------------------------------------- [certs] hand-written id endpoints
+
+# The certificates' pages (Annex 1 rows 22–23) are BaseViews over
+# `app.services.certificates.visible_class`: each id-taking rule and the id it takes.
+CERTS_ENDPOINTS = {
+    "CertificateView.batch": ("GET", "class"),
+    "CertificateView.show": ("GET", "batch"),
+    "CertificateView.pool": ("GET", "class"),
+    "CertificateView.save": ("POST", "class"),
+    "CertificateView.submit": ("POST", "class"),
+    "CertificateView.send_back": ("POST", "class"),
+}
+
+
+def test_certs_every_id_endpoint_is_listed():
+    app = discovery_app()
+    found = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] == "CertificateView" and rule.arguments
+    }
+    assert found == set(CERTS_ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(CERTS_ENDPOINTS))
+def test_certs_foreign_class_is_404_and_changes_nothing(app, people, endpoint, frozen_clock):
+    from flask import url_for
+
+    from app.services import certificates
+    from tests.factories import graded_class
+
+    klass = graded_class(people, passed=(1,), failed=())
+    batch = certificates.batch_of(klass)
+    verb, kind = CERTS_ENDPOINTS[endpoint]
+    leaks = []
+    for who in FOREIGN_TO_I1:
+        role = PEOPLE.get(who, ("trainer", None))[0]
+        grant(app, role, "Certificate", ["can_read", "can_write"])
+        client = sign_in(app, people["username"][who])
+        with app.test_request_context():
+            args = {"pk": batch.id} if kind == "batch" else {"class_id": klass.id}
+            url = url_for(endpoint, **args)
+        before = snapshot()
+        data = {"csrf_token": client.csrf, "opinion": "x", "add_trainee": "1"}
+        status = client.open(url, method=verb, data=data if verb == "POST" else None).status_code
+        if status != 404 or snapshot() != before:
+            leaks.append((who, status))
+    assert not leaks

@@ -111,6 +111,14 @@ CHAINS = {
         TRAINER,
         (Step(CENTER, 3, N_("Center review of the class activity report")),),
     ),
+    # Rows 22–23: the class's province enters the certificates of its qualified lecturers and
+    # submits them; the center, within 10 days, enters them into the faculty pool (its approval,
+    # `app.services.pool_entry`), which closes the class.
+    "certificates": Chain(
+        "certificates",
+        PROVINCE,
+        (Step(CENTER, 10, N_("Center enters the qualified lecturers into the faculty pool")),),
+    ),
     # 三员分立 (issue 17 point 2): what an administrator proposes on an account of the center or a
     # province (a password or second-factor reset, a new account, a role) takes effect when the
     # security administrator approves it — never the proposer (review refuses its own). One
