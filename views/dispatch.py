@@ -19,9 +19,9 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.services import availability, vocabulary
-from app.services import recommendation_runs as runs
 from app.services import dispatch as svc
 from app.services import dispatch_notices as notices
+from app.services import recommendation_runs as runs
 from app.services.errors import InvalidValue
 from app.services.recommendation import REGION_LABELS, criteria_words, recommend
 from models.dispatch import (

@@ -30,9 +30,9 @@ from app import audit
 from app.extensions import db
 from app.labels import N_
 from app.services import fields, review, vocabulary
+from app.services import recommendation_runs as runs
 from app.services.deadlines import CALENDAR, due_at
 from app.services.errors import Conflict, InvalidValue, NotAllowed
-from app.services import recommendation_runs as runs
 from app.services.recommendation import REGION_LABELS, check
 from app.services.review import actor_fields
 from models.application import TrainingClass

@@ -28,8 +28,8 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.labels import N_
 from app.services import classroom, documents, review, vocabulary
-from app.services import recommendation_runs as runs
 from app.services import dispatch as dsp
+from app.services import recommendation_runs as runs
 from app.services.deadlines import due_at
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from models.application import TrainingClass
