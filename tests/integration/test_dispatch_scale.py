@@ -22,7 +22,14 @@ from models.dispatch import ACCEPTED, Dispatch, DispatchSeat
 from models.faculty import FacultyProfile
 from models.org import CITY, Org
 from models.user import MalanUser
-from tests.factories import NOW, make_class, make_trainer, mark_available, post_form
+from tests.factories import (
+    NOW,
+    csrf_token,
+    make_class,
+    make_trainer,
+    mark_available,
+    post_form,
+)
 
 START = NOW.date() + timedelta(days=30)
 REGIONS = ("C1", "C1b", "C2", "P1", "P2")
@@ -143,7 +150,8 @@ def _measure(world, client, login, classes) -> dict:
     out = {"service": _count_recommend(classes["draft"])}
     login("i1")
     recompute = f"/dispatchview/recompute/{classes['draft']}"
-    out["recompute"] = _count(lambda: post_form(client, recompute))
+    token = csrf_token(client, "/password/change")
+    out["recompute"] = _count(lambda: client.post(recompute, data={"csrf_token": token}))
     out["institution"] = _statements(client, f"/dispatchview/show/{classes['draft']}")
     login("center")
     out["center"] = _statements(client, f"/dispatchview/show/{classes['proposed']}")
