@@ -221,7 +221,8 @@ class DispatchView(ListExportMixin, ScopedModelView):
             seen = runs.stored(d, klass, check_stale=False)  # what the institution saw
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
-        candidates = [c for c in svc.candidates_of(d) if c.profile_id not in asked]
+        ticked = svc.candidates_of(d)
+        candidates = [c for c in ticked if c.profile_id not in asked]
         strips = {}
         if system is not None:  # the center's choice: every shown trainer's class month(s)
             shown = [c.profile_id for c in candidates] + [r.profile_id for r in system.shown]
@@ -233,7 +234,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
             rec=rec,
             system=system,
             seen=seen,
-            ticked={c.profile_id for c in d.candidates},
+            ticked={c.profile_id for c in ticked},
             candidates=candidates,
             strips=strips,
             seats=seats,

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, literal, select
 
 from app import audit
 from app.extensions import db
@@ -112,35 +112,28 @@ def compute(d: Dispatch, actor, now: datetime) -> RecommendationRun:
     return run
 
 
-def latest(d: Dispatch) -> RecommendationRun | None:
-    return db.session.scalar(
-        select(RecommendationRun)
-        .where(RecommendationRun.dispatch_id == d.id)
-        .order_by(RecommendationRun.id.desc())
-        .limit(1)
-    )
-
-
-def is_stale(run: RecommendationRun, klass: TrainingClass) -> bool:
+def _newer_change(klass: TrainingClass):
     """A calendar or booking changed on one of the class's days since the run was computed."""
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    CalendarChange.id > run.seen_change_id,
-                    CalendarChange.first_day <= klass.end_date,
-                    CalendarChange.last_day >= klass.start_date,
-                )
-            )
-        )
+    return exists().where(
+        CalendarChange.id > RecommendationRun.seen_change_id,
+        CalendarChange.first_day <= klass.end_date,
+        CalendarChange.last_day >= klass.start_date,
     )
 
 
 def stored(d: Dispatch, klass: TrainingClass, check_stale: bool = True) -> Stored | None:
-    """The dispatch's newest run, read back (None before the first computation)."""
-    run = latest(d)
-    if run is None:
+    """The dispatch's newest run, read back, and whether it may be out of date (one statement;
+    None before the first computation)."""
+    stale = _newer_change(klass) if check_stale else literal(False)
+    found = db.session.execute(
+        select(RecommendationRun, stale)
+        .where(RecommendationRun.dispatch_id == d.id)
+        .order_by(RecommendationRun.id.desc())
+        .limit(1)
+    ).first()
+    if found is None:
         return None
+    run, is_stale = found
     counts = json.loads(run.counts)
     return Stored(
         run=run,
@@ -153,7 +146,7 @@ def stored(d: Dispatch, klass: TrainingClass, check_stale: bool = True) -> Store
         ],
         ranked_count=counts["ranked"],
         pool=counts["pool"],
-        stale=check_stale and is_stale(run, klass),
+        stale=bool(is_stale),
     )
 
 
