@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "dispatch_requested": _l("Request sent"),
     "dispatch_accepted": _l("Request accepted"),
     "dispatch_declined": _l("Request declined"),
+    "recommendation_computed": _l("Recommendation computed"),
     # Rows 12–14: the notices (the same words as the dispatch's history).
     "dispatch_issued": _l("Notice issued"),
     "dispatch_confirmed": _l("Notice confirmed"),
@@ -137,6 +138,8 @@ OBJECT_LABELS = {
     "DispatchCandidate": _l("Dispatch candidate"),
     "DispatchEvent": _l("Dispatch history"),
     "DispatchSeat": _l("Dispatch request"),
+    "RecommendationRun": _l("Stored recommendation"),
+    "CalendarChange": _l("Availability change"),
     "IssuedDocument": _l("Issued document"),
     "EvaluationAnswer": _l("Evaluation answer"),
     "EvaluationReminder": _l("Evaluation reminder"),

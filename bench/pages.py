@@ -74,6 +74,7 @@ class Page:
     roles: tuple[str, ...] = BUSINESS
     args: dict | Callable[[], dict] = field(default_factory=dict)
     list_view: str | None = None
+    method: str = "GET"  # POST: a form's action, measured as posted (CSRF token, no redirect)
 
 
 PAGES = [
@@ -108,8 +109,18 @@ PAGES = [
     # a fixed number of statements whatever the country holds.
     Page("home (dashboard)", "HomeView.index"),
     Page("statistical summary", "SummaryView.index"),
-    # 派遣 (issue 12): a class's recommendation as its institution enters criteria (the whole
-    # pool ranked, 50 shown), and the center's choice (candidates beside the system's list).
+    # 派遣 (issue 12): a class's recommendation as its institution enters criteria, and the
+    # center's choice (candidates beside the system's list). The recommendation is a stored run:
+    # computing it (重新计算, also on saving the criteria) reads the whole pool — O(pool) by
+    # nature, measured on its own line, first, so the page after it shows a fresh run; the page
+    # reads the stored run.
+    Page(
+        "dispatch recommendation compute (POST)",
+        "DispatchView.recompute",
+        roles=("institution",),
+        args=bench_dispatch("draft"),
+        method="POST",
+    ),
     Page(
         "dispatch recommendation",
         "DispatchView.show",

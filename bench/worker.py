@@ -178,6 +178,19 @@ def _login(client, username):
         raise RuntimeError(f"login of {username} failed ({response.status_code})")
 
 
+def _token(client) -> str:
+    """A CSRF token of the signed-in session (the password page has a form)."""
+    import re
+
+    from flask import g
+
+    for name in list(vars(g)):  # not the token cached on `g` before sign-in renewed the session
+        delattr(g, name)
+    page = client.get("/password/change").get_data(as_text=True)
+    found = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)
+    return found.group(1) if found else ""
+
+
 def _url(app, page, size=None):
     from flask import url_for
 
@@ -210,13 +223,18 @@ def cmd_pages(args) -> dict:
     def count(*_a, **_k):
         statements[0] += 1
 
-    def get(index, url):
+    tokens = {}  # per database: a CSRF token of the signed-in session, for POST pages
+
+    def get(index, url, method="GET"):
         with apps[index].app_context():
             for name in list(vars(g)):  # a fresh `g`, as a new request would have
                 delattr(g, name)
             statements[0] = 0
             started = time.perf_counter()
-            response = clients[index].get(url)
+            if method == "POST":
+                response = clients[index].post(url, data={"csrf_token": tokens[index]})
+            else:
+                response = clients[index].get(url)
             return response, (time.perf_counter() - started) * 1000, statements[0]
 
     users = []  # per database: an institution's account differs from one to another
@@ -240,9 +258,10 @@ def cmd_pages(args) -> dict:
                             "missing": True,
                         }
             continue
-        for app, client, who in zip(apps, clients, users, strict=True):
+        for k, (app, client, who) in enumerate(zip(apps, clients, users, strict=True)):
             with app.app_context():
                 _login(client, who[role])
+                tokens[k] = _token(client)
         for page in PAGES:
             if role not in page.roles:
                 continue
@@ -254,14 +273,17 @@ def cmd_pages(args) -> dict:
             entries, times = [], [[] for _ in apps]
             for k, app in enumerate(apps):
                 entry = {"page": page.name, "role": role, "url": _url(app, page)}
-                get(k, entry["url"])  # the first page after sign-in also touches the session
+                entry["method"] = page.method
+                get(k, entry["url"], page.method)  # the first after sign-in touches the session
                 for size in (25, 100):
-                    response, _ms, entry[f"statements_{size}"] = get(k, _url(app, page, size))
+                    response, _ms, entry[f"statements_{size}"] = get(
+                        k, _url(app, page, size), page.method
+                    )
                     entry[f"status_{size}"] = response.status_code
                 entries.append(entry)
             for i in range(args.warmup + args.repeat):
                 for k in range(len(apps)):
-                    response, ms, _n = get(k, entries[k]["url"])
+                    response, ms, _n = get(k, entries[k]["url"], page.method)
                     entries[k]["status"], entries[k]["bytes"] = (
                         response.status_code,
                         len(response.data),

@@ -8,6 +8,11 @@
   (profile_id, day) is what makes a trainer unbookable on two overlapping classes, also when two
   centers' tabs send requests at the same moment: the database lets exactly one INSERT through.
 - `DispatchEvent`: the history of a dispatch and its seats, shown on the class page.
+- `RecommendationRun`: one computed recommendation (the ranked list, its explanations and each
+  filter's count), stored when the institution saves its criteria or recomputes; the page shows
+  the latest, the center sees what the institution saw.
+- `CalendarChange`: one write to a trainer's availability or bookings (its first and last day),
+  so a page can tell in O(log n) whether a stored run may be out of date for its class's days.
 The rules are in `app.services.dispatch`.
 """
 
@@ -170,3 +175,42 @@ class DispatchEvent(Model):
     note = Column(Text)
 
     __table_args__ = (Index("ix_dispatch_event_dispatch", "dispatch_id", "at"),)
+
+
+class RecommendationRun(Model):
+    """推荐结果: one computation of a dispatch's recommendation, kept as it was shown.
+
+    JSON columns: ``criteria`` {field: value}; ``counts`` {"pool": n, "ranked": n, "filters":
+    [{code, label, relaxable, removed}]}; ``ranked`` the shown rows [{id, name, org, score,
+    parts: [[label, points]]}] (labels as rendered then: what the institution saw).
+    ``seen_change_id``: the newest `CalendarChange` when computed (staleness is "a newer change
+    on the class's days")."""
+
+    __tablename__ = "recommendation_run"
+    __scope__ = ScopeColumns(org="org_id")  # the class's institution
+
+    id = Column(Integer, primary_key=True)
+    dispatch_id = Column(Integer, ForeignKey("dispatch.id"), nullable=False)
+    class_id = Column(Integer, ForeignKey("training_class.id"), nullable=False)
+    org_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
+    criteria = Column(Text, nullable=False)
+    counts = Column(Text, nullable=False)
+    ranked = Column(Text, nullable=False)
+    computed_at = Column(DateTime, nullable=False)
+    computed_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    seen_change_id = Column(Integer, nullable=False, default=0)
+
+    # The page reads a dispatch's latest run: the newest id of the dispatch.
+    __table_args__ = (Index("ix_recommendation_run_dispatch", "dispatch_id", "id"),)
+
+
+class CalendarChange(Model):
+    """One change of a trainer's availability or bookings (marked, cleared, booked, released)."""
+
+    __tablename__ = "calendar_change"
+
+    id = Column(Integer, primary_key=True)
+    profile_id = Column(Integer, ForeignKey("faculty_profile.id"), nullable=False)
+    first_day = Column(Date, nullable=False)
+    last_day = Column(Date, nullable=False)
+    at = Column(DateTime, nullable=False)

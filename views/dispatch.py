@@ -21,6 +21,7 @@ from app.extensions import db
 from app.services import availability, vocabulary
 from app.services import dispatch as svc
 from app.services import dispatch_notices as notices
+from app.services import recommendation_runs as runs
 from app.services.errors import InvalidValue
 from app.services.recommendation import REGION_LABELS, criteria_words, recommend
 from models.dispatch import (
@@ -172,6 +173,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
         "show": "read",
         "criteria": "write",
         "relax": "write",
+        "recompute": "write",
         "propose": "write",
         "choose": "write",
         "issue": "write",
@@ -183,6 +185,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
         "show",
         "criteria",
         "relax",
+        "recompute",
         "propose",
         "choose",
         "issue",
@@ -210,17 +213,19 @@ class DispatchView(ListExportMixin, ScopedModelView):
         klass = d.training_class
         institution = user.role_kind == INSTITUTION and user.org_id == d.org_id
         center = user.role_kind == CENTER
-        rec = system = None
-        if institution and d.status == DRAFT:
-            rec = recommend(d, now.date())
+        rec = system = seen = None
+        if institution and d.status == DRAFT:  # the stored run: the page never reads the pool
+            rec = runs.stored(d, klass)
         if center and d.status in (PROPOSED, REQUESTING):  # the pool's rules, not the criteria
             system = recommend(d, now.date(), relax=svc.RELAXABLE)
+            seen = runs.stored(d, klass, check_stale=False)  # what the institution saw
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
-        candidates = [c for c in svc.candidates_of(d) if c.profile_id not in asked]
+        ticked = svc.candidates_of(d)
+        candidates = [c for c in ticked if c.profile_id not in asked]
         strips = {}
         if system is not None:  # the center's choice: every shown trainer's class month(s)
-            shown = [c.profile_id for c in candidates] + [r.profile.id for r in system.shown]
+            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system.shown]
             strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
@@ -228,6 +233,8 @@ class DispatchView(ListExportMixin, ScopedModelView):
             klass=klass,
             rec=rec,
             system=system,
+            seen=seen,
+            ticked={c.profile_id for c in ticked},
             candidates=candidates,
             strips=strips,
             seats=seats,
@@ -268,6 +275,13 @@ class DispatchView(ListExportMixin, ScopedModelView):
         d = self.get_or_404(pk)
         criterion = request.form.get("criterion", "")
         perform(lambda: svc.relax(d, g.user, criterion, clock.now()), _l("Criteria saved."))
+        return self._back(pk)
+
+    @expose("/recompute/<pk>", methods=["POST"])
+    @has_access
+    def recompute(self, pk):
+        d = self.get_or_404(pk)
+        perform(lambda: svc.recompute(d, g.user, clock.now()), _l("Recommendation recomputed."))
         return self._back(pk)
 
     @expose("/propose/<pk>", methods=["POST"])

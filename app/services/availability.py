@@ -18,6 +18,7 @@ from sqlalchemy import delete, literal_column, select, union_all
 
 from app import audit
 from app.extensions import db
+from app.services import recommendation_runs as runs
 from app.services.errors import InvalidValue, NotAllowed
 from models.application import TrainingClass
 from models.dispatch import Availability, Booking
@@ -106,6 +107,7 @@ def set_days(
                 )
             )
     if changed:
+        runs.note_change(profile.id, changed, now)
         audit.record(
             db.session,
             "availability",

@@ -30,9 +30,10 @@ from app import audit
 from app.extensions import db
 from app.labels import N_
 from app.services import fields, review, vocabulary
+from app.services import recommendation_runs as runs
 from app.services.deadlines import CALENDAR, due_at
 from app.services.errors import Conflict, InvalidValue, NotAllowed
-from app.services.recommendation import REGION_LABELS, recommend
+from app.services.recommendation import REGION_LABELS, check
 from app.services.review import actor_fields
 from models.application import TrainingClass
 from models.dispatch import (
@@ -227,6 +228,7 @@ def open_dispatch(klass: TrainingClass, actor, now: datetime) -> Dispatch:
     except IntegrityError:  # a double click: the other request opened it
         raise Conflict(_("The dispatch of this class is already open. Reload the page.")) from None
     _event(d, CREATED, actor, now)
+    runs.compute(d, actor, now)  # the first recommendation (default criteria)
     return d
 
 
@@ -263,6 +265,16 @@ def save_criteria(d: Dispatch, actor, values: dict, now: datetime) -> None:
     for name, value in clean.items():
         setattr(d, name, value)
     _event(d, CRITERIA, actor, now)
+    runs.compute(d, actor, now)  # the page shows the stored run (its cost is the pool's)
+
+
+def recompute(d: Dispatch, actor, now: datetime) -> None:
+    """重新计算: the institution stores a fresh recommendation for its criteria."""
+    if not _is_institution_of(actor, d):
+        raise NotAllowed(_("Only the class's institution can enter its trainer criteria."))
+    if d.status != DRAFT:
+        raise Conflict(_("The candidates are already proposed; the criteria can no longer change."))
+    runs.compute(d, actor, now)
 
 
 def relax(d: Dispatch, actor, criterion: str, now: datetime) -> None:
@@ -289,10 +301,18 @@ def propose(d: Dispatch, actor, profile_ids: list[int], now: datetime) -> None:
             _("Candidates: tick at most %(n)d trainers (twice the number wanted).", n=limit),
             field="candidates",
         )
-    eligible = recommend(d, now.date()).ids()
-    if not set(ids) <= eligible:
+    # The ticked trainers only, against today's calendars and bookings (not the stored run).
+    failing = check(d, ids, now.date())
+    if failing:
+        pid, failed = next(iter(failing.items()))
+        profile = db.session.get(FacultyProfile, pid)
         raise InvalidValue(
-            _("Candidates: a ticked trainer no longer matches the criteria. Reload the list."),
+            _(
+                "Candidates: %(name)s no longer matches (%(filter)s). Recompute the "
+                "recommendation and tick again.",
+                name=profile.name if profile is not None else f"#{pid}",
+                filter=failed.label,
+            ),
             field="candidates",
         )
     d.candidates = [DispatchCandidate(profile_id=pid, position=n) for n, pid in enumerate(ids)]
@@ -382,14 +402,13 @@ def send_requests(
     if has_lead and lead_id is not None and lead_id in ids:
         raise InvalidValue(_("Lead trainer: the class already has one."), field="lead")
     # The pool's rules only: the center may pick outside the proposal and the criteria.
-    system = recommend(d, now.date(), relax=RELAXABLE)
-    eligible = system.ids()
+    failing = check(d, ids, now.date(), relax=RELAXABLE)
     profiles = {
         p.id: p
         for p in db.session.scalars(select(FacultyProfile).where(FacultyProfile.id.in_(ids)))
     }
     for pid in ids:
-        if pid not in eligible:
+        if pid in failing:
             name = profiles[pid].name if pid in profiles else f"#{pid}"
             raise InvalidValue(
                 _(
@@ -430,6 +449,7 @@ def send_requests(
         db.session.add_all(
             Booking(profile_id=pid, day=day, seat_id=seat.id, class_id=klass.id) for day in days
         )
+        runs.note_change(pid, days, now)
         _flush_bookings(profile)
         review.open_todos(
             SEAT,
@@ -500,6 +520,8 @@ def decline(seat: DispatchSeat, actor, reason: str, now: datetime) -> None:
         raise InvalidValue(_("Reason: required to decline."), field="reason")
     seat.status, seat.answered_at, seat.decline_reason = DECLINED, now, reason
     db.session.execute(delete(Booking).where(Booking.seat_id == seat.id))
+    klass = seat.training_class
+    runs.note_change(seat.profile_id, [klass.start_date, klass.end_date], now)
     review.close_todo(SEAT, seat.id, actor.org_id, actor, now, DECLINE)
     d = db.session.get(Dispatch, seat.dispatch_id)
     d.status = REQUESTING

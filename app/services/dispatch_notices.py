@@ -29,6 +29,7 @@ from app.extensions import db
 from app.labels import N_
 from app.services import classroom, documents, review, vocabulary
 from app.services import dispatch as dsp
+from app.services import recommendation_runs as runs
 from app.services.deadlines import due_at
 from app.services.errors import Conflict, InvalidValue, NotAllowed
 from models.application import TrainingClass
@@ -328,6 +329,7 @@ def _withdraw_seat(d: Dispatch, seat: DispatchSeat, actor, reason: str, now: dat
     seat.status, seat.withdrawn_at = WITHDRAWN, now
     db.session.execute(delete(Booking).where(Booking.seat_id == seat.id))
     klass = db.session.get(TrainingClass, d.class_id)
+    runs.note_change(seat.profile_id, [klass.start_date, klass.end_date], now)
     row = classroom.trainer_row(db.session.get(MalanUser, seat.trainer_user_id), klass)
     if row is not None:
         classroom.remove_trainer(row, actor, now)

@@ -106,6 +106,14 @@ class Ranked:
         return self.loaded
 
     @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def org_name(self) -> str:
+        return self.profile.org.name if self.profile.org else ""
+
+    @property
     def explained(self) -> str:
         """ "同省 +20，近12个月派遣2次 −10" """
         return "，".join(f"{label} {_signed(points)}" for label, points in self.parts)
@@ -334,6 +342,29 @@ def recommend(d: Dispatch, today: date, relax=()) -> Recommendation:
     for r in shown:
         r.loaded = loaded[r.profile_id]
     return Recommendation(ranked, filters, sum(counts.values()))
+
+
+def check(d: Dispatch, profile_ids: list[int], today: date, relax=()) -> dict[int, Filter]:
+    """The first filter each of ``profile_ids`` now fails (absent: it passes). The same rules as
+    `recommend`, on the given trainers only: one statement, O(len(profile_ids)), whatever the
+    pool — for a submit, which must not recompute the whole list."""
+    if not profile_ids:
+        return {}
+    klass = db.session.get(TrainingClass, d.class_id)
+    inst = db.session.get(Org, klass.org_id)
+    rules = _filters(d, klass, inst, today, relax)
+    failed_at = case(*[(not_(cond), n) for n, (_f, cond) in enumerate(rules, start=1)], else_=0)
+    found = dict(
+        db.session.execute(
+            select(FacultyProfile.id, failed_at).where(FacultyProfile.id.in_(profile_ids))
+        ).all()
+    )
+    pool = rules[0][0]
+    return {
+        pid: (rules[found[pid] - 1][0] if pid in found else pool)
+        for pid in profile_ids
+        if found.get(pid, -1) != 0
+    }
 
 
 class _Plain(SimpleNamespace):

@@ -1,7 +1,7 @@
 """after class: activity reports, the institution's feedback on the trainers
 
 Revision ID: 0016_activity_report
-Revises: 0014_grades
+Revises: 0015_recommendation_run
 Create Date: 2026-12-05 12:40:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0016_activity_report"
-down_revision = "0014_grades"
+down_revision = "0015_recommendation_run"
 branch_labels = None
 depends_on = None
 

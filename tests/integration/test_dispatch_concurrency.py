@@ -55,15 +55,15 @@ def test_point3_two_tabs_booking_the_same_trainer_one_wins(arena, monkeypatch):
         center = ids["user"]["center"]
         db.session.remove()
     barrier = threading.Barrier(2)
-    real = recommendation.recommend
+    real = recommendation.check
 
-    def recommend_then_wait(d, today, relax=()):
-        result = real(d, today, relax)  # both tabs see the trainer free…
+    def check_then_wait(d, profile_ids, today, relax=()):
+        result = real(d, profile_ids, today, relax)  # both tabs see the trainer free…
         if relax:
             barrier.wait(timeout=10)  # …then write at the same moment
         return result
 
-    monkeypatch.setattr(svc, "recommend", recommend_then_wait)
+    monkeypatch.setattr(svc, "check", check_then_wait)
     outcomes = [None, None]
 
     def tab(i, dispatch_id):

@@ -3,7 +3,9 @@
 The bench (B1/B2) measures the institution's recommendation page and the center's choice page at
 50 and 50,000 trainers; here the same pages are counted at two pool sizes: the statements must
 be the same, while the larger pool really ranks more trainers, from more regions, some with past
-dispatches (workload, experience).
+dispatches (workload, experience). The institution's page reads its stored run (recomputed
+before each measure, as the institution's 重新计算 would); its computation is counted too, and
+so is submitting candidates (the ticked trainers re-checked, not the pool).
 """
 
 from datetime import timedelta
@@ -20,7 +22,14 @@ from models.dispatch import ACCEPTED, Dispatch, DispatchSeat
 from models.faculty import FacultyProfile
 from models.org import CITY, Org
 from models.user import MalanUser
-from tests.factories import NOW, make_class, make_trainer, mark_available, post_form
+from tests.factories import (
+    NOW,
+    csrf_token,
+    make_class,
+    make_trainer,
+    mark_available,
+    post_form,
+)
 
 START = NOW.date() + timedelta(days=30)
 REGIONS = ("C1", "C1b", "C2", "P1", "P2")
@@ -122,9 +131,27 @@ def _count_recommend(d_id) -> tuple[int, int]:
     return len(seen), len(rec.ranked)
 
 
+def _count(call) -> int:
+    seen = []
+
+    def count(*args):
+        seen.append(args[2])
+
+    db.session.expire_all()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
 def _measure(world, client, login, classes) -> dict:
     out = {"service": _count_recommend(classes["draft"])}
     login("i1")
+    recompute = f"/dispatchview/recompute/{classes['draft']}"
+    token = csrf_token(client, "/password/change")
+    out["recompute"] = _count(lambda: client.post(recompute, data={"csrf_token": token}))
     out["institution"] = _statements(client, f"/dispatchview/show/{classes['draft']}")
     login("center")
     out["center"] = _statements(client, f"/dispatchview/show/{classes['proposed']}")
@@ -160,10 +187,24 @@ def test_point7_recommendation_statements_do_not_grow_with_the_pool(classes, wor
 
     total = len(small_pool) + len(larger)
     assert large["service"] == (small["service"][0], total)  # more ranked, the same statements
+    assert large["recompute"] == small["recompute"]
     for page in ("institution", "center"):
         assert large[page][0] == small[page][0], page
     assert large["institution"][1].count("data-profile=") == SHOWN < total
+    assert "推荐结果生成于" in large["institution"][1]
     ranked = recommend(db.session.get(Dispatch, classes["proposed"]), NOW.date()).ranked
     assert not {r.profile_id for r in ranked[:SHOWN]} & set(candidates)
     center = large["center"][1]
     assert all(f'data-profile="{pid}"' in center for pid in candidates)
+
+
+def test_submitting_candidates_checks_the_ticked_only(classes, world):
+    """Submitting re-checks the ticked trainers: its statements do not grow with the pool."""
+    counts = []
+    for first, n in ((0, len(REGIONS)), (len(REGIONS), 40)):
+        ticked = _trainers(world, first, n)[:2]
+        d = db.session.get(Dispatch, classes["draft"])
+        counts.append(_count(lambda: svc.propose(d, _user(world, "i1"), ticked, NOW)))  # noqa: B023
+        assert d.status == "proposed"
+        db.session.rollback()
+    assert counts[0] == counts[1]

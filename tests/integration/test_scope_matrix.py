@@ -135,6 +135,7 @@ ID_ENDPOINTS = {
         "mark": ["POST"],
         "criteria": ["POST"],
         "relax": ["POST"],
+        "recompute": ["POST"],
         "propose": ["POST"],
         "choose": ["POST"],
         "accept": ["POST"],
