@@ -36,6 +36,7 @@ from tests.factories import (
     mark_available,
     post_form,
     rows,
+    staffed_dispatch,
 )
 
 START = NOW.date() + timedelta(days=30)
@@ -98,20 +99,17 @@ def _no_space(text: str) -> str:
 @pytest.fixture()
 def staffed(frozen_clock, world):
     """I1's class, 2 trainers wanted, ta (lead) and tb requested and accepted; tc, td free."""
-    class_id = make_class(world, "I1", START, days=2).id
-    for key, city in (("ta", "C1"), ("tb", "C1"), ("tc", "C1b"), ("td", "C2")):
-        mark_available(make_trainer(world, key, city), START - timedelta(days=5), 20)
+    staffed_dispatch(world, START)
     p = world["profile"]
     i1, center = _user(world, "i1"), _user(world, "center")
     with transaction():
-        d = svc.open_dispatch(db.session.get(TrainingClass, class_id), i1, NOW)
+        d = _d(world)
         svc.save_criteria(d, i1, {"wanted": 2, "region": "any"}, NOW)
         svc.propose(d, i1, [p["ta"], p["tb"], p["tc"]], NOW)
         svc.send_requests(d, center, [p["ta"], p["tb"]], p["ta"], NOW)
     for key in ("ta", "tb"):
         with transaction():
             svc.accept(_seat(p[key]), _user(world, key), NOW)
-    world["class"], world["dispatch"] = class_id, d.id
     return world
 
 
