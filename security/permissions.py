@@ -263,7 +263,7 @@ MENU_TABLE = (
             ),
             MenuEntry(
                 "Issued documents",
-                _l("Dispatch notices"),
+                _l("Notices and certificates"),
                 "fa-file-signature",
                 ISSUED_DOCUMENT,
                 "documents.IssuedDocumentView",
@@ -579,7 +579,14 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     + _TRAINER_DISPATCH,
     # Only notices addressed to trainees while their class runs, and the resources marked for them;
     # [classroom] its own evaluation forms.
-    TRAINEE: [(READ, NOTICE), (READ, COURSE), (READ, EVALUATION), (WRITE, EVALUATION)],
+    # [closing] and its own 合格讲师证书 once the center entered it into the faculty pool.
+    TRAINEE: [
+        (READ, NOTICE),
+        (READ, COURSE),
+        (READ, EVALUATION),
+        (WRITE, EVALUATION),
+        (READ, ISSUED_DOCUMENT),
+    ],
     # The three separated administrators: none can do another's job.
     # 三员分立: the system administrator proposes what gives a credential of the center or a
     # province; the security administrator approves (and proposes role grants and second-factor

@@ -49,7 +49,8 @@ def status_label(value) -> str:
 
 
 class IssuedDocumentView(ListExportMixin, ScopedModelView):
-    """The notices: list, page (with a preview of the PDF), download, confirm, object."""
+    """The issued documents (dispatch and task notices, certificates): list, page (with a preview
+    of the PDF), download, confirm, object. Each reader sees those of its area or addressed to it."""
 
     datamodel = ScopedSQLAInterface(IssuedDocument, eager=("training_class",))
     class_permission_name = permissions.ISSUED_DOCUMENT
@@ -62,7 +63,7 @@ class IssuedDocumentView(ListExportMixin, ScopedModelView):
     }
     base_permissions = ["can_read", "can_write"]
     include_route_methods = {"list", "show", "download", "confirm", "object"}
-    list_title = show_title = add_title = edit_title = _l("Dispatch notices")
+    list_title = show_title = add_title = edit_title = _l("Notices and certificates")
     label_columns = {
         "number": _l("Document number"),
         "kind": _l("Document kind"),

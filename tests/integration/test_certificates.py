@@ -21,8 +21,11 @@ from models.certificate import Certificate, CertificateBatch
 from models.document import IssuedDocument
 from models.faculty import FacultyProfile
 from models.review import ReviewTask
+from security import passwords
 from tests.factories import (
     ALL_SCORES,
+    NOW,
+    PASSWORD,
     Actors,
     approved_profile,
     graded_class,
@@ -265,6 +268,28 @@ def test_point4_pool_entry_links_by_id_number_never_duplicates(world, graded, lo
     assert {"faculty_pool_entered", "class_closed", "document_issued"} <= events
     html = client.get(page(graded)).get_data(as_text=True)
     assert "已结班" in html
+
+
+def test_point3_a_lecturer_reads_and_downloads_its_own_certificate_only(
+    world, graded, login, client
+):
+    """The issued certificate is addressed to the trainee's account: it finds it under 通知书与证书
+    and downloads its PDF; its classmate's certificate is not found."""
+    pooled(world, graded, login, client)
+    own, other = line_of(graded, 1), line_of(graded, 2)
+    passwords.set_password(own.trainee.user, PASSWORD, NOW, must_change=False)
+    world["user"]["lecturer"], world["username"]["lecturer"] = (
+        own.trainee.user_id,
+        own.trainee.user.username,
+    )
+    db.session.commit()
+    login("lecturer")
+    listing = client.get("/issueddocumentview/list/").get_data(as_text=True)
+    assert "通知书与证书" in listing and own.number in listing and other.number not in listing
+    download = client.get(f"/issueddocumentview/download/{own.document_id}")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    assert client.get(f"/issueddocumentview/show/{other.document_id}").status_code == 404
+    assert client.get(f"/issueddocumentview/download/{other.document_id}").status_code == 404
 
 
 def test_point4_entering_the_pool_twice_is_refused(world, graded, login, client):
