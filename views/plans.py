@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from app import audit, clock
 from app.extensions import db
 from app.services import plans, review, vocabulary
+from app.services.errors import DomainError
 from app.services.plans import check_contact, check_new_plan
 from app.services.tx import transaction
 from models.org import CITY, PROVINCE, Org
@@ -243,6 +244,10 @@ class PlanView(ListExportMixin, ReviewableModelView):
         **ReviewableModelView.method_permission_name,
         "submit_summary": "review",
         "add_lines": "write",
+        "edit_lines": "write",
+        "bulk_submit": "write",
+        "submit_all": "write",
+        "confirm_summary": "review",
     }
     show_template = "plans/plan_show.html"
     NEW_ROWS = 5  # blank rows of the plan page's "add lines" table
@@ -292,6 +297,8 @@ class PlanView(ListExportMixin, ReviewableModelView):
         may_add = review.editable(record) and self._may_write(record)
         return {
             "new_lines": self.NEW_ROWS if may_add else 0,
+            "existing_lines": plans.editable_lines(record) if may_add else [],
+            "line_errors": getattr(g, "line_errors", {}),
             "line_fields": LINE_FIELDS,
             "line_labels": LABELS,
             "course_types": vocabulary.choices(COURSE_TYPE),
@@ -308,21 +315,52 @@ class PlanView(ListExportMixin, ReviewableModelView):
     @has_access
     def add_lines(self, pk):
         """新增计划明细 (several rows at once) on the plan's page: all rows saved or none."""
-        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
-        if not self._may_write(record):
-            abort(404)
+        record = self._writable_or_404(pk)
         rows = [
             {f: request.form.get(f"{f}-{i}", "") for f in LINE_FIELDS} for i in range(self.NEW_ROWS)
         ]
-        if perform(
+        return self._save_lines(
+            record,
             lambda: plans.add_lines(record, rows, clock.now().date()),
-            success=_l("Plan lines added."),
-        ):
-            return redirect(url_for(".show", pk=record.id))
-        db.session.rollback()
-        g.typed_lines = request.form  # the rows as typed, on the page again
-        record = self._record_or_404(record.id)
-        return self._show_page(record.id, record), 400
+            _l("Plan lines added."),
+        )
+
+    @expose("/edit_lines/<pk>", methods=["POST"])
+    @has_access
+    def edit_lines(self, pk):
+        """修改/删除计划明细 on the plan's page: the existing lines edited (several at once) and
+        those ticked removed; all saved or none, a refusal shown beside the row's field."""
+        record = self._writable_or_404(pk)
+        ids = [int(i) for i in request.form.getlist("line_id") if i.isdigit()]
+        rows = {i: {f: request.form.get(f"{f}-e{i}", "") for f in LINE_FIELDS} for i in ids}
+        removed = {int(i) for i in request.form.getlist("remove") if i.isdigit()}
+        rows = {i: row for i, row in rows.items() if i not in removed}
+        return self._save_lines(
+            record,
+            lambda: plans.edit_lines(record, rows, removed, clock.now().date()),
+            _l("Plan lines saved."),
+        )
+
+    def _writable_or_404(self, pk):
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        if not self._may_write(record):
+            abort(404)
+        return record
+
+    def _save_lines(self, record, call, success):
+        """One transaction; a refusal shows the page again with the rows as typed and the
+        message beside the row's field (or above the tables)."""
+        try:
+            with transaction():
+                call()
+        except DomainError as exc:
+            db.session.rollback()
+            g.typed_lines = request.form  # the rows as typed, on the page again
+            g.line_errors = {exc.field or "": [str(exc)]}
+            record = self._record_or_404(record.id)
+            return self._show_page(record.id, record), 400
+        flash(str(success), "success")
+        return redirect(url_for(".show", pk=record.id))
 
     @expose("/submit_summary", methods=["POST"])
     @has_access

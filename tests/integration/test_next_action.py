@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.services import review
 from app.services.review import RETURN
-from models.plan import PlanRound, TrainingPlan
+from models.audit import AuditLog
+from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from tests.factories import (
     NOW,
@@ -19,6 +20,7 @@ from tests.factories import (
     enrol,
     make_class,
     make_plan,
+    page_errors,
     post_form,
     propose_candidates,
     seat_of,
@@ -331,3 +333,106 @@ def test_others_get_no_table_and_cannot_add_lines(client, login, world, u, froze
     assert 'id="plan-lines-form"' not in html
     post_form(client, f"/planview/add_lines/{plan.id}", _line(0, world))
     assert _lines(plan.id) == before
+
+
+# ------------------------------------------------- 5. existing plan lines edited on the plan's page
+
+
+def _edit_form(line, **over):
+    """The edit table's row of ``line`` as the page fills it, with ``over`` typed over it."""
+    values = {
+        "course_type": line.course_type,
+        "classes": str(line.classes),
+        "trainees_per_class": str(line.trainees_per_class),
+        "start_from": line.start_from.isoformat(),
+        "start_to": line.start_to.isoformat(),
+        "venue_city_id": str(line.venue_city_id),
+        "contact_name": line.contact_name or "",
+        "contact_phone": line.contact_phone or "",
+        **over,
+    }
+    return {"line_id": str(line.id), **{f"{k}-e{line.id}": v for k, v in values.items()}}
+
+
+def _plan_with_two_lines(world):
+    plan = make_plan(world)
+    db.session.flush()
+    second = PlanLine(org_id=plan.org_id)
+    second.apply({**plan.lines[0].as_dict(), "classes": 5})
+    plan.lines.append(second)
+    db.session.commit()
+    return plan.id, [line.id for line in plan.lines]
+
+
+def _audited(event, object_type="PlanLine"):
+    db.session.expire_all()
+    return db.session.scalars(
+        select(AuditLog.object_id).where(
+            AuditLog.event == event, AuditLog.object_type == object_type
+        )
+    ).all()
+
+
+def test_existing_plan_lines_are_edited_and_removed_on_the_plans_page(
+    client, login, world, frozen_clock
+):
+    plan_id, (first, second) = _plan_with_two_lines(world)
+    login("c1")
+    html = client.get(f"/planview/show/{plan_id}").get_data(as_text=True)
+    table = html.split('id="plan-edit-lines-form"', 1)[1].split("</form>", 1)[0]
+    assert (
+        f'name="classes-e{first}" value="2"' in table and f'name="remove" value="{second}"' in table
+    )
+    lines = {line.id: line for line in db.session.get(TrainingPlan, plan_id).lines}
+    data = {
+        **_edit_form(lines[first], classes="4", contact_name="吴老师"),
+        "remove": str(second),
+    }
+    data["line_id"] = [str(first), str(second)]
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", data)
+    assert response.status_code == 302
+    assert _lines(plan_id) == [("SYB", 4, "吴老师")]
+    assert str(first) in _audited("update") and str(second) in _audited("delete")
+
+
+def test_a_refused_edit_changes_no_line_and_shows_the_message_at_the_rows_field(
+    client, login, world, frozen_clock
+):
+    plan_id, (first, second) = _plan_with_two_lines(world)
+    before = _lines(plan_id)
+    login("c1")
+    lines = {line.id: line for line in db.session.get(TrainingPlan, plan_id).lines}
+    data = {
+        **_edit_form(lines[first], classes="7", contact_name="郑老师"),
+        **_edit_form(lines[second], start_to="2020-01-01"),
+        "remove": str(first),
+    }
+    data["line_id"] = [str(first), str(second)]
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", data)
+    assert response.status_code == 400
+    assert _lines(plan_id) == before  # neither the edit nor the removal
+    html = response.get_data(as_text=True)
+    errors = page_errors(response)
+    [message] = errors[f"start_to-e{second}"]
+    assert message.startswith("第 2 个计划班次") and "2020-01-01" in message
+    assert 'value="郑老师"' in html and 'value="2020-01-01"' in html  # as typed
+    assert f'name="remove" value="{first}" checked' in html
+
+
+def test_others_cannot_edit_lines_and_a_plan_under_review_offers_no_table(
+    client, login, world, u, frozen_clock
+):
+    plan_id, (first, _second) = _plan_with_two_lines(world)
+    before = _lines(plan_id)
+    line = db.session.get(PlanLine, first)
+    form = {**_edit_form(line, classes="9"), "remove": str(_second)}
+    login("c2")  # another province's city: not found
+    assert post_form(client, f"/planview/edit_lines/{plan_id}", form).status_code == 404
+    review.submit(db.session.get(TrainingPlan, plan_id), u.c1, SUBMITTED)
+    db.session.commit()
+    login("c1")  # under review: no table, and a post is refused
+    html = client.get(f"/planview/show/{plan_id}").get_data(as_text=True)
+    assert 'id="plan-edit-lines-form"' not in html
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", form)
+    assert response.status_code == 400 and "更正" in response.get_data(as_text=True)
+    assert _lines(plan_id) == before

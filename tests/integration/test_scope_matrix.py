@@ -123,9 +123,8 @@ ID_ENDPOINTS = {
         "action": ["GET", "POST"],
         "action_post": ["POST"],
         "bulk_review": ["POST"],
-        "add_lines": [
-            "POST"
-        ],  # a plan's lines added on its page (issue 15 point 5)  # ids in the form, like action_post (issue 15 point 5)
+        "add_lines": ["POST"],  # a plan's lines added on its page (issue 15 point 5)
+        "edit_lines": ["POST"],  # a plan's lines edited/removed on its page
         "review_action": ["POST"],
         "account_sheet": ["POST"],
         "comment": ["POST"],
