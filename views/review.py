@@ -93,6 +93,8 @@ class ReviewableModelView(ScopedModelView):
         "comment": "read",
         "bulk_approve": "review",
         "bulk_review": "review",
+        "bulk_submit": "write",
+        "submit_all": "write",
     }
     show_template = "review/show.html"
 
@@ -268,6 +270,57 @@ class ReviewableModelView(ScopedModelView):
         if not done:
             records = [self.datamodel.get(self._deserialize_pk_if_composite(pk)) for pk in pks]
             return self._bulk_page(records, decision, opinion, 400)
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+    @action(
+        "bulk_submit",
+        _l("Submit selected"),
+        "",  # no browser prompt: the confirmation page lists the records
+        "fa-paper-plane",
+        single=False,
+    )
+    def bulk_submit(self, items):
+        """批量报送, its confirmation page: the chosen drafts (read through the scoped datamodel)
+        and, for any that cannot be submitted, why; nothing is submitted yet."""
+        records = items if isinstance(items, list) else [items]
+        if not records or any(r is None for r in records):
+            abort(404)
+        return self._submit_page([r.id for r in records])
+
+    def _submit_page(self, pks, status=200):
+        probe = [self.datamodel.get(pk) for pk in pks]
+        refusals = review.submit_refusals(probe, g.user, clock.now())
+        records = [self.datamodel.get(pk) for pk in pks]  # reloaded: the trial was undone
+        return (
+            self.render_template(
+                "review/bulk_confirm.html",
+                title=str(_l("Confirm: %(action)s", action=ACTION_LABELS[review.SUBMIT])),
+                records=records,
+                decision=review.SUBMIT,
+                action_label=ACTION_LABELS[review.SUBMIT],
+                status_label=status_label,
+                refusals=refusals,
+                post_url=url_for(f"{self.endpoint}.submit_all"),
+                back_url=url_for(f"{self.endpoint}.list"),
+            ),
+            status,
+        )
+
+    @expose("/submit_all", methods=["POST"])
+    @has_access
+    def submit_all(self):
+        """The confirmed bulk submission: all the listed records are submitted, or none (the
+        confirmation page again, naming the record that could not go and why)."""
+        pks = [self._deserialize_pk_if_composite(pk) for pk in request.form.getlist("rowid")]
+        records = [self.datamodel.get(pk) for pk in pks]
+        if not records or any(r is None for r in records):
+            abort(404)
+        done = perform(
+            lambda: review.submit_all(records, g.user, clock.now()),
+            success=_l("%(n)d record(s) submitted.", n=len(records)),
+        )
+        if not done:
+            return self._submit_page(pks, 400)
         return redirect(url_for(f"{self.endpoint}.list"))
 
     def approve_each(self, items):

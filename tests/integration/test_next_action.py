@@ -436,3 +436,72 @@ def test_others_cannot_edit_lines_and_a_plan_under_review_offers_no_table(
     response = post_form(client, f"/planview/edit_lines/{plan_id}", form)
     assert response.status_code == 400 and "更正" in response.get_data(as_text=True)
     assert _lines(plan_id) == before
+
+
+# ------------------------------------------------- 6. 批量报送 confirmed, all or nothing
+
+
+def _two_drafts(world, empty_second=False):
+    """Two draft plans of 东城 (two rounds); the second without lines when ``empty_second``."""
+    first = make_plan(world)
+    other = PlanRound(year=2027, month=1, deadline=datetime(2026, 12, 1).date(), opened_at=NOW)
+    db.session.add(other)
+    db.session.flush()
+    second = make_plan(world, round=other)
+    if empty_second:
+        second.lines.clear()
+    db.session.commit()
+    return [first.id, second.id]
+
+
+def _bulk_submit_page(client, ids):
+    token = csrf_token(client, "/password/change")
+    return client.post(
+        "/planview/action_post",
+        data={"action": "bulk_submit", "rowid": [str(i) for i in ids], "csrf_token": token},
+    )
+
+
+def test_bulk_submission_lists_the_drafts_then_submits_them_all(
+    client, login, world, frozen_clock
+):
+    ids = _two_drafts(world)
+    login("c1")
+    assert "批量报送" in client.get("/planview/list/").get_data(as_text=True)
+    before = _state()
+    page = _bulk_submit_page(client, ids)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _state() == before  # nothing submitted yet
+    listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
+    assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == sorted(ids)
+    form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="opinion"' not in form and ">提交</button>" in form
+    response = post_form(client, "/planview/submit_all", rowid=[str(i) for i in ids])
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(TrainingPlan, i).status for i in ids] == ["pending", "pending"]
+
+
+def test_bulk_submission_names_what_cannot_go_and_submits_nothing(
+    client, login, world, frozen_clock
+):
+    ids = _two_drafts(world, empty_second=True)
+    login("c1")
+    before = _state()
+    html = _bulk_submit_page(client, ids).get_data(as_text=True)
+    assert _state() == before
+    refused = html.split('class="danger bulk-refused"', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{ids[1]}</td>" in refused and "至少" in refused  # the empty plan, and why
+    assert 'id="bulk-form"' not in html and 'id="bulk-refusals"' in html
+    response = post_form(client, "/planview/submit_all", rowid=[str(i) for i in ids])
+    assert response.status_code == 400 and _state() == before  # the first one did not go either
+    assert "至少" in response.get_data(as_text=True)
+
+
+def test_bulk_submission_of_a_foreign_draft_is_not_found(client, login, world, frozen_clock):
+    ids = _two_drafts(world)
+    login("c1b")  # another city of the same province
+    before = _state()
+    assert _bulk_submit_page(client, ids[:1]).status_code == 404
+    assert post_form(client, "/planview/submit_all", rowid=[str(ids[0])]).status_code == 404
+    assert _state() == before

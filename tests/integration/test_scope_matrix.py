@@ -123,6 +123,7 @@ ID_ENDPOINTS = {
         "action": ["GET", "POST"],
         "action_post": ["POST"],
         "bulk_review": ["POST"],
+        "submit_all": ["POST"],  # 批量报送 confirmed (ids in the form)
         "add_lines": ["POST"],  # a plan's lines added on its page (issue 15 point 5)
         "edit_lines": ["POST"],  # a plan's lines edited/removed on its page
         "review_action": ["POST"],
@@ -154,7 +155,7 @@ def _kind(view):
     return BaseCRUDView if isinstance(view, BaseCRUDView) else ModelRestApi
 
 
-FORM_IDS = ("action_post", "bulk_review")  # endpoints taking ids in the form ("rowid")
+FORM_IDS = ("action_post", "bulk_review", "submit_all")  # endpoints taking ids in the form ("rowid")
 
 
 def id_endpoints(app):
@@ -236,6 +237,8 @@ def call(client, app, endpoint, verb, view, pks, headers=None):
         data.update(action=next(iter(view.actions), "no-such-action"), rowid=[str(p) for p in pks])
     elif method == "bulk_review":
         data.update(decision="approve", opinion="越权", rowid=[str(p) for p in pks])
+    elif method == "submit_all":
+        data.update(rowid=[str(p) for p in pks])
     elif method == "edit":
         data.update(name="越权修改", first_name="越权修改")
     return client.open(url, method=verb, data=data if verb == "POST" else None)
