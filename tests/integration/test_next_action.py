@@ -462,9 +462,7 @@ def _bulk_submit_page(client, ids):
     )
 
 
-def test_bulk_submission_lists_the_drafts_then_submits_them_all(
-    client, login, world, frozen_clock
-):
+def test_bulk_submission_lists_the_drafts_then_submits_them_all(client, login, world, frozen_clock):
     ids = _two_drafts(world)
     login("c1")
     assert "批量报送" in client.get("/planview/list/").get_data(as_text=True)

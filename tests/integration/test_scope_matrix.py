@@ -155,7 +155,11 @@ def _kind(view):
     return BaseCRUDView if isinstance(view, BaseCRUDView) else ModelRestApi
 
 
-FORM_IDS = ("action_post", "bulk_review", "submit_all")  # endpoints taking ids in the form ("rowid")
+FORM_IDS = (
+    "action_post",
+    "bulk_review",
+    "submit_all",
+)  # endpoints taking ids in the form ("rowid")
 
 
 def id_endpoints(app):

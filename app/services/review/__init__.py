@@ -73,8 +73,6 @@ from app.services.review.transitions import (
     decide,
     decide_all,
     discard,
-    submit_all,
-    submit_refusals,
     editable,
     enter_review,
     propose,
@@ -83,6 +81,8 @@ from app.services.review.transitions import (
     stage_edit,
     start_correction,
     submit,
+    submit_all,
+    submit_refusals,
 )
 
 __all__ = [
