@@ -247,7 +247,6 @@ class PlanView(ListExportMixin, ReviewableModelView):
         "edit_lines": "write",
         "bulk_submit": "write",
         "submit_all": "write",
-        "confirm_summary": "review",
     }
     show_template = "plans/plan_show.html"
     NEW_ROWS = 5  # blank rows of the plan page's "add lines" table
@@ -365,17 +364,67 @@ class PlanView(ListExportMixin, ReviewableModelView):
     @expose("/submit_summary", methods=["POST"])
     @has_access
     def submit_summary(self):
-        """The province submits its provincial summary: every city plan of the round waiting
-        for it is approved (and so goes to the center), each checked like a single approval."""
+        """汇总报送: the province submits its provincial summary, i.e. approves every city plan
+        of the round waiting for it (they go to the center). The summary page's button shows
+        what will change; the confirmed post (``confirmed`` and the listed ``rowid``s) applies
+        it to exactly those plans, all of them or none, with one opinion."""
         round_id = request.form.get("round_id", type=int)
+        round_ = db.session.get(PlanRound, round_id) if round_id else None
+        if round_ is None:
+            abort(404)
+        back = url_for("PlanSummaryView.province", round=round_id)
+        if not request.form.get("confirmed"):
+            waiting = self._waiting_for_summary(round_id)
+            if not waiting:
+                flash(_("No city plan of this round is waiting for your review."), "warning")
+                return redirect(back)
+            return self._summary_page(round_, waiting)
+        pks = [self._deserialize_pk_if_composite(pk) for pk in request.form.getlist("rowid")]
+        records = [self.datamodel.get(pk) for pk in pks]
+        if not records or any(r is None for r in records):
+            abort(404)
+        if any(r.round_id != round_id for r in records):
+            abort(400)
+        opinion = request.form.get("opinion", "")[:2000]
+        if perform(
+            lambda: review.decide_all(
+                records, g.user, review.APPROVE, clock.now(), opinion=opinion
+            ),
+            success=_l(
+                "Provincial summary submitted: %(n)d city plan(s) sent to the center.",
+                n=len(records),
+            ),
+        ):
+            return redirect(back)
+        return self._summary_page(round_, [self.datamodel.get(pk) for pk in pks], opinion, 400)
+
+    def _waiting_for_summary(self, round_id) -> list:
         query = db.session.query(TrainingPlan).filter(TrainingPlan.round_id == round_id)
-        query = in_scope(query, TrainingPlan)
-        waiting = [plan for plan in query if review.may_decide(plan, g.user)]
-        if not waiting:
-            flash(_("No city plan of this round is waiting for your review."), "warning")
-        else:
-            self.approve_each(waiting)
-        return redirect(url_for("PlanSummaryView.province", round=round_id))
+        query = in_scope(query, TrainingPlan).order_by(TrainingPlan.id)
+        return [plan for plan in query if review.may_decide(plan, g.user)]
+
+    def _summary_page(self, round_, records, opinion="", status=200):
+        return (
+            self.render_template(
+                "review/bulk_confirm.html",
+                title=str(_l("Confirm: submit the provincial summary")),
+                intro=_(
+                    "Submitting the provincial summary of %(round)s approves these %(n)d city "
+                    "plan(s) and sends them to the center; all of them or none:",
+                    round=str(round_),
+                    n=len(records),
+                ),
+                records=records,
+                decision=review.APPROVE,
+                action_label=_("Submit provincial summary"),
+                status_label=status_label,
+                opinion=opinion,
+                post_url=url_for(".submit_summary"),
+                extra_fields={"round_id": round_.id, "confirmed": "1"},
+                back_url=url_for("PlanSummaryView.province", round=round_.id),
+            ),
+            status,
+        )
 
 
 # ---------------------------------------------------------------- summaries

@@ -323,23 +323,6 @@ class ReviewableModelView(ScopedModelView):
             return self._submit_page(pks, 400)
         return redirect(url_for(f"{self.endpoint}.list"))
 
-    def approve_each(self, items):
-        """Approve several pending steps at once, each checked like a single approval (a
-        province's 报送 of its summary: what can go goes)."""
-        now = clock.now()
-        done, refused = 0, []
-        for record in items:
-            try:
-                review.decide(record, g.user, review.APPROVE, now)
-                done += 1
-            except DomainError as exc:
-                db.session.rollback()
-                refused.append(f"#{record.id}: {exc}")
-        if done:
-            flash(str(_l("%(n)d record(s) approved.", n=done)), "success")
-        for message in refused:
-            flash(message, "danger")
-
     def prefill_form(self, form, pk):
         """During a correction the form shows the proposed values, not the ones in force."""
         record = self.datamodel.get(pk)

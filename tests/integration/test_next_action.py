@@ -503,3 +503,52 @@ def test_bulk_submission_of_a_foreign_draft_is_not_found(client, login, world, f
     assert _bulk_submit_page(client, ids[:1]).status_code == 404
     assert post_form(client, "/planview/submit_all", rowid=[str(ids[0])]).status_code == 404
     assert _state() == before
+
+
+# ------------------------------------------------- 7. the province's 汇总报送 confirmed first
+
+
+def _summary(client, round_id, **confirmed):
+    return post_form(client, "/planview/submit_summary", round_id=round_id, **confirmed)
+
+
+def test_summary_submission_lists_the_plans_it_approves_then_applies(
+    client, login, world, u, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    round_id = db.session.get(TrainingPlan, plans["C1"]).round_id
+    login("p1")
+    summary = client.get(f"/plansummary/province?round={round_id}").get_data(as_text=True)
+    assert 'id="submit-summary"' in summary
+    before = _state()
+    page = _summary(client, round_id)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _state() == before  # nothing changed yet
+    assert "省级汇总" in html.split('id="bulk-intro"', 1)[1].split("</p>", 1)[0]
+    listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
+    mine = sorted([plans["C1"], plans["C1b"]])  # 广州's plan waits for 广东, not listed
+    assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == mine
+    form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="confirmed" value="1"' in form
+    rows = re.findall(r'name="rowid" value="(\d+)"', form)
+    response = _summary(client, round_id, confirmed="1", rowid=rows, opinion="汇总报送")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(TrainingPlan, i).step for i in mine] == [1, 1]
+    assert db.session.get(TrainingPlan, plans["C2"]).step == 0
+
+
+def test_summary_submission_is_all_or_none_and_scoped(client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    round_id = db.session.get(TrainingPlan, plans["C1"]).round_id
+    login("p1")
+    foreign = _summary(client, round_id, confirmed="1", rowid=[plans["C1"], plans["C2"]])
+    assert foreign.status_code == 404
+    review.decide(db.session.get(TrainingPlan, plans["C1b"]), u.p1, RETURN, DAY_AFTER, opinion="补")
+    db.session.commit()
+    before = _state()
+    response = _summary(client, round_id, confirmed="1", rowid=[plans["C1"], plans["C1b"]])
+    assert response.status_code == 400 and _state() == before
+    assert 'id="bulk-form"' in response.get_data(as_text=True)

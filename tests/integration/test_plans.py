@@ -242,7 +242,16 @@ def test_point6_province_submits_its_summary_by_bulk_approval(frozen_clock, clie
         login(city)
         act(client, plan, "submit")
     login("p1")
-    response = post(client, "/planview/submit_summary", round_id=plans[0].round_id)
+    page = post(client, "/planview/submit_summary", round_id=plans[0].round_id)
+    assert page.status_code == 200 and [reload(p).step for p in plans] == [0, 0, 0]  # confirm
+    listed = [plans[0].id, plans[1].id]
+    response = post(
+        client,
+        "/planview/submit_summary",
+        round_id=plans[0].round_id,
+        confirmed="1",
+        rowid=[str(i) for i in listed],
+    )
     assert response.status_code == 302
     steps = [reload(p).step for p in plans]
     assert steps == [1, 1, 0]  # both cities of 北京 went to the center; 广州 still waits for 广东
