@@ -103,8 +103,18 @@ class UserView(ListExportMixin, ScopedModelView):
         "org": OrgPickField(_l("Organisation"), validators=[DataRequired()], role_from="role_kind"),
     }
     edit_form_extra_fields = {
-        "org": OrgPickField(_l("Organisation"), validators=[DataRequired()]),
+        # The account's role is fixed here: the picker offers only the orgs that fit it.
+        "org": OrgPickField(
+            _l("Organisation"), validators=[DataRequired()], role=lambda: g.get("edited_role")
+        ),
     }
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        account = self.datamodel.get(self._deserialize_pk_if_composite(pk))
+        g.edited_role = account.role_kind if account is not None else None
+        return super().edit(pk)
 
     def process_form(self, form, is_created):
         # role_kind is not a column (a user's role is its FAB role): take it out of the form

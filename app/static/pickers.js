@@ -32,7 +32,7 @@
             q: params.term || "",
             page: params.page || 1,
             purpose: el.getAttribute("data-purpose"),
-            role: roleEl ? roleEl.value : ""
+            role: roleEl ? roleEl.value : (el.getAttribute("data-role") || "")
           };
         }
       }

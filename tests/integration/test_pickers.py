@@ -182,3 +182,50 @@ def test_a_large_tree_loads_a_citys_institutions_when_opened(app, world, monkeyp
     assert f'value="{world["org"]["I1"]}"' not in page  # not on the page: loaded when opened
     assert ids(pick(client, purpose="notice", under=c1)) == orgs(world, "I1", "I1b")
     assert ids(pick(client, purpose="notice", under=world["org"]["C2"])) == set()
+
+
+# ------------------------------------------- the account forms' org narrowed by the role (#15)
+
+
+def _form_errors(response) -> dict:
+    from tests.factories import page_errors
+
+    return page_errors(response)
+
+
+def test_the_account_add_form_refuses_an_org_that_does_not_fit_the_role(app, world):
+    client = sign_in(app, world["username"]["center"])
+    assert ids(pick(client, purpose="account", role="city")) == orgs(world, "C1", "C1b", "C2")
+    response = client.post(
+        "/userview/add",
+        data={
+            "first_name": "韩市级",
+            "role_kind": "city",
+            "org": str(world["org"]["I1"]),  # an institution: not a city authority's place
+            "mobile": "",
+            "csrf_token": client.csrf,
+        },
+    )
+    assert response.status_code == 200
+    assert _form_errors(response)["org"] == ["该角色不能隶属于所选组织机构。"]
+    assert db.session.scalar(select(MalanUser).filter_by(first_name="韩市级")) is None
+
+
+def test_the_account_edit_form_offers_and_accepts_only_orgs_fitting_the_role(app, world):
+    client = sign_in(app, world["username"]["center"])
+    account = world["user"]["i1"]  # an institution's account
+    page = client.get(f"/userview/edit/{account}").get_data(as_text=True)
+    assert 'data-role="institution"' in page and "data-role-from" not in page
+    response = client.post(
+        f"/userview/edit/{account}",
+        data={
+            "first_name": "东城学校",
+            "org": str(world["org"]["C1"]),  # a city: does not fit an institution's role
+            "mobile": "",
+            "csrf_token": client.csrf,
+        },
+    )
+    assert response.status_code == 200
+    assert _form_errors(response)["org"] == ["该角色不能隶属于所选组织机构。"]
+    db.session.expire_all()
+    assert db.session.get(MalanUser, account).org_id == world["org"]["I1"]
