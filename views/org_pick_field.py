@@ -81,7 +81,9 @@ class OrgPickField(Field):
         if isinstance(self.data, Org) and role:
             query = org_picker.candidates(g.user, self.purpose, role).where(Org.id == self.data.id)
             if db.session.scalar(query) is None:  # the picker would not have offered it
-                raise StopValidation(str(_l("This role cannot belong to the selected organisation.")))
+                raise StopValidation(
+                    str(_l("This role cannot belong to the selected organisation."))
+                )
 
     def _value(self):
         return str(self.data.id) if isinstance(self.data, Org) else ""
