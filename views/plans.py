@@ -245,8 +245,6 @@ class PlanView(ListExportMixin, ReviewableModelView):
         "submit_summary": "review",
         "add_lines": "write",
         "edit_lines": "write",
-        "bulk_submit": "write",
-        "submit_all": "write",
     }
     show_template = "plans/plan_show.html"
     NEW_ROWS = 5  # blank rows of the plan page's "add lines" table

@@ -93,8 +93,9 @@ class ReviewableModelView(ScopedModelView):
         "comment": "read",
         "bulk_approve": "review",
         "bulk_review": "review",
-        "bulk_submit": "write",
-        "submit_all": "write",
+        # Like the single 报送 (review_action): who may submit is the review service's call.
+        "bulk_submit": "read",
+        "submit_all": "read",
     }
     show_template = "review/show.html"
 
