@@ -27,6 +27,7 @@ from security.guards import accepts_uploads
 from security.scope import ScopedSQLAInterface
 from views.base import blank, perform, yes_no
 from views.review import ReviewableModelView, status_label
+from views.widgets import ChineseFileInput
 
 PER_PAGE = 20
 FILE_FIELD = svc.FILES_FIELD
@@ -143,7 +144,7 @@ class CourseResourceView(ReviewableModelView):
             choices=[(k, v) for k, v in CATEGORIES.items()],
             validate_choice=False,
         ),
-        FILE_FIELD: MultipleFileField(_l("Attachment")),
+        FILE_FIELD: MultipleFileField(_l("Attachment"), widget=ChineseFileInput(multiple=True)),
     }
     add_form_extra_fields = _fields
     edit_form_extra_fields = {

@@ -39,6 +39,7 @@ from security.scope import (
 )
 from views.base import blank, perform, xlsx_download
 from views.review import ACTION_LABELS, ReviewableModelView
+from views.widgets import ChineseFileInput
 
 LABELS = {
     "name": _l("Name"),
@@ -238,7 +239,9 @@ def _form_fields():
             validate_choice=False,
             validators=[Optional()],
         ),
-        "photo": FileField(_l("Photo"), description=_l("JPG, PNG or WebP image.")),
+        "photo": FileField(
+            _l("Photo"), description=_l("JPG, PNG or WebP image."), widget=ChineseFileInput()
+        ),
     }
 
 

@@ -23,6 +23,7 @@ from reports.xlsx import download_name
 from security import permissions
 from security.guards import accepts_uploads
 from views.base import perform, xlsx_download
+from views.widgets import posted_datetime
 
 CATEGORY_LABELS = {
     NOTICE: _l("Notice"),
@@ -58,8 +59,8 @@ def _draft(form) -> svc.Draft:
         category=form.get("category", ""),
         org_ids=form.getlist("org_ids"),
         groups=[x for x in form.getlist("groups") if x in ROLE_GROUPS],
-        publish_at=svc.parse_time(form.get("publish_at"), "publish_at"),
-        expires_at=svc.parse_time(form.get("expires_at"), "expires_at"),
+        publish_at=svc.parse_time(posted_datetime(form, "publish_at"), "publish_at"),
+        expires_at=svc.parse_time(posted_datetime(form, "expires_at"), "expires_at"),
         pinned=form.get("pinned") == "y",
     )
 
@@ -205,7 +206,7 @@ class NoticeView(BaseView):
                 title=form.get("title", ""),
                 body=form.get("body", ""),
                 category=form.get("category", ""),
-                expires_at=svc.parse_time(form.get("expires_at"), "expires_at"),
+                expires_at=svc.parse_time(posted_datetime(form, "expires_at"), "expires_at"),
                 pinned=form.get("pinned") == "y",
             )
 

@@ -31,6 +31,8 @@ class OrgPickWidget:
         }
         if field.role_from:
             attrs["data-role-from"] = field.role_from
+        elif field.fixed_role():
+            attrs["data-role"] = field.fixed_role()
         html = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
         option = '<option value=""></option>'
         if isinstance(org, Org):
@@ -43,10 +45,17 @@ class OrgPickWidget:
 class OrgPickField(Field):
     widget = OrgPickWidget()
 
-    def __init__(self, label=None, validators=None, purpose="account", role_from=None, **kw):
+    def __init__(
+        self, label=None, validators=None, purpose="account", role_from=None, role=None, **kw
+    ):
+        """``role_from``: the form's role select whose choice narrows the orgs (an account being
+        created); ``role``: a callable giving the fixed role instead (an account being edited)."""
         super().__init__(label, validators, **kw)
-        self.purpose, self.role_from = purpose, role_from
+        self.purpose, self.role_from, self._role = purpose, role_from, role
         self._bad = False
+
+    def fixed_role(self) -> str | None:
+        return self._role() if self._role is not None else None
 
     def process_formdata(self, valuelist):
         self._bad = False
@@ -68,6 +77,13 @@ class OrgPickField(Field):
     def pre_validate(self, form):
         if self._bad:
             raise StopValidation(str(_l("Choose an organisation from the list.")))
+        role = form[self.role_from].data if self.role_from in form else self.fixed_role()
+        if isinstance(self.data, Org) and role:
+            query = org_picker.candidates(g.user, self.purpose, role).where(Org.id == self.data.id)
+            if db.session.scalar(query) is None:  # the picker would not have offered it
+                raise StopValidation(
+                    str(_l("This role cannot belong to the selected organisation."))
+                )
 
     def _value(self):
         return str(self.data.id) if isinstance(self.data, Org) else ""

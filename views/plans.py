@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from app import audit, clock
 from app.extensions import db
 from app.services import plans, review, vocabulary
+from app.services.errors import DomainError
 from app.services.plans import check_contact, check_new_plan
 from app.services.tx import transaction
 from models.org import CITY, PROVINCE, Org
@@ -243,6 +244,7 @@ class PlanView(ListExportMixin, ReviewableModelView):
         **ReviewableModelView.method_permission_name,
         "submit_summary": "review",
         "add_lines": "write",
+        "edit_lines": "write",
     }
     show_template = "plans/plan_show.html"
     NEW_ROWS = 5  # blank rows of the plan page's "add lines" table
@@ -292,6 +294,8 @@ class PlanView(ListExportMixin, ReviewableModelView):
         may_add = review.editable(record) and self._may_write(record)
         return {
             "new_lines": self.NEW_ROWS if may_add else 0,
+            "existing_lines": plans.editable_lines(record) if may_add else [],
+            "line_errors": getattr(g, "line_errors", {}),
             "line_fields": LINE_FIELDS,
             "line_labels": LABELS,
             "course_types": vocabulary.choices(COURSE_TYPE),
@@ -308,36 +312,117 @@ class PlanView(ListExportMixin, ReviewableModelView):
     @has_access
     def add_lines(self, pk):
         """新增计划明细 (several rows at once) on the plan's page: all rows saved or none."""
-        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
-        if not self._may_write(record):
-            abort(404)
+        record = self._writable_or_404(pk)
         rows = [
             {f: request.form.get(f"{f}-{i}", "") for f in LINE_FIELDS} for i in range(self.NEW_ROWS)
         ]
-        if perform(
+        return self._save_lines(
+            record,
             lambda: plans.add_lines(record, rows, clock.now().date()),
-            success=_l("Plan lines added."),
-        ):
-            return redirect(url_for(".show", pk=record.id))
-        db.session.rollback()
-        g.typed_lines = request.form  # the rows as typed, on the page again
-        record = self._record_or_404(record.id)
-        return self._show_page(record.id, record), 400
+            _l("Plan lines added."),
+        )
+
+    @expose("/edit_lines/<pk>", methods=["POST"])
+    @has_access
+    def edit_lines(self, pk):
+        """修改/删除计划明细 on the plan's page: the existing lines edited (several at once) and
+        those ticked removed; all saved or none, a refusal shown beside the row's field."""
+        record = self._writable_or_404(pk)
+        ids = [int(i) for i in request.form.getlist("line_id") if i.isdigit()]
+        rows = {i: {f: request.form.get(f"{f}-e{i}", "") for f in LINE_FIELDS} for i in ids}
+        removed = {int(i) for i in request.form.getlist("remove") if i.isdigit()}
+        rows = {i: row for i, row in rows.items() if i not in removed}
+        return self._save_lines(
+            record,
+            lambda: plans.edit_lines(record, rows, removed, clock.now().date()),
+            _l("Plan lines saved."),
+        )
+
+    def _writable_or_404(self, pk):
+        record = self._record_or_404(self._deserialize_pk_if_composite(pk))
+        if not self._may_write(record):
+            abort(404)
+        return record
+
+    def _save_lines(self, record, call, success):
+        """One transaction; a refusal shows the page again with the rows as typed and the
+        message beside the row's field (or above the tables)."""
+        try:
+            with transaction():
+                call()
+        except DomainError as exc:
+            db.session.rollback()
+            g.typed_lines = request.form  # the rows as typed, on the page again
+            g.line_errors = {exc.field or "": [str(exc)]}
+            record = self._record_or_404(record.id)
+            return self._show_page(record.id, record), 400
+        flash(str(success), "success")
+        return redirect(url_for(".show", pk=record.id))
 
     @expose("/submit_summary", methods=["POST"])
     @has_access
     def submit_summary(self):
-        """The province submits its provincial summary: every city plan of the round waiting
-        for it is approved (and so goes to the center), each checked like a single approval."""
+        """汇总报送: the province submits its provincial summary, i.e. approves every city plan
+        of the round waiting for it (they go to the center). The summary page's button shows
+        what will change; the confirmed post (``confirmed`` and the listed ``rowid``s) applies
+        it to exactly those plans, all of them or none, with one opinion."""
         round_id = request.form.get("round_id", type=int)
+        round_ = db.session.get(PlanRound, round_id) if round_id else None
+        if round_ is None:
+            abort(404)
+        back = url_for("PlanSummaryView.province", round=round_id)
+        if not request.form.get("confirmed"):
+            waiting = self._waiting_for_summary(round_id)
+            if not waiting:
+                flash(_("No city plan of this round is waiting for your review."), "warning")
+                return redirect(back)
+            return self._summary_page(round_, waiting)
+        pks = [self._deserialize_pk_if_composite(pk) for pk in request.form.getlist("rowid")]
+        records = [self.datamodel.get(pk) for pk in pks]
+        if not records or any(r is None for r in records):
+            abort(404)
+        if any(r.round_id != round_id for r in records):
+            abort(400)
+        opinion = request.form.get("opinion", "")[:2000]
+        if perform(
+            lambda: review.decide_all(
+                records, g.user, review.APPROVE, clock.now(), opinion=opinion
+            ),
+            success=_l(
+                "Provincial summary submitted: %(n)d city plan(s) sent to the center.",
+                n=len(records),
+            ),
+        ):
+            return redirect(back)
+        return self._summary_page(round_, [self.datamodel.get(pk) for pk in pks], opinion, 400)
+
+    def _waiting_for_summary(self, round_id) -> list:
         query = db.session.query(TrainingPlan).filter(TrainingPlan.round_id == round_id)
-        query = in_scope(query, TrainingPlan)
-        waiting = [plan for plan in query if review.may_decide(plan, g.user)]
-        if not waiting:
-            flash(_("No city plan of this round is waiting for your review."), "warning")
-        else:
-            self.approve_each(waiting)
-        return redirect(url_for("PlanSummaryView.province", round=round_id))
+        query = in_scope(query, TrainingPlan).order_by(TrainingPlan.id)
+        return [plan for plan in query if review.may_decide(plan, g.user)]
+
+    def _summary_page(self, round_, records, opinion="", status=200):
+        return (
+            self.render_template(
+                "review/bulk_confirm.html",
+                title=str(_l("Confirm: submit the provincial summary")),
+                intro=_(
+                    "Submitting the provincial summary of %(round)s approves these %(n)d city "
+                    "plan(s) and sends them to the center; all of them or none:",
+                    round=str(round_),
+                    n=len(records),
+                ),
+                records=records,
+                decision=review.APPROVE,
+                action_label=_("Submit provincial summary"),
+                status_label=status_label,
+                opinion=opinion,
+                post_url=url_for(".submit_summary"),
+                extra_fields={"round_id": round_.id, "confirmed": "1"},
+                back_url=url_for("PlanSummaryView.province", round=round_.id),
+            ),
+            status,
+        )
 
 
 # ---------------------------------------------------------------- summaries

@@ -93,6 +93,9 @@ class ReviewableModelView(ScopedModelView):
         "comment": "read",
         "bulk_approve": "review",
         "bulk_review": "review",
+        # Like the single 报送 (review_action): who may submit is the review service's call.
+        "bulk_submit": "read",
+        "submit_all": "read",
     }
     show_template = "review/show.html"
 
@@ -270,22 +273,56 @@ class ReviewableModelView(ScopedModelView):
             return self._bulk_page(records, decision, opinion, 400)
         return redirect(url_for(f"{self.endpoint}.list"))
 
-    def approve_each(self, items):
-        """Approve several pending steps at once, each checked like a single approval (a
-        province's 报送 of its summary: what can go goes)."""
-        now = clock.now()
-        done, refused = 0, []
-        for record in items:
-            try:
-                review.decide(record, g.user, review.APPROVE, now)
-                done += 1
-            except DomainError as exc:
-                db.session.rollback()
-                refused.append(f"#{record.id}: {exc}")
-        if done:
-            flash(str(_l("%(n)d record(s) approved.", n=done)), "success")
-        for message in refused:
-            flash(message, "danger")
+    @action(
+        "bulk_submit",
+        _l("Submit selected"),
+        "",  # no browser prompt: the confirmation page lists the records
+        "fa-paper-plane",
+        single=False,
+    )
+    def bulk_submit(self, items):
+        """批量报送, its confirmation page: the chosen drafts (read through the scoped datamodel)
+        and, for any that cannot be submitted, why; nothing is submitted yet."""
+        records = items if isinstance(items, list) else [items]
+        if not records or any(r is None for r in records):
+            abort(404)
+        return self._submit_page([r.id for r in records])
+
+    def _submit_page(self, pks, status=200):
+        probe = [self.datamodel.get(pk) for pk in pks]
+        refusals = review.submit_refusals(probe, g.user, clock.now())
+        records = [self.datamodel.get(pk) for pk in pks]  # reloaded: the trial was undone
+        return (
+            self.render_template(
+                "review/bulk_confirm.html",
+                title=str(_l("Confirm: %(action)s", action=ACTION_LABELS[review.SUBMIT])),
+                records=records,
+                decision=review.SUBMIT,
+                action_label=ACTION_LABELS[review.SUBMIT],
+                status_label=status_label,
+                refusals=refusals,
+                post_url=url_for(f"{self.endpoint}.submit_all"),
+                back_url=url_for(f"{self.endpoint}.list"),
+            ),
+            status,
+        )
+
+    @expose("/submit_all", methods=["POST"])
+    @has_access
+    def submit_all(self):
+        """The confirmed bulk submission: all the listed records are submitted, or none (the
+        confirmation page again, naming the record that could not go and why)."""
+        pks = [self._deserialize_pk_if_composite(pk) for pk in request.form.getlist("rowid")]
+        records = [self.datamodel.get(pk) for pk in pks]
+        if not records or any(r is None for r in records):
+            abort(404)
+        done = perform(
+            lambda: review.submit_all(records, g.user, clock.now()),
+            success=_l("%(n)d record(s) submitted.", n=len(records)),
+        )
+        if not done:
+            return self._submit_page(pks, 400)
+        return redirect(url_for(f"{self.endpoint}.list"))
 
     def prefill_form(self, form, pk):
         """During a correction the form shows the proposed values, not the ones in force."""

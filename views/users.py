@@ -1,9 +1,10 @@
 """用户管理: accounts in the administrator's scope — create, disable, unlock, reset password."""
 
-from flask import abort, flash, g, redirect
+import re
+
+from flask import abort, flash, g, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
@@ -76,10 +77,9 @@ class UserView(ListExportMixin, ScopedModelView):
     add_columns = ["first_name", "role_kind", "org", "mobile"]
     edit_columns = ["first_name", "org", "mobile"]
     search_columns = ["username", "first_name", "org", "mobile", "active"]
-    # The org filter lists the tree (~500 nodes), not the 10,000 institutions (bench B1: a
-    # 10,500-option dropdown on every page). An institution's accounts are found by username,
-    # which carries the institution's code (README: usernames).
-    search_form_query_rel_fields = {"org": [["kind", FilterNotEqual, "institution"]]}
+    # The org filter is the searchable org picker (select2 over /orgs/pick/, the administrator's
+    # scope), not a select of every org: the tree has 10,000 institutions (bench B1).
+    search_form_extra_fields = {"org": OrgPickField(_l("Organisation"))}
     order_columns = ["username"]  # sorting only on an indexed column (150,000 accounts)
     base_order = ("username", "asc")
     formatters_columns = {
@@ -103,8 +103,28 @@ class UserView(ListExportMixin, ScopedModelView):
         "org": OrgPickField(_l("Organisation"), validators=[DataRequired()], role_from="role_kind"),
     }
     edit_form_extra_fields = {
-        "org": OrgPickField(_l("Organisation"), validators=[DataRequired()]),
+        # The account's role is fixed here: the picker offers only the orgs that fit it.
+        "org": OrgPickField(
+            _l("Organisation"), validators=[DataRequired()], role=lambda: g.get("edited_role")
+        ),
     }
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        account = self.datamodel.get(self._deserialize_pk_if_composite(pk))
+        g.edited_role = account.role_kind if account is not None else None
+        return super().edit(pk)
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """The org filter in use shows its org (the picker's select holds only the chosen
+        option); an org outside the scope is not shown, and the scoped list is empty anyway."""
+        if form is not None and "org" in form:
+            wanted = next(
+                (v for k, v in request.args.items() if re.fullmatch(r"_flt_\d+_org", k)), None
+            )
+            form.org.process_formdata([wanted] if wanted else [])
+        return super()._get_search_widget(form=form, exclude_cols=exclude_cols, widgets=widgets)
 
     def process_form(self, form, is_created):
         # role_kind is not a column (a user's role is its FAB role): take it out of the form

@@ -344,10 +344,70 @@ def add_lines(plan: TrainingPlan, rows: list[dict], today: date) -> int:
             check_line_change(line, today)
         except InvalidValue as exc:
             raise InvalidValue(
-                _("Plan line %(n)d: %(error)s", n=number, error=str(exc)), field=exc.field
+                _("Plan line %(n)d: %(error)s", n=number, error=str(exc)),
+                field=f"{exc.field}-{number - 1}" if exc.field else None,  # the row's field
             ) from None
         if review.is_correction(plan):
             stage_line(line, "add")
         else:
             db.session.add(line)
     return len(filled)
+
+
+def editable_lines(plan: TrainingPlan) -> list[dict]:
+    """The lines the plan's page offers to edit: those under preparation (a correction's
+    proposed lines, else the rows), each with its id."""
+    return [d for d in review.proposed_values(plan).get("lines_data", []) if d.get("id")]
+
+
+def edit_lines(plan: TrainingPlan, rows: dict, removed: set, today: date) -> int:
+    """Several existing lines edited and/or removed at once on the plan's page (``rows``: line
+    id -> the row as typed; ``removed``: ids of lines to remove). A changed line is checked like
+    a line edited alone; all the changes are saved or none, and a refusal names the row and its
+    field (``field-e<id>``). During a correction they go into the correction's revision (第十条).
+    Returns how many lines changed."""
+    check_editable(plan)
+    current = editable_lines(plan)
+    known = {d["id"] for d in current}
+    if not set(rows) | set(removed) <= known:
+        raise InvalidValue(_("Plan lines: a row is not a line of this plan."))
+    city = db.session.get(Org, plan.org_id)
+    proposed, changed = [], 0
+    for number, old in enumerate(current, start=1):
+        if old["id"] in removed:
+            changed += 1
+            continue
+        raw = rows.get(old["id"])
+        data = old
+        if raw is not None:
+            try:
+                values = _line_values(raw)
+                new = {"id": old["id"], **_as_stored(values)}
+                if new != old:
+                    with db.session.no_autoflush:
+                        check_line({"id": old["id"], **values}, city, today, db.session)
+                    data, changed = new, changed + 1
+            except InvalidValue as exc:
+                raise InvalidValue(
+                    _("Plan line %(n)d: %(error)s", n=number, error=str(exc)),
+                    field=f"{exc.field}-e{old['id']}" if exc.field else None,
+                ) from None
+        proposed.append(data)
+    if review.is_correction(plan):
+        staged_new = [d for d in review.proposed_values(plan)["lines_data"] if not d.get("id")]
+        review.propose(plan, {"lines_data": proposed + staged_new})
+        return changed
+    by_id = {line.id: line for line in plan.lines}
+    for line_id in removed:
+        plan.lines.remove(by_id[line_id])
+        db.session.delete(by_id[line_id])  # explicit: an orphan's delete would escape the audit
+    for data in proposed:
+        line = by_id[data["id"]]
+        if line.as_dict() != data:
+            line.apply(data)
+    return changed
+
+
+def _as_stored(values: dict) -> dict:
+    """A line's values as a revision stores them (dates as ISO text)."""
+    return {f: v.isoformat() if isinstance(v, date) else v for f, v in values.items()}

@@ -32,7 +32,7 @@
             q: params.term || "",
             page: params.page || 1,
             purpose: el.getAttribute("data-purpose"),
-            role: roleEl ? roleEl.value : ""
+            role: roleEl ? roleEl.value : (el.getAttribute("data-role") || "")
           };
         }
       }
@@ -162,6 +162,13 @@
 
   function init() {
     document.querySelectorAll("select[data-org-picker]").forEach(initPicker);
+    // A list's filter row is added when the user asks for it (FAB's ab_filters.js): its org
+    // picker starts then.
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        document.querySelectorAll("select[data-org-picker]:not([data-ready])").forEach(initPicker);
+      }).observe(document.body, {childList: true, subtree: true});
+    }
     document.querySelectorAll("[data-audience-tree]").forEach(initTree);
     document.querySelectorAll("textarea[data-editor]").forEach(initEditor);
   }

@@ -282,3 +282,75 @@ def test_point3_audit_summaries_in_words(app, stored, shown):
 
     with app.test_request_context(), force_locale("zh"):
         assert summary_text(stored) == shown
+
+
+# ------------------------------------- widgets the browser would draw in its own language (#15)
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+NATIVE = re.compile(r'type="(?:date|datetime-local|time|month)"|<input[^>]*type="file"')
+
+
+def test_no_template_draws_a_native_date_or_file_input():
+    """Dates go through the zh-CN picker, files through the Chinese button (forms/_widgets.html);
+    the FAB forms' file fields use its widget too."""
+    templates = [
+        p for p in (ROOT / "app" / "templates").rglob("*.html") if p.name != "_widgets.html"
+    ]
+    offenders = [str(p) for p in templates if NATIVE.search(p.read_text(encoding="utf-8"))]
+    assert not offenders
+    for module in ("faculty.py", "courses.py"):
+        source = (ROOT / "views" / module).read_text(encoding="utf-8")
+        assert source.count("FileField(") == source.count("widget=ChineseFileInput(")
+
+
+def test_notice_form_has_chinese_date_time_and_file_widgets(client, login, world, frozen_clock):
+    login("p1")
+    page = client.get("/notices/new").get_data(as_text=True)
+    assert not re.search(r'type="(?:date|datetime-local|time|month)"', page)
+    assert all(
+        "malan-file-input" in tag for tag in re.findall(r'<input[^>]*type="file"[^>]*>', page)
+    )
+    assert 'name="publish_at-date"' in page and 'data-date-language="zh-CN"' in page
+    assert 'placeholder="时:分"' in page
+    files = page.split('class="malan-file"', 1)[1].split("</span>\n", 1)[0]
+    assert "选择文件" in files and "未选择文件" in files and 'class="malan-file-input"' in files
+    script = client.get("/static/widgets.js").get_data(as_text=True)
+    assert "malan-file-input" in script and "data-none" in script
+
+
+def _notice(world, **times):
+    return {
+        "title": "定时通知",
+        "body": "<p>内容</p>",
+        "category": "notice",
+        "org_ids": [str(world["org"]["C1"])],
+        "groups": ["authorities"],
+        **times,
+    }
+
+
+def test_notice_date_and_time_are_posted_in_two_parts(client, login, world, frozen_clock):
+    from models.notice import Notice
+    from tests.factories import post_form
+
+    login("p1")
+    bad = post_form(client, "/notices/new", _notice(world, **{"publish_at-date": "2026-13-40"}))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "无效的日期时间：2026-13-40\n" in html
+    assert 'value="2026-13-40"' in html  # as typed
+    response = post_form(
+        client,
+        "/notices/new",
+        _notice(
+            world,
+            **{
+                "publish_at-date": "2026-03-05",
+                "publish_at-time": "9:30",
+                "expires_at-date": "2026-04-01",
+            },
+        ),
+    )
+    assert response.status_code == 302
+    notice = db.session.scalar(select(Notice).filter_by(title="定时通知"))
+    assert notice.publish_at.isoformat() == "2026-03-05T09:30:00"
+    assert notice.expires_at.isoformat() == "2026-04-01T00:00:00"

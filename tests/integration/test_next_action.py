@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.services import review
 from app.services.review import RETURN
-from models.plan import PlanRound, TrainingPlan
+from models.audit import AuditLog
+from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewEvent, ReviewTask
 from tests.factories import (
     NOW,
@@ -19,6 +20,7 @@ from tests.factories import (
     enrol,
     make_class,
     make_plan,
+    page_errors,
     post_form,
     propose_candidates,
     seat_of,
@@ -331,3 +333,222 @@ def test_others_get_no_table_and_cannot_add_lines(client, login, world, u, froze
     assert 'id="plan-lines-form"' not in html
     post_form(client, f"/planview/add_lines/{plan.id}", _line(0, world))
     assert _lines(plan.id) == before
+
+
+# ------------------------------------------------- 5. existing plan lines edited on the plan's page
+
+
+def _edit_form(line, **over):
+    """The edit table's row of ``line`` as the page fills it, with ``over`` typed over it."""
+    values = {
+        "course_type": line.course_type,
+        "classes": str(line.classes),
+        "trainees_per_class": str(line.trainees_per_class),
+        "start_from": line.start_from.isoformat(),
+        "start_to": line.start_to.isoformat(),
+        "venue_city_id": str(line.venue_city_id),
+        "contact_name": line.contact_name or "",
+        "contact_phone": line.contact_phone or "",
+        **over,
+    }
+    return {"line_id": str(line.id), **{f"{k}-e{line.id}": v for k, v in values.items()}}
+
+
+def _plan_with_two_lines(world):
+    plan = make_plan(world)
+    db.session.flush()
+    second = PlanLine(org_id=plan.org_id)
+    second.apply({**plan.lines[0].as_dict(), "classes": 5})
+    plan.lines.append(second)
+    db.session.commit()
+    return plan.id, [line.id for line in plan.lines]
+
+
+def _audited(event, object_type="PlanLine"):
+    db.session.expire_all()
+    return db.session.scalars(
+        select(AuditLog.object_id).where(
+            AuditLog.event == event, AuditLog.object_type == object_type
+        )
+    ).all()
+
+
+def test_existing_plan_lines_are_edited_and_removed_on_the_plans_page(
+    client, login, world, frozen_clock
+):
+    plan_id, (first, second) = _plan_with_two_lines(world)
+    login("c1")
+    html = client.get(f"/planview/show/{plan_id}").get_data(as_text=True)
+    table = html.split('id="plan-edit-lines-form"', 1)[1].split("</form>", 1)[0]
+    assert (
+        f'name="classes-e{first}" value="2"' in table and f'name="remove" value="{second}"' in table
+    )
+    lines = {line.id: line for line in db.session.get(TrainingPlan, plan_id).lines}
+    data = {
+        **_edit_form(lines[first], classes="4", contact_name="吴老师"),
+        "remove": str(second),
+    }
+    data["line_id"] = [str(first), str(second)]
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", data)
+    assert response.status_code == 302
+    assert _lines(plan_id) == [("SYB", 4, "吴老师")]
+    assert str(first) in _audited("update") and str(second) in _audited("delete")
+
+
+def test_a_refused_edit_changes_no_line_and_shows_the_message_at_the_rows_field(
+    client, login, world, frozen_clock
+):
+    plan_id, (first, second) = _plan_with_two_lines(world)
+    before = _lines(plan_id)
+    login("c1")
+    lines = {line.id: line for line in db.session.get(TrainingPlan, plan_id).lines}
+    data = {
+        **_edit_form(lines[first], classes="7", contact_name="郑老师"),
+        **_edit_form(lines[second], start_to="2020-01-01"),
+        "remove": str(first),
+    }
+    data["line_id"] = [str(first), str(second)]
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", data)
+    assert response.status_code == 400
+    assert _lines(plan_id) == before  # neither the edit nor the removal
+    html = response.get_data(as_text=True)
+    errors = page_errors(response)
+    [message] = errors[f"start_to-e{second}"]
+    assert message.startswith("第 2 个计划班次") and "2020-01-01" in message
+    assert 'value="郑老师"' in html and 'value="2020-01-01"' in html  # as typed
+    assert f'name="remove" value="{first}" checked' in html
+
+
+def test_others_cannot_edit_lines_and_a_plan_under_review_offers_no_table(
+    client, login, world, u, frozen_clock
+):
+    plan_id, (first, _second) = _plan_with_two_lines(world)
+    before = _lines(plan_id)
+    line = db.session.get(PlanLine, first)
+    form = {**_edit_form(line, classes="9"), "remove": str(_second)}
+    login("c2")  # another province's city: not found
+    assert post_form(client, f"/planview/edit_lines/{plan_id}", form).status_code == 404
+    review.submit(db.session.get(TrainingPlan, plan_id), u.c1, SUBMITTED)
+    db.session.commit()
+    login("c1")  # under review: no table, and a post is refused
+    html = client.get(f"/planview/show/{plan_id}").get_data(as_text=True)
+    assert 'id="plan-edit-lines-form"' not in html
+    response = post_form(client, f"/planview/edit_lines/{plan_id}", form)
+    assert response.status_code == 400 and "更正" in response.get_data(as_text=True)
+    assert _lines(plan_id) == before
+
+
+# ------------------------------------------------- 6. 批量报送 confirmed, all or nothing
+
+
+def _two_drafts(world, empty_second=False):
+    """Two draft plans of 东城 (two rounds); the second without lines when ``empty_second``."""
+    first = make_plan(world)
+    other = PlanRound(year=2027, month=1, deadline=datetime(2026, 12, 1).date(), opened_at=NOW)
+    db.session.add(other)
+    db.session.flush()
+    second = make_plan(world, round=other)
+    if empty_second:
+        second.lines.clear()
+    db.session.commit()
+    return [first.id, second.id]
+
+
+def _bulk_submit_page(client, ids):
+    token = csrf_token(client, "/password/change")
+    return client.post(
+        "/planview/action_post",
+        data={"action": "bulk_submit", "rowid": [str(i) for i in ids], "csrf_token": token},
+    )
+
+
+def test_bulk_submission_lists_the_drafts_then_submits_them_all(client, login, world, frozen_clock):
+    ids = _two_drafts(world)
+    login("c1")
+    assert "批量报送" in client.get("/planview/list/").get_data(as_text=True)
+    before = _state()
+    page = _bulk_submit_page(client, ids)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _state() == before  # nothing submitted yet
+    listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
+    assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == sorted(ids)
+    form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="opinion"' not in form and ">提交</button>" in form
+    response = post_form(client, "/planview/submit_all", rowid=[str(i) for i in ids])
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(TrainingPlan, i).status for i in ids] == ["pending", "pending"]
+
+
+def test_bulk_submission_names_what_cannot_go_and_submits_nothing(
+    client, login, world, frozen_clock
+):
+    ids = _two_drafts(world, empty_second=True)
+    login("c1")
+    before = _state()
+    html = _bulk_submit_page(client, ids).get_data(as_text=True)
+    assert _state() == before
+    refused = html.split('class="danger bulk-refused"', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{ids[1]}</td>" in refused and "至少" in refused  # the empty plan, and why
+    assert 'id="bulk-form"' not in html and 'id="bulk-refusals"' in html
+    response = post_form(client, "/planview/submit_all", rowid=[str(i) for i in ids])
+    assert response.status_code == 400 and _state() == before  # the first one did not go either
+    assert "至少" in response.get_data(as_text=True)
+
+
+def test_bulk_submission_of_a_foreign_draft_is_not_found(client, login, world, frozen_clock):
+    ids = _two_drafts(world)
+    login("c1b")  # another city of the same province
+    before = _state()
+    assert _bulk_submit_page(client, ids[:1]).status_code == 404
+    assert post_form(client, "/planview/submit_all", rowid=[str(ids[0])]).status_code == 404
+    assert _state() == before
+
+
+# ------------------------------------------------- 7. the province's 汇总报送 confirmed first
+
+
+def _summary(client, round_id, **confirmed):
+    return post_form(client, "/planview/submit_summary", round_id=round_id, **confirmed)
+
+
+def test_summary_submission_lists_the_plans_it_approves_then_applies(
+    client, login, world, u, frozen_clock
+):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    round_id = db.session.get(TrainingPlan, plans["C1"]).round_id
+    login("p1")
+    summary = client.get(f"/plansummary/province?round={round_id}").get_data(as_text=True)
+    assert 'id="submit-summary"' in summary
+    before = _state()
+    page = _summary(client, round_id)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _state() == before  # nothing changed yet
+    assert "省级汇总" in html.split('id="bulk-intro"', 1)[1].split("</p>", 1)[0]
+    listed = html.split('id="bulk-records"', 1)[1].split("</table>", 1)[0]
+    mine = sorted([plans["C1"], plans["C1b"]])  # 广州's plan waits for 广东, not listed
+    assert sorted(int(i) for i in re.findall(r'data-id="(\d+)"', listed)) == mine
+    form = html.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="confirmed" value="1"' in form
+    rows = re.findall(r'name="rowid" value="(\d+)"', form)
+    response = _summary(client, round_id, confirmed="1", rowid=rows, opinion="汇总报送")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(TrainingPlan, i).step for i in mine] == [1, 1]
+    assert db.session.get(TrainingPlan, plans["C2"]).step == 0
+
+
+def test_summary_submission_is_all_or_none_and_scoped(client, login, world, u, frozen_clock):
+    frozen_clock.set(DAY_AFTER)
+    plans = _submitted_plans(world, u)
+    round_id = db.session.get(TrainingPlan, plans["C1"]).round_id
+    login("p1")
+    foreign = _summary(client, round_id, confirmed="1", rowid=[plans["C1"], plans["C2"]])
+    assert foreign.status_code == 404
+    review.decide(db.session.get(TrainingPlan, plans["C1b"]), u.p1, RETURN, DAY_AFTER, opinion="补")
+    db.session.commit()
+    before = _state()
+    response = _summary(client, round_id, confirmed="1", rowid=[plans["C1"], plans["C1b"]])
+    assert response.status_code == 400 and _state() == before
+    assert 'id="bulk-form"' in response.get_data(as_text=True)

@@ -182,3 +182,75 @@ def test_a_large_tree_loads_a_citys_institutions_when_opened(app, world, monkeyp
     assert f'value="{world["org"]["I1"]}"' not in page  # not on the page: loaded when opened
     assert ids(pick(client, purpose="notice", under=c1)) == orgs(world, "I1", "I1b")
     assert ids(pick(client, purpose="notice", under=world["org"]["C2"])) == set()
+
+
+# ------------------------------------------- the account forms' org narrowed by the role (#15)
+
+
+def _form_errors(response) -> dict:
+    from tests.factories import page_errors
+
+    return page_errors(response)
+
+
+def test_the_account_add_form_refuses_an_org_that_does_not_fit_the_role(app, world):
+    client = sign_in(app, world["username"]["center"])
+    assert ids(pick(client, purpose="account", role="city")) == orgs(world, "C1", "C1b", "C2")
+    response = client.post(
+        "/userview/add",
+        data={
+            "first_name": "韩市级",
+            "role_kind": "city",
+            "org": str(world["org"]["I1"]),  # an institution: not a city authority's place
+            "mobile": "",
+            "csrf_token": client.csrf,
+        },
+    )
+    assert response.status_code == 200
+    assert _form_errors(response)["org"] == ["该角色不能隶属于所选组织机构。"]
+    assert db.session.scalar(select(MalanUser).filter_by(first_name="韩市级")) is None
+
+
+def test_the_account_edit_form_offers_and_accepts_only_orgs_fitting_the_role(app, world):
+    client = sign_in(app, world["username"]["center"])
+    account = world["user"]["i1"]  # an institution's account
+    page = client.get(f"/userview/edit/{account}").get_data(as_text=True)
+    assert 'data-role="institution"' in page and "data-role-from" not in page
+    response = client.post(
+        f"/userview/edit/{account}",
+        data={
+            "first_name": "东城学校",
+            "org": str(world["org"]["C1"]),  # a city: does not fit an institution's role
+            "mobile": "",
+            "csrf_token": client.csrf,
+        },
+    )
+    assert response.status_code == 200
+    assert _form_errors(response)["org"] == ["该角色不能隶属于所选组织机构。"]
+    db.session.expire_all()
+    assert db.session.get(MalanUser, account).org_id == world["org"]["I1"]
+
+
+# ------------------------------------------- the account list's org filter is the picker (#15)
+
+
+def _filter_fields(page) -> str:
+    """The list's filter form as FAB's ab_filters.js gets it (JSON, unescaped here)."""
+    raw = page.split("new AdminFilters(", 1)[1].split("</script>", 1)[0]
+    return raw.encode().decode("unicode_escape")
+
+
+def test_the_account_list_filters_by_org_through_the_picker(app, world):
+    client = sign_in(app, world["username"]["p1"])
+    page = client.get("/userview/list/").get_data(as_text=True)
+    filters = _filter_fields(page)
+    assert "malan-org-picker" in filters and "/orgs/pick/" in filters
+    assert filters.count("option value=") <= 1  # no select of every org
+    c1, c2 = world["org"]["C1"], world["org"]["C2"]
+    page = client.get(f"/userview/list/?_flt_0_org={c1}").get_data(as_text=True)
+    assert f'<option value="{c1}" selected>北京市 / 东城区</option>' in _filter_fields(page)
+    assert world["username"]["c1"] in page and world["username"]["c1b"] not in page
+    # 广州 is not 北京's: not offered, not shown, and nothing listed
+    page = client.get(f"/userview/list/?_flt_0_org={c2}").get_data(as_text=True)
+    assert "广州" not in _filter_fields(page) and f'value="{c2}"' not in _filter_fields(page)
+    assert world["username"]["c2"] not in page

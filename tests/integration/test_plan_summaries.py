@@ -256,9 +256,16 @@ def test_point6_submitting_the_provincial_summary_forwards_waiting_plans(
     db.session.commit()
     review.submit(plan, db.session.get(MalanUser, world["user"]["c1b"]), NOW)
     login("p1")
-    client.post(
+    token = csrf_token(client, "/password/change")
+    client.post("/planview/submit_summary", data={"round_id": plans["round"], "csrf_token": token})
+    client.post(  # confirmed (views.plans.PlanView.submit_summary lists the plans first)
         "/planview/submit_summary",
-        data={"round_id": plans["round"], "csrf_token": csrf_token(client, "/password/change")},
+        data={
+            "round_id": plans["round"],
+            "confirmed": "1",
+            "rowid": [str(plans["C1b"])],
+            "csrf_token": token,
+        },
     )
     db.session.rollback()
     assert db.session.get(TrainingPlan, plans["C1b"]).step == 1

@@ -242,7 +242,16 @@ def test_point6_province_submits_its_summary_by_bulk_approval(frozen_clock, clie
         login(city)
         act(client, plan, "submit")
     login("p1")
-    response = post(client, "/planview/submit_summary", round_id=plans[0].round_id)
+    page = post(client, "/planview/submit_summary", round_id=plans[0].round_id)
+    assert page.status_code == 200 and [reload(p).step for p in plans] == [0, 0, 0]  # confirm
+    listed = [plans[0].id, plans[1].id]
+    response = post(
+        client,
+        "/planview/submit_summary",
+        round_id=plans[0].round_id,
+        confirmed="1",
+        rowid=[str(i) for i in listed],
+    )
     assert response.status_code == 302
     steps = [reload(p).step for p in plans]
     assert steps == [1, 1, 0]  # both cities of 北京 went to the center; 广州 still waits for 广东
@@ -287,6 +296,30 @@ def test_point6_correction_keeps_approved_lines_in_force_until_approved(
     assert plan.lines[0].id == line.id and all(x.org_id == plan.org_id for x in plan.lines)
     page = client.get(f"/planview/show/{plan.id}").get_data(as_text=True)
     assert "review-history" in page
+
+
+def test_issue15_lines_edited_on_the_plans_page_during_a_correction_wait_for_approval(
+    frozen_clock, client, login, world
+):
+    """The plan page's line table during a correction (第十条): the change goes into the
+    revision; the approved line stays in force until the revision is approved."""
+    plan = reload(approved_then_reopened(client, login, world))
+    line = plan.lines[0]
+    typed = {
+        f"{k}-e{line.id}": v for k, v in line_form(world, classes=6, contact_name="冯老师").items()
+    }
+    response = post(client, f"/planview/edit_lines/{plan.id}", line_id=str(line.id), **typed)
+    assert response.status_code == 302
+    assert [x.classes for x in reload(plan).lines] == [2]  # in force
+    page = client.get(f"/planview/show/{plan.id}").get_data(as_text=True)
+    assert f'name="classes-e{line.id}" value="6"' in page  # the table shows the proposal
+    act(client, plan, "submit")
+    for reviewer in ("p1", "center"):
+        login(reviewer)
+        act(client, plan, "approve")
+    assert [(x.id, x.classes, x.contact_name) for x in reload(plan).lines] == [
+        (line.id, 6, "冯老师")
+    ]
 
 
 def test_point6_correction_of_the_plan_header_waits_for_approval(

@@ -81,6 +81,8 @@ from app.services.review.transitions import (
     stage_edit,
     start_correction,
     submit,
+    submit_all,
+    submit_refusals,
 )
 
 __all__ = [
@@ -138,6 +140,8 @@ __all__ = [
     "ReviewError",
     "decide",
     "decide_all",
+    "submit_all",
+    "submit_refusals",
     "discard",
     "enter_review",
     "propose",

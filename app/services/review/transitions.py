@@ -49,7 +49,7 @@ from app.services.review.records import (
     values_of,
 )
 from app.services.review.tasks import actor_fields, event_row
-from app.services.tx import transaction
+from app.services.tx import in_transaction, transaction
 from models.review import (
     APPROVED,
     DRAFT,
@@ -384,6 +384,44 @@ def decide_all(records, actor, decision: str, now: datetime, opinion: str | None
                 exc.args, exc.field = (f"{record}: {exc}",), None  # which record refused
                 raise
     return len(records)
+
+
+def submit_all(records, actor, now: datetime) -> int:
+    """批量报送: several drafts (or returned records) submitted at once, each checked like a
+    single submission; all of them or none (the first refusal, named after its record, undoes
+    the others)."""
+    with transaction():
+        for record in records:
+            try:
+                submit(record, actor, now)
+            except DomainError as exc:
+                exc.args, exc.field = (f"{record}: {exc}",), None  # which record refused
+                raise
+    return len(records)
+
+
+def submit_refusals(records, actor, now: datetime) -> dict:
+    """For the confirmation page of a bulk submission: {record id: why it cannot be submitted},
+    found by trying each submission alone and undoing it (nothing is kept, whatever happens;
+    the caller reloads its records). Called outside any transaction."""
+    if in_transaction():
+        raise RuntimeError("submit_refusals runs outside any transaction")
+    refusals = {}
+    for record in records:
+        record_id = record.id
+        try:
+            with transaction():  # the outermost one: leaving it by an exception rolls back
+                submit(record, actor, now)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            refusals[record_id] = str(exc)
+    return refusals
+
+
+class _DryRun(Exception):
+    """Leaves a trial submission's transaction, undoing it."""
 
 
 def start_correction(record, actor, now: datetime, expected_version=None) -> None:
