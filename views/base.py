@@ -62,11 +62,15 @@ class ModelFormWidget(FormWidget):
 def perform(call, success=None, form=None) -> bool:
     """Run one service call as one transaction and tell the user how it went: ``success`` is
     flashed when it commits; a refusal (`DomainError`) rolls everything back and is shown next to
-    its field when ``form`` has that field, else flashed. True when it committed."""
+    its field when ``form`` has that field, else flashed. ``form`` is a WTForm, or a dict that
+    collects ``{field: [message]}`` for a hand-written form. True when it committed."""
     try:
         with transaction():
             call()
     except DomainError as exc:
+        if isinstance(form, dict) and exc.field:
+            form.setdefault(exc.field, []).append(str(exc))
+            return False
         field = getattr(form, exc.field, None) if form is not None and exc.field else None
         if field is not None:
             field.errors = (

@@ -157,10 +157,11 @@ class NoticeView(BaseView):
             title=notice.title,
         )
 
-    def _form(self, template, notice=None, **extra):
+    def _form(self, template, notice=None, errors=None, **extra):
         return self.render_template(
             template,
             notice=notice,
+            errors=errors or {},
             tree=org_picker.audience_tree(g.user),
             form=request.form,
             categories=CATEGORY_LABELS,
@@ -178,12 +179,13 @@ class NoticeView(BaseView):
         if request.method == "GET":
             return self._form("notices/form.html")
         now = clock.now()
-        published = []
+        published, errors = [], {}
         if not perform(
             lambda: published.append(svc.publish(_draft(request.form), g.user, now, _uploads())),
             success=_("The notice was published."),
+            form=errors,
         ):
-            return self._form("notices/form.html"), 422
+            return self._form("notices/form.html", errors=errors), 422
         return redirect(url_for("NoticeView.show", pk=published[0].id))
 
     @expose("/<int:pk>/correct", methods=["GET", "POST"])
@@ -210,8 +212,9 @@ class NoticeView(BaseView):
                 pinned=form.get("pinned") == "y",
             )
 
-        if not perform(correct, success=_("The notice was corrected.")):
-            return self._form("notices/correct.html", notice=notice), 422
+        errors = {}
+        if not perform(correct, success=_("The notice was corrected."), form=errors):
+            return self._form("notices/correct.html", notice=notice, errors=errors), 422
         return redirect(url_for("NoticeView.show", pk=pk))
 
     @expose("/<int:pk>/withdraw", methods=["POST"])

@@ -177,6 +177,29 @@ def test_point1_bad_input_is_refused(world, login, client, frozen_clock):
     assert db.session.scalar(select(Notice.id)) is None
 
 
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        (dict(category="secret"), "category", "未知"),
+        (dict(expires_at="2026-03-01T00:00"), "expires_at", "失效时间"),
+        (dict(groups=[]), "groups", "接收"),
+    ],
+)
+def test_point1_a_refusal_is_shown_beside_its_field_with_the_text_kept(
+    world, login, client, frozen_clock, change, field, message
+):
+    """Issue 15 point 1: the publish form comes back with the message next to the refused field
+    and every typed value (title, body) still there."""
+    login("c1")
+    data = form(world, ["I1"], title="暑期培训安排", body="<p>请各单位做好准备</p>", **change)
+    response = post(client, "/notices/new", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    beside = html.split(f'data-field="{field}"', 1)
+    assert len(beside) == 2 and message in beside[1].split("</div>", 1)[0]
+    assert 'value="暑期培训安排"' in html and "请各单位做好准备" in html
+
+
 def test_point1_scheduled_notice_appears_at_its_time_and_expires(world, frozen_clock):
     nid = publish(
         world, "c1", ["I1"], publish_at=NOW + timedelta(days=1), expires_at=NOW + timedelta(days=3)
