@@ -336,7 +336,8 @@ def test_notice_date_and_time_are_posted_in_two_parts(client, login, world, froz
     login("p1")
     bad = post_form(client, "/notices/new", _notice(world, **{"publish_at-date": "2026-13-40"}))
     html = bad.get_data(as_text=True)
-    assert bad.status_code == 422 and "无效的日期时间：2026-13-40\n" in html
+    beside = html.split('data-field="publish_at"', 1)[-1].split("</div>", 1)[0]
+    assert bad.status_code == 422 and "无效的日期时间：2026-13-40" in beside
     assert 'value="2026-13-40"' in html  # as typed
     response = post_form(
         client,
