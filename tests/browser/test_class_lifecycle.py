@@ -61,11 +61,15 @@ AT = time(10, 0)  # every step is done at ten in the morning of its due day
 
 # Steps the platform gives no to-do item: checked elsewhere or reported (issue 16 point 7).
 NO_TODO = {
+    "1a": "the center opens its January and June rounds itself",
     "4": "nothing asks the institution to apply (its own initiative)",
     "8": "marking days is ongoing (SPEC: no deadline)",
     "9": "the institution opens the dispatch itself (SPEC: no deadline)",
-    "17": "a trainee has no to-do list: its home page's 今日待填 is checked instead",
-    "18": "viewing and responding has no to-do item (SPEC: same day)",
+    "17a": "a trainee has no to-do list: its home page's 今日待填 is checked instead",
+    "17b": "as 17a",
+    "17c": "as 17a",
+    "18a": "viewing and responding has no to-do item (SPEC: same day)",
+    "18b": "as 18a",
     "19a": "scoring and submitting the grade sheet has no to-do item (SPEC: during class)",
 }
 
@@ -84,6 +88,7 @@ class Run:
     ids: dict = field(default_factory=dict)
     trainees: list = field(default_factory=list)  # sign-in of each imported trainee
     index: list = field(default_factory=list)  # steps.json
+    todo_seen: bool = False  # the current step was opened from the actor's to-do list
 
     # -- the timeline
     @property
@@ -157,6 +162,7 @@ class Run:
         assert "overdue" not in (row.get_attribute("class") or ""), row.inner_text()
         with self.page.expect_navigation():
             row.locator("a").first.click()
+        self.todo_seen = True
 
     def sign_in(self, username: str, password: str) -> None:
         """Through the login form; signing out is dropping the session cookie."""
@@ -444,7 +450,7 @@ def trainee_fills(kind: str, day_offset: int) -> Callable[[Run], None]:
 def institution_reads_forms(run: Run) -> None:
     """Row 18: the institution reads the day's forms (with names) and responds."""
     respond(run, "已收到反馈，明天上午增加案例讨论。")
-    assert run.trainees[0]["name"] in run.page.inner_text("#evaluation-results")
+    assert run.trainees[1]["name"] in run.page.inner_text("#missing-daily")  # not yet filled
 
 
 def trainer_reads_forms(run: Run) -> None:
@@ -502,201 +508,41 @@ class Step:
     act: Callable[[Run], None]
 
 
+def on(day: str, days: int = 0) -> Callable[[Run], date]:
+    """A due day: one of the timeline's days (``Run``), plus ``days``."""
+    return lambda run: getattr(run, day) + timedelta(days=days)
+
+
+# fmt: off
 STEPS = [
-    Step(
-        "1",
-        "center-opens-round",
-        "center",
-        "部中心发布计划轮次通知",
-        lambda r: r.day0,
-        center_opens_round,
-    ),
-    Step(
-        "1",
-        "city-submits-plan",
-        "city",
-        "地市报送师资计划",
-        lambda r: r.round_deadline,
-        city_submits_plan,
-    ),
-    Step(
-        "2",
-        "province-submits-summary",
-        "province",
-        "省级审核并上报省级汇总",
-        lambda r: r.round_deadline + timedelta(days=2),
-        province_submits_summary,
-    ),
-    Step(
-        "3",
-        "center-approves-plan",
-        "center",
-        "部中心审核并汇总全国计划",
-        lambda r: r.round_deadline + timedelta(days=5),
-        center_approves_plan,
-    ),
-    Step(
-        "4",
-        "institution-applies",
-        "institution",
-        "培训机构提交开班申请",
-        lambda r: r.applied,
-        institution_applies,
-    ),
-    Step(
-        "5",
-        "city-links-plan",
-        "city",
-        "地市关联计划并上报",
-        lambda r: r.applied + timedelta(days=2),
-        city_links_plan_line,
-    ),
-    Step(
-        "6",
-        "province-reviews-application",
-        "province",
-        "省级审核开班申请",
-        lambda r: r.applied + timedelta(days=4),
-        province_reviews_application,
-    ),
-    Step(
-        "7",
-        "center-approves",
-        "center",
-        "部中心审批开班",
-        lambda r: r.applied + timedelta(days=7),
-        center_approves_application,
-    ),
-    Step(
-        "8",
-        "trainer-marks-days",
-        "trainer",
-        "培训师勾画档期",
-        lambda r: r.applied + timedelta(days=7),
-        trainer_marks_days,
-    ),
-    Step(
-        "9",
-        "institution-proposes",
-        "institution",
-        "培训机构录入条件并勾选推荐人选",
-        lambda r: r.applied + timedelta(days=7),
-        institution_proposes,
-    ),
-    Step(
-        "10",
-        "center-chooses",
-        "center",
-        "部中心选定培训师并发出邀请",
-        lambda r: r.applied + timedelta(days=10),
-        center_chooses,
-    ),
-    Step(
-        "11",
-        "trainer-accepts",
-        "trainer",
-        "培训师接受派遣任务",
-        lambda r: r.applied + timedelta(days=12),
-        trainer_accepts,
-    ),
-    Step(
-        "12",
-        "center-issues-notices",
-        "center",
-        "部中心签发派遣通知书和执行任务通知书",
-        lambda r: r.applied + timedelta(days=14),
-        center_issues_notices,
-    ),
-    Step(
-        "13",
-        "trainer-confirms-notice",
-        "trainer",
-        "培训师确认派遣通知书",
-        lambda r: r.start - timedelta(days=2),
-        trainer_confirms_notice,
-    ),
-    Step(
-        "14",
-        "institution-confirms-notice",
-        "institution",
-        "培训机构确认执行任务通知书",
-        lambda r: r.start - timedelta(days=2),
-        institution_confirms_notice,
-    ),
-    Step(
-        "15",
-        "institution-imports-trainees",
-        "institution",
-        "培训机构导入学员名单并开通账号",
-        lambda r: r.start - timedelta(days=2),
-        institution_imports_trainees,
-    ),
-    Step(
-        "16",
-        "trainer-needs-analysis",
-        "trainer",
-        "培训师填写培训需求分析",
-        lambda r: r.start - timedelta(days=2),
-        trainer_fills_needs,
-    ),
-    Step(
-        "17",
-        "trainee-daily-form",
-        "trainee",
-        "学员填写每日意见反馈表",
-        lambda r: r.start,
-        trainee_fills("daily", 0),
-    ),
-    Step(
-        "18",
-        "institution-reads-forms",
-        "institution",
-        "培训机构查看评估并回应",
-        lambda r: r.start,
-        institution_reads_forms,
-    ),
-    Step(
-        "18",
-        "trainer-reads-forms",
-        "trainer",
-        "培训师查看评估并回应",
-        lambda r: r.start,
-        trainer_reads_forms,
-    ),
-    Step(
-        "17",
-        "trainee-midterm-form",
-        "trainee",
-        "学员填写期中评估表",
-        lambda r: r.start + timedelta(days=1),
-        trainee_fills("midterm", 1),
-    ),
-    Step(
-        "17",
-        "trainee-final-form",
-        "trainee",
-        "学员填写结束评估表",
-        lambda r: r.end,
-        trainee_fills("final", 2),
-    ),
-    Step(
-        "19a",
-        "trainer-scores",
-        "trainer",
-        "培训师填写试讲评分表和成绩单并提交",
-        lambda r: r.end,
-        trainer_scores,
-    ),
-    Step(
-        "19",
-        "center-approves-grades",
-        "center",
-        "部中心审核成绩单",
-        lambda r: r.end + timedelta(days=3),
-        center_approves_grades,
-    ),
+    # row   slug                            role           Chinese title (the manual's)          due day               action
+    Step("1a", "center-opens-round",           "center",      "部中心发布计划轮次通知",             on("day0"),           center_opens_round),
+    Step("1b", "city-submits-plan",            "city",        "地市报送师资计划",                   on("round_deadline"), city_submits_plan),
+    Step("2",  "province-submits-summary",     "province",    "省级审核并上报省级汇总",             on("round_deadline", 2), province_submits_summary),
+    Step("3",  "center-approves-plan",         "center",      "部中心审核并汇总全国计划",           on("round_deadline", 5), center_approves_plan),
+    Step("4",  "institution-applies",          "institution", "培训机构提交开班申请",               on("applied"),        institution_applies),
+    Step("5",  "city-links-plan",              "city",        "地市关联计划并上报",                 on("applied", 2),     city_links_plan_line),
+    Step("6",  "province-reviews-application", "province",    "省级审核开班申请",                   on("applied", 4),     province_reviews_application),
+    Step("7",  "center-approves",              "center",      "部中心审批开班",                     on("applied", 7),     center_approves_application),
+    Step("8",  "trainer-marks-days",           "trainer",     "培训师勾画档期",                     on("applied", 7),     trainer_marks_days),
+    Step("9",  "institution-proposes",         "institution", "培训机构录入条件并勾选推荐人选",     on("applied", 7),     institution_proposes),
+    Step("10", "center-chooses",               "center",      "部中心选定培训师并发出邀请",         on("applied", 10),    center_chooses),
+    Step("11", "trainer-accepts",              "trainer",     "培训师接受派遣任务",                 on("applied", 12),    trainer_accepts),
+    Step("12", "center-issues-notices",        "center",      "部中心签发派遣通知书和执行任务通知书", on("applied", 14),  center_issues_notices),
+    Step("13", "trainer-confirms-notice",      "trainer",     "培训师确认派遣通知书",               on("start", -2),      trainer_confirms_notice),
+    Step("14", "institution-confirms-notice",  "institution", "培训机构确认执行任务通知书",         on("start", -2),      institution_confirms_notice),
+    Step("15", "institution-imports-trainees", "institution", "培训机构导入学员名单并开通账号",     on("start", -2),      institution_imports_trainees),
+    Step("16", "trainer-needs-analysis",       "trainer",     "培训师填写培训需求分析",             on("start", -2),      trainer_fills_needs),
+    Step("17a", "trainee-daily-form",          "trainee",     "学员填写每日意见反馈表",             on("start"),          trainee_fills("daily", 0)),
+    Step("18a", "institution-reads-forms",     "institution", "培训机构查看评估结果并回复",         on("start"),          institution_reads_forms),
+    Step("18b", "trainer-reads-forms",         "trainer",     "培训师查看评估结果并回复",           on("start"),          trainer_reads_forms),
+    Step("17b", "trainee-midterm-form",        "trainee",     "学员填写期中评估表",                 on("start", 1),       trainee_fills("midterm", 1)),
+    Step("17c", "trainee-final-form",          "trainee",     "学员填写结束评估表",                 on("end"),            trainee_fills("final", 2)),
+    Step("19a", "trainer-scores",              "trainer",     "培训师填写试讲评分表和成绩单并提交", on("end"),            trainer_scores),
+    Step("19b", "center-approves-grades",      "center",      "部中心审核成绩单",                   on("end", 3),         center_approves_grades),
     # Rows 20–23: see the module's TODO list.
 ]
+# fmt: on
 
 
 # ---------------------------------------------------------------- helpers
@@ -758,7 +604,13 @@ def sign_in_trainee(run: Run) -> None:
     assert urlsplit(page.url).path == "/", page.url
 
 
-def do_step(run: Run, frozen, number: int, step: Step) -> None:
+def shot_name(step: Step) -> str:
+    """``step-07-center-approves.png``: the SPEC row, two digits, then what is done."""
+    digits = "".join(c for c in step.row if c.isdigit())
+    return f"step-{int(digits):02d}{step.row[len(digits) :]}-{step.slug}.png"
+
+
+def do_step(run: Run, frozen, order: int, step: Step) -> None:
     set_clock(frozen, step.due(run))
     if step.role == "trainee":
         sign_in_trainee(run)
@@ -766,13 +618,16 @@ def do_step(run: Run, frozen, number: int, step: Step) -> None:
         who = run.who(step.role)
         run.sign_in(who["username"], who["password"])
         assert urlsplit(run.page.url).path == "/", f"{who['username']} not signed in"
+    run.todo_seen = False
     step.act(run)
-    shot = SHOTS / f"step-{number:02d}-{step.slug}.png"
+    # Every step with a deadline is opened from the actor's to-do list; the others say why not.
+    assert run.todo_seen or step.row in NO_TODO, f"row {step.row}: not opened from the to-do"
+    shot = SHOTS / shot_name(step)
     run.page.screenshot(path=shot, full_page=True)
     run.index.append(
         {
-            "step": number,
-            "row": step.row,
+            "order": order,
+            "step": step.row,
             "role": step.role,
             "title": step.title,
             "due": step.due(run).isoformat(),
@@ -793,6 +648,8 @@ def run(page, live_server, frozen_clock):
 
 @pytest.mark.browser
 def test_one_class_rows_1_to_19_each_step_by_its_role_on_its_due_day(run, frozen_clock):
+    for old in SHOTS.glob("step-*.png"):  # a renamed step leaves no stale picture behind
+        old.unlink()
     for number, step in enumerate(STEPS, 1):
         do_step(run, frozen_clock, number, step)
     (SHOTS / "steps.json").write_text(
