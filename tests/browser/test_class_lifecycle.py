@@ -89,6 +89,7 @@ class Run:
     trainees: list = field(default_factory=list)  # sign-in of each imported trainee
     index: list = field(default_factory=list)  # steps.json
     todo_seen: bool = False  # the current step was opened from the actor's to-do list
+    shots: object = SHOTS  # the late run photographs into its own folder
 
     # -- the timeline
     @property
@@ -150,6 +151,11 @@ class Run:
             self.page.click(selector)
         errors = self.page.locator(".alert-danger, .help-block.text-danger")
         assert errors.count() == 0, f"{self.page.url}: {errors.first.inner_text()}"
+
+    def ensure(self, path: str) -> None:
+        """On ``path``: where the to-do item's link led already, or there now."""
+        if urlsplit(self.page.url).path != path:
+            self.go(path)
 
     def todo_row(self, task_id: int):
         self.go("/todo/")
@@ -243,9 +249,19 @@ def province_submits_summary(run: Run) -> None:
 
 
 def center_approves_plan(run: Run) -> None:
-    """Row 3: the center approves the provincial plan; the national plan shows it."""
+    """Row 3: the center approves the provincial plan and publishes the national plan's notice
+    to the province (and all below it); the national plan shows the city's line."""
     run.open_from_todo(run.task_id("plan", run.ids["plan"]))
     review(run, "approve")
+    run.go("/notices/new")
+    title = f"关于下达{run.year()}年六月批次全国讲师培训计划的通知"
+    run.page.fill("#title", title)
+    run.page.eval_on_selector("#body", "e => { e.value = '<p>请按计划组织开班申请。</p>'; }")
+    run.page.locator(f"input[name=org_ids][data-code='{PROVINCE}']").evaluate(
+        "e => { e.checked = true; }"
+    )
+    run.submit("#notice-publish")
+    assert title in run.page.inner_text("body")
     run.go(f"/plansummary/national?round={run.ids['round']}")
     assert "东城区" in run.page.inner_text("#plan-summary")
 
@@ -281,7 +297,7 @@ def institution_applies(run: Run) -> None:
 def city_links_plan_line(run: Run) -> None:
     """Row 5 (in plan): the city links the application to its approved plan's line."""
     run.open_from_todo(run.task_id("application", run.ids["application"]))
-    run.go(f"/applicationview/show/{run.ids['application']}")
+    run.ensure(f"/applicationview/show/{run.ids['application']}")
     run.page.check("#choice-line")
     run.page.select_option("#plan_line_id", index=1)
     review(run, "approve")
@@ -290,14 +306,14 @@ def city_links_plan_line(run: Run) -> None:
 def province_reviews_application(run: Run) -> None:
     """Row 6: the province reviews the city's application and submits it to the center."""
     run.open_from_todo(run.task_id("application", run.ids["application"]))
-    run.go(f"/applicationview/show/{run.ids['application']}")
+    run.ensure(f"/applicationview/show/{run.ids['application']}")
     review(run, "approve")
 
 
 def center_approves_application(run: Run) -> None:
     """Row 7: the center approves; the class gets its code."""
     run.open_from_todo(run.task_id("application", run.ids["application"]))
-    run.go(f"/applicationview/show/{run.ids['application']}")
+    run.ensure(f"/applicationview/show/{run.ids['application']}")
     review(run, "approve")
     run.ids["class"] = run.query(
         lambda: db.session.scalar(
@@ -394,7 +410,7 @@ def institution_confirms_notice(run: Run) -> None:
 def institution_imports_trainees(run: Run, tmp_path=None) -> None:
     """Row 15: the institution imports the trainee list; the accounts are opened and shown."""
     run.open_from_todo(run.task_id("class_trainees", run.ids["class"]))
-    run.go(f"/class_trainees/{run.ids['class']}/import")
+    run.ensure(f"/class_trainees/{run.ids['class']}/import")
     data = trainee_xlsx([trainee_row(seq) for seq in TRAINEES])
     run.page.set_input_files(
         "#file",
@@ -622,7 +638,7 @@ def do_step(run: Run, frozen, order: int, step: Step) -> None:
     step.act(run)
     # Every step with a deadline is opened from the actor's to-do list; the others say why not.
     assert run.todo_seen or step.row in NO_TODO, f"row {step.row}: not opened from the to-do"
-    shot = SHOTS / shot_name(step)
+    shot = run.shots / shot_name(step)
     run.page.screenshot(path=shot, full_page=True)
     run.index.append(
         {
@@ -660,7 +676,8 @@ def test_one_class_rows_1_to_19_each_step_by_its_role_on_its_due_day(run, frozen
 
 @pytest.mark.browser
 def test_a_step_past_its_due_day_is_on_the_overdue_board_the_cli_and_red(run, frozen_clock):
-    run.late = "7"
+    run.late, run.shots = "7", SHOTS / "late"
+    run.shots.mkdir(exist_ok=True)
     for number, step in enumerate(STEPS, 1):
         if step.row == "7":
             break
@@ -674,12 +691,15 @@ def test_a_step_past_its_due_day_is_on_the_overdue_board_the_cli_and_red(run, fr
     row = run.todo_row(task)
     assert "overdue" in row.get_attribute("class")
     assert "已逾期 1 天" in row.inner_text(), row.inner_text()
-    run.page.screenshot(path=SHOTS / "late-07-todo-red.png", full_page=True)
+    run.page.screenshot(path=run.shots / "07-todo-red.png", full_page=True)
 
     run.go("/overdue/")
     board = run.page.locator(f'tr[data-task="{task}"]')
     assert board.count() == 1 and "overdue" in board.get_attribute("class")
-    run.page.screenshot(path=SHOTS / "late-07-overdue-board.png", full_page=True)
+    assert run.ids["application"] and "部中心" in board.inner_text()
+    # The board holds every open step of the demo by then: the screen around the row only.
+    board.scroll_into_view_if_needed()
+    run.page.screenshot(path=run.shots / "07-overdue-board.png")
 
     runner = run.app.test_cli_runner()
     with run.app.app_context():
