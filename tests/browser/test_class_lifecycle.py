@@ -115,7 +115,7 @@ class Run:
     # -- the world
     def who(self, role: str) -> dict:
         if role == "trainer":
-            return demo_account(self.app, "trainer", CITY) | {}
+            return demo_account(self.app, "trainer", CITY)
         code = {"city": CITY, "institution": CITY, "province": PROVINCE, "center": CENTER}[role]
         return demo_account(self.app, role, code)
 
@@ -166,6 +166,8 @@ class Run:
         row = self.todo_row(task_id)
         assert row.count() == 1, f"task {task_id} not in the to-do list of {self.page.url}"
         assert "overdue" not in (row.get_attribute("class") or ""), row.inner_text()
+        # 剩余天数 0: the clock stands on the item's due day, the step's deadline.
+        assert row.locator("td").last.inner_text().strip() == "0", row.inner_text()
         with self.page.expect_navigation():
             row.locator("a").first.click()
         self.todo_seen = True
@@ -407,7 +409,7 @@ def institution_confirms_notice(run: Run) -> None:
 # ---------------------------------------------------------------- rows 15–16: before class
 
 
-def institution_imports_trainees(run: Run, tmp_path=None) -> None:
+def institution_imports_trainees(run: Run) -> None:
     """Row 15: the institution imports the trainee list; the accounts are opened and shown."""
     run.open_from_todo(run.task_id("class_trainees", run.ids["class"]))
     run.ensure(f"/class_trainees/{run.ids['class']}/import")
@@ -676,16 +678,17 @@ def test_one_class_rows_1_to_19_each_step_by_its_role_on_its_due_day(run, frozen
 
 @pytest.mark.browser
 def test_a_step_past_its_due_day_is_on_the_overdue_board_the_cli_and_red(run, frozen_clock):
+    """Rows 1–6 on time; the center lets row 7 (its approval, 3 days) pass its due day by one."""
     run.late, run.shots = "7", SHOTS / "late"
     run.shots.mkdir(exist_ok=True)
-    for number, step in enumerate(STEPS, 1):
-        if step.row == "7":
-            break
-        do_step(run, frozen_clock, number, step)
-    late_day = step.due(run) + timedelta(days=1)
-    set_clock(frozen_clock, late_day)
+    late = next(n for n, step in enumerate(STEPS) if step.row == run.late)
+    for order, step in enumerate(STEPS[:late], 1):
+        do_step(run, frozen_clock, order, step)
+    set_clock(frozen_clock, STEPS[late].due(run) + timedelta(days=1))
     task = run.task_id("application", run.ids["application"])
+    record = f"application#{run.ids['application']}\t"
 
+    # 我的待办: the item is red, one day overdue.
     center = run.who("center")
     run.sign_in(center["username"], center["password"])
     row = run.todo_row(task)
@@ -693,22 +696,20 @@ def test_a_step_past_its_due_day_is_on_the_overdue_board_the_cli_and_red(run, fr
     assert "已逾期 1 天" in row.inner_text(), row.inner_text()
     run.page.screenshot(path=run.shots / "07-todo-red.png", full_page=True)
 
+    # 逾期督办: the board lists it under the center.
     run.go("/overdue/")
     board = run.page.locator(f'tr[data-task="{task}"]')
     assert board.count() == 1 and "overdue" in board.get_attribute("class")
-    assert run.ids["application"] and "部中心" in board.inner_text()
+    assert "部中心审批" in board.inner_text() and "已逾期 1 天" in board.inner_text()
     # The board holds every open step of the demo by then: the screen around the row only.
     board.scroll_into_view_if_needed()
     run.page.screenshot(path=run.shots / "07-overdue-board.png")
 
-    runner = run.app.test_cli_runner()
+    # `flask malan overdue` (the daily cron job) prints it, one day late, at the center.
     with run.app.app_context():
-        result = runner.invoke(args=["malan", "overdue"])
+        result = run.app.test_cli_runner().invoke(args=["malan", "overdue"])
         db.session.remove()
     assert result.exit_code == 0, result.output
-    line = next(
-        (s for s in result.output.splitlines() if f"application#{run.ids['application']}\t" in s),
-        None,
-    )
-    assert line is not None, result.output
-    assert "1 day(s) late" in line and "部中心" in line
+    line = next((s for s in result.output.splitlines() if record in s), None)
+    assert line is not None, result.output[-2000:]
+    assert line.startswith(f"{CENTER}\t") and "1 day(s) late" in line, line
