@@ -455,7 +455,8 @@ def trainee_fills(kind: str, day_offset: int) -> Callable[[Run], None]:
         path = f"/evaluation/{run.ids['class']}/{kind}/{day.isoformat()}"
         link = run.page.locator(f"#home-due-today a[href='{path}']")
         assert link.count() == 1, run.page.inner_text("#home-due-today")
-        assert "overdue" in link.locator("span").get_attribute("class")  # i.e. still to fill
+        mark = link.locator("span").get_attribute("class")
+        assert "overdue" not in mark and "due-open" in mark, mark  # to fill, on time
         with run.page.expect_navigation():
             link.click()
         answer_every_question(run.page)
