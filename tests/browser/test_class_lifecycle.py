@@ -43,7 +43,7 @@ from models.classroom import ClassTrainee, ClassTrainer
 from models.dispatch import Dispatch, DispatchSeat
 from models.document import IssuedDocument
 from models.grades import GradeSheet
-from models.plan import PlanRound, TrainingPlan
+from models.plan import PlanLine, PlanRound, TrainingPlan
 from models.review import ReviewTask
 from tests.factories import (
     ARTIFACTS,
@@ -238,7 +238,7 @@ def city_submits_plan(run: Run) -> None:
     row.locator("input[name='trainees_per_class-0']").fill("30")
     row.locator("input[name='start_from-0']").fill(run.applied.isoformat())
     row.locator("input[name='start_to-0']").fill((run.start + timedelta(days=30)).isoformat())
-    row.locator("select[name='venue_city_id-0']").select_option(index=1)
+    row.locator("select[name='venue_city_id-0']").select_option(label="东城区")
     run.submit("#plan-lines-save")
     review(run, "submit")
 
@@ -301,7 +301,10 @@ def city_links_plan_line(run: Run) -> None:
     run.open_from_todo(run.task_id("application", run.ids["application"]))
     run.ensure(f"/applicationview/show/{run.ids['application']}")
     run.page.check("#choice-line")
-    run.page.select_option("#plan_line_id", index=1)
+    line = run.query(
+        lambda: db.session.scalar(select(PlanLine.id).where(PlanLine.plan_id == run.ids["plan"]))
+    )
+    run.page.select_option("#plan_line_id", str(line))  # this run's plan, among the city's
     review(run, "approve")
 
 
