@@ -717,3 +717,4 @@ def test_a_step_past_its_due_day_is_on_the_overdue_board_the_cli_and_red(run, fr
     line = next((s for s in result.output.splitlines() if record in s), None)
     assert line is not None, result.output[-2000:]
     assert line.startswith(f"{CENTER}\t") and "1 day(s) late" in line, line
+    assert run.page.foreign == [], f"requests left 127.0.0.1: {run.page.foreign}"
