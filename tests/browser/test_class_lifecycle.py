@@ -38,7 +38,10 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
+from app.services import certificates
+from models.after_class import ActivityReport, TrainerFeedback
 from models.application import ClassApplication, TrainingClass
+from models.certificate import CertificateBatch
 from models.classroom import ClassTrainee, ClassTrainer
 from models.dispatch import Dispatch, DispatchSeat
 from models.document import IssuedDocument
@@ -70,7 +73,8 @@ NO_TODO = {
     "17c": "as 17a",
     "18a": "viewing and responding has no to-do item (SPEC: same day)",
     "18b": "as 18a",
-    "19a": "scoring and submitting the grade sheet has no to-do item (SPEC: during class)",
+    "19a": "marking attendance has no to-do item (the default counts days of daily feedback)",
+    "19b": "scoring and submitting the grade sheet has no to-do item (SPEC: during class)",
 }
 
 
@@ -107,6 +111,13 @@ class Run:
     @property
     def end(self) -> date:
         return self.start + timedelta(days=2)
+
+    @property
+    def entry_due(self) -> date:
+        """Row 22: one month after the end (the certificates' own rule, not recomputed here)."""
+        return self.query(
+            lambda: certificates.entry_due(db.session.get(TrainingClass, self.ids["class"]))
+        ).date()
 
     def year(self) -> int:
         # Rounds are unique per (year, month); the demo and other tests use the next two years.
@@ -517,6 +528,80 @@ def center_approves_grades(run: Run) -> None:
     assert status == "approved"
 
 
+def institution_marks_attendance(run: Run) -> None:
+    """Row 19: the institution marks the days each trainee attended on the grade sheet (the
+    default counts days of daily feedback; these trainees were there every day)."""
+    run.go(f"/grades/class/{run.ids['class']}")
+    boxes = run.page.locator("#grade-lines input[name^=attendance_]").all()
+    assert len(boxes) == len(TRAINEES)
+    for box in boxes:
+        box.fill("3")
+    run.submit("#save-attendance")
+
+
+# ---------------------------------------------------------------- rows 20–23: after class
+
+
+def class_record(run: Run, model, **where):
+    return run.query(
+        lambda: db.session.scalar(
+            select(model.id).where(
+                model.class_id == run.ids["class"],
+                *[getattr(model, k) == v for k, v in where.items()],
+            )
+        )
+    )
+
+
+def trainer_submits_report(run: Run) -> None:
+    """Row 20: the lead trainer writes and submits the class activity report."""
+    run.open_from_todo(run.task_id("activity_report", class_record(run, ActivityReport)))
+    run.ensure(f"/activity_report/class/{run.ids['class']}")
+    page = run.page
+    page.fill("#overview", "东城区SYB讲师培训班，学员两名，全勤，按计划完成。")
+    for box in page.locator("#report-days textarea").all():
+        box.fill("讲授与试讲练习")
+    page.fill("#problems", "试讲时间偏紧。")
+    page.fill("#suggestions", "增加一次小组演练。")
+    run.submit("#report-save")
+    run.submit("#report-submit")
+
+
+def institution_rates_trainer(run: Run) -> None:
+    """Row 21: the institution's feedback on the trainer's teaching."""
+    run.open_from_todo(run.task_id("trainer_feedback", class_record(run, TrainerFeedback)))
+    run.page.evaluate(
+        """() => {
+            const groups = {};
+            document.querySelectorAll('#feedback-form input[type=radio]').forEach(
+                (box) => { groups[box.name] = box; });
+            Object.values(groups).forEach((box) => { box.checked = true; });
+        }"""
+    )
+    run.submit("#feedback-submit")
+    assert run.page.locator("#feedback-score").count() == 1
+
+
+def province_submits_certificates(run: Run) -> None:
+    """Row 22: the province checks the qualified lecturers' certificate information (filled in
+    from the approved grade sheet) and submits it to the center."""
+    run.ids["batch"] = class_record(run, CertificateBatch)
+    run.open_from_todo(run.task_id("certificates", run.ids["batch"]))
+    run.ensure(f"/certificates/class/{run.ids['class']}")
+    assert run.page.locator("#certificate-lines tr[id^=line-]").count() == len(TRAINEES)
+    run.submit("#certificate-submit")
+
+
+def center_pools_lecturers(run: Run) -> None:
+    """Row 23: the center enters the qualified lecturers into the faculty pool; the class
+    closes."""
+    run.open_from_todo(run.task_id("certificates", run.ids["batch"]))
+    run.go(f"/certificates/class/{run.ids['class']}/pool")
+    run.submit("#pool-confirm-button")
+    closed = run.query(lambda: db.session.get(TrainingClass, run.ids["class"]).closed_at)
+    assert closed is not None
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -560,9 +645,13 @@ STEPS = [
     Step("18b", "trainer-reads-forms",         "trainer",     "培训师查看评估结果并回复",           on("start"),          trainer_reads_forms),
     Step("17b", "trainee-midterm-form",        "trainee",     "学员填写期中评估表",                 on("start", 1),       trainee_fills("midterm", 1)),
     Step("17c", "trainee-final-form",          "trainee",     "学员填写结束评估表",                 on("end"),            trainee_fills("final", 2)),
-    Step("19a", "trainer-scores",              "trainer",     "培训师填写试讲评分表和成绩单并提交", on("end"),            trainer_scores),
-    Step("19b", "center-approves-grades",      "center",      "部中心审核成绩单",                   on("end", 3),         center_approves_grades),
-    # Rows 20–23: see the module's TODO list.
+    Step("19a", "institution-marks-attendance", "institution", "培训机构登记学员出勤",            on("end"),            institution_marks_attendance),
+    Step("19b", "trainer-scores",              "trainer",     "培训师填写试讲评分表和成绩单并提交", on("end"),            trainer_scores),
+    Step("19c", "center-approves-grades",      "center",      "部中心审核成绩单",                   on("end", 3),         center_approves_grades),
+    Step("20", "trainer-activity-report",      "trainer",     "培训师提交讲师培训班活动报告",       on("end", 3),         trainer_submits_report),
+    Step("21", "institution-rates-trainer",    "institution", "培训机构填写培训师授课意见反馈表",   on("end", 3),         institution_rates_trainer),
+    Step("22", "province-certificates",        "province",    "省级录入合格讲师证书信息并上报",     on("entry_due"),      province_submits_certificates),
+    Step("23", "center-pools-lecturers",       "center",      "部中心将合格讲师纳入师资库",         on("entry_due", 10),  center_pools_lecturers),
 ]
 # fmt: on
 
