@@ -1,28 +1,25 @@
 """Issue 16 point 7, the platform's acceptance test: one class from the center's plan round to the
-grade sheet, Annex 1 (SPEC §7) rows 1–19, each step done by its real role signing in through the
-pages of a real Chromium at 1280 px, with the clock frozen on the step's due day.
+faculty-pool entry, Annex 1 (SPEC §7) rows 1–23, each step done by its real role signing in
+through the pages of a real Chromium at 1280 px, with the clock frozen on the step's due day.
 
-Before each step the actor's 我的待办 must hold the step's item, not marked overdue (the steps the
-platform gives no to-do item are named in ``NO_TODO``, with the reason); after it the page is
-photographed to ``tests/artifacts/lifecycle/step-NN-<slug>.png`` and indexed in
-``tests/artifacts/lifecycle/steps.json`` (step, role, Chinese title, screenshot) for the user
-manual (issue 16 point 8). A second run lets row 7 (the center's approval) pass its due day and
-checks the overdue board, ``flask malan overdue`` and the red mark of the to-do list.
+Before each step the actor's 我的待办 must hold the step's item on its due day (剩余天数 0), not
+marked overdue; the steps the platform gives no to-do item are named in ``NO_TODO`` with the
+reason (a step neither opened from the to-do list nor named there fails). After each step the
+page is photographed to ``tests/artifacts/lifecycle/step-NN-<slug>.png`` (NN: the SPEC row) and
+indexed in ``tests/artifacts/lifecycle/steps.json`` (order, step, role, Chinese title, due day,
+screenshot) for the user manual (issue 16 point 8). A second run lets row 7 (the center's
+approval) pass its due day and checks the overdue board, ``flask malan overdue`` and the red
+mark of the to-do list.
 
 The timeline (day 0 = tomorrow): the round's deadline R = day 7; the province on R+2, the center
 on R+5; the application on A = R+6, 18 days before the start S (the 14-day rule is a latest
 date: the dispatch chain after row 7 needs 7+3+2+2+2 days before rows 15–16 close on S−2); every
 other step on its due day: the city A+2, the province A+4, the center A+7, the center's choice
 A+10, the answer A+12, the notices A+14, the confirmations and rows 15–16 on S−2, the forms on
-S, S+1 (mid-term) and S+2 (final), the grade sheet submitted on S+2 and approved on S+5.
+S, S+1 (mid-term) and the last day E = S+2 (final), attendance and the grade sheet on E, its
+approval on E+3, rows 20–21 on E+3, row 22 one month after E, row 23 ten days later.
 
-TODO (rows 20–23, being built now; append them to ``STEPS`` as ``Step`` rows, no fakes here):
-  - row 20: the trainer submits 《讲师培训班活动报告》 within 3 days after the end (S+5);
-  - row 21: the institution submits 《培训师授课意见反馈表》 within 3 days after the end (S+5);
-  - row 22: the province enters the certificate information of the qualified lecturers and
-    submits it to the center within a month after the end;
-  - row 23: the center enters the qualified lecturers into the faculty pool (师资库) within
-    10 days after row 22 — after which the class is closed (read-only).
+A new step is one ``Step`` row in ``STEPS`` (row, slug, role, Chinese title, due day, action).
 """
 
 from __future__ import annotations
@@ -758,7 +755,7 @@ def run(page, live_server, frozen_clock):
 
 
 @pytest.mark.browser
-def test_one_class_rows_1_to_19_each_step_by_its_role_on_its_due_day(run, frozen_clock):
+def test_one_class_rows_1_to_23_each_step_by_its_role_on_its_due_day(run, frozen_clock):
     for old in SHOTS.glob("step-*.png"):  # a renamed step leaves no stale picture behind
         old.unlink()
     for number, step in enumerate(STEPS, 1):
