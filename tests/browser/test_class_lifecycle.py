@@ -256,6 +256,10 @@ def province_submits_summary(run: Run) -> None:
     run.open_from_todo(run.task_id("plan", run.ids["plan"]))
     run.go(f"/plansummary/province?round={run.ids['round']}")
     run.submit("#submit-summary [type=submit]")
+    # The page says what the summary will send (this round's city plans); one opinion, confirmed.
+    assert run.page.locator(f'#bulk-records tr[data-id="{run.ids["plan"]}"]').count() == 1
+    run.page.fill("#opinion", "同意上报")
+    run.submit("#bulk-confirm-submit")
 
 
 def center_approves_plan(run: Run) -> None:
