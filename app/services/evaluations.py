@@ -625,6 +625,7 @@ class DueForm:
     day: date
     status: str | None  # None (not started), draft, submitted
     closes_at: datetime
+    late: bool = False  # still open on the list after its closing time: overdue, in red
 
     @property
     def label(self) -> str:
@@ -665,7 +666,14 @@ def due_today(user, now: datetime) -> list[DueForm]:
     classes = [k for k in _enrolments(user) if k.start_date <= today <= k.end_date]
     statuses = _statuses(user, [k.id for k in classes])
     return [
-        DueForm(k, kind, today, statuses.get((k.id, kind, today)), closes_at(today))
+        DueForm(
+            k,
+            kind,
+            today,
+            statuses.get((k.id, kind, today)),
+            closes_at(today),
+            late=now > closes_at(today),
+        )
         for k in classes
         for kind in forms_on(k, today)
     ]

@@ -218,6 +218,24 @@ def test_point3_home_shows_exactly_what_is_due_today(world, client, login, runni
         assert due() == expected, day
 
 
+def test_a_form_due_today_is_red_only_once_it_has_closed(
+    app, world, client, login, running, frozen_clock, monkeypatch
+):
+    """The home page's form of the day is not marked overdue while it can still be filled in
+    (Annex 1 row 17: due the same day); once its closing time has passed, it is."""
+
+    def mark():
+        html = client.get("/").get_data(as_text=True)
+        panel = html.split('id="home-due-today"')[1].split("</div>\n</div>")[0]
+        return re.search(r'<span class="pull-right ([^"]*)"', panel).group(1)
+
+    frozen_clock.set(datetime.combine(running.start_date, time(10)))
+    login("t1")
+    assert "overdue" not in mark()
+    monkeypatch.setitem(app.config, "EVALUATION_CLOSES_AT", "09:30")  # closed half an hour ago
+    assert "overdue" in mark()
+
+
 def test_point3_center_keeps_versions_a_class_keeps_its_own(
     world, client, login, running, frozen_clock
 ):
