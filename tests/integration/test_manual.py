@@ -37,7 +37,8 @@ ANNEX1_ACTORS = {
     "16": {"trainer"},
     "17": {"trainee"},
     "18": {"institution", "trainer"},
-    "19": {"trainer", "center"},  # the trainer fills and submits, the center approves
+    # the institution marks attendance, the trainer scores and submits, the center approves
+    "19": {"institution", "trainer", "center"},
     "20": {"trainer"},
     "21": {"institution"},
     "22": {"province"},
