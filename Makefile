@@ -11,7 +11,7 @@ RUN_STAMP  := $(VENV)/.installed-run-$(DEPS)
 TEST_STAMP := $(VENV)/.installed-test-$(DEPS)
 
 .PHONY: run test install install-test translations translations-update migrate demo browser-deps \
-        lint format clean bench bench-smoke bench-deps bench-b6
+        lint format clean manual bench bench-smoke bench-deps bench-b6
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,17 @@ browser-deps:
 	else \
 	  echo "browser-deps: not root and chromium or a CJK font is missing; browser tests will skip"; \
 	fi
+
+# 用户手册的截图 (issue 16 point 8): runs the acceptance test (Annex 1 in Chromium), which publishes
+# its screenshots into instance/manual/ (git-ignored; MANUAL_DIR moves it), replacing the old ones.
+# `make test` runs the same test but publishes into a temp folder: instance/ is left alone.
+MANUAL_DIR ?= $(CURDIR)/instance/manual
+manual: install-test translations browser-deps
+	@mkdir -p instance && touch instance/.manual-start
+	MANUAL_DIR=$(MANUAL_DIR) $(VENV)/bin/pytest tests/browser/test_class_lifecycle.py -q $(PYTEST_ARGS)
+	@if [ "$(MANUAL_DIR)/steps.json" -nt instance/.manual-start ]; then \
+	  echo "manual: screenshots published to $(MANUAL_DIR) (menu 帮助 shows them)"; \
+	else echo "manual: the acceptance test published nothing to $(MANUAL_DIR)"; exit 1; fi
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -160,6 +160,9 @@ class Config:
 
     # Attachments (app.services.files): kept outside the static folder, served only through a view.
     FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))
+    # 用户手册的截图 (app.services.manual): published by the acceptance test (`make manual`),
+    # git-ignored, served to signed-in users only.
+    MANUAL_DIR = os.environ.get("MANUAL_DIR", str(INSTANCE / "manual"))
     # Largest accepted file per kind of content, in MB (a video is allowed to be larger).
     ATTACHMENT_LIMITS = {
         "image": _env_int("ATTACHMENT_MAX_IMAGE_MB", 10),
@@ -191,4 +194,9 @@ class TestConfig(Config):
     # Tests never write into instance/: one throw-away folder per test run (a test may override).
     FILES_DIR = os.environ.get("FILES_DIR") or os.path.join(
         tempfile.gettempdir(), f"malan-files-{os.getpid()}"
+    )
+    # The acceptance test publishes the manual's screenshots here; `make manual` points it at
+    # instance/manual (MANUAL_DIR), a plain `make test` leaves instance/ alone.
+    MANUAL_DIR = os.environ.get("MANUAL_DIR") or os.path.join(
+        tempfile.gettempdir(), f"malan-manual-{os.getpid()}"
     )

@@ -90,6 +90,7 @@ TRAINER_FEEDBACK = "TrainerFeedback"
 # [certs] rows 22–23: 合格讲师证书信息 (WRITE: the class's province enters and submits it; the
 # center enters the lecturers into the faculty pool — who acts is decided by the review chain)
 CERTIFICATE = "Certificate"
+HELP = "Help"  # 用户手册 (第十四条): every role reads every chapter
 
 # The menu, top to bottom as the navbar shows it: one row per entry, under its category. It is
 # the one source of the menu: `views.register()` adds each row's view (named "module.Class" under
@@ -352,6 +353,12 @@ MENU_TABLE = (
             ),
         ),
     ),
+    MenuCategory(
+        "Help",
+        _l("Help"),
+        "fa-question-circle",
+        (MenuEntry("Manual", _l("User manual"), "fa-book", HELP, "manual.ManualView"),),
+    ),
 )
 
 
@@ -611,6 +618,9 @@ ROLE_MATRIX: dict[str, list[tuple[str, str]]] = {
     ],
     AUDITOR: [(READ, AUDIT), (EXPORT, AUDIT), (READ, NOTICE)],  # incl. withdrawn notices
 }
+
+# 第十四条: the user manual is read by every signed-in role (its own chapter first).
+ROLE_MATRIX = {role: [*grants, (READ, HELP)] for role, grants in ROLE_MATRIX.items()}
 
 PUBLIC_ROLE = "Public"
 

@@ -704,6 +704,35 @@ def demo_account(app, role, org_prefix) -> dict:
         )
 
 
+def publish_manual_shots(app, index: list[dict]) -> Path:
+    """The user manual's hook (issue 16 point 8): the lifecycle test calls it once every step has
+    passed, with its ``steps.json`` entries (``step``, ``role``, ``title``, ``screenshot``
+    relative to ``ARTIFACTS``). The shots replace those of ``app.config["MANUAL_DIR"]`` (a temp
+    folder under ``make test``, ``instance/manual`` under ``make manual``); returns the folder."""
+    from app.services import manual
+
+    return manual.publish(index, ARTIFACTS, app.config["MANUAL_DIR"])
+
+
+def tiny_png(width: int = 2, height: int = 1) -> bytes:
+    """A real PNG of ``width`` × ``height`` white pixels (ReportLab and browsers read it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 def sign_in_page(page, base, who) -> None:
     """Signs a Chromium page in as the demo account ``who``, through the login form."""
     sign_out_page(page, base)

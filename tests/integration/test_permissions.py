@@ -85,8 +85,14 @@ def test_point4_matrix_separates_the_three_administrators():
         role for role, grants in ROLE_MATRIX.items() if any(r == AUDIT for _a, r in grants)
     }
     assert audit_holders == {"auditor"}
-    # The auditor reads and exports the log, and reads notices (withdrawn ones too); nothing else.
-    assert set(ROLE_MATRIX["auditor"]) == {(READ, AUDIT), (EXPORT, AUDIT), (READ, "Notice")}
+    # The auditor reads and exports the log, and reads notices (withdrawn ones too) and the user
+    # manual (every role does); nothing else.
+    assert set(ROLE_MATRIX["auditor"]) == {
+        (READ, AUDIT),
+        (EXPORT, AUDIT),
+        (READ, "Notice"),
+        (READ, "Help"),
+    }
     for role, grants in expanded_matrix().items():
         assert (WRITE, AUDIT) not in grants and (DELETE, AUDIT) not in grants, role
     role_granters = {role for role, grants in ROLE_MATRIX.items() if (WRITE, ROLE) in grants}
