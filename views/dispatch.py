@@ -23,7 +23,7 @@ from app.services import dispatch as svc
 from app.services import dispatch_notices as notices
 from app.services import recommendation_runs as runs
 from app.services.errors import InvalidValue
-from app.services.recommendation import REGION_LABELS, criteria_words, recommend
+from app.services.recommendation import REGION_LABELS, criteria_words
 from models.dispatch import (
     DRAFT,
     OBJECTED,
@@ -213,27 +213,26 @@ class DispatchView(ListExportMixin, ScopedModelView):
         klass = d.training_class
         institution = user.role_kind == INSTITUTION and user.org_id == d.org_id
         center = user.role_kind == CENTER
-        rec = system = seen = None
-        if institution and d.status == DRAFT:  # the stored run: the page never reads the pool
+        rec = None
+        choosing = center and d.status in (PROPOSED, REQUESTING)
+        if (institution and d.status == DRAFT) or choosing:
+            # The stored run (whoever computed it): the page never reads the pool.
             rec = runs.stored(d, klass)
-        if center and d.status in (PROPOSED, REQUESTING):  # the pool's rules, not the criteria
-            system = recommend(d, now.date(), relax=svc.RELAXABLE)
-            seen = runs.stored(d, klass, check_stale=False)  # what the institution saw
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
         ticked = svc.candidates_of(d)
         candidates = [c for c in ticked if c.profile_id not in asked]
         strips = {}
-        if system is not None:  # the center's choice: every shown trainer's class month(s)
-            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system.shown]
+        if choosing:  # the shown trainers' class month(s): the candidates and the run's ≤ 50
+            shown = [c.profile_id for c in candidates] + [
+                r.profile_id for r in (rec.shown if rec else [])
+            ]
             strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
             d=d,
             klass=klass,
             rec=rec,
-            system=system,
-            seen=seen,
             ticked={c.profile_id for c in ticked},
             candidates=candidates,
             strips=strips,
@@ -242,7 +241,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
             history=svc.history(d),
             words=criteria_words(d),
             may_enter=institution and d.status == DRAFT,
-            may_choose=center and d.status in (PROPOSED, REQUESTING),
+            may_choose=choosing,
             levels=vocabulary.choices(TRAINER_LEVEL),
             regions=REGION_LABELS,
             genders=GENDERS,
