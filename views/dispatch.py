@@ -222,17 +222,20 @@ class DispatchView(ListExportMixin, ScopedModelView):
         asked = {s.profile_id for s in seats}
         ticked = svc.candidates_of(d)
         candidates = [c for c in ticked if c.profile_id not in asked]
-        strips = {}
-        if choosing:  # the shown trainers' class month(s): the candidates and the run's ≤ 50
-            shown = [c.profile_id for c in candidates] + [
-                r.profile_id for r in (rec.shown if rec else [])
-            ]
+        strips, system = {}, []
+        if choosing:
+            # The run's rows less the trainers this dispatch already asked (its seats, read
+            # anyway): a stored run does not know the requests sent since it was computed.
+            system = [r for r in (rec.shown if rec else []) if r.profile_id not in asked]
+            # The shown trainers' class month(s): the candidates and the run's ≤ 50, one SELECT.
+            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system]
             strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
             d=d,
             klass=klass,
             rec=rec,
+            system=system,
             ticked={c.profile_id for c in ticked},
             candidates=candidates,
             strips=strips,
