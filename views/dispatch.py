@@ -58,6 +58,9 @@ LABELS = {
 }
 
 
+CALENDARS = 20  # the center's list: inline calendars for its first rows (the rest: a link)
+
+
 def _status(value) -> str:
     return str(svc.STATUS_LABELS.get(value, value))
 
@@ -227,8 +230,9 @@ class DispatchView(ListExportMixin, ScopedModelView):
             # The run's rows less the trainers this dispatch already asked (its seats, read
             # anyway): a stored run does not know the requests sent since it was computed.
             system = [r for r in (rec.shown if rec else []) if r.profile_id not in asked]
-            # The shown trainers' class month(s): the candidates and the run's ≤ 50, one SELECT.
-            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system]
+            # The class month(s) of the candidates and of the run's first CALENDARS rows (one
+            # SELECT; every strip is ~30 cells, so the page stays the same size at any pool).
+            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system[:CALENDARS]]
             strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
