@@ -110,7 +110,8 @@ PAGES = [
     Page("home (dashboard)", "HomeView.index"),
     Page("statistical summary", "SummaryView.index"),
     # 派遣 (issue 12): a class's recommendation as its institution enters criteria, and the
-    # center's choice (candidates beside the system's list). The recommendation is a stored run:
+    # center's choice (candidates beside the system's list). The recommendation is a stored run
+    # (one mechanism for both pages):
     # computing it (重新计算, also on saving the criteria) reads the whole pool — O(pool) by
     # nature, measured on its own line, first, so the page after it shows a fresh run; the page
     # reads the stored run.
@@ -126,6 +127,15 @@ PAGES = [
         "DispatchView.show",
         roles=("institution",),
         args=bench_dispatch("draft"),
+    ),
+    # The center's page reads the same stored run: its 重新计算 (the pool's rules) first, then
+    # the page.
+    Page(
+        "dispatch choice compute (center, POST)",
+        "DispatchView.recompute",
+        roles=("center",),
+        args=bench_dispatch("proposed"),
+        method="POST",
     ),
     Page(
         "dispatch choice (center)",

@@ -23,7 +23,7 @@ from app.services import dispatch as svc
 from app.services import dispatch_notices as notices
 from app.services import recommendation_runs as runs
 from app.services.errors import InvalidValue
-from app.services.recommendation import REGION_LABELS, criteria_words, recommend
+from app.services.recommendation import REGION_LABELS, criteria_words
 from models.dispatch import (
     DRAFT,
     OBJECTED,
@@ -56,6 +56,9 @@ LABELS = {
     "requested_at": _l("Requested at"),
     "answered_at": _l("Answered at"),
 }
+
+
+CALENDARS = 20  # the center's list: inline calendars for its first rows (the rest: a link)
 
 
 def _status(value) -> str:
@@ -213,19 +216,23 @@ class DispatchView(ListExportMixin, ScopedModelView):
         klass = d.training_class
         institution = user.role_kind == INSTITUTION and user.org_id == d.org_id
         center = user.role_kind == CENTER
-        rec = system = seen = None
-        if institution and d.status == DRAFT:  # the stored run: the page never reads the pool
+        rec = None
+        choosing = center and d.status in (PROPOSED, REQUESTING)
+        if (institution and d.status == DRAFT) or choosing:
+            # The stored run (whoever computed it): the page never reads the pool.
             rec = runs.stored(d, klass)
-        if center and d.status in (PROPOSED, REQUESTING):  # the pool's rules, not the criteria
-            system = recommend(d, now.date(), relax=svc.RELAXABLE)
-            seen = runs.stored(d, klass, check_stale=False)  # what the institution saw
         seats = list(d.seats)
         asked = {s.profile_id for s in seats}
         ticked = svc.candidates_of(d)
         candidates = [c for c in ticked if c.profile_id not in asked]
-        strips = {}
-        if system is not None:  # the center's choice: every shown trainer's class month(s)
-            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system.shown]
+        strips, system = {}, []
+        if choosing:
+            # The run's rows less the trainers this dispatch already asked (its seats, read
+            # anyway): a stored run does not know the requests sent since it was computed.
+            system = [r for r in (rec.shown if rec else []) if r.profile_id not in asked]
+            # The class month(s) of the candidates and of the run's first CALENDARS rows (one
+            # SELECT; every strip is ~30 cells, so the page stays the same size at any pool).
+            shown = [c.profile_id for c in candidates] + [r.profile_id for r in system[:CALENDARS]]
             strips = availability.strips(shown, klass.start_date, klass.end_date, now.date())
         return self.render_template(
             "dispatch/show.html",
@@ -233,7 +240,6 @@ class DispatchView(ListExportMixin, ScopedModelView):
             klass=klass,
             rec=rec,
             system=system,
-            seen=seen,
             ticked={c.profile_id for c in ticked},
             candidates=candidates,
             strips=strips,
@@ -242,7 +248,7 @@ class DispatchView(ListExportMixin, ScopedModelView):
             history=svc.history(d),
             words=criteria_words(d),
             may_enter=institution and d.status == DRAFT,
-            may_choose=center and d.status in (PROPOSED, REQUESTING),
+            may_choose=choosing,
             levels=vocabulary.choices(TRAINER_LEVEL),
             regions=REGION_LABELS,
             genders=GENDERS,

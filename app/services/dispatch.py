@@ -269,7 +269,14 @@ def save_criteria(d: Dispatch, actor, values: dict, now: datetime) -> None:
 
 
 def recompute(d: Dispatch, actor, now: datetime) -> None:
-    """重新计算: the institution stores a fresh recommendation for its criteria."""
+    """重新计算: the institution stores a fresh recommendation for its criteria while it drafts;
+    the center, while it chooses, one by the pool's rules (it may pick outside the criteria).
+    Either is the newest run, shown on both pages, audited and kept."""
+    if _is_center(actor):
+        if d.status not in (PROPOSED, REQUESTING):
+            raise Conflict(_("The institution has not proposed its candidates yet."))
+        runs.compute(d, actor, now, relax=RELAXABLE)
+        return
     if not _is_institution_of(actor, d):
         raise NotAllowed(_("Only the class's institution can enter its trainer criteria."))
     if d.status != DRAFT:

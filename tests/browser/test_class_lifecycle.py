@@ -25,10 +25,10 @@ A new step is one ``Step`` row in ``STEPS`` (row, slug, role, Chinese title, due
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

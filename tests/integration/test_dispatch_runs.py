@@ -2,8 +2,9 @@
 
 The page shows the run computed when the institution saved its criteria (or clicked 重新计算),
 with its time; it says so when a calendar or a booking on the class's days changed since;
-submitting re-checks the ticked trainers against today's calendars and bookings; the center
-sees the run the institution saw. The class: I1's (东城), 2 days, 30 days after the frozen clock
+submitting re-checks the ticked trainers against today's calendars and bookings; the center's
+choice page shows the same newest run (whoever computed it, named), with the same staleness
+notice and its own audited 重新计算 (by the pool's rules). The class: I1's (东城), 2 days, 30 days after the frozen clock
 (tests.factories.staffed_dispatch: ta, tb in 东城, tc in 西城, td in 广州, all available).
 """
 
@@ -169,20 +170,78 @@ def test_submitting_refuses_a_ticked_trainer_booked_since(staffing, world, clien
     assert db.session.get(Dispatch, w["dispatch"]).status == "proposed"
 
 
-def test_the_center_sees_the_run_the_institution_saw(staffing, client, login):
-    w = staffing
-    propose_candidates(w)
-    run = db.session.scalar(
+def _newest_run(world) -> RecommendationRun:
+    return db.session.scalar(
         select(RecommendationRun)
-        .where(RecommendationRun.dispatch_id == w["dispatch"])
+        .where(RecommendationRun.dispatch_id == world["dispatch"])
         .order_by(RecommendationRun.id.desc())
     )
+
+
+def _system_list(html) -> str:
+    return html[html.index('id="system-list"') :]
+
+
+def test_the_center_sees_the_newest_run_with_its_author_and_the_ticked_marked(
+    staffing, client, login
+):
+    w = staffing
+    propose_candidates(w)
+    run = _newest_run(w)
+    institution = _user(w, "i1").full_name
     login("center")
-    html = _page(client, w)
-    assert f"机构所见的推荐结果（生成于 {run.computed_at:%Y-%m-%d %H:%M}）" in html
-    seen = html[html.index('id="institution-run"') :]
-    assert seen.count("已勾选") == 3  # ta, tb, tc ticked; td shown, not ticked
-    assert f'data-profile="{w["profile"]["td"]}"' in seen
+    system = _system_list(_page(client, w))
+    assert f"推荐结果生成于 {run.computed_at:%Y-%m-%d %H:%M}，由 {institution} 计算" in system
+    assert system.count("已勾选") == 3  # ta, tb, tc ticked; td shown, not ticked
+    assert f'data-profile="{w["profile"]["td"]}"' in system
+    assert STALE not in system and 'id="recompute"' in system
+
+
+def test_the_center_is_told_when_the_run_is_stale_and_recomputes_it(
+    staffing, frozen_clock, client, login
+):
+    w = staffing
+    propose_candidates(w)
+    _clear_a_class_day(w, "ta")
+    login("center")
+    system = _system_list(_page(client, w))
+    assert STALE in system and f'data-profile="{w["profile"]["ta"]}"' in system  # as computed
+
+    frozen_clock.now = NOW + timedelta(minutes=5)
+    before = _runs(w)
+    post_form(client, f"/dispatchview/recompute/{w['dispatch']}")
+    assert "推荐结果已重新计算。" in flashes(client)
+    system = _system_list(_page(client, w))
+    center = _user(w, "center")
+    assert STALE not in system and f'data-profile="{w["profile"]["ta"]}"' not in system
+    assert (
+        f"推荐结果生成于 {NOW + timedelta(minutes=5):%Y-%m-%d %H:%M}，由 {center.full_name} 计算"
+        in system
+    )
+    assert "已放宽机构的条件" in system  # the center ranks by the pool's rules
+    # Audited and kept: the institution's runs stay as history beside the center's.
+    assert _runs(w) == before + 1
+    entry = db.session.scalar(
+        select(AuditLog)
+        .where(AuditLog.event == "recommendation_computed")
+        .order_by(AuditLog.id.desc())
+    )
+    assert entry.user_id == center.id and entry.object_id == str(_newest_run(w).id)
+
+
+def test_the_center_cannot_recompute_before_the_proposal_nor_the_institution_after(
+    staffing, client, login
+):
+    w = staffing
+    login("center")
+    post_form(client, f"/dispatchview/recompute/{w['dispatch']}")
+    assert "培训机构尚未提交候选人" in " ".join(flashes(client))
+    assert _runs(w) == 1
+    propose_candidates(w)
+    runs = _runs(w)
+    login("i1")
+    post_form(client, f"/dispatchview/recompute/{w['dispatch']}")
+    assert _runs(w) == runs
 
 
 def test_another_region_gets_404_and_cannot_recompute(staffing, client, login):
