@@ -7,7 +7,7 @@ Builds (or reuses) the bench databases, runs B1–B5 and prints a table and benc
   B5 runs on PostgreSQL (``BENCH_PG_URL``, default database ``malan_bench`` on 127.0.0.1).
 - B1/B2 (bench/worker.py pages): every page of bench/pages.py as each of its users, in process
   (Flask test client, signed in): median/p95 server time, SQL statements at 25 and 100 rows.
-- B3: exports vs bare xlsxwriter; B4: the faculty import vs calamine + one executemany;
+- B3: exports vs bare xlsxwriter (the audit log, the faculty pool, the national 统计汇总); B4: the faculty import vs calamine + one executemany;
   B5: gunicorn 1 vs 2 workers under wrk (bench/load.py).
 - B6: the end of a class day: N signed-in trainees each submit the daily form once (gunicorn, 2
   workers, PostgreSQL ``<BENCH_PG_URL>_b6``), against a bare insert endpoint (bench/b6.py).
@@ -167,9 +167,9 @@ def main(argv=None) -> int:
         # Full mode: one process per export (peak memory of that export alone), each pair run
         # twice in turn and the faster run kept: a shared machine's noise is not the export's.
         batches = (
-            ["audit,audit-bare,faculty,faculty-bare"]
+            ["audit,audit-bare,faculty,faculty-bare,summary,summary-bare"]
             if smoke
-            else ["audit", "audit-bare", "faculty", "faculty-bare"] * 2
+            else ["audit", "audit-bare", "faculty", "faculty-bare", "summary", "summary-bare"] * 2
         )
         runs: dict[str, list] = {}
         for which in batches:

@@ -42,8 +42,9 @@ from models.vocabulary import COURSE_TYPE, DEFAULT_TERMS
 
 # 2: availability, past dispatches and the bench's two dispatches; 3: classes' trainers,
 # trainees and evaluation forms (issue 13); 4: finished classes' trial scores and grade sheets
-# with their reviews (issue 13 point 7)
-GENERATOR_VERSION = 4
+# with their reviews (issue 13 point 7); 5: class trainers from the dispatches' accepted seats,
+# activity reports, trainer feedback, certificates, pool entries, closed classes (issue 16)
+GENERATOR_VERSION = 5
 BENCH_PASSWORD = "Malan@bench2026"  # every generated account; README/docs say so
 AT_SCALE_1 = {
     "institutions": 10_000,
@@ -202,6 +203,7 @@ class Generator:
             self._dispatches,
             self._classroom,
             self._grades,
+            self._after_class,
             self._audit,
         ):
             step()
@@ -229,6 +231,9 @@ class Generator:
         from app.services import grades  # the grade scheme's version 1 (the migration's)
 
         grades.seed_defaults()
+        from app.services import trainer_feedback  # its form's version 1 (migration 0016's)
+
+        trainer_feedback.seed_defaults(self.now - timedelta(days=800))
         db.session.commit()
 
     def _next_id(self, table: str) -> int:
@@ -1372,6 +1377,13 @@ class Generator:
     def _grades(self):
         """Finished classes' trial scores and grade sheets (after the classroom step)."""
         from bench.generate_grades import fill
+
+        fill(self)
+
+    def _after_class(self):
+        """Activity reports, trainer feedback, certificates, pool entries and closed classes
+        (issue 16 point 9; after the grade step)."""
+        from bench.generate_after import fill
 
         fill(self)
 

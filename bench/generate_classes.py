@@ -187,7 +187,8 @@ def default_questions() -> dict[str, list[dict]]:
 
 def fill(g) -> None:
     """The generator's classroom step (`bench.generate.Generator._classroom`): for every
-    generated class, one or two trainers (pool trainers with an account, the first the lead)
+    generated class, its trainers (the dispatch's accepted seats, the lead seat first; for a
+    class not staffed yet, one or two pool trainers with an account, the first the lead)
     and its trainees (the generated trainee accounts, in turn); for every class that has
     started, the forms of its days up to today, answered by ~90% of its trainees. Its own
     random stream: the steps after it generate the same rows as before."""
@@ -214,8 +215,19 @@ def fill(g) -> None:
     class_trainers, class_trainees, submissions, answer_rows = [], [], [], []
     taught: dict[int, list[int]] = {}
     turn = 0
+    # A class the center staffed (bench.generate's dispatch step) is taught by its accepted
+    # seats, the lead seat first; the others (far ahead) by pool trainers drawn at random.
+    seated: dict[int, list[tuple[int, int]]] = {}
+    for class_id, uid, profile_id in g.conn.execute(
+        text(
+            "SELECT class_id, trainer_user_id, profile_id FROM dispatch_seat "
+            "WHERE status = 'accepted' AND trainer_user_id IS NOT NULL "
+            "ORDER BY class_id, lead DESC, id"
+        )
+    ):
+        seated.setdefault(class_id, []).append((uid, profile_id))
     for klass in g.classes:
-        picked = rng.sample(trainers, 2 if rng.random() < 0.6 else 1)
+        picked = seated.get(klass["id"]) or rng.sample(trainers, 2 if rng.random() < 0.6 else 1)
         taught[klass["id"]] = [uid for uid, _p in picked]
         for k, (uid, profile_id) in enumerate(picked):
             class_trainers.append(

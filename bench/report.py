@@ -53,7 +53,7 @@ def evaluate(results: dict) -> dict:
             }
         )
     b3 = results.get("B3") or {}
-    for name in ("audit", "faculty"):
+    for name in ("audit", "faculty", "summary"):
         mine, bare = b3.get(name) or {}, b3.get(f"{name}-bare") or {}
         if mine.get("missing") or not mine or not bare:
             out["B3"][name] = {"missing": True}

@@ -334,6 +334,8 @@ def cmd_export(args) -> dict:
                 "audit-bare": _audit_bare,
                 "faculty": _faculty_export,
                 "faculty-bare": _faculty_bare,
+                "summary": _summary_export,
+                "summary-bare": _summary_bare,
             }[which]
             if run(args.rows, prepare=True) is None:
                 results[which] = {"missing": True}
@@ -458,6 +460,82 @@ def _faculty_bare(rows, prepare):
         .order_by(Org.code, p.name, p.id)
     )
     return _bare_xlsx(db.session.execute(stmt.execution_options(yield_per=2000)), 18)
+
+
+def _summary_period():
+    """The widest period of the generated classes (their first to last start): the national
+    summary of the whole history, every class, report, sheet and form of the country."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.services.statistics import Period
+    from models.application import TrainingClass
+
+    first, last = db.session.execute(
+        select(func.min(TrainingClass.start_date), func.max(TrainingClass.start_date))
+    ).one()
+    return Period(_as_date(first), _as_date(last))
+
+
+def _as_date(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _summary_export(rows, prepare):
+    """The center's 统计汇总 download (views/summaries.py ``export``): the figures of the whole
+    country (statistics.figures, national scope) written by reports.summary. ``rows`` is
+    ignored: the summary counts every class of the period (reported as its rows)."""
+    try:
+        from reports import summary  # noqa: F401
+    except ImportError:
+        return None
+    if prepare:
+        return True
+    from sqlalchemy import select
+
+    from app import clock
+    from app.extensions import db
+    from app.services import statistics
+    from models.org import Org
+    from models.user import CENTER
+    from reports.summary import summary_xlsx
+    from security.scope import SYSTEM
+
+    with _request_context():
+        center = db.session.scalar(select(Org).where(Org.kind == CENTER))
+        fig = statistics.figures(db.session, SYSTEM, _summary_period(), clock.now())
+        return summary_xlsx(fig, center), int(fig.classes["classes"].sum())
+
+
+def _summary_bare(rows, prepare):
+    """The same two statements (classes by institution and course type, late steps by org),
+    their rows written as they come by xlsxwriter: the database's share of the export."""
+    if prepare:
+        return True
+    import xlsxwriter
+
+    from app import clock
+    from app.extensions import db
+    from app.services import statistics
+
+    now, period = clock.now(), _summary_period()
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+    classes = 0
+    for query in (
+        statistics._class_query(period, now.date()),  # noqa: SLF001 (the bench's baseline)
+        statistics._overdue_query(period, now),  # noqa: SLF001
+    ):
+        ws = book.add_worksheet()
+        for r, row in enumerate(db.session.execute(query).mappings(), start=1):
+            classes += int(row.get("classes") or 0)
+            for c, value in enumerate(row.values()):
+                if value is not None:
+                    ws.write_string(r, c, str(value))
+    book.close()
+    return buffer.getvalue(), classes
 
 
 def _bare_xlsx(result, width) -> tuple[bytes, int]:

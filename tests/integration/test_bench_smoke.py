@@ -72,12 +72,14 @@ def test_b1_b2_every_page_has_times_and_statement_counts(results):
 
 
 def test_b3_exports_and_bare_baselines(results):
-    for name in ("audit", "audit-bare", "faculty", "faculty-bare"):
+    for name in ("audit", "audit-bare", "faculty", "faculty-bare", "summary", "summary-bare"):
         figures = results["B3"][name]
         assert not figures.get("missing"), name
         assert figures["rows"] > 0 and figures["rows_per_s"] > 0, name
         assert "peak_bytes" in figures, name
     assert results["summary"]["B3"]["audit"]["speed_ratio"] is not None
+    # Issue 16 point 9: the national 统计汇总 download over the generated history.
+    assert results["summary"]["B3"]["summary"]["speed_ratio"] is not None
 
 
 def test_b4_import_against_bare(results):
