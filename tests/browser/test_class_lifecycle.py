@@ -160,7 +160,7 @@ class Run:
         with self.page.expect_navigation():
             self.page.click(selector)
         errors = self.page.locator(".alert-danger, .help-block.text-danger")
-        assert errors.count() == 0, f"{self.page.url}: {errors.first.inner_text()}"
+        assert errors.count() == 0, f"{self.page.url}: {errors.all_inner_texts()}"
 
     def ensure(self, path: str) -> None:
         """On ``path``: where the to-do item's link led already, or there now."""
@@ -378,7 +378,7 @@ def center_chooses(run: Run) -> None:
     run.open_from_todo(run.task_id("dispatch", run.ids["dispatch"]))
     run.page.check(f'#institution-candidates input[aria-label="{TRAINER}"]')
     run.page.check(f'#institution-candidates input[aria-label="主讲 {TRAINER}"]')
-    run.submit("#choose-form button[type=submit]")
+    run.submit("#send-requests")
     run.ids["seat"] = run.query(
         lambda: db.session.scalar(
             select(DispatchSeat.id).where(DispatchSeat.dispatch_id == run.ids["dispatch"])

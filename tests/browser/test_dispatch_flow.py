@@ -144,7 +144,7 @@ def test_point8_rows_8_to_14_in_a_browser(page, chromium, live_server, approved_
     for name in (LEAD, SECOND):
         page.check(f'#institution-candidates input[aria-label="{name}"]')
     page.check(f'#institution-candidates input[aria-label="主讲 {LEAD}"]')
-    submit(page, "#choose-form button[type=submit]")
+    submit(page, "#send-requests")
     assert seat_status(app, class_id) == ["requested", "requested"]
 
     for trainer in (lead, second):  # row 11
