@@ -30,7 +30,7 @@ from models.grades import GradeEntry, GradeSheet
 from models.org import CENTER, CITY, INSTITUTION, PROVINCE, Org
 from models.review import ReviewTask
 from models.vocabulary import COURSE_TYPE
-from security.scope import Scope, in_scope
+from security.scope import SYSTEM, Scope, in_scope
 
 UPCOMING, RUNNING, ENDED = "upcoming", "running", "ended"
 STATUSES = (UPCOMING, RUNNING, ENDED)
@@ -91,13 +91,28 @@ def parse_period(start_text, end_text) -> Period:
 # ---------------------------------------------------------------- the queries
 
 
-def _class_query(period: Period, today: date):
+def _classes_of(period: Period, scope: Scope):
+    """The ids of the classes starting in the period inside the scope."""
+    start = TrainingClass.start_date
+    return in_scope(
+        select(TrainingClass.id).where(start >= period.start, start <= period.end),
+        TrainingClass,
+        scope,
+    )
+
+
+def _class_query(period: Period, today: date, scope: Scope = SYSTEM):
     """Classes starting in the period, by institution and course type, with their trainees,
-    graded and passed trainees (sheets in force) and evaluation score sums: one statement."""
+    graded and passed trainees (sheets in force) and evaluation score sums: one statement.
+
+    Each sum is taken over the classes of the period and scope only (``chosen``, inside the
+    subquery): grouped over the whole history, the evaluation answers alone (millions of
+    rows) cost a second per page whatever the period or region (bench B1, issue 16)."""
     inst = aliased(Org)
+    chosen = _classes_of(period, scope)
     trainees = (
         select(ClassTrainee.class_id, func.count(ClassTrainee.id).label("n"))
-        .where(ClassTrainee.withdrawn_at.is_(None))
+        .where(ClassTrainee.withdrawn_at.is_(None), ClassTrainee.class_id.in_(chosen))
         .group_by(ClassTrainee.class_id)
         .subquery()
     )
@@ -108,7 +123,7 @@ def _class_query(period: Period, today: date):
             func.sum(case((GradeEntry.passed.is_(True), 1), else_=0)).label("passed"),
         )
         .join(GradeEntry, GradeEntry.sheet_id == GradeSheet.id)
-        .where(GradeSheet.in_force_revision.is_not(None))
+        .where(GradeSheet.in_force_revision.is_not(None), GradeSheet.class_id.in_(chosen))
         .group_by(GradeSheet.class_id)
         .subquery()
     )
@@ -119,7 +134,11 @@ def _class_query(period: Period, today: date):
             func.count(EvaluationAnswer.score).label("score_n"),
         )
         .join(EvaluationAnswer, EvaluationAnswer.submission_id == EvaluationSubmission.id)
-        .where(EvaluationSubmission.status == SUBMITTED, EvaluationAnswer.score.is_not(None))
+        .where(
+            EvaluationSubmission.status == SUBMITTED,
+            EvaluationAnswer.score.is_not(None),
+            EvaluationSubmission.class_id.in_(chosen),
+        )
         .group_by(EvaluationSubmission.class_id)
         .subquery()
     )
@@ -128,7 +147,7 @@ def _class_query(period: Period, today: date):
         return func.sum(case((cond, 1), else_=0))
 
     start, end = TrainingClass.start_date, TrainingClass.end_date
-    return (
+    query = (
         select(
             inst.province_id,
             inst.city_id,
@@ -151,6 +170,7 @@ def _class_query(period: Period, today: date):
         .where(start >= period.start, start <= period.end)
         .group_by(inst.province_id, inst.city_id, TrainingClass.org_id, TrainingClass.course_type)
     )
+    return in_scope(query, TrainingClass, scope)
 
 
 def _overdue_query(period: Period, now: datetime):
@@ -193,9 +213,7 @@ class Figures:
 def figures(session, scope: Scope, period: Period, now: datetime) -> Figures:
     """Every figure of ``scope`` for ``period``: a fixed number of statements."""
     classes = pd.DataFrame(
-        session.execute(in_scope(_class_query(period, now.date()), TrainingClass, scope))
-        .mappings()
-        .all(),
+        session.execute(_class_query(period, now.date(), scope)).mappings().all(),
         columns=["province_id", "city_id", "org_id", "course_type", *CLASS_SUMS],
     )
     overdue = pd.DataFrame(
