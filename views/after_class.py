@@ -25,26 +25,15 @@ from app.services import classroom, files, review
 from app.services import trainer_feedback as feedback
 from app.services.errors import DomainError
 from app.services.evaluations import FORM_LABELS
-from app.services.tx import transaction
 from models.after_class import ActivityReport, TrainerFeedback
 from models.application import TrainingClass
 from models.user import TRAINER
 from security import permissions
 from security.scope import in_scope
+from views.base import attempt
 from views.review import ACTION_LABELS, status_label
 
 LIST_LIMIT = 100
-
-
-def _attempt(call) -> DomainError | None:
-    """One service call as one transaction; the refusal, if any (nothing written then)."""
-    try:
-        with transaction():
-            call()
-    except DomainError as exc:
-        db.session.rollback()
-        return exc
-    return None
 
 
 def _finished_classes(user, today, model=None):
@@ -154,7 +143,7 @@ class ActivityReportView(BaseView):
     def save(self, class_id):
         klass = self._class(class_id)
         typed = request.form.to_dict()
-        exc = _attempt(lambda: reports.save(klass, g.user, typed, clock.now()))
+        exc = attempt(lambda: reports.save(klass, g.user, typed, clock.now()))
         if exc is not None:
             return self._refused(klass, exc, typed)
         flash(_("The activity report was saved."), "success")
@@ -165,7 +154,7 @@ class ActivityReportView(BaseView):
     def submit(self, class_id):
         klass = self._class(class_id)
         version = request.form.get("version") or None
-        exc = _attempt(lambda: reports.submit(klass, g.user, clock.now(), version))
+        exc = attempt(lambda: reports.submit(klass, g.user, clock.now(), version))
         if exc is not None:
             return self._refused(klass, exc, {})
         flash(_("The activity report was submitted to the center."), "success")
@@ -178,7 +167,7 @@ class ActivityReportView(BaseView):
         upload = request.files.get("photo")
         if upload is None or not upload.filename:
             return self._refused(klass, DomainError(_("Choose a file."), field="photo"), {})
-        exc = _attempt(lambda: reports.add_photo(klass, g.user, upload, clock.now()))
+        exc = attempt(lambda: reports.add_photo(klass, g.user, upload, clock.now()))
         if exc is not None:
             return self._refused(klass, exc, {})
         flash(_("The file was attached to the report."), "success")
@@ -199,7 +188,7 @@ class ActivityReportView(BaseView):
             call = lambda: reports.correct(report, g.user, now, version)  # noqa: E731
         else:
             call = lambda: reports.decide(report, g.user, name, now, opinion, version)  # noqa: E731
-        exc = _attempt(call)
+        exc = attempt(call)
         if exc is not None:
             return self._refused(klass, exc, {"opinion": opinion})
         flash(str(_l("Done: %(action)s.", action=ACTION_LABELS.get(name, name))), "success")
@@ -273,7 +262,7 @@ class TrainerFeedbackView(BaseView):
     def fill(self, pk):
         record = self._record(pk)
         typed = {k: request.form.getlist(k) for k in request.form if k != "csrf_token"}
-        exc = _attempt(lambda: feedback.submit(record, g.user, typed, clock.now()))
+        exc = attempt(lambda: feedback.submit(record, g.user, typed, clock.now()))
         if exc is not None:
             return self._form(record, {exc.field or "_": str(exc)}, typed, 400)
         flash(

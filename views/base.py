@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.extensions import db
 from app.services.errors import DomainError
 from app.services.tx import transaction
 from reports.xlsx import XLSX_MIME, content_disposition
@@ -57,6 +58,18 @@ class ModelFormWidget(FormWidget):
     """FAB's add/edit form with our field errors (app/templates/forms/_errors.html)."""
 
     template = "forms/model_form.html"
+
+
+def attempt(call) -> DomainError | None:
+    """One service call as one transaction; the refusal, if any (nothing written then). For the
+    hand-written pages that re-render themselves with the refusal beside its field."""
+    try:
+        with transaction():
+            call()
+    except DomainError as exc:
+        db.session.rollback()
+        return exc
+    return None
 
 
 def perform(call, success=None, form=None) -> bool:

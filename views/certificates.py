@@ -19,13 +19,13 @@ from app.labels import role_label
 from app.services import certificates, classroom, pool_entry, review, vocabulary
 from app.services.errors import DomainError
 from app.services.masking import mask_id_number
-from app.services.tx import transaction
 from models.application import TrainingClass
 from models.certificate import CertificateBatch
 from models.user import CENTER
 from models.vocabulary import COURSE_TYPE, TRAINER_LEVEL
 from security import permissions
 from security.scope import in_scope
+from views.base import attempt
 from views.review import ACTION_LABELS, status_label
 
 LIST_LIMIT = 100
@@ -36,17 +36,6 @@ def _class_or_404(class_id) -> TrainingClass:
     if klass is None:
         abort(404)
     return klass
-
-
-def _attempt(call) -> DomainError | None:
-    """One service call as one transaction; the refusal, if any (nothing written then)."""
-    try:
-        with transaction():
-            call()
-    except DomainError as exc:
-        db.session.rollback()
-        return exc
-    return None
 
 
 class CertificateView(BaseView):
@@ -141,9 +130,9 @@ class CertificateView(BaseView):
         batch = certificates.batch_of(klass)
         now = clock.now()
         if batch is None:  # before the grade sheet is approved: refused at the number field
-            exc = _attempt(lambda: certificates.open_entry(klass, now))
+            exc = attempt(lambda: certificates.open_entry(klass, now))
         else:
-            exc = _attempt(lambda: certificates.save(batch, g.user, typed, now))
+            exc = attempt(lambda: certificates.save(batch, g.user, typed, now))
         if exc is not None:
             return self._refused(klass, exc, typed)
         flash(_("The certificate information was saved."), "success")
@@ -155,7 +144,7 @@ class CertificateView(BaseView):
         klass = _class_or_404(class_id)
         batch = self._batch_or_404(klass)
         version = request.form.get("version") or None
-        exc = _attempt(lambda: certificates.submit(batch, g.user, clock.now(), version))
+        exc = attempt(lambda: certificates.submit(batch, g.user, clock.now(), version))
         if exc is not None:
             return self._refused(klass, exc, {})
         flash(_("The certificate information was submitted to the center."), "success")
@@ -170,7 +159,7 @@ class CertificateView(BaseView):
         errors, status = {}, 200
         if request.method == "POST":
             version = request.form.get("version") or None
-            exc = _attempt(lambda: pool_entry.enter_pool(batch, g.user, clock.now(), version))
+            exc = attempt(lambda: pool_entry.enter_pool(batch, g.user, clock.now(), version))
             if exc is None:
                 flash(
                     _("The qualified lecturers are in the faculty pool; the class is closed."),
@@ -197,9 +186,7 @@ class CertificateView(BaseView):
         batch = self._batch_or_404(klass)
         opinion = request.form.get("opinion", "")[:2000]
         version = request.form.get("version") or None
-        exc = _attempt(
-            lambda: pool_entry.return_batch(batch, g.user, opinion, clock.now(), version)
-        )
+        exc = attempt(lambda: pool_entry.return_batch(batch, g.user, opinion, clock.now(), version))
         if exc is not None:
             return self._refused(klass, exc, {"opinion": opinion})
         flash(_("The certificate information was returned to the province."), "success")

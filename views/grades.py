@@ -25,14 +25,13 @@ from app.labels import role_label
 from app.services import classroom, grades, review
 from app.services.errors import DomainError
 from app.services.masking import mask_id_number
-from app.services.tx import transaction
 from models.application import TrainingClass
 from models.grades import GradeSheet
 from models.user import CENTER, INSTITUTION, TRAINER
 from reports import grade_sheet as report
 from security import permissions
 from security.scope import in_scope
-from views.base import xlsx_download
+from views.base import attempt, xlsx_download
 from views.review import ACTION_LABELS, status_label
 
 LIST_LIMIT = 100
@@ -43,17 +42,6 @@ def _class_or_404(class_id) -> TrainingClass:
     if klass is None:
         abort(404)
     return klass
-
-
-def _attempt(call) -> DomainError | None:
-    """One service call as one transaction; the refusal, if any (nothing written then)."""
-    try:
-        with transaction():
-            call()
-    except DomainError as exc:
-        db.session.rollback()
-        return exc
-    return None
 
 
 class GradeSheetView(BaseView):
@@ -163,7 +151,7 @@ class GradeSheetView(BaseView):
     def written(self, class_id):
         klass = _class_or_404(class_id)
         raw = {k: v for k, v in request.form.items() if k.startswith("written_")}
-        exc = _attempt(lambda: grades.enter_written(klass, g.user, raw, clock.now()))
+        exc = attempt(lambda: grades.enter_written(klass, g.user, raw, clock.now()))
         if exc is not None:
             return self._refused(klass, exc, raw)
         flash(_("The written-test scores were saved."), "success")
@@ -174,7 +162,7 @@ class GradeSheetView(BaseView):
     def attendance(self, class_id):
         klass = _class_or_404(class_id)
         raw = {k: v for k, v in request.form.items() if k.startswith("attendance_")}
-        exc = _attempt(lambda: grades.mark_attendance(klass, g.user, raw, clock.now()))
+        exc = attempt(lambda: grades.mark_attendance(klass, g.user, raw, clock.now()))
         if exc is not None:
             return self._refused(klass, exc, raw)
         flash(_("The attendance was saved."), "success")
@@ -185,7 +173,7 @@ class GradeSheetView(BaseView):
     def submit(self, class_id):
         klass = _class_or_404(class_id)
         version = request.form.get("version") or None
-        exc = _attempt(lambda: grades.submit(klass, g.user, clock.now(), version))
+        exc = attempt(lambda: grades.submit(klass, g.user, clock.now(), version))
         if exc is not None:
             return self._refused(klass, exc, {})
         flash(_("The grade sheet was submitted to the center."), "success")
@@ -206,7 +194,7 @@ class GradeSheetView(BaseView):
             call = lambda: grades.correct(sheet, g.user, now, version)  # noqa: E731
         else:
             call = lambda: grades.decide(sheet, g.user, name, now, opinion, version)  # noqa: E731
-        exc = _attempt(call)
+        exc = attempt(call)
         if exc is not None:
             return self._refused(klass, exc, {"opinion": opinion})
         flash(str(_l("Done: %(action)s.", action=ACTION_LABELS.get(name, name))), "success")
@@ -226,9 +214,7 @@ class GradeSheetView(BaseView):
         typed, errors, status = {}, {}, 200
         if request.method == "POST":
             typed = {k: v for k, v in request.form.items() if k.startswith("c_")}
-            exc = _attempt(
-                lambda: grades.score_trial(klass, trainee.id, g.user, typed, clock.now())
-            )
+            exc = attempt(lambda: grades.score_trial(klass, trainee.id, g.user, typed, clock.now()))
             if exc is None:
                 flash(
                     _("Your trial-lecture score of %(name)s was saved.", name=trainee.name),
@@ -279,7 +265,7 @@ class GradeSchemeView(BaseView):
     @has_access
     def new(self):
         typed = {k: request.form.get(k, "") for k in grades.SCHEME_FORM}
-        exc = _attempt(lambda: grades.new_version(typed, g.user, clock.now()))
+        exc = attempt(lambda: grades.new_version(typed, g.user, clock.now()))
         if exc is not None:
             return self._page({exc.field or "_": str(exc)}, typed, 400)
         flash(_("A new version of the grade scheme is in force."), "success")
